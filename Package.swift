@@ -1,0 +1,76 @@
+// swift-tools-version: 6.0
+// Thermograd: thermodynamic second-order optimisation, simulated on the CPU.
+// The pipeline, one module per idea:
+//   forward/backward (NeuralNet) → curvature factors and optimisers (Optimizers)
+//   → solver: digital (Linalg, OpenBLAS/LAPACKE) or thermodynamic (ThermoDevice) → update (Training).
+import PackageDescription
+
+let package = Package(
+    name: "Thermograd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "thermograd", targets: ["thermograd"]),
+        .library(name: "Linalg", targets: ["Linalg"]),
+        .library(name: "ThermoDevice", targets: ["ThermoDevice"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        // System libraries. Debian: libopenblas-dev (CBLAS), liblapacke-dev (LAPACKE), zlib1g-dev.
+        // Include folders come from pkg-config; never hard-code openblas-pthread.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
+                       providers: [.apt(["liblapacke-dev", "pkg-config"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Dense matrices, BLAS/LAPACK wrappers, seeded randomness.
+        .target(name: "Linalg", dependencies: [
+            "CBLAS", "CLAPACKE",
+            .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        // CSV, SVG plots, tables, progress lines, JSON for benchmarks.
+        .target(name: "Reporting"),
+        // The simulated thermodynamic computer (stochastic processing unit).
+        .target(name: "ThermoDevice", dependencies: ["Linalg"]),
+        // Layers with explicit forward/backward, losses, models.
+        .target(name: "NeuralNet", dependencies: ["Linalg"]),
+        // Real data sets (Fashion-MNIST IDX files, …).
+        .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
+        // SGD, Adam, K-FAC, NGD, TK-FAC, TNGD.
+        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "ThermoDevice"]),
+        // Trainer, metrics, checkpoints.
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Optimizers", "Datasets", "Reporting"]),
+        // The papers' experiments.
+        .target(name: "Experiments", dependencies: [
+            "Linalg", "NeuralNet", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
+        ]),
+        // Command-line interface as a library so that tests can parse commands.
+        .target(name: "ThermogradCLI", dependencies: [
+            "Linalg", "ThermoDevice", "NeuralNet", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "thermograd", dependencies: ["ThermogradCLI"]),
+
+        // Shared test helpers: finite differences, approximate equality, statistics.
+        .target(name: "_TestSupport", dependencies: [
+            "Linalg", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
+        .testTarget(name: "ThermoDeviceTests", dependencies: ["ThermoDevice", "Linalg", "_TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Linalg", "_TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Linalg", "_TestSupport"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "NeuralNet", "Linalg", "_TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+        ]),
+        .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

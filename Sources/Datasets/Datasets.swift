@@ -1,0 +1,1 @@
+// Datasets: see Package.swift for this module's role. Filled in by its issue.

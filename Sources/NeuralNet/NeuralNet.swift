@@ -1,0 +1,1 @@
+// NeuralNet: see Package.swift for this module's role. Filled in by its issue.

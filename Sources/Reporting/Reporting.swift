@@ -1,0 +1,1 @@
+// Reporting: CSV, SVG plots, tables, progress lines, benchmark statistics.

@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// The `thermograd` command: the root of every subcommand.
+public struct ThermogradCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "thermograd",
+        abstract: "Thermodynamic second-order optimisation, simulated on the CPU.",
+        discussion: """
+        Thermograd simulates a thermodynamic computer (coupled analog oscillators relaxing under \
+        Ornstein–Uhlenbeck dynamics) that solves A x = b from the mean of its equilibrium state and \
+        inverts A from its covariance, and uses it inside second-order optimisers (K-FAC, natural \
+        gradient) to train neural networks on real data.
+
+        Every matrix product and factorisation runs on OpenBLAS/LAPACKE. The number of OpenBLAS \
+        threads is set by the environment variable OPENBLAS_NUM_THREADS (default: one per core) or \
+        by a command's --threads option where it has one.
+
+        Examples:
+          thermograd bench blas                 GEMM GFLOP/s, the practical peak of this machine
+          thermograd bench blas --sizes 512     one size only
+        """,
+        subcommands: [Bench.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import ThermogradCLI
+
+ThermogradCommand.main()
