@@ -1,0 +1,92 @@
+import Linalg
+
+/// Shared machinery of element-wise activations `y = f(x)`: the forward map and `∂L/∂x = f'(x) ⊙ g`,
+/// each one loop over raw buffers.
+@usableFromInline
+func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
+    var y = Matrix<S>(rows: x.rows, columns: x.columns)
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { yp in
+            for i in 0..<xp.count { yp[i] = f(xp[i]) }
+        }
+    }
+    return y
+}
+
+@usableFromInline
+func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, layer: String,
+                                         _ derivativeTimes: (S, S) -> S) -> Matrix<S> {
+    precondition(g.rows == cached.rows && g.columns == cached.columns,
+                 "\(layer) backward got \(g.rows)×\(g.columns), expected \(cached.rows)×\(cached.columns)")
+    var dx = Matrix<S>(rows: g.rows, columns: g.columns)
+    cached.withUnsafeBufferPointer { cp in
+        g.withUnsafeBufferPointer { gp in
+            dx.withUnsafeMutableBufferPointer { dp in
+                for i in 0..<gp.count { dp[i] = derivativeTimes(cp[i], gp[i]) }
+            }
+        }
+    }
+    return dx
+}
+
+/// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output.
+public final class ReLU<Scalar: NeuralScalar>: Layer {
+    private var output = Matrix<Scalar>(rows: 0, columns: 0)
+    public init() {}
+    public var summary: String { "ReLU" }
+    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+
+    public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
+        output = elementwise(x) { $0 > 0 ? $0 : 0 }
+        return output
+    }
+
+    public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
+        guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+        return elementwiseBackward(output, g, layer: "ReLU") { y, g in y > 0 ? g : 0 }
+    }
+}
+
+/// Gaussian error linear unit, exact form: `y = x Φ(x) = ½ x (1 + erf(x/√2))`;
+/// `∂y/∂x = Φ(x) + x φ(x)` with `φ(x) = e^{-x²/2}/√(2π)`. Caches the input.
+public final class GELU<Scalar: NeuralScalar>: Layer {
+    private var input = Matrix<Scalar>(rows: 0, columns: 0)
+    public init() {}
+    public var summary: String { "GELU" }
+    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+
+    public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
+        input = x
+        let invSqrt2 = 1 / Scalar(2).squareRoot()
+        return elementwise(x) { v in Scalar(0.5) * v * (1 + Scalar.errorFunction(v * invSqrt2)) }
+    }
+
+    public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
+        guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+        let invSqrt2 = 1 / Scalar(2).squareRoot()
+        let invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
+        return elementwiseBackward(input, g, layer: "GELU") { v, g in
+            let cdf = Scalar(0.5) * (1 + Scalar.errorFunction(v * invSqrt2))
+            let pdf = invSqrt2Pi * Scalar.exponential(-Scalar(0.5) * v * v)
+            return g * (cdf + v * pdf)
+        }
+    }
+}
+
+/// Hyperbolic tangent `y = tanh x`; `∂y/∂x = 1 − y²`. Caches the output.
+public final class Tanh<Scalar: NeuralScalar>: Layer {
+    private var output = Matrix<Scalar>(rows: 0, columns: 0)
+    public init() {}
+    public var summary: String { "Tanh" }
+    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+
+    public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
+        output = elementwise(x) { Scalar.hyperbolicTangent($0) }
+        return output
+    }
+
+    public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
+        guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+        return elementwiseBackward(output, g, layer: "Tanh") { y, g in g * (1 - y * y) }
+    }
+}

@@ -1,0 +1,117 @@
+import CBLAS
+import Linalg
+
+/// A fully connected layer `y = x Wᵀ + b`.
+///
+/// Shapes: input `x` is `n × in` (n = examples, or examples × positions for a layer shared over
+/// positions), weight `W` is `out × in`, bias `b` is `1 × out`, output `y` is `n × out`.
+/// Backward with `g = ∂L/∂y`: `∂L/∂W = gᵀx`, `∂L/∂b = gᵀ1`, `∂L/∂x = g W` — three BLAS calls.
+///
+/// Initialisation (PyTorch's default, Kaiming-uniform with `a = √5`): `W, b ~ U(-1/√in, 1/√in)`.
+public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: Parameter<Scalar>
+    public let bias: Parameter<Scalar>?
+    public var captureEnabled = false
+    public private(set) var capture: KroneckerCapture<Scalar>?
+
+    /// Input of the last forward pass (needed for `∂L/∂W`).
+    private var input = Matrix<Scalar>(rows: 0, columns: 0)
+    private var examples = 1
+    /// A vector of ones for the bias gradient `gᵀ1`, grown on demand.
+    private var ones: [Scalar] = []
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout Xoshiro256StarStar) {
+        precondition(inFeatures >= 1 && outFeatures >= 1, "Linear needs positive sizes, got \(inFeatures) → \(outFeatures)")
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        let bound = Scalar(1) / Scalar(inFeatures).squareRoot()
+        var w = Matrix<Scalar>(rows: outFeatures, columns: inFeatures)
+        w.withUnsafeMutableBufferPointer { rng.fillUniform($0, low: -bound, high: bound) }
+        weight = Parameter(name: "weight", value: w)
+        if bias {
+            var b = Matrix<Scalar>(rows: 1, columns: outFeatures)
+            b.withUnsafeMutableBufferPointer { rng.fillUniform($0, low: -bound, high: bound) }
+            self.bias = Parameter(name: "bias", value: b)
+        } else {
+            self.bias = nil
+        }
+    }
+
+    public var parameters: [Parameter<Scalar>] { bias.map { [weight, $0] } ?? [weight] }
+    public var summary: String { "Linear(\(inFeatures) → \(outFeatures)\(bias == nil ? ", no bias" : ""))" }
+
+    public func outputFeatures(forInput inputFeatures: Int) -> Int {
+        precondition(inputFeatures == inFeatures, "Linear(\(inFeatures) → \(outFeatures)) got \(inputFeatures) input features")
+        return outFeatures
+    }
+
+    public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
+        precondition(x.columns == inFeatures, "Linear(\(inFeatures) → \(outFeatures)) got input \(x.rows)×\(x.columns)")
+        let n = x.rows
+        input = x
+        examples = context.examples
+        capture = nil
+        var y = Matrix<Scalar>(rows: n, columns: outFeatures)
+        guard n > 0 else { return y }
+        let (k, m) = (inFeatures, outFeatures)
+        y.withUnsafeMutableBufferPointer { yp in
+            let yb = yp.baseAddress!
+            var beta: Scalar = 0
+            if let bias {
+                bias.value.withUnsafeBufferPointer { bp in
+                    for i in 0..<n { (yb + i * m).update(from: bp.baseAddress!, count: m) }
+                }
+                beta = 1
+            }
+            x.withUnsafeBufferPointer { xp in
+                weight.value.withUnsafeBufferPointer { wp in
+                    Scalar.gemm(CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1,
+                                xp.baseAddress!, Int32(k), wp.baseAddress!, Int32(k), beta, yb, Int32(m))
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
+        let n = input.rows
+        precondition(g.rows == n && g.columns == outFeatures,
+                     "Linear(\(inFeatures) → \(outFeatures)) backward got \(g.rows)×\(g.columns), expected \(n)×\(outFeatures)")
+        let (k, m) = (inFeatures, outFeatures)
+        if captureEnabled {
+            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: bias != nil)
+        }
+        if options.parameterGradients {
+            g.withUnsafeBufferPointer { gp in
+                input.withUnsafeBufferPointer { xp in
+                    weight.gradient.withUnsafeMutableBufferPointer { dw in
+                        Scalar.gemm(CblasTrans, CblasNoTrans, Int32(m), Int32(k), Int32(n), 1,
+                                    gp.baseAddress!, Int32(m), xp.baseAddress!, Int32(k), 0, dw.baseAddress!, Int32(k))
+                    }
+                }
+                if let bias {
+                    if ones.count < n { ones = [Scalar](repeating: 1, count: n) }
+                    ones.withUnsafeBufferPointer { op in
+                        bias.gradient.withUnsafeMutableBufferPointer { db in
+                            Scalar.gemv(CblasTrans, Int32(n), Int32(m), 1, gp.baseAddress!, Int32(m),
+                                        op.baseAddress!, 1, 0, db.baseAddress!, 1)
+                        }
+                    }
+                }
+            }
+        }
+        guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+        var dx = Matrix<Scalar>(rows: n, columns: k)
+        g.withUnsafeBufferPointer { gp in
+            weight.value.withUnsafeBufferPointer { wp in
+                dx.withUnsafeMutableBufferPointer { dp in
+                    Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(n), Int32(k), Int32(m), 1,
+                                gp.baseAddress!, Int32(m), wp.baseAddress!, Int32(k), 0, dp.baseAddress!, Int32(k))
+                }
+            }
+        }
+        return dx
+    }
+}
