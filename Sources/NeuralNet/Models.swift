@@ -1,0 +1,34 @@
+import Linalg
+
+/// The standard models of the Fashion-MNIST experiments (inputs: 28×28 grey images, 784 features).
+public enum Models {
+    /// A multilayer perceptron `sizes[0] → … → sizes.last` with ReLU between the `Linear` layers
+    /// (none after the last): the default `[784, 512, 512, 10]` is the demo model.
+    public static func multilayerPerceptron<S: NeuralScalar>(_ sizes: [Int] = [784, 512, 512, 10],
+                                                             rng: inout Xoshiro256StarStar) -> Sequential<S> {
+        precondition(sizes.count >= 2, "an MLP needs at least input and output sizes")
+        var layers: [any Layer<S>] = []
+        for i in 0..<(sizes.count - 1) {
+            layers.append(Linear<S>(sizes[i], sizes[i + 1], rng: &rng))
+            if i + 2 < sizes.count { layers.append(ReLU<S>()) }
+        }
+        return Sequential(inputFeatures: sizes[0], layers)
+    }
+
+    /// A small convolutional network for `image` inputs (default 28×28×1):
+    /// Conv(3×3, 32, pad 1) → ReLU → MaxPool 2 → Conv(3×3, 64, pad 1) → ReLU → MaxPool 2 → Flatten
+    /// → Linear(→ 128) → ReLU → Linear(→ classes). About 420k parameters for Fashion-MNIST.
+    public static func smallConvolutional<S: NeuralScalar>(image: ImageShape = ImageShape(height: 28, width: 28, channels: 1),
+                                                           classes: Int = 10, channels: (Int, Int) = (32, 64),
+                                                           hidden: Int = 128,
+                                                           rng: inout Xoshiro256StarStar) -> Sequential<S> {
+        let conv1 = Conv2d<S>(input: image, outChannels: channels.0, kernelSize: 3, padding: 1, rng: &rng)
+        let pool1 = MaxPool2d<S>(input: conv1.outputShape, kernelSize: 2)
+        let conv2 = Conv2d<S>(input: pool1.outputShape, outChannels: channels.1, kernelSize: 3, padding: 1, rng: &rng)
+        let pool2 = MaxPool2d<S>(input: conv2.outputShape, kernelSize: 2)
+        return Sequential(inputFeatures: image.features, [
+            conv1, ReLU<S>(), pool1, conv2, ReLU<S>(), pool2, Flatten<S>(),
+            Linear<S>(pool2.outputShape.features, hidden, rng: &rng), ReLU<S>(), Linear<S>(hidden, classes, rng: &rng),
+        ])
+    }
+}
