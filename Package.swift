@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "ThermoDevice"]),
         // Trainer, metrics, checkpoints.
         .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Optimizers", "Datasets", "Reporting"]),
+        // Per-iteration runtime/memory predictions for real hardware (the cost model).
+        .target(name: "Predictions"),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
             "Linalg", "NeuralNet", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
@@ -53,6 +55,7 @@ let package = Package(
         // Command-line interface as a library so that tests can parse commands.
         .target(name: "ThermogradCLI", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
+            "Predictions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "thermograd", dependencies: ["ThermogradCLI"]),
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
+        .testTarget(name: "PredictionsTests", dependencies: ["Predictions"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,74 @@
+/// The analog side of a thermodynamic step (REFERENCE.md §1, §5): one or more devices (stochastic
+/// processing units) with their converters, link, time constant and the rules for how long they run.
+///
+/// Defaults equal the simulator's (`ThermoDevice.DeviceConfiguration`, `ThermoDevice.CostModel`):
+/// τ = RC = 1 µs, 50 Gb/s, 10 ns per coupling write with one row at a time, 10 pJ/bit, 1 mW per cell.
+/// The papers are silent on programming time and energy: those are our stated assumptions.
+public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Number of devices working in parallel; the factors (Method 1) or right-hand sides (Method 2)
+    /// of all layers are spread evenly over them.
+    public var devices: Int = 64
+    /// Largest matrix order one device holds. The papers assume each K-FAC factor fits on one device;
+    /// 65536 covers the widest factor of the width sweep (MLP 4n + 1 at n = 8192 is 32769).
+    public var deviceSize: Int = 65536
+    /// τ = RC in seconds.
+    public var tau: Double = 1e-6
+    /// DAC resolution for programmed couplings and inputs, in bits.
+    public var inputBits: Int = 8
+    /// ADC resolution for readouts, in bits.
+    public var outputBits: Int = 8
+    /// Digital ↔ device link in bits per second.
+    public var transferRate: Double = 50e9
+    /// Seconds to write one coupling, with `parallelRows` rows written at once.
+    public var programmingTimePerCoupling: Double = 10e-9
+    public var parallelRows: Int = 1
+    /// Condition number κ of the damped factors (after scaling λ_max to the coupling range, λ_min = 1/κ,
+    /// so one relaxation time is κ·τ). K-FAC's Tikhonov damping bounds it; 100 is our default.
+    public var conditionNumber: Double = 100
+    /// Burn-in in relaxation times (κ·τ each): e^{-7} ≈ 1e-3 of the initial offset remains.
+    public var burnInRelaxationTimes: Double = 7
+    /// Method 1: samples of the state used to estimate the covariance (the inverse).
+    public var samples: Int = 1000
+    /// Method 1: analog time between samples in relaxation times. The slowest covariance mode
+    /// decorrelates in 1/(2λ_min), i.e. 0.5 relaxation times.
+    public var sampleSpacingRelaxationTimes: Double = 0.5
+    /// Method 2: averaging window per right-hand side, in relaxation times.
+    public var averagingRelaxationTimes: Double = 5
+    /// Method 2: a warm-started solve needs only this fraction of the cold burn-in.
+    public var warmStartFraction: Double = 0.3
+    /// Energy per transferred bit (J) and analog power per cell (W).
+    public var energyPerBit: Double = 10e-12
+    public var powerPerCell: Double = 1e-3
+
+    public init() {}
+
+    /// One relaxation time of a programmed factor, in seconds: `κ τ`.
+    public var relaxationSeconds: Double { conditionNumber * tau }
+
+    public func validate() throws(PredictionError) {
+        func require(_ ok: Bool, _ name: String, _ value: Any, _ rule: String) throws(PredictionError) {
+            if !ok { throw .invalidParameter(name: name, value: "\(value)", requirement: rule) }
+        }
+        try require(devices >= 1, "devices", devices, "at least one device")
+        try require(deviceSize >= 1, "deviceSize", deviceSize, "at least 1")
+        try require(tau > 0 && tau.isFinite, "tau", tau, "τ must be positive seconds")
+        try require((1...32).contains(inputBits), "inputBits", inputBits, "1…32 bits")
+        try require((1...32).contains(outputBits), "outputBits", outputBits, "1…32 bits")
+        try require(transferRate > 0 && transferRate.isFinite, "transferRate", transferRate, "positive bits/s")
+        try require(programmingTimePerCoupling >= 0, "programmingTimePerCoupling", programmingTimePerCoupling, "non-negative")
+        try require(parallelRows >= 1, "parallelRows", parallelRows, "at least 1")
+        try require(conditionNumber >= 1 && conditionNumber.isFinite, "conditionNumber", conditionNumber, "κ ≥ 1")
+        try require(samples >= 2, "samples", samples, "at least 2 samples for a covariance")
+        try require(burnInRelaxationTimes >= 0 && sampleSpacingRelaxationTimes > 0 && averagingRelaxationTimes > 0,
+                    "relaxation-time rules", "\(burnInRelaxationTimes), \(sampleSpacingRelaxationTimes), \(averagingRelaxationTimes)",
+                    "burn-in ≥ 0, spacing and averaging > 0")
+        try require((0...1).contains(warmStartFraction), "warmStartFraction", warmStartFraction, "between 0 and 1")
+    }
+
+    public var description: String {
+        "\(devices) devices of ≤ \(deviceSize) cells, τ = \(formatEngineering(tau))s, DAC \(inputBits) b, ADC \(outputBits) b, "
+            + "link \(formatEngineering(transferRate))b/s, program \(formatEngineering(programmingTimePerCoupling))s/coupling × \(parallelRows) rows, "
+            + "κ = \(conditionNumber), burn-in \(burnInRelaxationTimes) κτ, Method 1: \(samples) samples every "
+            + "\(sampleSpacingRelaxationTimes) κτ, Method 2: average \(averagingRelaxationTimes) κτ per RHS, warm start × \(warmStartFraction)"
+    }
+}
