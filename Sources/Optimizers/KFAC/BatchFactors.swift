@@ -1,0 +1,53 @@
+import Linalg
+import NeuralNet
+
+extension KroneckerFactorComputation {
+    /// The fresh (not averaged) factors of every captured layer for one batch, after the ordinary forward
+    /// and backward passes with capture on.
+    ///
+    /// - `A_ℓ` from the captured activations of the forward pass.
+    /// - `G_ℓ` by `fisher`: `.empirical` uses the captured gradients of the real labels; `.trueFisher` runs
+    ///   one more backward with `curvature.sampledOutputGradient`; `.exactGGN` sums `G` over `d` backward
+    ///   passes with the columns of `Hₙ^{1/2}` (`curvature.squareRootColumn`). The extra passes do not
+    ///   touch the parameter gradients. Without `curvature`, `.empirical` is used.
+    ///
+    /// For one example and positions = 1, `.exactGGN` gives `G ⊗ A` equal to the layer's exact GGN block;
+    /// for deep linear networks with MSE it is exact for any batch (the same `Bᵀ B` for every example).
+    public static func batchFactors<S: NeuralScalar>(
+        layers: [(name: String, layer: any KroneckerFactored<S>)], model: Sequential<S>,
+        curvature: OutputCurvature<S>?, fisher: FisherType,
+        approximation: (String) -> WeightSharingApproximation = { _ in .expand },
+        rng: inout Xoshiro256StarStar
+    ) -> [String: KroneckerFactors<S>] {
+        var activation: [String: Matrix<S>] = [:]
+        for (name, layer) in layers {
+            if let c = layer.capture { activation[name] = activationFactor(c, approximation: approximation(name)) }
+        }
+        var gradient: [String: Matrix<S>] = [:]
+        func accumulate() {
+            for (name, layer) in layers {
+                guard let c = layer.capture else { continue }
+                let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(name))
+                if gradient[name] != nil { gradient[name]!.axpy(1, g) } else { gradient[name] = g }
+            }
+        }
+        let noParameterGradients = BackwardOptions(parameterGradients: false, inputGradient: false)
+        switch (fisher, curvature) {
+        case (.trueFisher, let h?):
+            _ = model.backward(h.sampledOutputGradient(using: &rng), options: noParameterGradients)
+            accumulate()
+        case (.exactGGN, let h?):
+            for k in 0..<h.outputDimension {
+                _ = model.backward(h.squareRootColumn(k), options: noParameterGradients)
+                accumulate()
+            }
+        default:
+            accumulate()
+        }
+        var out: [String: KroneckerFactors<S>] = [:]
+        for (name, a) in activation {
+            if let g = gradient[name] { out[name] = KroneckerFactors(activation: a, gradient: g) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+import Linalg
+import NeuralNet
+
+/// Checkpoint state of K-FAC: the wrapped optimiser's state (prefix `inner.`), the EMA factors
+/// (`kfac.<layer>.activation_factor`, `kfac.<layer>.gradient_factor`), the solver's cached state
+/// (prefix `solver.`), and as scalars the counters, the current damping `λ` and the label-sampling RNG —
+/// everything a resumed run needs to produce the same numbers as an uninterrupted one.
+extension KFAC {
+    public func stateTensors() -> [String: Matrix<Scalar>] {
+        var out: [String: Matrix<Scalar>] = [:]
+        for (k, v) in inner.stateTensors() { out["inner.\(k)"] = v }
+        for (layer, f) in factors {
+            out["kfac.\(layer).activation_factor"] = f.activation
+            out["kfac.\(layer).gradient_factor"] = f.gradient
+        }
+        for (k, v) in solver.exportState() { out["solver.\(k)"] = v }
+        return out
+    }
+
+    public func stateScalars() -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in inner.stateScalars() { out["inner.\(k)"] = v }
+        out["step"] = String(step)
+        out["skipped_steps"] = String(skippedSteps)
+        out["damping"] = String(damping)
+        out["rng"] = samplingState.map(String.init).joined(separator: ",")
+        out["solver"] = solver.name
+        out["needs_refresh"] = String(refreshPending)
+        out["empirical_fallbacks"] = String(empiricalFallbacks)
+        out["nonfinite_factor_updates"] = String(nonFiniteFactorUpdates)
+        out["failed_refreshes"] = String(failedRefreshes)
+        return out
+    }
+
+    public func loadState(tensors: [String: Matrix<Scalar>], scalars: [String: String],
+                          parameters: [Parameter<Scalar>]) throws(OptimizerError) {
+        func strip(_ prefix: String) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: scalars.compactMap { k, v in k.hasPrefix(prefix) ? (String(k.dropFirst(prefix.count)), v) : nil })
+        }
+        guard let s = scalars["step"].flatMap(Int.init), let k = scalars["skipped_steps"].flatMap(Int.init),
+              let lambda = scalars["damping"].flatMap(Double.init), let refresh = scalars["needs_refresh"].flatMap(Bool.init),
+              let rngText = scalars["rng"] else {
+            throw .stateMismatch("K-FAC step counters, damping or RNG state missing")
+        }
+        guard scalars["solver"] == solver.name else {
+            throw .stateMismatch("K-FAC state was saved with solver \(scalars["solver"] ?? "?"), this run uses \(solver.name)")
+        }
+        let words = rngText.split(separator: ",").compactMap { UInt64($0) }
+        var restoredFactors: [String: KroneckerFactors<Scalar>] = [:]
+        for (name, layer) in layers {
+            guard let a = tensors["kfac.\(name).activation_factor"], let g = tensors["kfac.\(name).gradient_factor"] else { continue }
+            let inFeatures = layer.weight.value.columns + (layer.bias == nil ? 0 : 1)
+            guard a.rows == inFeatures, g.rows == layer.weight.value.rows else {
+                throw .stateMismatch("K-FAC factors of \(name) are \(a.rows)² and \(g.rows)², the layer needs \(inFeatures)² and \(layer.weight.value.rows)²")
+            }
+            restoredFactors[name] = KroneckerFactors(activation: a, gradient: g)
+        }
+        let innerTensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
+            k.hasPrefix("inner.") ? (String(k.dropFirst(6)), v) : nil })
+        let solverTensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
+            k.hasPrefix("solver.") ? (String(k.dropFirst(7)), v) : nil })
+        try inner.loadState(tensors: innerTensors, scalars: strip("inner."), parameters: parameters)
+        do { try solver.importState(solverTensors) } catch { throw .stateMismatch(error.description) }
+        do { try restore(step: s, skipped: k, damping: lambda, rng: words, factors: restoredFactors, needsRefresh: refresh,
+                         counters: (Int(scalars["empirical_fallbacks"] ?? "0") ?? 0,
+                                    Int(scalars["nonfinite_factor_updates"] ?? "0") ?? 0,
+                                    Int(scalars["failed_refreshes"] ?? "0") ?? 0)) }
+        catch { throw .stateMismatch("K-FAC RNG state: \(error)") }
+    }
+}

@@ -1,0 +1,279 @@
+import Linalg
+import NeuralNet
+
+/// Kronecker-factored approximate curvature (Martens & Grosse 2015; REFERENCE.md §2) as a preconditioner
+/// in front of any first-order optimiser of the engine (SGD-momentum, Adam): for every Kronecker-factored
+/// layer `ℓ` it replaces `[∇W_ℓ, ∇b_ℓ]` by
+///
+///     U_ℓ = ν (G_ℓ + λ_G I)⁻¹ [∇W_ℓ + wW_ℓ, ∇b_ℓ + wb_ℓ] (A_ℓ + λ_A I)⁻¹
+///
+/// and hands the parameters to the wrapped optimiser's `update`. Other parameters (LayerNorm, embeddings)
+/// pass through unpreconditioned.
+///
+/// Per step, in order:
+/// 1. `observeCurvature` (every `T_cov` steps): `A_ℓ` from the forward's activations, `G_ℓ` from the
+///    gradients of the configured `FisherType` (an extra backward for the true Fisher / GGN), finite
+///    factors blended into the EMA. Without that call, factors fall back to the empirical Fisher of the
+///    ordinary backward (counted in `empiricalFallbacks`).
+/// 2. `update`: non-finite gradients skip the whole step (factors untouched); every `T_inv` steps the
+///    `FactorSolver` is refreshed with the EMA factors and the (π-corrected) damping; the solver
+///    preconditions; KL clipping scales by `ν = min(1, sqrt(c / (η² Σ_ℓ ⟨U_ℓ, ∇_ℓ⟩)))`; the wrapped
+///    optimiser steps; every LM interval `λ` adapts (`AdaptiveDamping`).
+///
+/// The solver is any `FactorSolver` (Cholesky, eigen, or a thermodynamic device), so TK-FAC plugs in
+/// here without a change to this type.
+public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
+    public let configuration: KFACConfiguration
+    /// The first-order optimiser that applies the preconditioned gradient.
+    public let inner: any Optimizer<Scalar>
+    public let solver: any FactorSolver<Scalar>
+    /// The preconditioned layers with their paths (`"layers.0"`).
+    public let layers: [(name: String, layer: any KroneckerFactored<Scalar>)]
+    /// EMA factors per layer path.
+    public private(set) var factors: [String: KroneckerFactors<Scalar>] = [:]
+    /// Current damping `λ` (changes only with adaptive damping).
+    public private(set) var damping: Double
+    public private(set) var step = 0
+    public private(set) var skippedSteps = 0
+    /// Factor updates made from the empirical Fisher because `observeCurvature` was not called.
+    public private(set) var empiricalFallbacks = 0
+    /// Fresh factors discarded because they held NaN/∞.
+    public private(set) var nonFiniteFactorUpdates = 0
+    /// Solver refreshes that failed (the previous inverses stay in use).
+    public private(set) var failedRefreshes = 0
+    public private(set) var lastStep = KFACStepMetrics()
+
+    private var rng: Xoshiro256StarStar
+    private var batch: CurvatureBatch<Scalar>?
+    private var factorsObservedAtStep = -1
+    private var needsRefresh = true
+    /// The model, for the empirical-Fisher fallback (no extra backward is run on it then).
+    private let modelForFallback: Sequential<Scalar>
+
+    /// K-FAC over the Kronecker-factored layers of `model` (turns their capture on), wrapping `inner`.
+    /// `solver` defaults to `configuration.solver`'s digital strategy.
+    public init(model: Sequential<Scalar>, inner: any Optimizer<Scalar>, configuration: KFACConfiguration,
+                solver: (any FactorSolver<Scalar>)? = nil) throws(KFACError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.inner = inner
+        self.solver = solver ?? configuration.solver.makeSolver(Scalar.self, retry: configuration.choleskyRetry)
+        self.layers = model.kroneckerFactoredLayers
+        self.damping = configuration.damping
+        self.rng = Xoshiro256StarStar(seed: configuration.seed, stream: 0x4B46_4143)
+        self.modelForFallback = model
+        model.setCapture(true)
+    }
+
+    public var schedule: LearningRateSchedule { inner.schedule }
+    public var currentLearningRate: Double { inner.currentLearningRate }
+    public var summary: String { "\(configuration), solver \(solver.name), wrapping \(inner.summary)" }
+
+    // MARK: Factors
+
+    public func observeCurvature(_ batch: CurvatureBatch<Scalar>) {
+        self.batch = batch
+        guard step % configuration.factorUpdateInterval == 0,
+              firstNonFiniteGradient(batch.model.namedParameters) == nil else { return }
+        let (_, seconds) = measureSeconds { updateFactors(fisher: configuration.fisherType, batch: batch) }
+        lastStep.factorSeconds = seconds
+        factorsObservedAtStep = step
+    }
+
+    /// Fresh factors of every layer from the current captures (plus the extra backward passes that
+    /// `fisher` needs), blended into the EMA when finite.
+    private func updateFactors(fisher: FisherType, batch: CurvatureBatch<Scalar>?) {
+        guard let model = batch?.model ?? (layers.isEmpty ? nil : modelForFallback) else { return }
+        let fresh = KroneckerFactorComputation.batchFactors(
+            layers: layers, model: model, curvature: batch?.curvature, fisher: batch == nil ? .empirical : fisher,
+            approximation: configuration.approximation(forLayer:), rng: &rng)
+        let decay = Scalar(configuration.factorDecay)
+        for (name, f) in fresh {
+            guard f.isFinite else { nonFiniteFactorUpdates += 1; continue }
+            if var old = factors[name] { old.blend(with: f, decay: decay); factors[name] = old } else { factors[name] = f }
+        }
+    }
+
+    // MARK: Update
+
+    public func update(_ parameters: [Parameter<Scalar>]) -> UpdateOutcome {
+        let batch = self.batch
+        self.batch = nil
+        var metrics = KFACStepMetrics()
+        metrics.damping = damping
+        if step == factorsObservedAtStep { metrics.factorSeconds = lastStep.factorSeconds }
+        if let bad = firstNonFiniteGradient(parameters) {
+            skippedSteps += 1
+            metrics.skipped = true
+            metrics.factorSeconds = 0
+            lastStep = metrics
+            return .skippedNonFinite(parameter: bad)
+        }
+        if step % configuration.factorUpdateInterval == 0 && factorsObservedAtStep != step {
+            let (_, seconds) = measureSeconds { updateFactors(fisher: .empirical, batch: nil) }
+            if configuration.fisherType != .empirical { empiricalFallbacks += 1 }
+            metrics.factorSeconds = seconds
+        }
+        if step % configuration.inverseUpdateInterval == 0 || needsRefresh {
+            (_, metrics.inversionSeconds) = measureSeconds { refreshSolver() }
+        }
+
+        // Precondition every layer: U = ν (G + λ_G I)⁻¹ ∇ (A + λ_A I)⁻¹.
+        let clock = ContinuousClock()
+        let start = clock.now
+        let w = Scalar(configuration.weightDecay)
+        var gradients: [String: Matrix<Scalar>] = [:]
+        var directions: [String: Matrix<Scalar>] = [:]
+        var alignment: Scalar = 0
+        for (name, layer) in layers {
+            let g = Self.combined(layer, \.gradient, weightDecay: w)
+            gradients[name] = g
+            guard let u = try? solver.precondition(layer: name, gradient: g) else { continue }
+            directions[name] = u
+            alignment += g.storage.withUnsafeBufferPointer { gp in
+                u.storage.withUnsafeBufferPointer { Scalar.dot(Int32(gp.count), gp.baseAddress!, 1, $0.baseAddress!, 1) }
+            }
+        }
+        var nu: Scalar = 1
+        if let c = configuration.klClip, alignment > 0 {
+            let eta = Scalar(currentLearningRate)
+            nu = Swift.min(1, (Scalar(c) / (eta * eta * alignment)).squareRoot())
+        }
+        for (name, layer) in layers {
+            guard var u = directions[name] ?? gradients[name] else { continue }
+            if directions[name] != nil && nu != 1 { u.scale(by: nu) }
+            Self.split(u, into: layer)
+        }
+        metrics.klScale = Double(nu)
+        let d = clock.now - start
+        metrics.preconditionSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+
+        let adaptDamping = configuration.adaptiveDamping.map { step % $0.interval == $0.interval - 1 } ?? false
+        let before: [String: Matrix<Scalar>]? = adaptDamping && batch != nil
+            ? Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Self.combined($0.layer, \.value, weightDecay: 0)) })
+            : nil
+        let (outcome, innerSeconds) = measureSeconds { self.inner.update(parameters) }
+        metrics.innerUpdateSeconds = innerSeconds
+        if outcome != .applied {
+            skippedSteps += 1
+            metrics.skipped = true
+            lastStep = metrics
+            return outcome
+        }
+        if let before, let batch, let lm = configuration.adaptiveDamping {
+            metrics.reductionRatio = adapt(lm, before: before, gradients: gradients, batch: batch)
+        }
+        step += 1
+        lastStep = metrics
+        return .applied
+    }
+
+    /// Refreshes the solver for every layer with factors; a failure keeps that layer's previous state.
+    private func refreshSolver() {
+        let lambda = Scalar(damping)
+        for (name, _) in layers {
+            guard let f = factors[name] else { continue }
+            let d = configuration.piCorrection ? FactorDamping.piCorrected(f, damping: lambda) : .uniform(lambda)
+            do { try solver.refresh(layer: name, factors: f, damping: d) } catch { failedRefreshes += 1 }
+        }
+        needsRefresh = factors.count < layers.count
+    }
+
+    /// LM step on `λ` from the reduction ratio `ρ`; returns `ρ`.
+    private func adapt(_ lm: AdaptiveDamping, before: [String: Matrix<Scalar>], gradients: [String: Matrix<Scalar>],
+                       batch: CurvatureBatch<Scalar>) -> Double {
+        var linear = 0.0, curvature = 0.0, squaredNorm = 0.0, decayChange = 0.0
+        for (name, layer) in layers {
+            guard let old = before[name], let g = gradients[name] else { continue }
+            let new = Self.combined(layer, \.value, weightDecay: 0)
+            let delta = new - old
+            linear += Double(zip(g.storage, delta.storage).reduce(Scalar(0)) { $0 + $1.0 * $1.1 })
+            squaredNorm += Double(delta.frobeniusNorm * delta.frobeniusNorm)
+            decayChange += 0.5 * Double(new.frobeniusNorm * new.frobeniusNorm - old.frobeniusNorm * old.frobeniusNorm)
+            if let f = factors[name] {
+                let gda = BLAS.matmul(BLAS.matmul(f.gradient, delta), f.activation)
+                curvature += Double(zip(delta.storage, gda.storage).reduce(Scalar(0)) { $0 + $1.0 * $1.1 })
+            }
+        }
+        let predicted = linear + 0.5 * curvature + 0.5 * (damping + configuration.weightDecay) * squaredNorm
+        let actual = Double(batch.evaluateLoss() - batch.lossValue) + configuration.weightDecay * decayChange
+        let rho = actual / predicted
+        if predicted < 0 && rho.isFinite {
+            if rho > 0.75 { damping *= lm.decrease } else if rho < 0.25 { damping /= lm.decrease }
+        } else {
+            damping /= lm.decrease  // no predicted decrease or non-finite loss: be more careful
+        }
+        damping = Swift.min(Swift.max(damping, lm.minimum), lm.maximum)
+        // The new λ enters at the next scheduled refresh (every T_inv steps), as in kfac-pytorch.
+        return rho
+    }
+
+    // MARK: Layout of [W, b]
+
+    /// `[X_W + w W, X_b + w b]` (`out × (in + 1)`, or `out × in` without bias) for `X` = value or gradient.
+    static func combined(_ layer: any KroneckerFactored<Scalar>, _ field: KeyPath<Parameter<Scalar>, Matrix<Scalar>>,
+                         weightDecay w: Scalar) -> Matrix<Scalar> {
+        let weight = layer.weight[keyPath: field]
+        var wg = weight
+        if w != 0 { wg.axpy(w, layer.weight.value) }
+        guard let bias = layer.bias else { return wg }
+        var bg = bias[keyPath: field]
+        if w != 0 { bg.axpy(w, bias.value) }
+        let (m, k) = (weight.rows, weight.columns)
+        var out = Matrix<Scalar>(rows: m, columns: k + 1)
+        out.withUnsafeMutableBufferPointer { o in
+            wg.withUnsafeBufferPointer { src in
+                for i in 0..<m { (o.baseAddress! + i * (k + 1)).update(from: src.baseAddress! + i * k, count: k) }
+            }
+            bg.withUnsafeBufferPointer { b in for i in 0..<m { o[i * (k + 1) + k] = b[i] } }
+        }
+        return out
+    }
+
+    /// Writes `U = [U_W, U_b]` into the layer's weight and bias gradients.
+    static func split(_ u: Matrix<Scalar>, into layer: any KroneckerFactored<Scalar>) {
+        let (m, k) = (layer.weight.value.rows, layer.weight.value.columns)
+        guard let bias = layer.bias else { layer.weight.gradient = u; return }
+        u.withUnsafeBufferPointer { src in
+            layer.weight.gradient.withUnsafeMutableBufferPointer { w in
+                for i in 0..<m { (w.baseAddress! + i * k).update(from: src.baseAddress! + i * (k + 1), count: k) }
+            }
+            bias.gradient.withUnsafeMutableBufferPointer { b in for i in 0..<m { b[i] = src[i * (k + 1) + k] } }
+        }
+    }
+
+    // MARK: Metrics and state
+
+    /// The label-sampling RNG's state (checkpoints).
+    var samplingState: [UInt64] { rng.state }
+    /// Whether the solver must be refreshed at the next update regardless of `T_inv`.
+    var refreshPending: Bool { needsRefresh }
+
+    /// Restores everything `KFAC+State` saves besides the inner optimiser and the solver.
+    func restore(step: Int, skipped: Int, damping: Double, rng words: [UInt64], factors: [String: KroneckerFactors<Scalar>],
+                 needsRefresh: Bool, counters: (Int, Int, Int)) throws {
+        rng = try Xoshiro256StarStar(state: words)
+        self.step = step
+        self.skippedSteps = skipped
+        self.damping = damping
+        self.factors = factors
+        self.needsRefresh = needsRefresh
+        (empiricalFallbacks, nonFiniteFactorUpdates, failedRefreshes) = counters
+        batch = nil
+        factorsObservedAtStep = -1
+    }
+
+    public var stepMetrics: [(name: String, value: Double)] {
+        let s = solver.metrics
+        return [("kfac_factor_seconds", lastStep.factorSeconds), ("kfac_inversion_seconds", lastStep.inversionSeconds),
+                ("kfac_precondition_seconds", lastStep.preconditionSeconds),
+                ("kfac_inner_update_seconds", lastStep.innerUpdateSeconds),
+                ("kfac_damping", lastStep.damping), ("kfac_kl_scale", lastStep.klScale),
+                ("kfac_reduction_ratio", lastStep.reductionRatio), ("kfac_skipped_steps", Double(skippedSteps)),
+                ("kfac_cholesky_retries", Double(s.choleskyRetries)),
+                ("kfac_double_fallbacks", Double(s.doublePrecisionFallbacks)),
+                ("kfac_failed_refreshes", Double(failedRefreshes)),
+                ("kfac_nonfinite_factor_updates", Double(nonFiniteFactorUpdates)),
+                ("kfac_empirical_fallbacks", Double(empiricalFallbacks))]
+    }
+}

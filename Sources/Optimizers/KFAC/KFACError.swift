@@ -1,0 +1,39 @@
+import Linalg
+
+/// A failure of K-FAC, a factor solver or a natural-gradient method, saying what to do about it.
+public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A configuration field is out of range.
+    case invalidConfiguration(field: String, value: String, requirement: String)
+    /// A damped factor could not be inverted even after the retries with larger damping (and in Double).
+    case factorInversionFailed(layer: String, factor: String, attempts: Int, lastError: LinalgError)
+    /// `precondition` was called for a layer whose factors the solver has never seen.
+    case layerNotRefreshed(layer: String, solver: String)
+    /// A gradient does not have the shape of the factors.
+    case shapeMismatch(layer: String, detail: String)
+    /// Saved state does not fit this optimiser (other model, other solver, missing tensor).
+    case stateMismatch(key: String, detail: String)
+    /// A layer type the curvature code has no rule for.
+    case unsupportedLayer(summary: String, operation: String)
+    /// A linear-algebra routine failed inside a natural-gradient solve.
+    case linearAlgebra(LinalgError)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(field, value, requirement):
+            return "K-FAC configuration: \(field) = \(value) is invalid; \(requirement)"
+        case let .factorInversionFailed(layer, factor, attempts, lastError):
+            return "K-FAC: the \(factor) factor of \(layer) could not be inverted after \(attempts) attempts "
+                + "(\(lastError)); raise --kfac-damping, lower the learning rate, or use --kfac-solver eigen"
+        case let .layerNotRefreshed(layer, solver):
+            return "K-FAC: solver \(solver) has no inverse for \(layer) yet; call refresh(layer:factors:damping:) first"
+        case let .shapeMismatch(layer, detail):
+            return "K-FAC: shapes of \(layer) do not fit: \(detail)"
+        case let .stateMismatch(key, detail):
+            return "K-FAC state: \(key): \(detail); resume with the same model, optimiser and solver settings"
+        case let .unsupportedLayer(summary, operation):
+            return "\(operation) has no rule for layer \(summary); use Linear/ReLU/Tanh/GELU models or K-FAC instead"
+        case let .linearAlgebra(error):
+            return "natural gradient: \(error)"
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Linalg
+import NeuralNet
+
+/// How a layer applied at several positions with shared weights (sequences, graphs, convolution
+/// patches) turns its `examples · positions` rows into Kronecker factors (Eschenhagen et al., "Kronecker-
+/// Factored Approximate Curvature for Modern Neural Network Architectures", NeurIPS 2023; REFERENCE.md §2).
+///
+/// With `b` examples, `R` positions, activation rows `ā_{n,r}` and output-gradient rows `g_{n,r}` (which
+/// carry the `1/b` of the mean loss, see `KroneckerCapture`):
+/// - `expand`: every position is an extra example,
+///   `A = (1/(bR)) Σ_{n,r} ā_{n,r} ā_{n,r}ᵀ`, `G = b Σ_{n,r} g_{n,r} g_{n,r}ᵀ`.
+///   For `Conv2d` this is KFC (Grosse & Martens 2016) up to a scale `R` moved from `G` to `A`, which the
+///   π-corrected damping absorbs exactly, so the preconditioned gradient is the same.
+/// - `reduce`: positions are aggregated first, `â_n = (1/R) Σ_r ā_{n,r}`, `ĝ_n = Σ_r g_{n,r}`,
+///   `A = (1/b) Σ_n â_n â_nᵀ`, `G = b Σ_n ĝ_n ĝ_nᵀ`.
+///
+/// For `R = 1` both are the same. With inputs identical across positions the two `A` agree; the two
+/// `G` agree as well when each example's gradient lives at a single position (no cross terms).
+public enum WeightSharingApproximation: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case expand
+    case reduce
+    public var description: String { rawValue }
+}
+
+/// The Kronecker factors of one layer's Fisher block `F_ℓ ≈ A_ℓ ⊗ G_ℓ` (REFERENCE.md §2).
+///
+/// - `activation` `A`: `(in + 1) × (in + 1)` with the bias folded in as the last coordinate of `ā`
+///   (`in × in` without a bias).
+/// - `gradient` `G`: `out × out`.
+///
+/// With the weight and bias gradients laid out as one `out × (in + 1)` matrix `[∇W, ∇b]` and vectorised
+/// row by row, the Fisher block is `G ⊗ A` and the natural gradient is `G⁻¹ [∇W, ∇b] A⁻¹`.
+public struct KroneckerFactors<Scalar: BLASScalar>: Sendable, Codable, Equatable {
+    public var activation: Matrix<Scalar>
+    public var gradient: Matrix<Scalar>
+
+    public init(activation: Matrix<Scalar>, gradient: Matrix<Scalar>) {
+        precondition(activation.isSquare && gradient.isSquare, "Kronecker factors must be square")
+        self.activation = activation
+        self.gradient = gradient
+    }
+
+    /// `A ⊗ G` sizes: `(in + 1, out)`.
+    public var dimensions: (activation: Int, gradient: Int) { (activation.rows, gradient.rows) }
+
+    /// Exponential moving average `F ← ρ F + (1 − ρ) F_new` of both factors (`decay` = ρ ∈ [0, 1)).
+    public mutating func blend(with fresh: KroneckerFactors, decay: Scalar) {
+        activation.scale(by: decay)
+        activation.axpy(1 - decay, fresh.activation)
+        gradient.scale(by: decay)
+        gradient.axpy(1 - decay, fresh.gradient)
+    }
+
+    /// Both factors finite (no NaN/∞) — a factor that is not must never enter the running average.
+    public var isFinite: Bool { activation.isFinite && gradient.isFinite }
+
+    /// The dense Fisher block `G ⊗ A` in the row-major vectorisation of `[∇W, ∇b]` (tests and small models
+    /// only: `(out·(in+1))²` entries).
+    public func denseBlock() -> Matrix<Scalar> {
+        let (na, ng) = (activation.rows, gradient.rows)
+        let n = na * ng
+        var f = Matrix<Scalar>(rows: n, columns: n)
+        for i in 0..<ng { for k in 0..<ng {
+            let gik = gradient[i, k]
+            for j in 0..<na { for l in 0..<na { f[i * na + j, k * na + l] = gik * activation[j, l] } }
+        } }
+        return f
+    }
+}
+
+/// Factor maths for one captured layer (the "per layer type" helper of kfac-pytorch): the activation
+/// factor from `ā`, the gradient factor from `g`, under a weight-sharing approximation.
+public enum KroneckerFactorComputation {
+    /// `A` from the capture's activations (bias folded in), see `WeightSharingApproximation`.
+    /// Shape `(in + 1) × (in + 1)` (or `in × in` without bias). One `syrk`.
+    public static func activationFactor<S: BLASScalar>(_ capture: KroneckerCapture<S>,
+                                                      approximation: WeightSharingApproximation) -> Matrix<S> {
+        let abar = capture.augmentedActivations()
+        let (b, r) = (capture.examples, capture.positions)
+        var a = Matrix<S>(rows: abar.columns, columns: abar.columns)
+        if r == 1 || approximation == .expand {
+            BLAS.syrk(abar, transpose: true, alpha: 1 / S(b * r), into: &a)
+        } else {
+            let mean = sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r))
+            BLAS.syrk(mean, transpose: true, alpha: 1 / S(b), into: &a)
+        }
+        return a
+    }
+
+    /// `G` from output gradients `g` (`(b·R) × out`, rows carrying `1/b`), see `WeightSharingApproximation`.
+    /// Shape `out × out`. One `syrk`.
+    public static func gradientFactor<S: BLASScalar>(_ g: Matrix<S>, examples b: Int,
+                                                    approximation: WeightSharingApproximation) -> Matrix<S> {
+        precondition(g.rows % b == 0, "gradient factor: \(g.rows) rows for \(b) examples")
+        let r = g.rows / b
+        var out = Matrix<S>(rows: g.columns, columns: g.columns)
+        if r == 1 || approximation == .expand {
+            BLAS.syrk(g, transpose: true, alpha: S(b), into: &out)
+        } else {
+            let summed = sumOverPositions(g, examples: b, positions: r, scale: 1)
+            BLAS.syrk(summed, transpose: true, alpha: S(b), into: &out)
+        }
+        return out
+    }
+
+    /// `scale · Σ_r x_{n,r}` for rows ordered example-major (`row = n·R + r`); shape `b × columns`.
+    static func sumOverPositions<S: BLASScalar>(_ x: Matrix<S>, examples b: Int, positions r: Int, scale: S) -> Matrix<S> {
+        let c = x.columns
+        var out = Matrix<S>(rows: b, columns: c)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                for n in 0..<b {
+                    let dst = op.baseAddress! + n * c
+                    for p in 0..<r { S.axpy(Int32(c), scale, xp.baseAddress! + (n * r + p) * c, 1, dst, 1) }
+                }
+            }
+        }
+        return out
+    }
+}
