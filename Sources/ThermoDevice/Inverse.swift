@@ -1,0 +1,137 @@
+import Linalg
+
+/// `A⁻¹` (or `e^{-As}`) estimated by the device from sample (lag) covariances.
+public struct MatrixEstimate<Scalar: BLASScalar>: Sendable {
+    /// The estimate in the caller's units.
+    public let estimate: Matrix<Scalar>
+    /// Standard error of the estimate in Frobenius norm, from the spread of `errorBarGroups`
+    /// independent groups of chains (batch means): statistical only, like `SolveResult.standardError`.
+    public let standardErrorFrobenius: Double
+    /// `standardErrorFrobenius / ‖estimate‖_F`.
+    public let relativeErrorBar: Double
+    public let cost: DeviceCost
+    public let settings: SamplingSettings
+}
+
+extension ThermodynamicDevice {
+    /// Inverts `a` on the device (programming cost included); see `inverse(_:samples:sampleInterval:burnIn:)`.
+    public mutating func inverse(_ a: Matrix<Scalar>, samples: Int, sampleInterval: Double = 1,
+                                 burnIn: Double? = nil) throws(ThermoDeviceError) -> MatrixEstimate<Scalar> {
+        let p = try program(a)
+        let r = try inverse(p, samples: samples, sampleInterval: sampleInterval, burnIn: burnIn)
+        return MatrixEstimate(estimate: r.estimate, standardErrorFrobenius: r.standardErrorFrobenius,
+                              relativeErrorBar: r.relativeErrorBar, cost: r.cost + p.programmingCost, settings: r.settings)
+    }
+
+    /// `A⁻¹ ≈ α β Ĉov(y)`: inputs `b = 0`, `samples` readouts (split over the chains) taken every
+    /// `sampleInterval` τ after burn-in; `Ĉov` is the sample covariance around the sample mean.
+    ///
+    /// The relative Frobenius error is ≈ `sqrt((n+1)/N_eff)` (REFERENCE.md §1); readouts closer than
+    /// the relaxation time `1/λ_min` are correlated, so `N_eff < samples` unless `sampleInterval`
+    /// is comparable to `programmed.relaxationTime`.
+    public mutating func inverse(_ programmed: ProgrammedMatrix<Scalar>, samples: Int, sampleInterval: Double = 1,
+                                 burnIn: Double? = nil) throws(ThermoDeviceError) -> MatrixEstimate<Scalar> {
+        let (moment, se, cost, settings) = try sampleMoments(programmed, samples: samples, interval: sampleInterval,
+                                                             burnIn: burnIn, lagged: false)
+        let f = programmed.scale * configuration.beta
+        var est = moment
+        est.scale(by: f)
+        let estimate = est.converted(to: Scalar.self)
+        return MatrixEstimate(estimate: estimate, standardErrorFrobenius: se * f,
+                              relativeErrorBar: se * f / Swift.max(est.frobeniusNorm, .leastNormalMagnitude),
+                              cost: cost, settings: settings)
+    }
+
+    /// `e^{-As}` from the lag autocovariance: `β Cov(y_{t+s'}, y_t) = e^{-A's'} A'⁻¹` with the
+    /// device lag `s' = s/α` (so that `e^{-A's'} = e^{-As}`), multiplied digitally by the *nominal*
+    /// programmed matrix `A' = αA` (a product, not an inverse). `samples` lag pairs are read along
+    /// each chain as `(y_0, y_s'), (y_s', y_2s'), …`.
+    ///
+    /// - Returns: `.estimate ≈ e^{-As}`; `lagCovariance ≈ e^{-As} A⁻¹` (caller's units) is the raw readout.
+    public mutating func exponential(_ programmed: ProgrammedMatrix<Scalar>, lag s: Double, samples: Int,
+                                     burnIn: Double? = nil) throws(ThermoDeviceError)
+        -> (exponential: MatrixEstimate<Scalar>, lagCovariance: Matrix<Scalar>) {
+        guard s > 0, s.isFinite else {
+            throw .invalidParameter(name: "lag", value: "\(s)", requirement: "the lag s must be positive")
+        }
+        let deviceLag = s / programmed.scale
+        let (moment, se, cost, settings) = try sampleMoments(programmed, samples: samples, interval: deviceLag,
+                                                             burnIn: burnIn, lagged: true)
+        var lagCov = moment
+        lagCov.scale(by: configuration.beta)                 // ≈ e^{-A's'} A'⁻¹ (device units)
+        let exp = BLAS.matmul(lagCov, programmed.nominal)    // ≈ e^{-A's'}
+        // Error bar propagated through the product: ‖δK A'‖_F ≤ ‖δK‖_F ‖A'‖₂ ≤ ‖δK‖_F · λ_max(A').
+        let seExp = se * configuration.beta * programmed.lambdaBound * programmed.scale
+        var callerLag = lagCov
+        callerLag.scale(by: programmed.scale)                // e^{-As} A⁻¹ = α e^{-A's'} A'⁻¹
+        let result = MatrixEstimate(estimate: exp.converted(to: Scalar.self), standardErrorFrobenius: seExp,
+                                    relativeErrorBar: seExp / Swift.max(exp.frobeniusNorm, .leastNormalMagnitude),
+                                    cost: cost, settings: settings)
+        return (result, callerLag.converted(to: Scalar.self))
+    }
+
+    /// Runs zero-input chains and accumulates the covariance (or the lag covariance at one interval).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    mutating func sampleMoments(_ programmed: ProgrammedMatrix<Scalar>, samples: Int, interval: Double,
+                                burnIn: Double?, lagged: Bool) throws(ThermoDeviceError)
+        -> (Matrix<Double>, Double, DeviceCost, SamplingSettings) {
+        let clock = ContinuousClock(), start = clock.now
+        let n = programmed.size
+        let groups = configuration.errorBarGroups, c = configuration.chains
+        guard samples >= 2 * c else {
+            throw .invalidParameter(name: "samples", value: "\(samples)",
+                                    requirement: "need at least 2 readouts per chain (≥ \(2 * c) with \(c) chains)")
+        }
+        guard interval > 0, interval.isFinite else {
+            throw .invalidParameter(name: "sampleInterval", value: "\(interval)", requirement: "must be positive (τ)")
+        }
+        if let t = burnIn, !(t >= 0 && t.isFinite) {
+            throw .invalidParameter(name: "burnIn", value: "\(t)", requirement: "must be non-negative (τ)")
+        }
+        let (h, stepsPerSample) = step(for: interval)
+        let chains = makeChains(programmed, bias: Matrix(rows: 1, columns: n), chains: c, step: h)
+        let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
+        chains.step(Int((burn / h).rounded(.up)))
+        let adc = outputQuantizer(chains)
+        let perChain = (samples + c - 1) / c
+        var acc = MomentAccumulator<Scalar>(n: n, groups: groups, paired: lagged, capacity: Swift.max(16, Swift.min(256, perChain * c / groups)))
+        var previous = [Scalar](repeating: 0, count: c * n)
+        var readout = [Scalar](repeating: 0, count: c * n)
+        func read(into buffer: inout [Scalar]) {
+            chains.withState { p, ld in
+                buffer.withUnsafeMutableBufferPointer { rb in
+                    for r in 0..<c { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
+                    adc?.quantizeInPlace(rb)
+                }
+            }
+        }
+        if lagged { read(into: &previous) }
+        for _ in 0..<perChain {
+            chains.step(stepsPerSample)
+            read(into: &readout)
+            readout.withUnsafeBufferPointer { rb in
+                previous.withUnsafeBufferPointer { pb in
+                    for r in 0..<c {
+                        let g = r * groups / c
+                        if lagged {
+                            acc.append(group: g, u: pb.baseAddress! + r * n, v: rb.baseAddress! + r * n)
+                        } else {
+                            acc.append(group: g, u: rb.baseAddress! + r * n, v: nil)
+                        }
+                    }
+                }
+            }
+            if lagged { swap(&previous, &readout) }
+        }
+        let (moment, se) = acc.finish()
+        let readouts = perChain * c + (lagged ? c : 0)
+        var cost = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: Double(perChain * c) * interval,
+                                readouts: readouts)
+        cost.simulatedChainSteps = c * chains.stepsTaken
+        cost.wallSeconds = Self.seconds(clock.now - start)
+        let settings = SamplingSettings(burnIn: burn, sampleInterval: interval, step: h, stepsPerSample: stepsPerSample,
+                                        chains: c, readoutsPerChain: perChain)
+        return (moment, se, cost, settings)
+    }
+}

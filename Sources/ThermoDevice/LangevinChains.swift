@@ -1,0 +1,240 @@
+import CBLAS
+import Dispatch
+import Linalg
+
+/// Many independent chains of a linear Langevin (Ornstein–Uhlenbeck) process advanced together.
+///
+/// The state is a `chains × n` row-major matrix `X` (one chain per row), so every step is one
+/// matrix–matrix product plus a noise fill:
+/// - `.eulerMaruyama`: `X ← X − δt (X Fᵀ − C) + σ Z`, `σ = sqrt(2δt/β)`; the noise (and `X + δt C`)
+///   is written into the next buffer, then one GEMM with `β = 1` adds `−δt X Fᵀ` (REFERENCE.md §1).
+/// - `.exact`: `X ← X e^{-Aδt} + Φ + Z Lᵀ` as *one* GEMM `[X | Z] · [e^{-Aδt}; Lᵀ]` of depth `2n`
+///   (`Φ` holds the rows `φ(A) c`).
+/// - `.underdamped`: `V ← V − (δt/m)(γ V + X Fᵀ − C) + (sqrt(2γδt/β)/m) Z`, then `X ← X + δt V`
+///   (semi-implicit Euler–Maruyama of `m ẍ = −γẋ − (Ax − c) + sqrt(2γ/β) ξ`).
+///
+/// `C` (the constant inputs) has `biasRows` rows; chain `r` uses row `r / (chains / biasRows)`, so
+/// many right-hand sides run side by side. Noise comes from `noiseStreams` independent xoshiro
+/// streams, each filling a fixed block of rows (in parallel when the block is large), so results do
+/// not depend on the number of cores.
+public final class LangevinChains<Scalar: BLASScalar> {
+    /// The update rule.
+    public enum Scheme {
+        case eulerMaruyama(drift: any DriftOperator<Scalar>)
+        /// `transition` is `2n × n`: `e^{-Aδt}` stacked on `Lᵀ`; `offset` is `biasRows × n` (`φ(A) c` rows).
+        case exact(transition: Matrix<Scalar>, offset: Matrix<Scalar>)
+        case underdamped(drift: any DriftOperator<Scalar>, mass: Double, friction: Double)
+    }
+
+    public let dimension: Int
+    public let chains: Int
+    public let timeStep: Double
+    public let beta: Double
+    let scheme: Scheme
+    let bias: [Scalar]          // biasRows × n
+    let chainsPerBiasRow: Int
+    let width: Int              // leading dimension of the state buffers (n, or 2n for .exact)
+    var current: [Scalar]
+    var next: [Scalar]
+    var velocity: [Scalar]      // underdamped only
+    var force: [Scalar]         // underdamped only
+    var rngs: [Xoshiro256StarStar]
+    var scratch: [Float]        // one row of standard normals per noise stream
+    /// Number of steps taken so far (per chain).
+    public private(set) var stepsTaken = 0
+
+    /// - Parameters:
+    ///   - bias: the constant inputs `C`, `biasRows × n` with `chains` a multiple of `biasRows`.
+    ///   - seed: noise seed; stream `k` of it feeds row block `k`.
+    public init(scheme: Scheme, dimension n: Int, chains: Int, bias: Matrix<Scalar>, timeStep: Double,
+                beta: Double, noiseStreams: Int, seed: UInt64) {
+        precondition(n >= 1 && chains >= 1 && bias.columns == n && bias.rows >= 1 && chains % bias.rows == 0,
+                     "LangevinChains: bias must be biasRows × n with chains a multiple of biasRows")
+        self.dimension = n
+        self.chains = chains
+        self.timeStep = timeStep
+        self.beta = beta
+        self.scheme = scheme
+        self.bias = bias.storage
+        self.chainsPerBiasRow = chains / bias.rows
+        if case .exact = scheme { width = 2 * n } else { width = n }
+        current = [Scalar](repeating: 0, count: chains * width)
+        next = current
+        if case .underdamped = scheme {
+            velocity = [Scalar](repeating: 0, count: chains * n)
+            force = velocity
+        } else {
+            velocity = []
+            force = []
+        }
+        let streams = Swift.max(1, Swift.min(noiseStreams, chains))
+        rngs = (0..<streams).map { Xoshiro256StarStar(seed: seed, stream: UInt64(1000 + $0)) }
+        scratch = [Float](repeating: 0, count: streams * n)
+    }
+
+    /// Sets every chain's state to `x0` (length `n`), or row-wise from a `chains × n` matrix.
+    public func setState(_ x0: [Scalar]) {
+        precondition(x0.count == dimension, "setState: expected \(dimension) values")
+        let (n, w) = (dimension, width)
+        current.withUnsafeMutableBufferPointer { s in
+            for r in 0..<chains { for j in 0..<n { s[r * w + j] = x0[j] } }
+        }
+    }
+
+    /// Sets chain `r`'s state from rows of `x0` (`chains × n`).
+    public func setState(rows x0: Matrix<Scalar>) {
+        precondition(x0.rows == chains && x0.columns == dimension, "setState(rows:): expected \(chains)×\(dimension)")
+        let (n, w) = (dimension, width)
+        x0.withUnsafeBufferPointer { src in
+            current.withUnsafeMutableBufferPointer { s in
+                for r in 0..<chains { for j in 0..<n { s[r * w + j] = src[r * n + j] } }
+            }
+        }
+    }
+
+    /// Reads the state: `body(pointer, leadingDimension)`; row `r` starts at `pointer + r * ld`.
+    public func withState<R>(_ body: (UnsafePointer<Scalar>, Int) throws -> R) rethrows -> R {
+        try current.withUnsafeBufferPointer { try body($0.baseAddress!, width) }
+    }
+
+    /// A copy of the state as a `chains × n` matrix.
+    public var state: Matrix<Scalar> {
+        var m = Matrix<Scalar>(rows: chains, columns: dimension)
+        let (n, w) = (dimension, width)
+        withState { p, _ in
+            m.withUnsafeMutableBufferPointer { d in
+                for r in 0..<chains { for j in 0..<n { d[r * n + j] = p[r * w + j] } }
+            }
+        }
+        return m
+    }
+
+    /// Advances every chain by `count` steps.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func step(_ count: Int = 1) {
+        for _ in 0..<count {
+            switch scheme {
+            case let .eulerMaruyama(drift): stepEulerMaruyama(drift)
+            case let .exact(transition, offset): stepExact(transition, offset)
+            case let .underdamped(drift, m, g): stepUnderdamped(drift, mass: m, friction: g)
+            }
+            stepsTaken += 1
+        }
+    }
+
+    /// Runs `fill(block, rowRange, rng)` over the noise blocks, in parallel when there is enough work
+    /// (the dispatch overhead of a few µs would dominate small steps).
+    /// `fill` also receives the block's scratch row for normals (`NoiseSampler`).
+    @inline(__always)
+    func forEachBlock(_ fill: (UnsafeMutablePointer<Float>, Range<Int>, inout Xoshiro256StarStar) -> Void) {
+        let blocks = rngs.count
+        let c = chains, n = dimension
+        scratch.withUnsafeMutableBufferPointer { sb in
+        let s = sb.baseAddress!
+        rngs.withUnsafeMutableBufferPointer { gens in
+            let g = gens.baseAddress!
+            if blocks > 1 && c * dimension >= 16_384 {
+                // Each block touches only its own rows and its own generator, so the concurrent
+                // calls never share mutable memory (hence the unchecked Sendable box).
+                withoutActuallyEscaping(fill) { escapable in
+                    let box = UncheckedSendableBox(value: (escapable, g, s))
+                    DispatchQueue.concurrentPerform(iterations: blocks) { k in
+                        let (f, gens, s) = box.value
+                        f(s + k * n, (k * c / blocks)..<((k + 1) * c / blocks), &gens[k])
+                    }
+                }
+            } else {
+                for k in 0..<blocks { fill(s + k * n, (k * c / blocks)..<((k + 1) * c / blocks), &g[k]) }
+            }
+        }
+        }
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func stepEulerMaruyama(_ drift: any DriftOperator<Scalar>) {
+        let n = dimension, per = chainsPerBiasRow
+        let dt = Scalar(timeStep), sigma = Scalar((2 * timeStep / beta).squareRoot())
+        current.withUnsafeBufferPointer { xb in
+            next.withUnsafeMutableBufferPointer { yb in
+                bias.withUnsafeBufferPointer { cb in
+                    let x = xb.baseAddress!, y = yb.baseAddress!, c = cb.baseAddress!
+                    let normals = NoiseSampler.shared
+                    forEachBlock { z, rows, rng in
+                        for r in rows {
+                            let xr = x + r * n, yr = y + r * n, cr = c + (r / per) * n
+                            normals.fill(z, count: n, &rng)
+                            for j in 0..<n { yr[j] = xr[j] + dt * cr[j] + sigma * Scalar(z[j]) }
+                        }
+                    }
+                    drift.apply(x, rows: chains, ldx: n, alpha: -dt, beta: 1, into: y, ldy: n)
+                }
+            }
+        }
+        swap(&current, &next)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func stepExact(_ transition: Matrix<Scalar>, _ offset: Matrix<Scalar>) {
+        let n = dimension, w = width, per = chainsPerBiasRow
+        current.withUnsafeMutableBufferPointer { xb in
+            next.withUnsafeMutableBufferPointer { yb in
+                offset.withUnsafeBufferPointer { ob in
+                    transition.withUnsafeBufferPointer { kb in
+                        let x = xb.baseAddress!, y = yb.baseAddress!, o = ob.baseAddress!
+                        let normals = NoiseSampler.shared
+                        forEachBlock { z, rows, rng in
+                            for r in rows {
+                                let zr = x + r * w + n, yr = y + r * w, orow = o + (r / per) * n
+                                normals.fill(z, count: n, &rng)
+                                for j in 0..<n { zr[j] = Scalar(z[j]); yr[j] = orow[j] }
+                            }
+                        }
+                        Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(chains), Int32(n), Int32(2 * n), 1,
+                                    x, Int32(w), kb.baseAddress!, Int32(n), 1, y, Int32(w))
+                    }
+                }
+            }
+        }
+        swap(&current, &next)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func stepUnderdamped(_ drift: any DriftOperator<Scalar>, mass: Double, friction: Double) {
+        let n = dimension, per = chainsPerBiasRow
+        let dt = Scalar(timeStep)
+        let a = Scalar(timeStep / mass), damp = Scalar(1 - friction * timeStep / mass)
+        let sigma = Scalar((2 * friction * timeStep / beta).squareRoot() / mass)
+        current.withUnsafeMutableBufferPointer { xb in
+            velocity.withUnsafeMutableBufferPointer { vb in
+                force.withUnsafeMutableBufferPointer { fb in
+                    bias.withUnsafeBufferPointer { cb in
+                        let x = xb.baseAddress!, v = vb.baseAddress!, f = fb.baseAddress!, c = cb.baseAddress!
+                        drift.apply(x, rows: chains, ldx: n, alpha: 1, beta: 0, into: f, ldy: n)
+                        let normals = NoiseSampler.shared
+                        forEachBlock { z, rows, rng in
+                            for r in rows {
+                                let xr = x + r * n, vr = v + r * n, fr = f + r * n, cr = c + (r / per) * n
+                                normals.fill(z, count: n, &rng)
+                                for j in 0..<n {
+                                    let vNew = damp * vr[j] - a * (fr[j] - cr[j]) + sigma * Scalar(z[j])
+                                    vr[j] = vNew
+                                    xr[j] += dt * vNew
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Carries thread-confined pointers and closures into `concurrentPerform`; used only where each
+/// iteration writes disjoint memory.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+}

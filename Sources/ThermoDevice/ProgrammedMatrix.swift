@@ -1,0 +1,69 @@
+import Linalg
+
+/// A coupling matrix as the device realises it, ready to be sampled many times (programming is
+/// paid once; TK-FAC's column-by-column solves reuse it).
+///
+/// Pipeline (REFERENCE.md §1, §3): check `A` (square, finite, symmetric, size) → bound `λ_max(A)`
+/// without an eigendecomposition (`SpectralBound`) → scale `A' = α A` with `α = couplingRange / λ̂_max`
+/// → DAC quantisation (plain or conservative) → component mismatch `a'_ij (1 + ε η_ij)`.
+/// The simulator then knows the realised spectrum (one symmetric eigen-solve of the *physical*
+/// matrix, never returned as an answer): it decides positive definiteness, step stability, the
+/// relaxation time used for the default burn-in and the equilibration cost, and (for the exact
+/// integrator) the transition operator.
+public struct ProgrammedMatrix<Scalar: BLASScalar>: Sendable {
+    /// `n`.
+    public let size: Int
+    /// The scale α: the device holds `≈ α A`; estimates are unscaled with it.
+    public let scale: Double
+    /// The λ_max bound λ̂ used for the scaling (α = couplingRange / λ̂).
+    public let lambdaBound: Double
+    /// `α A` as intended (before quantisation and mismatch), in Double.
+    public let nominal: Matrix<Double>
+    /// The matrix the couplings realise (scaled, quantised, mismatched): the drift of the dynamics.
+    public let realized: Matrix<Scalar>
+    /// Eigenvalues of `realized`, ascending (device-side physics, in 1/τ).
+    public let eigenvalues: [Double]
+    /// Eigenvectors of `realized` as columns (only kept for the exact integrator).
+    let eigenvectors: Matrix<Double>?
+    /// Relative Frobenius difference between `realized` and `nominal` (quantisation + mismatch).
+    public let programmingError: Double
+    /// DAC transfer and programming cost of the couplings.
+    public let programmingCost: DeviceCost
+
+    /// Smallest realised eigenvalue (1/τ).
+    public var lambdaMin: Double { eigenvalues.first ?? 0 }
+    /// Largest realised eigenvalue (1/τ); at most ≈ the coupling range.
+    public var lambdaMax: Double { eigenvalues.last ?? 0 }
+    /// Relaxation time `1/λ_min` of the slowest mode, in τ.
+    public var relaxationTime: Double { 1 / lambdaMin }
+    /// Condition number of the realised matrix.
+    public var conditionNumber: Double { lambdaMax / lambdaMin }
+}
+
+/// Bounds on the largest eigenvalue of a symmetric matrix that use only products with it.
+public enum SpectralBoundEstimator {
+    /// Gershgorin: `λ_max ≤ max_i Σ_j |a_ij|`.
+    public static func gershgorin(_ a: Matrix<Double>) -> Double {
+        var best = 0.0
+        for i in 0..<a.rows { best = Swift.max(best, a.withRow(i) { $0.reduce(0) { $0 + abs($1) } }) }
+        return best
+    }
+
+    /// `iterations` power iterations from a fixed pseudo-random start vector: the final Rayleigh
+    /// quotient `vᵀAv` (≤ λ_max, converging to it at rate `(λ_2/λ_1)^{2k}`).
+    public static func powerIteration(_ a: Matrix<Double>, iterations: Int) -> Double {
+        let n = a.rows
+        var rng = Xoshiro256StarStar(seed: 0x5EED, stream: 7)
+        var v = (0..<n).map { _ in 1 + 0.1 * rng.nextNormal() }
+        var rayleigh = 0.0
+        for _ in 0..<iterations {
+            let norm = BLAS.norm(v)
+            guard norm > 0 else { return 0 }
+            BLAS.scal(1 / norm, &v)
+            let w = BLAS.matvec(a, v)
+            rayleigh = BLAS.dot(v, w)
+            v = w
+        }
+        return rayleigh
+    }
+}

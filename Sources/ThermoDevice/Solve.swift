@@ -1,0 +1,197 @@
+import Linalg
+
+/// The settings a sampling call actually used (printed with its result).
+public struct SamplingSettings: Sendable, Equatable, Codable {
+    /// Burn-in before the first readout, in τ.
+    public var burnIn: Double
+    /// Analog time between readouts, in τ.
+    public var sampleInterval: Double
+    /// Integrator step actually used, in τ (`sampleInterval / stepsPerSample`, at most δt).
+    public var step: Double
+    /// Integrator steps per readout.
+    public var stepsPerSample: Int
+    /// Chains per right-hand side (independent trajectory segments).
+    public var chains: Int
+    /// Readouts per chain.
+    public var readoutsPerChain: Int
+}
+
+/// `A⁻¹b` estimated by the device: the mean of ADC readouts of the state after burn-in.
+public struct SolveResult<Scalar: BLASScalar>: Sendable {
+    /// The estimate `x̂ ≈ A⁻¹b` (unscaled to the caller's units).
+    public let solution: [Scalar]
+    /// One standard error per coordinate, from the spread of the independent chains' means
+    /// (`sd / sqrt(chains)`); it includes noise and ADC effects but not the systematic error of
+    /// quantisation or mismatch (that is what ensembles of devices are for).
+    public let standardError: [Scalar]
+    /// `‖standardError‖ / ‖x̂‖`: the relative statistical error bar.
+    public let relativeErrorBar: Double
+    /// Modelled device time and energy, and simulator wall time.
+    public let cost: DeviceCost
+    public let settings: SamplingSettings
+}
+
+/// Many `A⁻¹b_k` (the columns of `B`) from one programmed matrix: TK-FAC Method 2's column-by-column solves.
+public struct BatchedSolveResult<Scalar: BLASScalar>: Sendable {
+    /// `n × m` estimates, column `k` ≈ `A⁻¹ B[:, k]`.
+    public let solutions: Matrix<Scalar>
+    /// `n × m` standard errors (see `SolveResult.standardError`).
+    public let standardErrors: Matrix<Scalar>
+    /// `‖standardErrors‖_F / ‖solutions‖_F`.
+    public let relativeErrorBar: Double
+    /// Cost of solving the `m` systems one after the other on one device (programming excluded).
+    public let cost: DeviceCost
+    public let settings: SamplingSettings
+}
+
+extension ThermodynamicDevice {
+    /// Solves `A x = b` on the device: programs `a` (cost included) and calls
+    /// `solve(_:_:time:sampleInterval:burnIn:warmStart:)`.
+    public mutating func solve(_ a: Matrix<Scalar>, _ b: [Scalar], time: Double, sampleInterval: Double = 1,
+                               burnIn: Double? = nil, warmStart: [Scalar]? = nil) throws(ThermoDeviceError) -> SolveResult<Scalar> {
+        let p = try program(a)
+        let r = try solve(p, b, time: time, sampleInterval: sampleInterval, burnIn: burnIn, warmStart: warmStart)
+        return SolveResult(solution: r.solution, standardError: r.standardError, relativeErrorBar: r.relativeErrorBar,
+                           cost: r.cost + p.programmingCost, settings: r.settings)
+    }
+
+    /// `A⁻¹b` from the mean of readouts of the programmed device.
+    ///
+    /// The input is scaled into the DAC range (`b' = γ b`) and quantised; the state starts at the warm
+    /// start (or 0), relaxes for `burnIn` τ (default `burnInRelaxationTimes / λ_min`), then is read
+    /// every `sampleInterval` τ for an analog sampling time `time` τ in total, split over the chains.
+    /// The mean of readouts `ȳ → (αA)⁻¹ γ b` is unscaled as `x̂ = (α/γ) ȳ`.
+    ///
+    /// Statistical error of the time average: `Var(x̄_T) ≈ (2/(βT)) A'⁻²` (device units, REFERENCE.md §1).
+    public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, _ b: [Scalar], time: Double,
+                               sampleInterval: Double = 1, burnIn: Double? = nil,
+                               warmStart: [Scalar]? = nil) throws(ThermoDeviceError) -> SolveResult<Scalar> {
+        let n = programmed.size
+        guard b.count == n else { throw .dimensionMismatch(detail: "b has \(b.count) entries, A is \(n)×\(n)") }
+        let r = try solve(programmed, rightHandSides: Matrix(column: b), time: time, sampleInterval: sampleInterval,
+                          burnIn: burnIn, warmStart: warmStart.map { Matrix(column: $0) },
+                          chainsPerRightHandSide: configuration.chains)
+        return SolveResult(solution: r.solutions.storage, standardError: r.standardErrors.storage,
+                           relativeErrorBar: r.relativeErrorBar, cost: r.cost, settings: r.settings)
+    }
+
+    /// Solves `A X = B` column by column on one programmed device (all columns simulated together
+    /// as one batch of chains; the cost is that of `m` sequential device solves).
+    ///
+    /// - Parameters:
+    ///   - rightHandSides: `B`, `n × m`.
+    ///   - time: analog sampling time per right-hand side, in τ.
+    ///   - burnIn: per right-hand side, in τ; with a good warm start a short burn-in suffices (the
+    ///     time-average bias from the start is `A'⁻¹(I − e^{-A'T})(x₀ − x*)/T`).
+    ///   - warmStart: `n × m` starting points (for example the previous optimiser step's solution).
+    ///   - chainsPerRightHandSide: default `max(min(4, chains), chains / m)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, rightHandSides bMatrix: Matrix<Scalar>,
+                               time: Double, sampleInterval: Double = 1, burnIn: Double? = nil,
+                               warmStart: Matrix<Scalar>? = nil,
+                               chainsPerRightHandSide: Int? = nil) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
+        let clock = ContinuousClock(), start = clock.now
+        let n = programmed.size, m = bMatrix.columns
+        guard bMatrix.rows == n, m >= 1 else {
+            throw .dimensionMismatch(detail: "B is \(bMatrix.rows)×\(bMatrix.columns), A is \(n)×\(n)")
+        }
+        guard bMatrix.isFinite else { throw .nonFinite(what: "the right-hand side b") }
+        if let w = warmStart {
+            guard w.rows == n, w.columns == m else {
+                throw .dimensionMismatch(detail: "warm start is \(w.rows)×\(w.columns), expected \(n)×\(m)")
+            }
+            guard w.isFinite else { throw .nonFinite(what: "the warm start") }
+        }
+        guard time > 0, time.isFinite else {
+            throw .invalidParameter(name: "time", value: "\(time)", requirement: "the sampling time must be positive (τ)")
+        }
+        guard sampleInterval > 0, sampleInterval.isFinite else {
+            throw .invalidParameter(name: "sampleInterval", value: "\(sampleInterval)", requirement: "must be positive (τ)")
+        }
+        if let t = burnIn, !(t >= 0 && t.isFinite) {
+            throw .invalidParameter(name: "burnIn", value: "\(t)", requirement: "must be non-negative (τ)")
+        }
+        let perRHS = chainsPerRightHandSide ?? Swift.max(Swift.min(4, configuration.chains), configuration.chains / m)
+        guard perRHS >= 2 else {
+            throw .invalidParameter(name: "chainsPerRightHandSide", value: "\(perRHS)", requirement: "at least 2 for an error bar")
+        }
+        let alpha = programmed.scale
+
+        // DAC: each column scaled into range and quantised.
+        var bias = Matrix<Scalar>(rows: m, columns: n)
+        var gains = [Double](repeating: 1, count: m)
+        for k in 0..<m {
+            let (values, gain) = programInput(bMatrix.column(k))
+            gains[k] = gain
+            bias.withMutableRow(k) { row in for j in 0..<n { row[j] = values[j] } }
+        }
+        let (h, stepsPerSample) = step(for: sampleInterval)
+        let chainsTotal = m * perRHS
+        let chains = makeChains(programmed, bias: bias, chains: chainsTotal, step: h)
+        if let w = warmStart {
+            var x0 = Matrix<Scalar>(rows: chainsTotal, columns: n)
+            for r in 0..<chainsTotal {
+                let k = r / perRHS, g = gains[k] / alpha
+                for j in 0..<n { x0[r, j] = Scalar(Double(w[j, k]) * g) }
+            }
+            chains.setState(rows: x0)
+        }
+
+        let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
+        let burnSteps = Int((burn / h).rounded(.up))
+        chains.step(burnSteps)
+        let adc = outputQuantizer(chains)
+
+        let readoutsPerChain = Swift.max(1, Int((time / (Double(perRHS) * sampleInterval)).rounded(.up)))
+        var sums = [Double](repeating: 0, count: chainsTotal * n)
+        var readout = [Scalar](repeating: 0, count: chainsTotal * n)
+        for _ in 0..<readoutsPerChain {
+            chains.step(stepsPerSample)
+            chains.withState { p, ld in
+                readout.withUnsafeMutableBufferPointer { rb in
+                    for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
+                    adc?.quantizeInPlace(rb)
+                    sums.withUnsafeMutableBufferPointer { sb in
+                        for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
+                    }
+                }
+            }
+        }
+
+        // Per right-hand side: mean over chains and standard error from the chain-to-chain spread.
+        var x = Matrix<Scalar>(rows: n, columns: m)
+        var se = Matrix<Scalar>(rows: n, columns: m)
+        let perChain = Double(readoutsPerChain)
+        for k in 0..<m {
+            let unscale = alpha / gains[k]
+            for j in 0..<n {
+                var s1 = 0.0, s2 = 0.0
+                for c in 0..<perRHS {
+                    let v = sums[((k * perRHS) + c) * n + j] / perChain
+                    s1 += v; s2 += v * v
+                }
+                let mean = s1 / Double(perRHS)
+                let variance = Swift.max(0, (s2 - Double(perRHS) * mean * mean) / Double(perRHS - 1))
+                x[j, k] = Scalar(mean * unscale)
+                se[j, k] = Scalar((variance / Double(perRHS)).squareRoot() * unscale)
+            }
+        }
+
+        let samplingTime = Double(readoutsPerChain * perRHS) * sampleInterval
+        let one = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: samplingTime,
+                               readouts: readoutsPerChain * perRHS)
+        var cost = DeviceCost()
+        for _ in 0..<m { cost = cost + one }
+        cost.simulatedChainSteps = chainsTotal * chains.stepsTaken
+        cost.wallSeconds = Self.seconds(clock.now - start)
+        let settings = SamplingSettings(burnIn: burn, sampleInterval: sampleInterval, step: h, stepsPerSample: stepsPerSample,
+                                        chains: perRHS, readoutsPerChain: readoutsPerChain)
+        let bar = Double(se.frobeniusNorm) / Swift.max(Double(x.frobeniusNorm), .leastNormalMagnitude)
+        return BatchedSolveResult(solutions: x, standardErrors: se, relativeErrorBar: bar, cost: cost, settings: settings)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,238 @@
+import Linalg
+import Foundation
+
+/// A simulated thermodynamic device (stochastic processing unit): programs a symmetric
+/// positive-definite matrix into its couplings and answers linear-algebra questions **only from
+/// simulated trajectories** of `dx = -(A x - b) dt + sqrt(2/β) dW` (REFERENCE.md §1).
+///
+/// Protocols (each returns the estimate, a statistical error bar and a `DeviceCost`):
+/// - `solve(_:_:time:…)`: `A⁻¹b` as the mean of readouts;
+/// - `solve(_:rightHandSides:…)`: many right-hand sides (TK-FAC Method 2), with warm starts;
+/// - `inverse(_:samples:…)`: `A⁻¹` as `β ×` the sample covariance;
+/// - `exponential(_:lag:samples:…)`: `e^{-As}` from the lag autocovariance `β Cov(x_{t+s}, x_t) = e^{-As}A⁻¹`.
+///
+/// A device is a value: its mismatch pattern and rounding draws follow from `configuration.seed`;
+/// every call draws fresh noise (a call counter advances the noise seed), so calls are reproducible
+/// in sequence.
+public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
+    public let configuration: DeviceConfiguration
+    /// Number of sampling calls made so far (mixes into the noise seed).
+    public private(set) var calls: UInt64 = 0
+
+    public init(configuration: DeviceConfiguration) {
+        self.configuration = configuration
+    }
+
+    // MARK: Programming
+
+    /// Checks, scales, quantises and mismatches `a` and returns the realised couplings with their
+    /// programming cost. Throws a `ThermoDeviceError` for a non-square, non-finite, non-symmetric or
+    /// too large matrix, for a realised matrix that is not positive definite, and for an
+    /// Euler–Maruyama step that the realised spectrum makes unstable.
+    public func program(_ a: Matrix<Scalar>) throws(ThermoDeviceError) -> ProgrammedMatrix<Scalar> {
+        let config = configuration
+        guard a.isSquare else { throw .notSquare(rows: a.rows, columns: a.columns) }
+        let n = a.rows
+        guard n >= 1 else { throw .dimensionMismatch(detail: "the matrix is empty") }
+        guard n <= config.maximumSize else { throw .tooLarge(size: n, maximumSize: config.maximumSize) }
+        guard a.isFinite else { throw .nonFinite(what: "the matrix A") }
+        let ad = a.converted(to: Double.self)
+        let tolerance = 64 * Double(Scalar.ulpOfOne) * Double(a.maxAbs)
+        for i in 0..<n { for j in 0..<i {
+            let d = abs(ad[i, j] - ad[j, i])
+            if d > tolerance { throw .notSymmetric(row: i, column: j, asymmetry: d, tolerance: tolerance) }
+        } }
+
+        // Scale into the coupling range with a λ_max bound from products only.
+        let gersh = SpectralBoundEstimator.gershgorin(ad)
+        let bound: Double
+        switch config.spectralBound {
+        case .gershgorin: bound = gersh
+        case let .powerIteration(k, f): bound = Swift.min(gersh, f * SpectralBoundEstimator.powerIteration(ad, iterations: k))
+        }
+        guard bound > 0, bound.isFinite else { throw .notPositiveDefinite(smallestEigenvalue: bound, stage: "scaling (λ_max bound ≤ 0)") }
+        let alpha = config.couplingRange / bound
+        var nominal = ad
+        nominal.scale(by: alpha)
+        // Exact symmetry (the lower triangle is what the couplings realise).
+        nominal.symmetrizeFromLower()
+
+        // DAC quantisation of the couplings.
+        var realized = nominal
+        var stage = "scaling"
+        if let bits = config.inputConverter.bits {
+            let q = UniformQuantizer(bits: bits, range: config.inputConverter.range ?? config.couplingRange,
+                                     rounding: config.inputConverter.rounding)
+            var rng = Xoshiro256StarStar(seed: config.seed, stream: 2)
+            realized = q.quantize(symmetric: nominal, scheme: config.matrixQuantization, rng: &rng)
+            stage += " and \(bits)-bit \(config.matrixQuantization) quantisation"
+        }
+        // Component mismatch, drawn once per device: η_ij for the lower triangle in row order, so a
+        // smaller problem sees the same cells' errors as a leading block.
+        if config.mismatch > 0 {
+            var rng = Xoshiro256StarStar(seed: config.seed, stream: 1)
+            let eps = config.mismatch
+            realized.withUnsafeMutableBufferPointer { r in
+                for i in 0..<n { for j in 0...i {
+                    let f = 1 + eps * rng.nextNormal()
+                    r[i * n + j] *= f
+                    if i != j { r[j * n + i] *= f }
+                } }
+            }
+            stage += " and mismatch ε = \(eps)"
+        }
+        let programmingError = (realized - nominal).frobeniusNorm / Swift.max(nominal.frobeniusNorm, .leastNormalMagnitude)
+
+        // Device-side spectrum of the physical matrix.
+        let values: [Double]
+        var vectors: Matrix<Double>? = nil
+        do {
+            if config.integrator == .exact {
+                let e = try LAPACK.symmetricEigen(realized)
+                values = e.values
+                vectors = e.vectors
+            } else {
+                values = try Self.eigenvalues(realized)
+            }
+        } catch { throw .linalg(error) }
+        let lmin = values.first!, lmax = values.last!
+        guard lmin > 0 else { throw .notPositiveDefinite(smallestEigenvalue: lmin, stage: stage) }
+
+        // Step stability (Euler–Maruyama only; the exact transition is stable for every δt).
+        if config.integrator == .eulerMaruyama {
+            let limit = Self.largestStableStep(lambdaMax: lmax, dynamics: config.dynamics)
+            if config.timeStep >= limit {
+                throw .unstableTimeStep(timeStep: config.timeStep, largestStable: limit, lambdaMax: lmax,
+                                        dynamics: "\(config.dynamics)")
+            }
+        }
+
+        // Programming cost: n(n+1)/2 couplings through the DAC link, then written into the array.
+        let couplings = Double(n * (n + 1) / 2)
+        var cost = DeviceCost()
+        let bits = couplings * Double(config.inputConverter.wireBits)
+        cost.dacTransferSeconds = bits / config.transferRate
+        cost.programmingSeconds = couplings * config.costModel.programmingTimePerCoupling / Double(config.costModel.parallelRows)
+        cost.energyJoules = bits * config.costModel.energyPerBit
+
+        return ProgrammedMatrix(size: n, scale: alpha, lambdaBound: bound, nominal: nominal,
+                                realized: realized.converted(to: Scalar.self), eigenvalues: values,
+                                eigenvectors: vectors, programmingError: programmingError, programmingCost: cost)
+    }
+
+    /// The supremum of stable Euler–Maruyama steps for the largest eigenvalue `lambdaMax`:
+    /// overdamped `2/λ_max`; underdamped (semi-implicit, mode `λ`: trace/determinant (Jury) conditions
+    /// `γh/m < 2` and `λh²/m < 4 − 2γh/m`) gives `h* = (−γ + sqrt(γ² + 4λm))/λ`.
+    public static func largestStableStep(lambdaMax: Double, dynamics: DeviceConfiguration.Dynamics) -> Double {
+        switch dynamics {
+        case .overdamped: return 2 / lambdaMax
+        case let .underdamped(m, g): return (-g + (g * g + 4 * lambdaMax * m).squareRoot()) / lambdaMax
+        }
+    }
+
+    /// Eigenvalues only (syevd without vectors), ascending.
+    static func eigenvalues(_ a: Matrix<Double>) throws(LinalgError) -> [Double] {
+        let n = a.rows
+        var work = a
+        var w = [Double](repeating: 0, count: n)
+        let info = work.withUnsafeMutableBufferPointer { ap in
+            w.withUnsafeMutableBufferPointer { wp in
+                Double.syevd(CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "U")), Int32(n), ap.baseAddress!, Int32(n), wp.baseAddress!)
+            }
+        }
+        if info < 0 { throw .illegalArgument(routine: "dsyevd", argument: Int(-info)) }
+        if info > 0 { throw .noConvergence(routine: "dsyevd", info: Int(info)) }
+        return w
+    }
+
+    // MARK: Shared machinery of the protocols
+
+    /// A fresh noise seed for the next call.
+    mutating func nextNoiseSeed() -> UInt64 {
+        calls += 1
+        return configuration.seed ^ (calls &* 0xA24B_AED4_963E_E407) ^ 0x0123_4567_89AB_CDEF
+    }
+
+    /// The integrator step for a sampling interval: `h = interval / ceil(interval / δt)` ≤ δt, so that
+    /// readouts fall exactly on steps. Returns `(h, stepsPerInterval)`.
+    func step(for interval: Double) -> (h: Double, steps: Int) {
+        let k = Swift.max(1, Int((interval / configuration.timeStep - 1e-9).rounded(.up)))
+        return (interval / Double(k), k)
+    }
+
+    /// Builds the chains for `programmed` with constant inputs `bias` (`rows × n`, device units).
+    mutating func makeChains(_ programmed: ProgrammedMatrix<Scalar>, bias: Matrix<Scalar>, chains: Int,
+                             step h: Double) -> LangevinChains<Scalar> {
+        let config = configuration
+        let n = programmed.size
+        let scheme: LangevinChains<Scalar>.Scheme
+        switch (config.integrator, config.dynamics) {
+        case (.exact, _):
+            // e^{-Λh}, φ(λ) = (1 − e^{-λh})/λ, noise variances β⁻¹(1 − e^{-2λh})/λ in the eigenbasis.
+            let q = programmed.eigenvectors!
+            let lam = programmed.eigenvalues
+            var qe = q, ql = q, qp = q
+            for i in 0..<n { for j in 0..<n {
+                let l = lam[j], e = Foundation.exp(-l * h)
+                qe[i, j] *= e
+                qp[i, j] *= -Foundation.expm1(-l * h) / l
+                ql[i, j] *= (-Foundation.expm1(-2 * l * h) / (config.beta * l)).squareRoot()
+            } }
+            let expA = BLAS.matmul(qe, q, transposeB: true)           // e^{-Ah} (symmetric)
+            let phi = BLAS.matmul(qp, q, transposeB: true)            // φ(A)
+            // Row-vector form: x ← x e^{-Ah} + (φ c)ᵀ + z Lᵀ with L = Q diag(sqrt σ²), so Lᵀ = diag(·) Qᵀ.
+            let lt = ql.transposed()
+            var k = Matrix<Double>(rows: 2 * n, columns: n)
+            for i in 0..<n { for j in 0..<n { k[i, j] = expA[i, j]; k[n + i, j] = lt[i, j] } }
+            let offset = BLAS.matmul(bias.converted(to: Double.self), phi) // rows cᵀφ (φ symmetric)
+            scheme = .exact(transition: k.converted(to: Scalar.self), offset: offset.converted(to: Scalar.self))
+        case (.eulerMaruyama, .overdamped):
+            scheme = .eulerMaruyama(drift: DenseDrift(programmed.realized))
+        case let (.eulerMaruyama, .underdamped(m, g)):
+            scheme = .underdamped(drift: DenseDrift(programmed.realized), mass: m, friction: g)
+        }
+        return LangevinChains(scheme: scheme, dimension: n, chains: chains, bias: bias, timeStep: h,
+                              beta: config.beta, noiseStreams: config.noiseStreams, seed: nextNoiseSeed())
+    }
+
+    /// The ADC for readouts: fixed range, or auto-ranged to `2 max|x|` over the chains' current state.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func outputQuantizer(_ chains: LangevinChains<Scalar>) -> UniformQuantizer? {
+        guard let bits = configuration.outputConverter.bits else { return nil }
+        if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r) }
+        var m = 0.0
+        chains.withState { p, ld in
+            for r in 0..<chains.chains { for j in 0..<chains.dimension { m = Swift.max(m, abs(Double(p[r * ld + j]))) } }
+        }
+        return UniformQuantizer(bits: bits, range: Swift.max(2 * m, .leastNormalMagnitude))
+    }
+
+    /// Scales `b` into the DAC range (γ = range / max|b|) and quantises it. Returns `(b', γ)`.
+    func programInput(_ b: [Scalar]) -> (values: [Scalar], gain: Double) {
+        let range = configuration.inputConverter.range ?? 1
+        let m = b.reduce(0.0) { Swift.max($0, abs(Double($1))) }
+        let gain = m > 0 ? range / m : 1
+        guard let bits = configuration.inputConverter.bits else { return (b.map { Scalar(Double($0) * gain) }, gain) }
+        let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
+        var rng = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
+        return (b.map { Scalar(q.quantize(Double($0) * gain, uniform: rng.nextUniform())) }, gain)
+    }
+
+    /// Device-time cost of sampling: equilibration, sampling time and ADC transfer of `readouts`
+    /// vectors of `n` values, plus energy; `tau` converts τ to seconds.
+    func samplingCost(n: Int, inputValues: Int, burnIn: Double, samplingTime: Double, readouts: Int) -> DeviceCost {
+        let c = configuration
+        var cost = DeviceCost()
+        let inBits = Double(inputValues * c.inputConverter.wireBits)
+        let outBits = Double(readouts * n * c.outputConverter.wireBits)
+        cost.dacTransferSeconds = inBits / c.transferRate
+        cost.equilibrationSeconds = burnIn * c.tau
+        cost.samplingSeconds = samplingTime * c.tau
+        cost.adcReadoutSeconds = outBits / c.transferRate
+        cost.readouts = readouts
+        cost.energyJoules = (inBits + outBits) * c.costModel.energyPerBit
+            + c.costModel.powerPerCell * Double(n) * (burnIn + samplingTime) * c.tau
+        return cost
+    }
+}
