@@ -1,0 +1,91 @@
+import Foundation
+
+/// A CSV file (RFC 4180: comma-separated, fields with commas, quotes or newlines quoted, quotes
+/// doubled) written one row at a time and flushed after each row, so that a long run's metrics survive
+/// an interruption. Numbers are written with Swift's shortest round-trip formatting.
+public final class CSVWriter {
+    public let path: String
+    public let columns: [String]
+    private let handle: FileHandle
+
+    /// Creates (or truncates, or with `append` continues) the file at `path` with `columns` as header.
+    /// When appending to an existing non-empty file the header is not repeated.
+    public init(path: String, columns: [String], append: Bool = false) throws {
+        self.path = path
+        self.columns = columns
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !append || !exists { guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw ReportingError.cannotWrite(path: path, reason: "cannot create the file")
+        } }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ReportingError.cannotWrite(path: path, reason: "cannot open the file") }
+        handle = h
+        let size = try handle.seekToEnd()
+        if size == 0 { try write(line: columns.map(Self.escape)) }
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends one row; `values.count` must equal the number of columns.
+    public func append(_ values: [CSVValue]) throws {
+        guard values.count == columns.count else {
+            throw ReportingError.columnMismatch(path: path, expected: columns.count, got: values.count)
+        }
+        try write(line: values.map { Self.escape($0.text) })
+    }
+
+    private func write(line fields: [String]) throws {
+        try handle.write(contentsOf: Data((fields.joined(separator: ",") + "\n").utf8))
+    }
+
+    /// A field quoted when it contains a comma, a quote or a line break.
+    public static func escape(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Parses CSV text into rows of fields (the inverse of the writer; for tests and for re-plotting).
+    public static func parse(_ text: String) -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
+        var chars = text.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? chars.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let n = chars.next() {
+                        if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
+                    } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" { quoted = true }
+            else if c == "," { row.append(field); field = "" }
+            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+            else if c != "\r" { field.append(c) }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+}
+
+/// One CSV field: a number, an integer or text.
+public enum CSVValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral {
+    case number(Double)
+    case integer(Int)
+    case text(String)
+
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+
+    public var text: String {
+        switch self {
+        case let .number(x): return x.isNaN ? "nan" : x.isInfinite ? (x > 0 ? "inf" : "-inf") : "\(x)"
+        case let .integer(i): return String(i)
+        case let .text(s): return s
+        }
+    }
+}

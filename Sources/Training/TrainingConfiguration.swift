@@ -1,0 +1,102 @@
+import Foundation
+
+/// Every setting of a training run: immutable, validated once (`validate()`), printed at the start of
+/// the run and saved as `config.json` in the run folder, so that a result always carries its settings.
+public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum ModelKind: String, Sendable, Codable, CaseIterable { case mlp, cnn }
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
+
+    public var model: ModelKind = .mlp
+    /// Layer widths of the MLP, input and output included.
+    public var mlpSizes: [Int] = [784, 512, 512, 10]
+    /// Dropout probability after each hidden ReLU of the MLP (0: none).
+    public var dropout: Double = 0
+    public var optimizer: OptimizerKind = .adam
+    /// Peak learning rate η.
+    public var learningRate: Double = 1e-3
+    public var schedule: LearningRateScheduleKind = .constant
+    public var warmupSteps: Int = 0
+    /// SGD momentum μ.
+    public var momentum: Double = 0.9
+    public var nesterov: Bool = false
+    /// Weight decay λ (L2 for SGD and Adam, decoupled for AdamW).
+    public var weightDecay: Double = 0
+    public var epochs: Int = 10
+    public var batchSize: Int = 128
+    public var seed: UInt64 = 1
+    /// Use only the first `n` training examples (nil: all).
+    public var trainSubset: Int? = nil
+    /// Use only the first `n` test examples (nil: all).
+    public var testSubset: Int? = nil
+    /// Write a metrics row every this many steps.
+    public var logEvery: Int = 50
+    /// Evaluate on the test split every this many steps, besides the end of every epoch (nil: per epoch only).
+    public var evaluateEvery: Int? = nil
+    /// Write a checkpoint every this many steps, besides the end of every epoch (nil: per epoch only).
+    public var checkpointEvery: Int? = nil
+    /// Run folder: metrics.csv, curves.svg, summary.txt, config.json, checkpoint.safetensors.
+    public var outputDirectory: String = "runs/default"
+    /// Where the Fashion-MNIST files are.
+    public var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+
+    public enum LearningRateScheduleKind: String, Sendable, Codable, CaseIterable { case constant, cosine, linear }
+
+    public init() {}
+
+    /// Checks every value; the message names the setting and the valid range.
+    public func validate() throws(TrainingError) {
+        func check(_ ok: Bool, _ message: String) throws(TrainingError) { if !ok { throw .invalidConfiguration(message) } }
+        try check(epochs >= 1, "epochs must be at least 1, got \(epochs)")
+        try check(batchSize >= 1 && batchSize <= 65_536, "batch size must be in 1...65536, got \(batchSize)")
+        try check(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
+        try check((0..<1).contains(momentum), "momentum must be in [0, 1), got \(momentum)")
+        try check(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
+        try check((0..<1).contains(dropout), "dropout must be in [0, 1), got \(dropout)")
+        try check(warmupSteps >= 0, "warm-up steps must be non-negative, got \(warmupSteps)")
+        try check(mlpSizes.count >= 2 && mlpSizes.allSatisfy { $0 >= 1 }, "MLP sizes need at least two positive widths, got \(mlpSizes)")
+        try check(trainSubset.map { $0 >= 1 } ?? true, "train subset must be at least 1")
+        try check(testSubset.map { $0 >= 1 } ?? true, "test subset must be at least 1")
+        try check(logEvery >= 1, "log interval must be at least 1 step")
+        try check(evaluateEvery.map { $0 >= 1 } ?? true, "evaluation interval must be at least 1 step")
+        try check(checkpointEvery.map { $0 >= 1 } ?? true, "checkpoint interval must be at least 1 step")
+        try check(!outputDirectory.isEmpty, "output directory must not be empty")
+    }
+
+    /// The settings that must match for `--resume` to continue a run exactly (all but the output paths,
+    /// the logging cadence and the epoch count, which may be raised to train longer).
+    func resumeFingerprint() -> String {
+        var c = self
+        c.outputDirectory = ""
+        c.dataDirectory = ""
+        c.logEvery = 1
+        c.evaluateEvery = nil
+        c.checkpointEvery = nil
+        c.epochs = 1
+        return (try? String(decoding: JSONEncoder.sorted.encode(c), as: UTF8.self)) ?? ""
+    }
+
+    public var description: String {
+        var lines = ["model        \(model == .mlp ? "MLP " + mlpSizes.map(String.init).joined(separator: "-") : "small CNN (conv32-pool-conv64-pool-fc128)")"
+                     + (dropout > 0 ? ", dropout \(dropout)" : "")]
+        lines.append("optimizer    \(optimizer.rawValue), lr \(learningRate), schedule \(schedule.rawValue)"
+                     + (warmupSteps > 0 ? ", warm-up \(warmupSteps) steps" : "")
+                     + (optimizer == .sgd ? ", momentum \(momentum)\(nesterov ? " (Nesterov)" : "")" : "")
+                     + ", weight decay \(weightDecay)")
+        lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
+                     + (trainSubset.map { ", first \($0) training examples" } ?? "")
+                     + (testSubset.map { ", first \($0) test examples" } ?? ""))
+        lines.append("logging      metrics every \(logEvery) steps, evaluation every \(evaluateEvery.map { "\($0) steps and " } ?? "")epoch, checkpoint every \(checkpointEvery.map { "\($0) steps and " } ?? "")epoch")
+        lines.append("output       \(outputDirectory)")
+        lines.append("data         \(dataDirectory)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension JSONEncoder {
+    /// Pretty, key-sorted JSON (stable output for config files and fingerprints).
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}

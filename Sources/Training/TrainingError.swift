@@ -1,0 +1,30 @@
+/// A checkpoint that cannot be read or does not fit the run.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+    case missing(path: String)
+    case malformed(path: String, detail: String)
+    case mismatch(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .missing(path): return "no checkpoint at \(path); run without --resume to start a new run"
+        case let .malformed(path, detail): return "checkpoint \(path) is damaged: \(detail). Delete it or resume from another run."
+        case let .mismatch(path, detail):
+            return "checkpoint \(path) does not fit this run: \(detail). Resume with the settings it was written with (see config.json in the run folder)."
+        }
+    }
+}
+
+/// A training run that cannot start or continue.
+public enum TrainingError: Error, CustomStringConvertible, Sendable {
+    case invalidConfiguration(String)
+    case data(String)
+    case output(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(detail): return "invalid training configuration: \(detail)"
+        case let .data(detail): return detail
+        case let .output(detail): return "cannot write the run's outputs: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Linalg
+import NeuralNet
+import Optimizers
+
+/// One optimisation step on one mini-batch: forward (training mode), softmax cross-entropy, backward
+/// (parameter gradients only), optimiser update. Shared by the trainer and the `bench train-step`
+/// benchmark so that both time exactly the same work.
+public final class TrainingStep {
+    public let model: Sequential<Float>
+    public let optimizer: any Optimizer<Float>
+    public let loss = SoftmaxCrossEntropy<Float>()
+
+    public init(model: Sequential<Float>, optimizer: any Optimizer<Float>) {
+        self.model = model
+        self.optimizer = optimizer
+    }
+
+    public struct Result: Sendable, Equatable {
+        /// Mean loss over the batch (before the update).
+        public let loss: Float
+        /// Correctly classified examples (before the update).
+        public let correct: Int
+        public let outcome: UpdateOutcome
+    }
+
+    /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes).
+    @discardableResult
+    public func run(_ batch: Matrix<Float>, labels: [Int]) -> Result {
+        let logits = model.forward(batch, training: true)
+        let value = loss.forward(logits, targets: labels)
+        let correct = loss.correctCount(targets: labels)
+        model.backward(loss.gradient(targets: labels))
+        return Result(loss: value, correct: correct, outcome: optimizer.update(model.namedParameters))
+    }
+}
+
+/// Mean loss and accuracy of `model` (inference mode) on `images`/`labels`, in chunks of `chunk` rows.
+public func evaluate(_ model: Sequential<Float>, images: Matrix<Float>, labels: [Int], chunk: Int = 1000) -> (loss: Double, accuracy: Double) {
+    let n = labels.count
+    guard n > 0 else { return (.nan, .nan) }
+    let loss = SoftmaxCrossEntropy<Float>()
+    let f = images.columns
+    var total = 0.0, correct = 0
+    var start = 0
+    while start < n {
+        let m = min(chunk, n - start)
+        let rows = Matrix(rows: m, columns: f, storage: Array(images.storage[(start * f)..<((start + m) * f)]))
+        let targets = Array(labels[start..<(start + m)])
+        total += Double(loss.forward(model.forward(rows, training: false), targets: targets)) * Double(m)
+        correct += loss.correctCount(targets: targets)
+        start += m
+    }
+    return (total / Double(n), Double(correct) / Double(n))
+}

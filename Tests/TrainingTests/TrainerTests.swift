@@ -1,0 +1,148 @@
+import Datasets
+import Foundation
+import Linalg
+import NeuralNet
+import Reporting
+import Testing
+import Training
+
+/// Three Gaussian clusters in 16 dimensions: a small, learnable, fixed data set.
+func clusters(count: Int, seed: UInt64) -> LabeledImages {
+    var rng = Xoshiro256StarStar(seed: seed)
+    var centers = Matrix<Float>(rows: 3, columns: 16)
+    centers.withUnsafeMutableBufferPointer { rng.fillNormal($0, std: 1.5) }
+    var x = Matrix<Float>(rows: count, columns: 16)
+    var labels: [Int] = []
+    for i in 0..<count {
+        let c = rng.nextInt(below: 3)
+        labels.append(c)
+        for j in 0..<16 { x[i, j] = centers[c, j] + Float(rng.nextNormal()) }
+    }
+    return LabeledImages(images: x, labels: labels, height: 4, width: 4, channels: 1, classNames: ["a", "b", "c"])
+}
+
+func smallConfiguration(_ name: String) -> TrainingConfiguration {
+    var c = TrainingConfiguration()
+    c.mlpSizes = [16, 12, 3]
+    c.dropout = 0.2
+    c.optimizer = .adam
+    c.learningRate = 0.01
+    c.schedule = .cosine
+    c.warmupSteps = 3
+    c.epochs = 3
+    c.batchSize = 32
+    c.seed = 11
+    c.logEvery = 4
+    c.outputDirectory = temporaryDirectory(name)
+    return c
+}
+
+@Suite struct TrainerTests {
+    /// An interrupted run resumed from its checkpoint ends with exactly the weights and optimiser state
+    /// of an uninterrupted run (the interruption falls in the middle of an epoch and a log window).
+    @Test(arguments: [TrainingConfiguration.OptimizerKind.adam, .sgd])
+    func resumedRunEqualsUninterruptedRun(optimizer: TrainingConfiguration.OptimizerKind) throws {
+        let train = clusters(count: 200, seed: 1), test = clusters(count: 60, seed: 2)
+        var whole = smallConfiguration("whole-\(optimizer)")
+        whole.optimizer = optimizer
+        let reference = try Trainer(configuration: whole, train: train, test: test)
+        let summary = try reference.run()
+        #expect(summary.steps == 21 && summary.epochsCompleted == 3)
+
+        var split = whole
+        split.outputDirectory = temporaryDirectory("split-\(optimizer)")
+        let first = try Trainer(configuration: split, train: train, test: test)
+        let partial = try first.run(stopAfterStep: 10)
+        #expect(partial.steps == 10)
+        let second = try Trainer(configuration: split, train: train, test: test)
+        let resumed = try second.run(resume: true)
+        #expect(resumed.steps == 21)
+        for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
+            #expect(p.value == q.value, "parameter \(p.name) differs after resume")
+        }
+        #expect(reference.optimizer.stateTensors() == second.optimizer.stateTensors())
+        #expect(resumed.finalTestAccuracy == summary.finalTestAccuracy)
+        // The metrics file of the resumed run has one row per logged step, no duplicates.
+        let rows = CSVWriter.parse(try String(contentsOfFile: second.metricsPath, encoding: .utf8)).dropFirst()
+        let steps = rows.map { Int($0[0])! }
+        #expect(steps == steps.sorted() && Set(steps).count == steps.count && steps.last == 21)
+    }
+
+    @Test func trainerLearnsAndWritesItsRecord() throws {
+        var c = smallConfiguration("record")
+        c.dropout = 0
+        let trainer = try Trainer(configuration: c, train: clusters(count: 300, seed: 3), test: clusters(count: 100, seed: 3))
+        let summary = try trainer.run()
+        #expect(summary.finalTestAccuracy > 0.9)
+        #expect(summary.table.contains("test acc %"))
+        let svg = try String(contentsOfFile: summary.plotPath, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline") && svg.contains("wall time (s)"))
+        let csv = CSVWriter.parse(try String(contentsOfFile: summary.metricsPath, encoding: .utf8))
+        #expect(csv.first == ["step", "epoch", "wall_seconds", "train_loss", "train_accuracy", "learning_rate",
+                              "examples_per_second", "test_loss", "test_accuracy", "skipped_steps"])
+        #expect(FileManager.default.fileExists(atPath: trainer.configPath))
+    }
+
+    @Test func resumeWithOtherSettingsIsRefused() throws {
+        let train = clusters(count: 64, seed: 4), test = clusters(count: 10, seed: 4)
+        var c = smallConfiguration("mismatch")
+        c.epochs = 1
+        _ = try Trainer(configuration: c, train: train, test: test).run()
+        c.learningRate = 0.5
+        #expect(throws: CheckpointError.self) { try Trainer(configuration: c, train: train, test: test).run(resume: true) }
+        var fresh = smallConfiguration("no-checkpoint")
+        fresh.epochs = 1
+        #expect(throws: CheckpointError.self) { try Trainer(configuration: fresh, train: train, test: test).run(resume: true) }
+    }
+
+    @Test func invalidConfigurationsAreRejected() {
+        var c = TrainingConfiguration()
+        c.batchSize = 0
+        #expect(throws: TrainingError.self) { try c.validate() }
+        c = TrainingConfiguration()
+        c.dropout = 1
+        #expect(throws: TrainingError.self) { try c.validate() }
+    }
+
+    /// A quick real-data check: 2,000 Fashion-MNIST images, one epoch of the demo MLP.
+    @Test func learnsFashionMNISTSubset() throws {
+        guard FileManager.default.fileExists(atPath: FashionMNIST.paths(.test).images) else {
+            Issue.record("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
+            return
+        }
+        var c = TrainingConfiguration()
+        c.epochs = 1
+        c.batchSize = 64
+        c.trainSubset = 2000
+        c.testSubset = 1000
+        c.outputDirectory = temporaryDirectory("fashion")
+        let test = try FashionMNIST.load(.test)
+        let train = try FashionMNIST.load(.train).prefix(2000)
+        let summary = try Trainer(configuration: c, train: train, test: test).run()
+        #expect(summary.finalTestAccuracy > 0.7, "test accuracy \(summary.finalTestAccuracy)")
+    }
+}
+
+@Suite struct ReportingTests {
+    @Test func csvEscapingRoundTrips() throws {
+        let path = temporaryDirectory("csv") + "/m.csv"
+        let writer = try CSVWriter(path: path, columns: ["name", "value"])
+        try writer.append(["plain", 1.5])
+        try writer.append(["with, comma and \"quotes\"\nand a newline", .number(.nan)])
+        #expect(throws: ReportingError.self) { try writer.append(["one"]) }
+        let rows = CSVWriter.parse(try String(contentsOfFile: path, encoding: .utf8))
+        #expect(rows == [["name", "value"], ["plain", "1.5"], ["with, comma and \"quotes\"\nand a newline", "nan"]])
+    }
+
+    @Test func plotTicksAndTable() {
+        let unit = LinePlot.ticks(low: 0, high: 1)
+        #expect(unit.count == 6 && unit.first == 0 && abs(unit.last! - 1) < 1e-12)
+        #expect(LinePlot.ticks(low: 3, high: 97) == [20, 40, 60, 80])
+        let svg = LinePlot(panels: [PlotPanel(title: "t", xLabel: "x", yLabel: "y", series: [
+            PlotSeries(name: "a<b", x: [1, 2, 3], y: [1, .nan, 3]),
+        ])]).svg()
+        #expect(svg.contains("a&lt;b") && svg.components(separatedBy: "<polyline").count == 3) // NaN splits the line
+        let table = TextTable(headers: ["name", "value"], rows: [["x", "1.5"], ["longer", "10"]]).render()
+        #expect(table == "name    value\n------  -----\nx         1.5\nlonger     10")
+    }
+}
