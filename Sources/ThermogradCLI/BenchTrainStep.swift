@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import Reporting
+import Training
+
+/// `thermograd bench train-step`: the median time of one training step (forward, cross-entropy,
+/// backward, optimiser update) on random data, the figure `bench/pytorch_reference.py` is compared to.
+struct BenchTrainStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-step",
+        abstract: "Median time of one training step (forward, loss, backward, update) as JSON.",
+        discussion: """
+        Uses random inputs (standard normal) and random labels so that no data set is needed; the work \
+        per step is identical to training. `make bench-compare` runs this and the PyTorch reference \
+        (bench/pytorch_reference.py) with the same model, batch, optimiser and thread count.
+        """
+    )
+
+    @Option(help: "Model: mlp (784-512-512-10) or cnn (conv32-pool-conv64-pool-fc128).")
+    var model: TrainingConfiguration.ModelKind = .mlp
+    @Option(help: "Mini-batch size.")
+    var batch: Int = 256
+    @Option(help: "Optimiser: sgd, adam or adamw.")
+    var optimizer: TrainingConfiguration.OptimizerKind = .adam
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
+    var threads: Int?
+    @Option(help: "Minimum measured seconds.")
+    var seconds: Double = 3
+    @Option(help: "Seed for the weights and the random batch.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    struct Report: Codable {
+        var benchmark = "train-step"
+        var model: String
+        var batch: Int
+        var optimizer: String
+        var threads: Int
+        var parameters: Int
+        var repeats: Int
+        var medianSeconds: Double
+        var madSeconds: Double
+        var examplesPerSecond: Double
+    }
+
+    func run() throws {
+        if let t = threads { BLASThreads.set(t) }
+        var c = TrainingConfiguration()
+        c.model = model
+        c.optimizer = optimizer
+        c.learningRate = optimizer == .sgd ? 0.01 : 1e-3
+        c.seed = seed
+        let net = ModelFactory.model(c)
+        let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000))
+        var rng = Xoshiro256StarStar(seed: seed, stream: 7)
+        let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
+        let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
+        for _ in 0..<5 { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
+        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 20, minimumSeconds: seconds) { step.run(x, labels: labels) }
+        let median = BenchmarkTiming.median(times)
+        try JSONReport.print(Report(model: model.rawValue, batch: batch, optimizer: optimizer.rawValue, threads: BLASThreads.current,
+                                    parameters: net.parameterCount, repeats: times.count, medianSeconds: median,
+                                    madSeconds: BenchmarkTiming.medianAbsoluteDeviation(times),
+                                    examplesPerSecond: Double(batch) / median))
+    }
+}

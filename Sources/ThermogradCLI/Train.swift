@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import Reporting
+import Training
+
+extension TrainingConfiguration.ModelKind: ExpressibleByArgument {}
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfiguration.LearningRateScheduleKind: ExpressibleByArgument {}
+
+/// `thermograd train`: trains a model on Fashion-MNIST and writes its record to a run folder.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an MLP or a small CNN on Fashion-MNIST with SGD, Adam or AdamW.",
+        discussion: """
+        Prints the configuration, a progress line on standard error (epoch, step, loss, accuracy, \
+        examples/s), and at the end a per-epoch table. The run folder (--out) receives config.json, \
+        metrics.csv, epochs.csv, curves.svg (loss and accuracy against step and wall time), summary.txt \
+        and checkpoint.safetensors (weights, optimiser state, step, generator states; written at every \
+        epoch's end). --resume continues a run from its checkpoint exactly, given the same settings \
+        (--epochs may be raised).
+
+        Examples:
+          thermograd train                                   MLP 784-512-512-10, Adam, 10 epochs
+          thermograd train --model cnn --epochs 3 --out runs/cnn
+          thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
+          thermograd train --train-subset 5000 --epochs 2     a quick run
+          thermograd train --out runs/cnn --model cnn --epochs 5 --resume
+        """
+    )
+
+    @Option(help: "Model: mlp (784-<hidden>-10, ReLU) or cnn (conv32-pool-conv64-pool-fc128).")
+    var model: TrainingConfiguration.ModelKind = .mlp
+    @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
+    var hidden: [Int] = [512, 512]
+    @Option(help: "Dropout probability after each hidden layer of the MLP.")
+    var dropout: Double = 0
+    @Option(help: "Optimiser: sgd, adam or adamw.")
+    var optimizer: TrainingConfiguration.OptimizerKind = .adam
+    @Option(name: .long, help: "Peak learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
+    var lr: Double?
+    @Option(help: "Learning-rate schedule: constant, cosine or linear (decay to 0 over the run).")
+    var schedule: TrainingConfiguration.LearningRateScheduleKind = .constant
+    @Option(help: "Linear warm-up steps.")
+    var warmup: Int = 0
+    @Option(help: "SGD momentum.")
+    var momentum: Double = 0.9
+    @Flag(help: "Nesterov momentum (SGD).")
+    var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for sgd/adam, decoupled for adamw).")
+    var weightDecay: Double = 0
+    @Option(help: "Epochs.")
+    var epochs: Int = 10
+    @Option(help: "Mini-batch size.")
+    var batch: Int = 128
+    @Option(help: "Seed for initialisation, shuffling and dropout.")
+    var seed: UInt64 = 1
+    @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
+    var trainSubset: Int?
+    @Option(name: .customLong("test-subset"), help: "Use only the first N test examples.")
+    var testSubset: Int?
+    @Option(name: .customLong("log-every"), help: "Metrics row every N steps.")
+    var logEvery: Int = 50
+    @Option(name: .customLong("eval-every"), help: "Also evaluate on the test split every N steps.")
+    var evalEvery: Int?
+    @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps.")
+    var checkpointEvery: Int?
+    @Option(help: "Run folder.")
+    var out: String?
+    @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
+    var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
+    var threads: Int?
+    @Flag(help: "Continue the run in --out from its checkpoint.")
+    var resume = false
+
+    /// The validated configuration these options describe.
+    func trainingConfiguration() throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.model = model
+        c.mlpSizes = [784] + hidden + [10]
+        c.dropout = dropout
+        c.optimizer = optimizer
+        c.learningRate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
+        c.schedule = schedule
+        c.warmupSteps = warmup
+        c.momentum = momentum
+        c.nesterov = nesterov
+        c.weightDecay = weightDecay
+        c.epochs = epochs
+        c.batchSize = batch
+        c.seed = seed
+        c.trainSubset = trainSubset
+        c.testSubset = testSubset
+        c.logEvery = logEvery
+        c.evaluateEvery = evalEvery
+        c.checkpointEvery = checkpointEvery
+        c.outputDirectory = out ?? "runs/\(model.rawValue)-\(optimizer.rawValue)"
+        c.dataDirectory = dataDirectory
+        do { try c.validate() } catch { throw ValidationError(error.description) }
+        return c
+    }
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if model == .cnn && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
+        if nesterov && optimizer != .sgd { throw ValidationError("--nesterov applies to --optimizer sgd only") }
+        _ = try trainingConfiguration()
+    }
+
+    func run() throws {
+        if let t = threads { BLASThreads.set(t) }
+        let c = try trainingConfiguration()
+        print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)\n")
+        let data = try Trainer.loadFashionMNIST(c)
+        let trainer = try Trainer(configuration: c, train: data.train, test: data.test)
+        print("model        \(trainer.model.summary)")
+        print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")
+        print("data         \(trainer.train.count) training / \(trainer.test.count) test examples, \(trainer.batches.batchesPerEpoch) steps per epoch\n")
+        let summary = try trainer.run(resume: resume, log: { print($0) }, progress: ProgressLine())
+        print(summary.table)
+        print(String(format: "\nfinal test accuracy %.2f%% (best %.2f%%), test loss %.4f, %d steps, %.1f s wall, %.0f examples/s%@",
+                     100 * summary.finalTestAccuracy, 100 * summary.bestTestAccuracy, summary.finalTestLoss, summary.steps,
+                     summary.wallSeconds, summary.examplesPerSecond,
+                     summary.skippedSteps > 0 ? ", \(summary.skippedSteps) steps skipped (non-finite gradients)" : ""))
+        print("plot: \(summary.plotPath)")
+        print("metrics: \(summary.metricsPath)")
+        print("checkpoint: \(summary.checkpointPath)")
+    }
+}
