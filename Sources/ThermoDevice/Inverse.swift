@@ -90,7 +90,7 @@ extension ThermodynamicDevice {
             throw .invalidParameter(name: "burnIn", value: "\(t)", requirement: "must be non-negative (τ)")
         }
         let (h, stepsPerSample) = step(for: interval)
-        let chains = makeChains(programmed, bias: Matrix(rows: 1, columns: n), chains: c, step: h)
+        let chains = try makeChains(programmed, bias: Matrix(rows: 1, columns: n), chains: c, step: h)
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
         chains.step(Int((burn / h).rounded(.up)))
         let adc = outputQuantizer(chains)

@@ -128,7 +128,7 @@ extension ThermodynamicDevice {
         }
         let (h, stepsPerSample) = step(for: sampleInterval)
         let chainsTotal = m * perRHS
-        let chains = makeChains(programmed, bias: bias, chains: chainsTotal, step: h)
+        let chains = try makeChains(programmed, bias: bias, chains: chainsTotal, step: h)
         if let w = warmStart {
             var x0 = Matrix<Scalar>(rows: chainsTotal, columns: n)
             for r in 0..<chainsTotal {

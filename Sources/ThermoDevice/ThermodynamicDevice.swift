@@ -160,11 +160,26 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         return (interval / Double(k), k)
     }
 
-    /// Builds the chains for `programmed` with constant inputs `bias` (`rows × n`, device units).
-    mutating func makeChains(_ programmed: ProgrammedMatrix<Scalar>, bias: Matrix<Scalar>, chains: Int,
-                             step h: Double) -> LangevinChains<Scalar> {
+    /// Builds `chains` chains for `programmed` with constant inputs `bias` (`rows × n`, device units,
+    /// i.e. already scaled into the DAC range) and integrator step `h` (τ), using the configured
+    /// integrator and dynamics. The protocols use this; it is public for callers that need the
+    /// trajectories themselves (relaxation experiments, custom estimators). Starts at `x = 0`.
+    public mutating func makeChains(_ programmed: ProgrammedMatrix<Scalar>, bias: Matrix<Scalar>, chains: Int,
+                                    step h: Double) throws(ThermoDeviceError) -> LangevinChains<Scalar> {
         let config = configuration
         let n = programmed.size
+        guard bias.columns == n, bias.rows >= 1, chains >= 1, chains % bias.rows == 0 else {
+            throw .dimensionMismatch(detail: "inputs are \(bias.rows)×\(bias.columns) for n = \(n) and \(chains) chains "
+                                     + "(chains must be a multiple of the input rows)")
+        }
+        guard h > 0, h.isFinite else { throw .invalidParameter(name: "step", value: "\(h)", requirement: "must be positive (τ)") }
+        if config.integrator == .eulerMaruyama {
+            let limit = Self.largestStableStep(lambdaMax: programmed.lambdaMax, dynamics: config.dynamics)
+            if h >= limit {
+                throw .unstableTimeStep(timeStep: h, largestStable: limit, lambdaMax: programmed.lambdaMax,
+                                        dynamics: "\(config.dynamics)")
+            }
+        }
         let scheme: LangevinChains<Scalar>.Scheme
         switch (config.integrator, config.dynamics) {
         case (.exact, _):
