@@ -19,7 +19,7 @@ public struct ThermogradCommand: ParsableCommand {
           thermograd bench blas                 GEMM GFLOP/s, the practical peak of this machine
           thermograd bench blas --sizes 512     one size only
         """,
-        subcommands: [Bench.self, Simulate.self, Train.self, Predict.self]
+        subcommands: [Bench.self, Simulate.self, Train.self, Predict.self, Experiment.self]
     )
 
     public init() {}
