@@ -56,6 +56,8 @@ public final class Sequential<Scalar: NeuralScalar>: Layer {
         for (_, layer) in kroneckerFactoredLayers { layer.captureEnabled = enabled }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         var x = input
         for layer in layers { x = layer.forward(x, context: context) }
@@ -63,10 +65,14 @@ public final class Sequential<Scalar: NeuralScalar>: Layer {
     }
 
     /// Convenience: forward with `examples = input.rows`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>, training: Bool) -> Matrix<Scalar> {
         forward(input, context: ForwardContext(isTraining: training, examples: input.rows))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         var g = outputGradient
         for (i, layer) in layers.enumerated().reversed() {
@@ -78,6 +84,8 @@ public final class Sequential<Scalar: NeuralScalar>: Layer {
     }
 
     /// Backward for training: parameter gradients, no gradient with respect to the data.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) {
         _ = backward(outputGradient, options: BackwardOptions(parameterGradients: true, inputGradient: false))
     }

@@ -3,6 +3,8 @@ import Linalg
 /// Shared machinery of element-wise activations `y = f(x)`: the forward map and `∂L/∂x = f'(x) ⊙ g`,
 /// each one loop over raw buffers.
 @usableFromInline
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
     var y = Matrix<S>(rows: x.rows, columns: x.columns)
     x.withUnsafeBufferPointer { xp in
@@ -14,6 +16,8 @@ func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
 }
 
 @usableFromInline
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, layer: String,
                                          _ derivativeTimes: (S, S) -> S) -> Matrix<S> {
     precondition(g.rows == cached.rows && g.columns == cached.columns,
@@ -36,11 +40,15 @@ public final class ReLU<Scalar: NeuralScalar>: Layer {
     public var summary: String { "ReLU" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         output = elementwise(x) { $0 > 0 ? $0 : 0 }
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         return elementwiseBackward(output, g, layer: "ReLU") { y, g in y > 0 ? g : 0 }
@@ -55,12 +63,16 @@ public final class GELU<Scalar: NeuralScalar>: Layer {
     public var summary: String { "GELU" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         input = x
         let invSqrt2 = 1 / Scalar(2).squareRoot()
         return elementwise(x) { v in Scalar(0.5) * v * (1 + Scalar.errorFunction(v * invSqrt2)) }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         let invSqrt2 = 1 / Scalar(2).squareRoot()
@@ -80,11 +92,15 @@ public final class Tanh<Scalar: NeuralScalar>: Layer {
     public var summary: String { "Tanh" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         output = elementwise(x) { Scalar.hyperbolicTangent($0) }
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         return elementwiseBackward(output, g, layer: "Tanh") { y, g in g * (1 - y * y) }

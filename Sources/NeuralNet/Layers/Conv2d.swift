@@ -91,6 +91,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         return outputShape.features
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
         let b = x.rows
@@ -123,6 +125,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         let positions = outputShape.height * outputShape.width
         let rows = patches.rows, k = patchSize, o = outputShape.channels
@@ -196,6 +200,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
     }
 
     /// Gathers the patches of `batch` images into `out` (`b·H'·W' × kh·kw·C`), zeros outside the image.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func im2col(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, batch: Int) {
         let c = inputShape.channels
         if padding > 0 { out.update(repeating: 0, count: batch * outputShape.height * outputShape.width * patchSize) }
@@ -207,6 +213,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
     }
 
     /// Adds every patch gradient back onto the input pixel it came from (the adjoint of `im2col`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func col2im(_ dp: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, batch: Int) {
         let c = inputShape.channels
         forEachPatchRun(batch: batch) { p, i in

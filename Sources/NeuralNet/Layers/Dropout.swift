@@ -22,6 +22,8 @@ public final class Dropout<Scalar: NeuralScalar>: Layer {
     public var summary: String { "Dropout(\(probability))" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         wasTraining = context.isTraining && probability > 0
         guard wasTraining else { return x }
@@ -41,6 +43,8 @@ public final class Dropout<Scalar: NeuralScalar>: Layer {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         guard wasTraining else { return g }

@@ -26,6 +26,8 @@ public final class Embedding<Scalar: NeuralScalar>: Layer {
     /// Output features per row; the row count grows by the number of positions.
     public func outputFeatures(forInput inputFeatures: Int) -> Int { dimension }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         inputShape = (x.rows, x.columns)
         tokens = x.storage.map { value in
@@ -43,6 +45,8 @@ public final class Embedding<Scalar: NeuralScalar>: Layer {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         precondition(g.rows == tokens.count && g.columns == dimension, "\(summary) backward got \(g.rows)×\(g.columns)")
         let d = dimension

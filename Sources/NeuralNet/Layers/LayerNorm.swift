@@ -28,6 +28,8 @@ public final class LayerNorm<Scalar: NeuralScalar>: Layer {
         return features
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == features, "\(summary) got input \(x.rows)×\(x.columns)")
         let (n, f) = (x.rows, features)
@@ -64,6 +66,8 @@ public final class LayerNorm<Scalar: NeuralScalar>: Layer {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         let (n, f) = (normalized.rows, features)
         precondition(g.rows == n && g.columns == f, "\(summary) backward got \(g.rows)×\(g.columns)")

@@ -47,6 +47,8 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         return outFeatures
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == inFeatures, "Linear(\(inFeatures) → \(outFeatures)) got input \(x.rows)×\(x.columns)")
         let n = x.rows
@@ -75,6 +77,8 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         let n = input.rows
         precondition(g.rows == n && g.columns == outFeatures,

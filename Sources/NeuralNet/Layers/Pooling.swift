@@ -29,6 +29,8 @@ public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
         return outputShape.features
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
         batch = x.rows
@@ -63,6 +65,8 @@ public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         precondition(g.rows == batch && g.columns == outputShape.features, "\(summary) backward got \(g.rows)×\(g.columns)")
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
@@ -117,6 +121,8 @@ public final class AvgPool2d<Scalar: NeuralScalar>: Layer {
         } } }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
         batch = x.rows
@@ -131,6 +137,8 @@ public final class AvgPool2d<Scalar: NeuralScalar>: Layer {
         return y
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         precondition(g.rows == batch && g.columns == outputShape.features, "\(summary) backward got \(g.rows)×\(g.columns)")
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }

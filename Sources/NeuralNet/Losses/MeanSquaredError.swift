@@ -12,6 +12,8 @@ public final class MeanSquaredError<Scalar: NeuralScalar>: Loss {
 
     public init() {}
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ output: Matrix<Scalar>, targets: Matrix<Scalar>) -> Scalar {
         precondition(output.rows == targets.rows && output.columns == targets.columns,
                      "MSE: outputs \(output.rows)×\(output.columns) but targets \(targets.rows)×\(targets.columns)")
@@ -23,6 +25,8 @@ public final class MeanSquaredError<Scalar: NeuralScalar>: Loss {
         return Scalar(0.5) * n * n / Scalar(output.rows)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradient(targets: Matrix<Scalar>) -> Matrix<Scalar> {
         precondition(outputs.rows == targets.rows && outputs.columns == targets.columns, "MSE gradient: shape mismatch")
         var g = outputs
@@ -31,6 +35,8 @@ public final class MeanSquaredError<Scalar: NeuralScalar>: Loss {
         return g
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sampleTargets(using rng: inout Xoshiro256StarStar) -> Matrix<Scalar> {
         var t = outputs
         var noise = Matrix<Scalar>(rows: t.rows, columns: t.columns)

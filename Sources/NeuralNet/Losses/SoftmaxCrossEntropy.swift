@@ -13,6 +13,8 @@ public final class SoftmaxCrossEntropy<Scalar: NeuralScalar>: Loss {
 
     public init() {}
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ logits: Matrix<Scalar>, targets: [Int]) -> Scalar {
         let (b, c) = (logits.rows, logits.columns)
         precondition(targets.count == b, "cross-entropy: \(b) logit rows but \(targets.count) labels")
@@ -40,6 +42,8 @@ public final class SoftmaxCrossEntropy<Scalar: NeuralScalar>: Loss {
         return total / Scalar(b)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradient(targets: [Int]) -> Matrix<Scalar> {
         let (b, c) = (probabilities.rows, probabilities.columns)
         precondition(targets.count == b, "cross-entropy gradient: \(b) rows but \(targets.count) labels")
@@ -52,6 +56,8 @@ public final class SoftmaxCrossEntropy<Scalar: NeuralScalar>: Loss {
         return g
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sampleTargets(using rng: inout Xoshiro256StarStar) -> [Int] {
         let (b, c) = (probabilities.rows, probabilities.columns)
         return probabilities.withUnsafeBufferPointer { pp in
@@ -68,15 +74,21 @@ public final class SoftmaxCrossEntropy<Scalar: NeuralScalar>: Loss {
     }
 
     /// Index of the largest probability in each row (the predicted class).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func predictions() -> [Int] { argmaxRows(probabilities) }
 
     /// Number of rows whose prediction equals the label.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func correctCount(targets: [Int]) -> Int {
         zip(predictions(), targets).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
     }
 }
 
 /// Index of the largest element of each row (first one on ties).
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func argmaxRows<S: BLASScalar>(_ m: Matrix<S>) -> [Int] {
     let (r, c) = (m.rows, m.columns)
     return m.withUnsafeBufferPointer { p in

@@ -42,6 +42,8 @@ public final class Adam<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
         "\(decoupledWeightDecay ? "AdamW" : "Adam")(\(schedule), β₁ \(beta1), β₂ \(beta2), ε \(epsilon), weight decay \(weightDecay))"
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public override func apply(_ parameter: Parameter<Scalar>, state: inout [Matrix<Scalar>], learningRate: Scalar, step: Int) {
         let (b1, b2, eps) = (beta1, beta2, epsilon)
         let t = Double(step)

@@ -26,6 +26,8 @@ public final class SGD<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
         "SGD(\(schedule), momentum \(momentum)\(nesterov ? " Nesterov" : ""), weight decay \(weightDecay))"
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public override func apply(_ parameter: Parameter<Scalar>, state: inout [Matrix<Scalar>], learningRate: Scalar, step: Int) {
         let (mu, wd, nesterov) = (momentum, weightDecay, nesterov)
         parameter.gradient.withUnsafeBufferPointer { gp in

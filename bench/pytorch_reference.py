@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `thermograd bench train-step`: the same model, batch, optimiser and thread count.
+
+Times one training step (zero_grad, forward, cross-entropy, backward, optimiser step) in eager mode on
+the CPU in float32, with random standard-normal inputs and random labels, and prints JSON with the
+median step time over repeated runs (after warm-up), in the same fields as the Swift benchmark.
+
+Models (identical shapes and parameter counts to Thermograd's):
+  mlp: Linear(784, 512) - ReLU - Linear(512, 512) - ReLU - Linear(512, 10)
+  cnn: Conv2d(1, 32, 3, padding=1) - ReLU - MaxPool2d(2) - Conv2d(32, 64, 3, padding=1) - ReLU -
+       MaxPool2d(2) - Flatten - Linear(3136, 128) - ReLU - Linear(128, 10)
+Optimisers: Adam(lr=1e-3) / AdamW(lr=1e-3, weight_decay=0) / SGD(lr=0.01), PyTorch defaults otherwise
+(Thermograd's bench uses the same hyper-parameters).
+
+Usage: python3 bench/pytorch_reference.py --model mlp --batch 256 --optimizer adam --threads 2
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+def build(model: str) -> nn.Module:
+    if model == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=3.0, help="minimum measured seconds")
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    if a.batch < 1 or a.threads < 1 or a.seconds <= 0:
+        p.error("--batch, --threads and --seconds must be positive")
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    net = build(a.model).float()
+    if a.optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    elif a.optimizer == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
+    loss_fn = nn.CrossEntropyLoss()
+    shape = (a.batch, 784) if a.model == "mlp" else (a.batch, 1, 28, 28)
+    x = torch.randn(*shape, dtype=torch.float32)
+    y = torch.randint(0, 10, (a.batch,))
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    times = []
+    total = 0.0
+    while len(times) < 20 or total < a.seconds:
+        t0 = time.perf_counter()
+        step()
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        total += dt
+    med = statistics.median(times)
+    print(json.dumps({
+        "benchmark": "train-step-pytorch", "model": a.model, "batch": a.batch, "optimizer": a.optimizer,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "parameters": sum(p.numel() for p in net.parameters()), "repeats": len(times),
+        "medianSeconds": med, "madSeconds": statistics.median(abs(t - med) for t in times),
+        "examplesPerSecond": a.batch / med,
+    }, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
