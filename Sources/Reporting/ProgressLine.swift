@@ -1,8 +1,9 @@
 import Foundation
 
 /// A status line on standard error that overwrites itself (`\r`) on a terminal, and prints one line
-/// per update otherwise (logs, CI). Updates closer together than `minimumInterval` seconds are dropped,
-/// except forced ones, so that a fast loop does not spend its time printing.
+/// per update otherwise (logs, CI). Updates closer together than `minimumInterval` seconds (on a
+/// terminal) or `logInterval` seconds (otherwise, to keep logs short) are dropped, except forced ones,
+/// so that a fast loop does not spend its time printing.
 public final class ProgressLine {
     public let minimumInterval: Double
     private let isTerminal: Bool
@@ -10,9 +11,9 @@ public final class ProgressLine {
     private var lastLength = 0
     private let clock = ContinuousClock()
 
-    public init(minimumInterval: Double = 0.5) {
-        self.minimumInterval = minimumInterval
+    public init(minimumInterval: Double = 0.5, logInterval: Double = 10) {
         isTerminal = isatty(STDERR_FILENO) != 0
+        self.minimumInterval = isTerminal ? minimumInterval : logInterval
     }
 
     /// Shows `text`; returns whether it was printed.

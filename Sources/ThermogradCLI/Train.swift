@@ -117,6 +117,7 @@ struct Train: ParsableCommand {
         print("model        \(trainer.model.summary)")
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")
         print("data         \(trainer.train.count) training / \(trainer.test.count) test examples, \(trainer.batches.batchesPerEpoch) steps per epoch\n")
+        fflush(stdout)
         let summary = try trainer.run(resume: resume, log: { print($0) }, progress: ProgressLine())
         print(summary.table)
         print(String(format: "\nfinal test accuracy %.2f%% (best %.2f%%), test loss %.4f, %d steps, %.1f s wall, %.0f examples/s%@",
