@@ -1,0 +1,140 @@
+import Linalg
+import NeuralNet
+import Optimizers
+import Testing
+import _TestSupport
+
+/// Natural gradient on the GGN: forward-mode tangents against finite differences, GGN-vector products
+/// against the dense GGN, and exact / CG / Woodbury against an independent dense solve (REFERENCE.md §4).
+@Suite("Natural gradient")
+struct NaturalGradientTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let activation: TestActivation
+        let loss: TestLoss
+        let examples: Int
+        var testDescription: String { "\(activation), \(loss), b = \(examples)" }
+    }
+    static let cases = [Case(activation: .tanh, loss: .crossEntropy, examples: 3), Case(activation: .relu, loss: .mse, examples: 4),
+                        Case(activation: .none, loss: .mse, examples: 2)]
+
+    /// An independent dense `F = (1/b) Σₙ Jₙᵀ Hₙ Jₙ` by explicit loops over the Jacobian.
+    static func loopGGN(_ j: Matrix<Double>, _ h: OutputCurvature<Double>) -> Matrix<Double> {
+        let (b, d, n) = (h.examples, h.outputDimension, j.columns)
+        var f = Matrix<Double>(rows: n, columns: n)
+        for e in 0..<b {
+            let he = h.hessian(example: e)
+            for k in 0..<d { for l in 0..<d where he[k, l] != 0 {
+                let w = he[k, l] / Double(b)
+                for p in 0..<n { let jp = j[e * d + k, p] * w; for q in 0..<n { f[p, q] += jp * j[e * d + l, q] } }
+            } }
+        }
+        return f
+    }
+
+    @Test("forward-mode tangent J v equals central differences of the outputs", arguments: cases)
+    func jvpMatchesFiniteDifferences(_ c: Case) throws {
+        let model = makeNetwork([3, 4, 3], activation: c.activation, seed: 1)
+        var rng = Xoshiro256StarStar(seed: 2)
+        let x: Matrix<Double> = rng.normalMatrix(rows: c.examples, columns: 3)
+        let n = model.parameterCount
+        var v = [Double](repeating: 0, count: n)
+        rng.fillNormal(&v)
+        let tangent = try ForwardTangent.jvp(model, input: x, tangents: ModelJacobian.unflatten(v, like: model)).tangent
+        let h = 1e-6
+        func shifted(_ t: Double) -> Matrix<Double> {
+            var o = 0
+            for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += t * v[o + i] } }; o += p.count }
+            defer {
+                o = 0
+                for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] -= t * v[o + i] } }; o += p.count }
+            }
+            return model.forward(x, training: false)
+        }
+        var fd = shifted(h)
+        fd.axpy(-1, shifted(-h))
+        fd.scale(by: 1 / (2 * h))
+        // ReLU kinks are measure-zero for Gaussian data; central differences are O(h²) ≈ 1e-12 accurate.
+        #expect(relativeError(tangent, fd) < 1e-7)
+    }
+
+    @Test("GGN-vector products equal the dense GGN times v", arguments: cases)
+    func ggnVectorProduct(_ c: Case) throws {
+        let model = makeNetwork([3, 4, 3], activation: c.activation, seed: 3)
+        let data = TestBatch(model: model, loss: c.loss, examples: c.examples, seed: 4)
+        let f = Self.loopGGN(ModelJacobian.dense(model, input: data.input), data.curvature)
+        #expect(relativeError(GeneralizedGaussNewton.dense(model, input: data.input, curvature: data.curvature), f) < 1e-12)
+        var rng = Xoshiro256StarStar(seed: 5)
+        var v = [Double](repeating: 0, count: f.rows)
+        rng.fillNormal(&v)
+        let fv = try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
+        #expect(relativeError(fv, BLAS.matvec(f, v)) < 1e-12)
+    }
+
+    @Test("exact NGD, NGD-CG and NGD-Woodbury equal a dense LU solve of (F + λI) x = ∇L", arguments: cases)
+    func solversAgree(_ c: Case) throws {
+        let model = makeNetwork([3, 4, 3], activation: c.activation, seed: 6)
+        let data = TestBatch(model: model, loss: c.loss, examples: c.examples, seed: 7)
+        let g = ModelJacobian.flattenedGradients(model)
+        let lambda = 1e-3
+        let j = ModelJacobian.dense(model, input: data.input)
+        var damped = Self.loopGGN(j, data.curvature)
+        damped.addDiagonal(lambda)
+        let reference = try LAPACK.solve(damped, g)
+
+        let exact = try NaturalGradientSolve.exact(curvature: GeneralizedGaussNewton.dense(model, input: data.input, curvature: data.curvature),
+                                                   gradient: g, damping: lambda)
+        #expect(relativeError(exact, reference) < 1e-9)
+        let woodbury = try NaturalGradientSolve.woodbury(jacobian: j, weightedJacobian: GeneralizedGaussNewton.weightedRows(j, data.curvature),
+                                                         gradient: g, damping: lambda)
+        #expect(relativeError(woodbury, reference) < 1e-9)
+        // CG: the system is N = 31 dimensional, so N iterations suffice in exact arithmetic; with
+        // κ ≈ ‖F‖/λ ~ 1e3 rounding needs a few more. Tolerance 1e-12 on the residual.
+        let cg = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-12, maxIterations: 500) {
+            (v: [Double]) throws(KFACError) -> [Double] in
+            try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
+        }
+        #expect(cg.relativeResidual <= 1e-12)
+        #expect(relativeError(cg.solution, reference) < 1e-7, "after \(cg.iterations) iterations")
+        // Convergence: F has rank ≤ b·d, so F + λI has at most b·d + 1 distinct eigenvalues and CG is exact
+        // after b·d + 1 iterations (a couple more for rounding); before that the error decreases.
+        var errors: [Double] = []
+        let rankBound = c.examples * model.outputFeatures + 1
+        for k in [1, 3, rankBound + 2] {
+            let r = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-14, maxIterations: k) {
+                (v: [Double]) throws(KFACError) -> [Double] in
+                try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
+            }
+            errors.append(relativeError(r.solution, reference))
+        }
+        #expect(errors[0] > errors[1] && errors[2] < 1e-7, "\(errors)")
+        let warm = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, initial: reference, tolerance: 1e-8, maxIterations: 50) {
+            (v: [Double]) throws(KFACError) -> [Double] in
+            try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
+        }
+        #expect(warm.iterations == 0)
+    }
+
+    @Test("the NGD optimiser with SGD(η) moves θ by −η (F + λI)⁻¹ ∇L", arguments: NaturalGradientConfiguration.Method.allCases)
+    func optimiserStep(_ method: NaturalGradientConfiguration.Method) throws {
+        let model = makeNetwork([3, 4, 3], activation: .tanh, seed: 8)
+        let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: 9)
+        let g = ModelJacobian.flattenedGradients(model)
+        let before = model.namedParameters.flatMap { $0.value.storage }
+        var damped = Self.loopGGN(ModelJacobian.dense(model, input: data.input), data.curvature)
+        damped.addDiagonal(1e-2)
+        let reference = try LAPACK.solve(damped, g)
+        // ModelJacobian overwrote the gradients: restore them as the backward left them.
+        var o = 0
+        for p in model.namedParameters { p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(g[o..<(o + p.count)])); o += p.count }
+        var config = NaturalGradientConfiguration()
+        config.method = method
+        config.damping = 1e-2
+        config.cgTolerance = 1e-12
+        config.cgMaxIterations = 200
+        let ngd = try NaturalGradientDescent(inner: try SGD<Double>(schedule: .constant(0.5)), configuration: config)
+        ngd.observeCurvature(data.batch)
+        #expect(ngd.update(model.namedParameters) == .applied)
+        let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { ($1 - $0) / 0.5 }
+        #expect(relativeError(delta, reference) < 1e-8)
+    }
+}
