@@ -275,5 +275,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                 ("kfac_failed_refreshes", Double(failedRefreshes)),
                 ("kfac_nonfinite_factor_updates", Double(nonFiniteFactorUpdates)),
                 ("kfac_empirical_fallbacks", Double(empiricalFallbacks))]
+            // Solver-specific cumulative figures (a device solver's analog time, energy, …), sorted by name.
+            + s.extra.sorted { $0.key < $1.key }.map { ("solver_\($0.key)", $0.value) }
     }
 }

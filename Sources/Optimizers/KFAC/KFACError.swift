@@ -1,4 +1,5 @@
 import Linalg
+import ThermoDevice
 
 /// A failure of K-FAC, a factor solver or a natural-gradient method, saying what to do about it.
 public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -16,6 +17,9 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedLayer(summary: String, operation: String)
     /// A linear-algebra routine failed inside a natural-gradient solve.
     case linearAlgebra(LinalgError)
+    /// A thermodynamic device refused or failed a factor operation (TK-FAC; `operation` names the factor
+    /// and the protocol, e.g. "program A + λ_A I").
+    case device(layer: String, operation: String, error: ThermoDeviceError)
 
     public var description: String {
         switch self {
@@ -34,6 +38,8 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(operation) has no rule for layer \(summary); use Linear/ReLU/Tanh/GELU models or K-FAC instead"
         case let .linearAlgebra(error):
             return "natural gradient: \(error)"
+        case let .device(layer, operation, error):
+            return "TK-FAC: \(operation) of \(layer) failed on the device: \(error)"
         }
     }
 }

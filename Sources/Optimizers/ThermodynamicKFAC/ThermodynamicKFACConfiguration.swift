@@ -1,0 +1,173 @@
+import ThermoDevice
+
+/// A span of analog time, either absolute (in τ) or relative to the programmed matrix's slowest mode
+/// (`k / λ_min`, i.e. `k` relaxation times). Relative spans follow the conditioning of each factor, which
+/// is what equilibration physically needs (REFERENCE.md §1: relaxation time ≈ `1/λ_min` in τ).
+public enum AnalogDuration: Sendable, Equatable, CustomStringConvertible {
+    /// A fixed time in τ.
+    case tau(Double)
+    /// `k` relaxation times `1/λ_min` of the programmed (scaled) matrix.
+    case relaxationTimes(Double)
+
+    /// The duration in τ for a programmed matrix with relaxation time `relaxationTime` (τ).
+    public func inTau(relaxationTime: Double) -> Double {
+        switch self {
+        case let .tau(t): return t
+        case let .relaxationTimes(k): return k * relaxationTime
+        }
+    }
+
+    var value: Double { switch self { case let .tau(t): return t; case let .relaxationTimes(k): return k } }
+
+    public var description: String {
+        switch self {
+        case let .tau(t): return "\(t)τ"
+        case let .relaxationTimes(k): return "\(k)/λ_min"
+        }
+    }
+}
+
+/// Every setting of thermodynamic K-FAC (TK-FAC, REFERENCE.md §3): which method runs on the devices, how the
+/// devices are fed, how long they run, and the device itself (noise β, DAC/ADC bits, quantisation scheme,
+/// mismatch, integrator, timing constants). Immutable once validated, printed with every run.
+///
+/// - **Method 1 (inversion)**: each damped factor `A + λ_A I`, `G + λ_G I` is programmed into its own
+///   device; the inverse is `β ×` the sample covariance of `samples` readouts spaced `sampleSpacing`
+///   apart (relative Frobenius error ≈ `sqrt((n+1)/N_eff)`); `U = Ĝ⁻¹ ∇ Â⁻¹` is formed digitally.
+///   Device work happens at refreshes only (every `T_inv` steps).
+/// - **Method 2 (linear systems)**: the damped factors are programmed at refreshes; every step solves
+///   `(G + λ_G I) X = ∇` (one right-hand side per column of `∇`) and then `(A + λ_A I) Uᵀ = Xᵀ` from
+///   device means over `analogTime` per right-hand side, warm-started from the previous step's `X`, `U`.
+///   The statistical error of a mean is `≈ sqrt(2/(βT)) / λ` per mode (device units), so Method 2
+///   profits from a cold (large-β) device, while Method 1's relative error does not depend on β.
+public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// TK-FAC's two ways of using the devices (the paper's open question 2).
+    public enum Method: Int, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+        /// Inverse from the stationary covariance, update formed digitally.
+        case inversion = 1
+        /// Two batched linear solves per layer from device means, warm-started.
+        case linearSystems = 2
+        public var description: String { self == .inversion ? "method 1 (inversion)" : "method 2 (linear systems)" }
+    }
+
+    /// What is sent to the device to program a factor (REFERENCE.md §3, "What is sent").
+    public enum Feed: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+        /// The EMA factors as `n(n+1)/2` couplings through the DAC (quantised with `matrixQuantization`).
+        case factors
+        /// The raw batch arrays `ā` (`b·R × n_A`) and `g` (`b·R × n_G`), each value through the DAC; the
+        /// resistor arrays realise their outer products `(1/bR) āᵀā`, `b gᵀg`, so there is no EMA (the
+        /// current batch's factor is used) and quantisation of the raw values keeps the factor PSD.
+        case raw
+        public var description: String { rawValue }
+    }
+
+    public var method: Method
+    public var feed: Feed
+    /// The device design: β, δt, integrator, DAC (`inputConverter`, `matrixQuantization`), ADC
+    /// (`outputConverter`), mismatch, τ, transfer rate, chains, seed. Every factor of every layer gets its
+    /// own device of this design with its own seed (own mismatch pattern).
+    public var device: DeviceConfiguration
+    /// Method 1: readouts per factor inversion (split over `device.chains` chains).
+    public var samples: Int
+    /// Method 1: analog time between readouts of a chain.
+    public var sampleSpacing: AnalogDuration
+    /// Method 2: analog averaging time per right-hand side.
+    public var analogTime: AnalogDuration
+    /// Method 2: readouts per right-hand side over `analogTime` (sets the readout interval `T / readouts`).
+    public var readoutsPerRightHandSide: Int
+    /// Method 2: chains per right-hand side (≥ 2, for the error bar).
+    public var chainsPerRightHandSide: Int
+    /// Method 2: start each solve from the previous step's solution (the paper's warm start).
+    public var warmStart: Bool
+    /// Burn-in of a cold start (Method 1 always; Method 2 at the first step after a refresh without a warm start).
+    public var burnIn: AnalogDuration
+    /// Method 2: burn-in after a warm start (the residual `x₀ − x*` decays as `e^{-A t}`).
+    public var warmStartBurnIn: AnalogDuration
+    /// Raw feed: batch rows per array for the cost model when no capture is available (the layer's
+    /// captured rows are used otherwise).
+    public var batchSize: Int
+
+    /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
+    /// device's noise level per REFERENCE.md §1) and ideal converters; 4096 samples spaced one relaxation
+    /// time apart; Method 2 averaging over one relaxation time with 8 readouts and a warm-started burn-in
+    /// of one relaxation time (cold: 7).
+    public init(method: Method = .inversion, feed: Feed = .factors, device: DeviceConfiguration? = nil,
+                samples: Int = 4096, sampleSpacing: AnalogDuration = .relaxationTimes(1),
+                analogTime: AnalogDuration = .relaxationTimes(1), readoutsPerRightHandSide: Int = 8,
+                chainsPerRightHandSide: Int = 2, warmStart: Bool = true,
+                burnIn: AnalogDuration = .relaxationTimes(7), warmStartBurnIn: AnalogDuration = .relaxationTimes(1),
+                batchSize: Int = 128) throws(KFACError) {
+        self.method = method
+        self.feed = feed
+        if let device { self.device = device } else { self.device = try Self.defaultDevice() }
+        self.samples = samples
+        self.sampleSpacing = sampleSpacing
+        self.analogTime = analogTime
+        self.readoutsPerRightHandSide = readoutsPerRightHandSide
+        self.chainsPerRightHandSide = chainsPerRightHandSide
+        self.warmStart = warmStart
+        self.burnIn = burnIn
+        self.warmStartBurnIn = warmStartBurnIn
+        self.batchSize = batchSize
+        try validate()
+    }
+
+    /// The default TK-FAC device: exact OU transitions (so ill-conditioned factors equilibrate in a few
+    /// simulated steps, in distribution exactly as the physical device), δt = 10⁴ τ (a readout interval is
+    /// then one integrator step), β = 10⁶, ideal DAC/ADC, 64 chains, seed 0.
+    public static func defaultDevice(beta: Double = 1e6, inputBits: Int? = nil, outputBits: Int? = nil,
+                                     quantization: QuantizationScheme = .conservative, mismatch: Double = 0,
+                                     seed: UInt64 = 0) throws(KFACError) -> DeviceConfiguration {
+        do {
+            return try DeviceConfiguration(beta: beta, timeStep: 1e4, integrator: .exact,
+                                           inputConverter: DeviceConfiguration.Converter(bits: inputBits),
+                                           matrixQuantization: quantization,
+                                           outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
+                                           mismatch: mismatch, seed: seed)
+        } catch {
+            throw .invalidConfiguration(field: "device", value: "\(error)", requirement: "a valid DeviceConfiguration")
+        }
+    }
+
+    /// Throws the first setting out of range, saying what is allowed.
+    public func validate() throws(KFACError) {
+        func fail(_ field: String, _ value: Any, _ requirement: String) -> KFACError {
+            .invalidConfiguration(field: "tkfac.\(field)", value: "\(value)", requirement: requirement)
+        }
+        guard samples >= 2 * device.chains else {
+            throw fail("samples", samples, "Method 1 needs at least 2 readouts per chain: ≥ \(2 * device.chains) with \(device.chains) chains")
+        }
+        for (name, d) in [("sampleSpacing", sampleSpacing), ("analogTime", analogTime)] {
+            guard d.value > 0, d.value.isFinite else { throw fail(name, d, "must be a positive time (τ or relaxation times)") }
+        }
+        for (name, d) in [("burnIn", burnIn), ("warmStartBurnIn", warmStartBurnIn)] {
+            guard d.value >= 0, d.value.isFinite else { throw fail(name, d, "must be a non-negative time") }
+        }
+        guard readoutsPerRightHandSide >= chainsPerRightHandSide else {
+            throw fail("readoutsPerRightHandSide", readoutsPerRightHandSide,
+                       "need at least one readout per chain (≥ chainsPerRightHandSide = \(chainsPerRightHandSide))")
+        }
+        guard chainsPerRightHandSide >= 2 else { throw fail("chainsPerRightHandSide", chainsPerRightHandSide, "at least 2 (error bar)") }
+        guard batchSize >= 1 else { throw fail("batchSize", batchSize, "must be ≥ 1") }
+    }
+
+    /// Short label for tables and plots, e.g. `"TK-FAC M1 in8c/out8"`.
+    public var label: String {
+        let inBits = device.inputConverter.bits.map { "in\($0)\(device.matrixQuantization == .conservative ? "c" : "p")" } ?? "in∞"
+        let outBits = device.outputConverter.bits.map { "out\($0)" } ?? "out∞"
+        return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")"
+    }
+
+    public var description: String {
+        var parts = ["\(method)", "feed \(feed)"]
+        switch method {
+        case .inversion: parts += ["samples \(samples)", "spacing \(sampleSpacing)", "burn-in \(burnIn)"]
+        case .linearSystems:
+            parts += ["analog time \(analogTime)/rhs", "\(readoutsPerRightHandSide) readouts/rhs",
+                      "\(chainsPerRightHandSide) chains/rhs", "warm start \(warmStart ? "on, burn-in \(warmStartBurnIn)" : "off")",
+                      "cold burn-in \(burnIn)"]
+        }
+        if feed == .raw { parts.append("batch \(batchSize)") }
+        return "TK-FAC(" + parts.joined(separator: ", ") + "; \(device))"
+    }
+}
