@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
-        .testTarget(name: "PredictionsTests", dependencies: ["Predictions"]),
+        .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

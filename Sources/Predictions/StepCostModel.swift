@@ -138,9 +138,11 @@ public struct StepCostModel: Sendable {
         schedule.feed == .factors ? Double(n) * Double(n + 1) / 2 : Double(m) * Double(n)
     }
 
-    struct DeviceTerms {
-        var dac = 0.0, program = 0.0, equilibrate = 0.0, sample = 0.0, adc = 0.0
-        var sum: Double { dac + program + equilibrate + sample + adc }
+    /// Device time of one call or a group of calls, term by term, in seconds (the same five terms as
+    /// the simulator's `ThermoDevice.DeviceCost`).
+    public struct DeviceTerms: Sendable, Equatable {
+        public var dac = 0.0, program = 0.0, equilibrate = 0.0, sample = 0.0, adc = 0.0
+        public var sum: Double { dac + program + equilibrate + sample + adc }
         static func + (l: DeviceTerms, r: DeviceTerms) -> DeviceTerms {
             DeviceTerms(dac: l.dac + r.dac, program: l.program + r.program, equilibrate: l.equilibrate + r.equilibrate,
                         sample: l.sample + r.sample, adc: l.adc + r.adc)
@@ -158,8 +160,10 @@ public struct StepCostModel: Sendable {
     }
 
     /// Method 1 on one factor: program, burn in, sample, read the samples out.
-    func inversionTerms(order n: Int, rows m: Int) -> DeviceTerms {
+    /// (The `n` input values `b = 0` go through the DAC too, as in the simulator.)
+    public func inversionTerms(order n: Int, rows m: Int) -> DeviceTerms {
         var t = programTerms(order: n, rows: m)
+        t.dac += Double(n) * Double(analog.inputBits) / analog.transferRate
         t.equilibrate = analog.burnInRelaxationTimes * analog.relaxationSeconds
         t.sample = Double(analog.samples) * analog.sampleSpacingRelaxationTimes * analog.relaxationSeconds
         t.adc = Double(analog.samples) * Double(n) * Double(analog.outputBits) / analog.transferRate
@@ -167,7 +171,7 @@ public struct StepCostModel: Sendable {
     }
 
     /// Method 2: `rhs` warm-started solves of order `n` on an already programmed factor.
-    func solveTerms(order n: Int, rightHandSides rhs: Int) -> DeviceTerms {
+    public func solveTerms(order n: Int, rightHandSides rhs: Int) -> DeviceTerms {
         let r = Double(rhs)
         return DeviceTerms(dac: r * Double(n) * Double(analog.inputBits) / analog.transferRate,
                            equilibrate: r * analog.warmStartFraction * analog.burnInRelaxationTimes * analog.relaxationSeconds,
