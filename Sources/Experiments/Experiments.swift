@@ -1,1 +1,2 @@
-// Experiments: see Package.swift for this module's role. Filled in by its issue.
+// Experiments: the papers' experiments. `Common/` holds the shared machinery (arms × seeds, records,
+// combined CSV, SVG panels, final table); each experiment builds its arms and calls `ExperimentRunner`.

@@ -1,0 +1,141 @@
+import Foundation
+import Reporting
+
+/// The records of an experiment and their three outputs: one combined CSV (every arm, seed and evaluation
+/// with all metrics), SVG panels of test accuracy and loss against step (mean over seeds, one line per arm),
+/// and a table of final metrics as mean ± spread over seeds.
+public struct ExperimentResults {
+    public let arms: [ExperimentArm]
+    public let schedule: ExperimentSchedule
+    public let records: [ExperimentRecord]
+
+    public init(arms: [ExperimentArm], schedule: ExperimentSchedule, records: [ExperimentRecord]) {
+        self.arms = arms
+        self.schedule = schedule
+        self.records = records
+    }
+
+    /// The records of one arm (all seeds), in order.
+    public func records(arm: String) -> [ExperimentRecord] { records.filter { $0.arm == arm } }
+
+    /// The last record of every seed of `arm`.
+    public func finalRecords(arm: String) -> [ExperimentRecord] {
+        var last: [UInt64: ExperimentRecord] = [:]
+        for r in records where r.arm == arm { if (last[r.seed]?.step ?? -1) < r.step { last[r.seed] = r } }
+        return last.keys.sorted().compactMap { last[$0] }
+    }
+
+    /// Every metric name, sorted (the CSV's trailing columns).
+    public var metricNames: [String] { Array(Set(records.flatMap { $0.metrics.keys })).sorted() }
+
+    /// Writes all records to `path`: `arm, seed, step, wall_seconds, train_loss, train_accuracy, test_loss,
+    /// test_accuracy` and one column per metric (empty where an arm does not report it).
+    public func writeCSV(to path: String) throws(ExperimentError) {
+        let names = metricNames
+        do {
+            let csv = try CSVWriter(path: path, columns: ["arm", "seed", "step", "wall_seconds", "train_loss", "train_accuracy",
+                                                          "test_loss", "test_accuracy"] + names)
+            for r in records {
+                try csv.append([.text(r.arm), .integer(Int(r.seed)), .integer(r.step), .number(r.wallSeconds), .number(r.trainLoss),
+                                .number(r.trainAccuracy), .number(r.testLoss), .number(r.testAccuracy)]
+                               + names.map { r.metrics[$0].map { CSVValue.number($0) } ?? .text("") })
+            }
+        } catch { throw .output(path: path, detail: "\(error)") }
+    }
+
+    /// Mean over seeds of `value` at every step that all seeds of `arm` evaluated.
+    public func meanCurve(arm: String, _ value: (ExperimentRecord) -> Double) -> (steps: [Double], values: [Double]) {
+        var byStep: [Int: [Double]] = [:]
+        for r in records where r.arm == arm { byStep[r.step, default: []].append(value(r)) }
+        let seeds = Set(records.filter { $0.arm == arm }.map(\.seed)).count
+        let steps = byStep.keys.sorted().filter { byStep[$0]!.count == seeds }
+        return (steps.map(Double.init), steps.map { s in byStep[s]!.reduce(0, +) / Double(seeds) })
+    }
+
+    /// Panels of test accuracy (%) and test loss against step, plus train loss, for `arms` (default: all);
+    /// the mean over seeds, one line per arm.
+    public func plot(title: String, arms selected: [String]? = nil) -> LinePlot {
+        let names = selected ?? arms.map(\.name)
+        func series(_ value: @escaping (ExperimentRecord) -> Double) -> [PlotSeries] {
+            names.enumerated().map { i, name in
+                let c = meanCurve(arm: name, value)
+                return PlotSeries(name: name, x: c.steps, y: c.values, color: LinePlot.palette[i % LinePlot.palette.count],
+                                  dashed: i >= LinePlot.palette.count, markers: c.steps.count <= 12)
+            }
+        }
+        return LinePlot(title: title + " (mean over \(schedule.seeds.count) seed\(schedule.seeds.count == 1 ? "" : "s"))", panels: [
+            PlotPanel(title: "Test accuracy", xLabel: "step", yLabel: "accuracy (%)", series: series { 100 * $0.testAccuracy }),
+            PlotPanel(title: "Test loss", xLabel: "step", yLabel: "cross-entropy", series: series(\.testLoss), logarithmicY: true),
+            PlotPanel(title: "Training loss (window mean)", xLabel: "step", yLabel: "cross-entropy", series: series(\.trainLoss),
+                      logarithmicY: true),
+        ], columns: 3, panelWidth: 420)
+    }
+
+    /// Mean and spread of `values`: the sample standard deviation (0 for one value) and the range.
+    public static func summary(_ values: [Double]) -> (mean: Double, standardDeviation: Double, minimum: Double, maximum: Double) {
+        guard !values.isEmpty else { return (.nan, .nan, .nan, .nan) }
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) : 0
+        return (mean, variance.squareRoot(), values.min()!, values.max()!)
+    }
+
+    /// `"88.12 ± 0.31"` (mean ± sample standard deviation over seeds), scaled by `scale`.
+    public static func formatted(_ values: [Double], scale: Double = 1, digits: Int = 2) -> String {
+        let s = summary(values.map { $0 * scale })
+        guard s.mean.isFinite else { return "–" }
+        return values.count > 1 ? String(format: "%.\(digits)f ± %.\(digits)f", s.mean, s.standardDeviation)
+                                : String(format: "%.\(digits)f", s.mean)
+    }
+
+    /// One row per arm: final test accuracy (%) and loss as mean ± standard deviation over seeds, final
+    /// training loss, wall time, plus `extraColumns` (header and a value from a final record, summarised
+    /// the same way).
+    public func finalTable(title: String, extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [])
+        -> TextTable {
+        var table = TextTable(title: title, headers: ["arm", "seeds", "steps", "test acc %", "test loss", "train loss", "wall s"]
+                                                     + extraColumns.map(\.header))
+        for arm in arms {
+            let f = finalRecords(arm: arm.name)
+            guard !f.isEmpty else { continue }
+            var row = [arm.name, String(f.count), String(f.map(\.step).max() ?? 0),
+                       Self.formatted(f.map(\.testAccuracy), scale: 100), Self.formatted(f.map(\.testLoss), digits: 4),
+                       Self.formatted(f.map(\.trainLoss), digits: 4), Self.formatted(f.map(\.wallSeconds), digits: 1)]
+            for column in extraColumns {
+                let values = f.compactMap(column.value).filter(\.isFinite)
+                row.append(values.isEmpty ? "–" : Self.formatted(values, digits: column.digits))
+            }
+            table.append(row)
+        }
+        return table
+    }
+
+    /// Each arm's settings, one per line (printed with every table).
+    public var settingsText: String {
+        (["schedule: \(schedule)"] + arms.map { "\($0.name): \($0.settings)" }).joined(separator: "\n")
+    }
+
+    /// Writes `<directory>/<name>.csv`, `<name>.svg`, `<name>-table.txt` (table and settings) and one
+    /// `<name>-<group>.svg` per arm group; returns the table text.
+    @discardableResult
+    public func write(to directory: String, name: String, title: String,
+                      extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = []) throws(ExperimentError) -> String {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw .output(path: directory, detail: error.localizedDescription)
+        }
+        try writeCSV(to: "\(directory)/\(name).csv")
+        let table = finalTable(title: title, extraColumns: extraColumns).render() + "\n" + settingsText + "\n"
+        do {
+            try plot(title: title).write(to: "\(directory)/\(name).svg")
+            var groups: [String] = []
+            for arm in arms { for g in arm.groups where !groups.contains(g) { groups.append(g) } }
+            for g in groups {
+                let members = arms.filter { $0.groups.contains(g) }.map(\.name)
+                let file = g.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+                try plot(title: "\(title) — \(g)", arms: members).write(to: "\(directory)/\(name)-\(String(file)).svg")
+            }
+            try AtomicFile.write(table, to: "\(directory)/\(name)-table.txt")
+        } catch { throw .output(path: directory, detail: "\(error)") }
+        return table
+    }
+}

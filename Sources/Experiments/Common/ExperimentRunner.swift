@@ -1,0 +1,186 @@
+import Datasets
+import Foundation
+import Linalg
+import NeuralNet
+import Optimizers
+import Reporting
+import Training
+
+/// How long and how often: the schedule shared by every arm of an experiment, printed with its results.
+public struct ExperimentSchedule: Sendable, Equatable, CustomStringConvertible {
+    /// Training steps per run (nil: `epochs` of each arm's `TrainingConfiguration`).
+    public var steps: Int?
+    /// Evaluate on the test split every this many steps (and after the last step).
+    public var evaluateEvery: Int
+    /// Seeds; every arm runs once per seed (same initial weights and data order across arms for a seed).
+    public var seeds: [UInt64]
+    /// Use only the first `n` training / test examples (nil: all).
+    public var trainSubset: Int?
+    public var testSubset: Int?
+
+    public init(steps: Int? = nil, evaluateEvery: Int = 50, seeds: [UInt64] = [1], trainSubset: Int? = nil,
+                testSubset: Int? = nil) throws(ExperimentError) {
+        self.steps = steps
+        self.evaluateEvery = evaluateEvery
+        self.seeds = seeds
+        self.trainSubset = trainSubset
+        self.testSubset = testSubset
+        try validate()
+    }
+
+    public func validate() throws(ExperimentError) {
+        if let s = steps, s < 1 { throw .invalidSetting(name: "steps", value: "\(s)", requirement: "at least 1 step") }
+        guard evaluateEvery >= 1 else {
+            throw .invalidSetting(name: "evaluateEvery", value: "\(evaluateEvery)", requirement: "at least 1 step")
+        }
+        guard !seeds.isEmpty else { throw .invalidSetting(name: "seeds", value: "[]", requirement: "at least one seed") }
+        if let n = trainSubset, n < 1 { throw .invalidSetting(name: "trainSubset", value: "\(n)", requirement: "at least 1") }
+        if let n = testSubset, n < 1 { throw .invalidSetting(name: "testSubset", value: "\(n)", requirement: "at least 1") }
+    }
+
+    public var description: String {
+        "\(steps.map { "\($0) steps" } ?? "epochs per arm"), evaluation every \(evaluateEvery) steps, seeds "
+            + seeds.map(String.init).joined(separator: ",")
+            + (trainSubset.map { ", first \($0) training examples" } ?? "")
+            + (testSubset.map { ", first \($0) test examples" } ?? "")
+    }
+}
+
+/// One evaluation point of one run: the training window since the previous point, the test split, the
+/// wall time, and every figure the optimiser (`CurvatureOptimizer.stepMetrics`) and the arm's probe report.
+public struct ExperimentRecord: Sendable {
+    public var arm: String
+    public var seed: UInt64
+    public var step: Int
+    public var wallSeconds: Double
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    /// Optimiser and probe figures by name (cumulative counters stay cumulative).
+    public var metrics: [String: Double]
+}
+
+/// Trains every arm of an experiment for every seed and collects `ExperimentRecord`s
+/// (see `ExperimentResults` for the CSV, plots and table).
+///
+/// Each run: `ModelFactory.model` with the seed, `MiniBatches` with the seed, `TrainingStep` (which lets a
+/// `CurvatureOptimizer` observe the batch's curvature), evaluation with `evaluate` on the test split. Non-
+/// finite losses do not stop a run; they show in the records.
+public final class ExperimentRunner {
+    public let train: LabeledImages
+    public let test: LabeledImages
+    public let schedule: ExperimentSchedule
+
+    public init(train: LabeledImages, test: LabeledImages, schedule: ExperimentSchedule) {
+        self.train = schedule.trainSubset.map { train.prefix($0) } ?? train
+        self.test = schedule.testSubset.map { test.prefix($0) } ?? test
+        self.schedule = schedule
+    }
+
+    /// Loads Fashion-MNIST from `directory` (the Debian package's folder by default).
+    public static func fashionMNIST(directory: String = "/usr/share/datasets/fashion-mnist") throws(ExperimentError)
+        -> (train: LabeledImages, test: LabeledImages) {
+        var c = TrainingConfiguration()
+        c.dataDirectory = directory
+        do { return try Trainer.loadFashionMNIST(c) } catch { throw .data(error.description) }
+    }
+
+    /// Runs `arms` × `schedule.seeds` in order; `log` receives one line per finished run.
+    public func run(_ arms: [ExperimentArm], log: (String) -> Void = { _ in },
+                    progress: ProgressLine? = nil) throws(ExperimentError) -> ExperimentResults {
+        var names = Set<String>()
+        for a in arms where !names.insert(a.name).inserted {
+            throw .invalidSetting(name: "arm", value: a.name, requirement: "arm names must be unique within an experiment")
+        }
+        var records: [ExperimentRecord] = []
+        for arm in arms {
+            for seed in schedule.seeds {
+                let r = try run(arm, seed: seed, progress: progress)
+                records += r
+                if let last = r.last {
+                    log(String(format: "%@ seed %llu: %d steps, test accuracy %.2f%%, test loss %.4f, %.1f s",
+                               arm.name, seed, last.step, 100 * last.testAccuracy, last.testLoss, last.wallSeconds))
+                }
+            }
+        }
+        return ExperimentResults(arms: arms, schedule: schedule, records: records)
+    }
+
+    /// One run of `arm` with `seed`.
+    public func run(_ arm: ExperimentArm, seed: UInt64, progress: ProgressLine? = nil) throws(ExperimentError) -> [ExperimentRecord] {
+        var c = arm.training
+        c.seed = seed
+        let model = ModelFactory.model(c, inputFeatures: train.features,
+                                       classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
+        let batches = MiniBatches(count: train.count, batchSize: min(c.batchSize, train.count), seed: seed)
+        let total = schedule.steps ?? c.epochs * batches.batchesPerEpoch
+        let optimizer: any Optimizer<Float>
+        do { optimizer = try arm.makeOptimizer(model, total, seed) } catch {
+            throw .optimizer(arm: arm.name, detail: "\(error)")
+        }
+        let step = TrainingStep(model: model, optimizer: optimizer)
+        let clock = ContinuousClock(), start = clock.now
+        func wall() -> Double { let d = clock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+        var records: [ExperimentRecord] = []
+        var batch = Matrix<Float>(rows: batches.batchSize, columns: train.features)
+        var labels = [Int](repeating: 0, count: batches.batchSize)
+        var order: [Int] = [], orderEpoch = -1
+        var windowLoss = 0.0, windowCorrect = 0, windowExamples = 0
+        for s in 0..<total {
+            let epoch = s / batches.batchesPerEpoch, index = s % batches.batchesPerEpoch
+            if epoch != orderEpoch { order = batches.order(epoch: epoch); orderEpoch = epoch }
+            let indices = batches.batch(index, of: order)
+            if batch.rows != indices.count {
+                batch = Matrix(rows: indices.count, columns: train.features)
+                labels = [Int](repeating: 0, count: indices.count)
+            }
+            train.gather(indices, into: &batch, labels: &labels)
+            let result = step.run(batch, labels: labels)
+            windowLoss += Double(result.loss) * Double(indices.count)
+            windowCorrect += result.correct
+            windowExamples += indices.count
+            let done = s + 1
+            if done % schedule.evaluateEvery == 0 || done == total {
+                let t = evaluate(model, images: test.images, labels: test.labels)
+                var metrics: [String: Double] = [:]
+                if let curvature = optimizer as? any CurvatureOptimizer<Float> {
+                    for (k, v) in curvature.stepMetrics { metrics[k] = v }
+                }
+                metrics["skipped_steps"] = Double(optimizer.skippedSteps)
+                if let probe = arm.probe { for (k, v) in probe(optimizer, model) { metrics[k] = v } }
+                records.append(ExperimentRecord(
+                    arm: arm.name, seed: seed, step: done, wallSeconds: wall(),
+                    trainLoss: windowLoss / Double(max(windowExamples, 1)),
+                    trainAccuracy: Double(windowCorrect) / Double(max(windowExamples, 1)),
+                    testLoss: t.loss, testAccuracy: t.accuracy, metrics: metrics))
+                windowLoss = 0; windowCorrect = 0; windowExamples = 0
+            }
+            progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", arm.name, seed, done, total,
+                                    result.loss, wall()))
+        }
+        progress?.finish()
+        return records
+    }
+}
+
+/// Why an experiment could not run, and what to do.
+public enum ExperimentError: Error, CustomStringConvertible, Sendable {
+    case invalidSetting(name: String, value: String, requirement: String)
+    /// The data set could not be read (message says how to install it).
+    case data(String)
+    /// An arm's optimiser could not be built.
+    case optimizer(arm: String, detail: String)
+    /// Results could not be written.
+    case output(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidSetting(name, value, requirement): return "experiment: \(name) = \(value) is invalid: \(requirement)"
+        case let .data(detail): return "experiment: \(detail)"
+        case let .optimizer(arm, detail): return "experiment: the optimiser of arm '\(arm)' could not be built: \(detail); check its settings"
+        case let .output(path, detail): return "experiment: cannot write \(path): \(detail); check the --out folder"
+        }
+    }
+}
