@@ -16,15 +16,20 @@ public protocol DriftOperator<Scalar> {
                into y: UnsafeMutablePointer<Scalar>, ldy: Int)
 }
 
-/// A drift given by an explicit `n × n` matrix `F` (row-major): one GEMM `Y ← α X Fᵀ + β Y`.
+/// A drift given by an explicit `n × n` matrix `F` (row-major): one GEMM `Y ← α X Fᵀ + β Y`
+/// (for a symmetric `F`, `X F`, which avoids OpenBLAS's transposed-operand path).
 public struct DenseDrift<Scalar: BLASScalar>: DriftOperator, Sendable {
     public let matrix: Matrix<Scalar>
+    /// Whether `F = Fᵀ` (then the GEMM reads `F` untransposed).
+    public let isSymmetric: Bool
     public var dimension: Int { matrix.rows }
 
-    /// `matrix` must be square.
-    public init(_ matrix: Matrix<Scalar>) {
+    /// `matrix` must be square; `symmetric` says it equals its transpose (checked exactly).
+    public init(_ matrix: Matrix<Scalar>, symmetric: Bool = false) {
         precondition(matrix.isSquare, "DenseDrift needs a square matrix, got \(matrix.rows)×\(matrix.columns)")
+        precondition(!symmetric || matrix.isSymmetric(), "DenseDrift: matrix declared symmetric is not")
         self.matrix = matrix
+        self.isSymmetric = symmetric
     }
 
     @inlinable
@@ -32,7 +37,7 @@ public struct DenseDrift<Scalar: BLASScalar>: DriftOperator, Sendable {
                       into y: UnsafeMutablePointer<Scalar>, ldy: Int) {
         let n = matrix.rows
         matrix.withUnsafeBufferPointer { f in
-            Scalar.gemm(CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(n), alpha, x, Int32(ldx),
+            Scalar.gemm(CblasNoTrans, isSymmetric ? CblasNoTrans : CblasTrans, Int32(rows), Int32(n), Int32(n), alpha, x, Int32(ldx),
                         f.baseAddress!, Int32(n), beta, y, Int32(ldy))
         }
     }

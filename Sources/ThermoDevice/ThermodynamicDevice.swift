@@ -202,9 +202,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
             let offset = BLAS.matmul(bias.converted(to: Double.self), phi) // rows cᵀφ (φ symmetric)
             scheme = .exact(transition: k.converted(to: Scalar.self), offset: offset.converted(to: Scalar.self))
         case (.eulerMaruyama, .overdamped):
-            scheme = .eulerMaruyama(drift: DenseDrift(programmed.realized))
+            scheme = .eulerMaruyama(drift: DenseDrift(programmed.realized, symmetric: true))
         case let (.eulerMaruyama, .underdamped(m, g)):
-            scheme = .underdamped(drift: DenseDrift(programmed.realized), mass: m, friction: g)
+            scheme = .underdamped(drift: DenseDrift(programmed.realized, symmetric: true), mass: m, friction: g)
         }
         return LangevinChains(scheme: scheme, dimension: n, chains: chains, bias: bias, timeStep: h,
                               beta: config.beta, noiseStreams: config.noiseStreams, seed: nextNoiseSeed())
