@@ -60,8 +60,10 @@ struct BenchDevice: ParsableCommand {
         var secondsPerStep: Double
         var gflops: Double
         var fractionOfPeak: Double
-        /// The step's GEMM alone, same shape, same threads.
+        /// The step's GEMM alone, same shape, same threads, timed interleaved with the steps.
         var gemmOnlyGflops: Double
+        /// Step GFLOP/s over GEMM-alone GFLOP/s: the share of time the step spends in its GEMM.
+        var fractionOfSameShapeGemm: Double
     }
     struct AccuracyRow: Codable {
         var protocolName: String
@@ -81,6 +83,8 @@ struct BenchDevice: ParsableCommand {
     }
     struct Report: Codable {
         var benchmark = "thermodevice"
+        /// 1-minute load average when the run started (the machine may be shared; > cores means contention).
+        var loadAverage: Double
         var threads: Int
         var core: String
         var precision = "float"
@@ -93,6 +97,7 @@ struct BenchDevice: ParsableCommand {
 
     func run() throws {
         if let t = threads { BLASThreads.set(t) }
+        let load = Self.loadAverage
         var rng = Xoshiro256StarStar(seed: seed)
         // Square GEMM peak, measured now with the same threads (as `bench blas`).
         var peaks: [PeakRow] = []
@@ -122,8 +127,12 @@ struct BenchDevice: ParsableCommand {
                 }
             }
         }
-        try JSONReport.print(Report(threads: BLASThreads.current, core: BLASThreads.coreName, gemmPeak: peaks,
+        try JSONReport.print(Report(loadAverage: load, threads: BLASThreads.current, core: BLASThreads.coreName, gemmPeak: peaks,
                                     peakGflops: peak, steps: steps, accuracy: accuracy))
+    }
+
+    static var loadAverage: Double {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? -1
     }
 
     /// Times steps of a well-conditioned random matrix (the step cost does not depend on the values).
@@ -139,20 +148,28 @@ struct BenchDevice: ParsableCommand {
         let lc = try device.makeChains(p, bias: Matrix(rows: 1, columns: n), chains: c, step: 0.5)
         let flopsPerStep = Double(integrator == .exact ? 4 : 2) * Double(c) * Double(n * n)
         let batch = max(1, Int(2e7 / flopsPerStep))   // ≈ 20 MFLOP per timed call
-        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: seconds) { lc.step(batch) }
-        let perStep = BenchmarkTiming.median(times) / Double(batch)
-        // The GEMM alone at the step's shape.
+        // The GEMM alone at the step's shape (β = 1, as in the step).
         let k = integrator == .exact ? 2 * n : n
         let x: Matrix<Float> = rng.normalMatrix(rows: c, columns: k)
-        let m: Matrix<Float> = rng.normalMatrix(rows: k, columns: n)
+        let m: Matrix<Float> = rng.normalMatrix(rows: k, columns: n, std: 0.01)
         var y = Matrix<Float>(rows: c, columns: n)
-        let gemmTimes = BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: seconds / 3) {
-            for _ in 0..<batch { BLAS.gemm(x, m, beta: 1, into: &y) }
+        // Interleave step and GEMM timings so that both see the same machine load (the machine may
+        // be shared); medians of each.
+        lc.step(batch)
+        var stepTimes: [Double] = [], gemmTimes: [Double] = []
+        var total = 0.0
+        while stepTimes.count < 5 || total < seconds {
+            let t = BenchmarkTiming.seconds { lc.step(batch) }
+            stepTimes.append(t)
+            gemmTimes.append(BenchmarkTiming.seconds { for _ in 0..<batch { BLAS.gemm(x, m, beta: 1, into: &y) } })
+            total += t
         }
+        let perStep = BenchmarkTiming.median(stepTimes) / Double(batch)
         let gemmPerStep = BenchmarkTiming.median(gemmTimes) / Double(batch)
         let gflops = flopsPerStep / perStep / 1e9
         return StepRow(integrator: integrator.rawValue, n: n, chains: c, secondsPerStep: perStep, gflops: gflops,
-                       fractionOfPeak: gflops / peak, gemmOnlyGflops: flopsPerStep / gemmPerStep / 1e9)
+                       fractionOfPeak: gflops / peak, gemmOnlyGflops: flopsPerStep / gemmPerStep / 1e9,
+                       fractionOfSameShapeGemm: gemmPerStep / perStep)
     }
 
     /// Readouts needed for the target: pilot run → predicted count from its error bar (error ∝ 1/sqrt(N))
