@@ -47,7 +47,7 @@ let package = Package(
         // Trainer, metrics, checkpoints.
         .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Optimizers", "Datasets", "Reporting"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model).
-        .target(name: "Predictions", dependencies: ["Linalg", "Reporting"]),
+        .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice"]),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
             "Linalg", "NeuralNet", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",

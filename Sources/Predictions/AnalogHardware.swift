@@ -1,9 +1,12 @@
+import ThermoDevice
+
 /// The analog side of a thermodynamic step (REFERENCE.md §1, §5): one or more devices (stochastic
 /// processing units) with their converters, link, time constant and the rules for how long they run.
 ///
-/// Defaults equal the simulator's (`ThermoDevice.DeviceConfiguration`, `ThermoDevice.CostModel`):
-/// τ = RC = 1 µs, 50 Gb/s, 10 ns per coupling write with one row at a time, 10 pJ/bit, 1 mW per cell.
-/// The papers are silent on programming time and energy: those are our stated assumptions.
+/// Defaults are read from the simulator's (`ThermoDevice.DeviceConfiguration`, `ThermoDevice.CostModel`)
+/// so that the two cannot drift apart: τ = RC = 1 µs, 50 Gb/s, 10 ns per coupling write with one row at
+/// a time, 10 pJ/bit, 1 mW per cell, burn-in 7 relaxation times. The papers are silent on programming
+/// time and energy: those are the simulator's stated assumptions.
 public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Number of devices working in parallel; the factors (Method 1) or right-hand sides (Method 2)
     /// of all layers are spread evenly over them.
@@ -12,21 +15,21 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     /// 65536 covers the widest factor of the width sweep (MLP 4n + 1 at n = 8192 is 32769).
     public var deviceSize: Int = 65536
     /// τ = RC in seconds.
-    public var tau: Double = 1e-6
+    public var tau: Double = AnalogHardware.simulatorDefaults.tau
     /// DAC resolution for programmed couplings and inputs, in bits.
     public var inputBits: Int = 8
     /// ADC resolution for readouts, in bits.
     public var outputBits: Int = 8
     /// Digital ↔ device link in bits per second.
-    public var transferRate: Double = 50e9
+    public var transferRate: Double = AnalogHardware.simulatorDefaults.transferRate
     /// Seconds to write one coupling, with `parallelRows` rows written at once.
-    public var programmingTimePerCoupling: Double = 10e-9
-    public var parallelRows: Int = 1
+    public var programmingTimePerCoupling: Double = AnalogHardware.simulatorDefaults.costModel.programmingTimePerCoupling
+    public var parallelRows: Int = AnalogHardware.simulatorDefaults.costModel.parallelRows
     /// Condition number κ of the damped factors (after scaling λ_max to the coupling range, λ_min = 1/κ,
     /// so one relaxation time is κ·τ). K-FAC's Tikhonov damping bounds it; 100 is our default.
     public var conditionNumber: Double = 100
     /// Burn-in in relaxation times (κ·τ each): e^{-7} ≈ 1e-3 of the initial offset remains.
-    public var burnInRelaxationTimes: Double = 7
+    public var burnInRelaxationTimes: Double = AnalogHardware.simulatorDefaults.burnInRelaxationTimes
     /// Method 1: samples of the state used to estimate the covariance (the inverse).
     public var samples: Int = 1000
     /// Method 1: analog time between samples in relaxation times. The slowest covariance mode
@@ -37,8 +40,11 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     /// Method 2: a warm-started solve needs only this fraction of the cold burn-in.
     public var warmStartFraction: Double = 0.3
     /// Energy per transferred bit (J) and analog power per cell (W).
-    public var energyPerBit: Double = 10e-12
-    public var powerPerCell: Double = 1e-3
+    public var energyPerBit: Double = AnalogHardware.simulatorDefaults.costModel.energyPerBit
+    public var powerPerCell: Double = AnalogHardware.simulatorDefaults.costModel.powerPerCell
+
+    /// The simulator's default device, the source of the defaults above.
+    public static let simulatorDefaults = try! DeviceConfiguration()
 
     public init() {}
 
