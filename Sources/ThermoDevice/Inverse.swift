@@ -90,9 +90,10 @@ extension ThermodynamicDevice {
             throw .invalidParameter(name: "burnIn", value: "\(t)", requirement: "must be non-negative (τ)")
         }
         let (h, stepsPerSample) = step(for: interval)
-        let chains = try makeChains(programmed, bias: Matrix(rows: 1, columns: n), chains: c, step: h)
+        let zero = Matrix<Scalar>(rows: 1, columns: n)
+        let chains = try makeChains(programmed, bias: zero, chains: c, step: h)
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
-        chains.step(Int((burn / h).rounded(.up)))
+        let burnSteps = try relax(chains, programmed, bias: zero, time: burn)
         let adc = outputQuantizer(chains)
         let perChain = (samples + c - 1) / c
         var acc = MomentAccumulator<Scalar>(n: n, groups: groups, paired: lagged, capacity: Swift.max(16, Swift.min(256, perChain * c / groups)))
@@ -128,7 +129,7 @@ extension ThermodynamicDevice {
         let readouts = perChain * c + (lagged ? c : 0)
         var cost = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: Double(perChain * c) * interval,
                                 readouts: readouts)
-        cost.simulatedChainSteps = c * chains.stepsTaken
+        cost.simulatedChainSteps = c * (chains.stepsTaken + burnSteps)
         cost.wallSeconds = Self.seconds(clock.now - start)
         let settings = SamplingSettings(burnIn: burn, sampleInterval: interval, step: h, stepsPerSample: stepsPerSample,
                                         chains: c, readoutsPerChain: perChain)

@@ -139,8 +139,7 @@ extension ThermodynamicDevice {
         }
 
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
-        let burnSteps = Int((burn / h).rounded(.up))
-        chains.step(burnSteps)
+        let burnSteps = try relax(chains, programmed, bias: bias, time: burn)
         let adc = outputQuantizer(chains)
 
         let readoutsPerChain = Swift.max(1, Int((time / (Double(perRHS) * sampleInterval)).rounded(.up)))
@@ -183,7 +182,7 @@ extension ThermodynamicDevice {
                                readouts: readoutsPerChain * perRHS)
         var cost = DeviceCost()
         for _ in 0..<m { cost = cost + one }
-        cost.simulatedChainSteps = chainsTotal * chains.stepsTaken
+        cost.simulatedChainSteps = chainsTotal * (chains.stepsTaken + burnSteps)
         cost.wallSeconds = Self.seconds(clock.now - start)
         let settings = SamplingSettings(burnIn: burn, sampleInterval: sampleInterval, step: h, stepsPerSample: stepsPerSample,
                                         chains: perRHS, readoutsPerChain: readoutsPerChain)

@@ -210,6 +210,26 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
                               beta: config.beta, noiseStreams: config.noiseStreams, seed: nextNoiseSeed())
     }
 
+    /// Relaxes `chains` for `time` τ from their current state (inputs `bias`). With the exact
+    /// integrator this is *one* transition of size `time` (exact in distribution for any step, so
+    /// burn-in costs one GEMM instead of `time/δt`); otherwise `ceil(time/h)` integrator steps.
+    /// Returns the number of integrator steps simulated per chain.
+    @discardableResult
+    public mutating func relax(_ chains: LangevinChains<Scalar>, _ programmed: ProgrammedMatrix<Scalar>,
+                               bias: Matrix<Scalar>, time: Double) throws(ThermoDeviceError) -> Int {
+        guard time > 0 else { return 0 }
+        if configuration.integrator == .exact {
+            let jump = try makeChains(programmed, bias: bias, chains: chains.chains, step: time)
+            jump.setState(rows: chains.state)
+            jump.step()
+            chains.setState(rows: jump.state)
+            return 1
+        }
+        let steps = Int((time / chains.timeStep).rounded(.up))
+        chains.step(steps)
+        return steps
+    }
+
     /// The ADC for readouts: fixed range, or auto-ranged to `2 max|x|` over the chains' current state.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -32,6 +32,8 @@ struct BenchDevice: ParsableCommand {
     var solveTarget: Double = 0.01
     @Option(help: "Target relative Frobenius error for inverse.")
     var inverseTarget: Double = 0.1
+    @Option(help: "Readouts for the thermox-protocol comparison (interval 1τ, as thermox's dt = 1).")
+    var thermoxSamples: Int = 10000
     @Option(help: "Chains for the time-to-accuracy runs.")
     var accuracyChains: Int = 64
     @Flag(help: "Skip the time-to-accuracy part.")
@@ -92,6 +94,8 @@ struct BenchDevice: ParsableCommand {
         var peakGflops: Double
         var steps: [StepRow]
         var accuracy: [AccuracyRow]
+        /// Same n, κ, sample count and spacing as thermox's defaults (dt = 1τ, one readout per τ).
+        var thermoxProtocol: [AccuracyRow]
         var thermoxQuoted = "thermox 0.0.6 solve n=128, κ=100, 10k samples: 0.12 s for 1.2 % error (issue #4); see bench/thermox_reference.py"
     }
 
@@ -118,17 +122,20 @@ struct BenchDevice: ParsableCommand {
             }
             if n >= 256, let c = chains.max() { steps.append(try stepRow(.exact, n: n, chains: c, peak: peak, rng: &rng)) }
         }
-        var accuracy: [AccuracyRow] = []
+        var accuracy: [AccuracyRow] = [], sameAsThermox: [AccuracyRow] = []
         if !skipAccuracy {
             for n in accuracySizes {
                 for kappa in kappas {
                     accuracy.append(try timeToAccuracy(solve: true, n: n, kappa: kappa))
                     accuracy.append(try timeToAccuracy(solve: false, n: n, kappa: kappa))
+                    sameAsThermox.append(try timeToAccuracy(solve: true, n: n, kappa: kappa, fixedSamples: thermoxSamples))
+                    sameAsThermox.append(try timeToAccuracy(solve: false, n: n, kappa: kappa, fixedSamples: thermoxSamples))
                 }
             }
         }
         try JSONReport.print(Report(loadAverage: load, threads: BLASThreads.current, core: BLASThreads.coreName, gemmPeak: peaks,
-                                    peakGflops: peak, steps: steps, accuracy: accuracy))
+                                    peakGflops: peak, steps: steps, accuracy: accuracy,
+                                    thermoxProtocol: sameAsThermox))
     }
 
     static var loadAverage: Double {
@@ -178,7 +185,10 @@ struct BenchDevice: ParsableCommand {
     /// Protocol (stated in the output): exact integrator, one step per readout, readouts every half
     /// relaxation time `0.5/λ_min` of the programmed matrix (nearly independent readouts, so few steps;
     /// the device time this implies is reported too). Burn-in: the default 7 relaxation times.
-    func timeToAccuracy(solve: Bool, n: Int, kappa: Double) throws -> AccuracyRow {
+    ///
+    /// With `fixedSamples`, instead: exactly that many readouts 1τ apart (thermox's dt = 1 protocol),
+    /// no pilot, and the error reached is reported.
+    func timeToAccuracy(solve: Bool, n: Int, kappa: Double, fixedSamples: Int? = nil) throws -> AccuracyRow {
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: kappa, seed: seed)
         let b: [Float] = BenchmarkProblems.randomVector(n, seed: seed)
         let ad = a.converted(to: Double.self)
@@ -189,7 +199,7 @@ struct BenchDevice: ParsableCommand {
         var device = ThermodynamicDevice<Float>(configuration: config)
         let clock = ContinuousClock(), start = clock.now
         let p = try device.program(a)
-        let interval = 0.5 * p.relaxationTime
+        let interval = fixedSamples == nil ? 0.5 * p.relaxationTime : 1
 
         func run(_ samples: Int) throws -> (error: Double, bar: Double, cost: DeviceCost) {
             if solve {
@@ -203,11 +213,14 @@ struct BenchDevice: ParsableCommand {
             }
         }
         let pilotSamples = 16 * accuracyChains
-        let pilot = try run(pilotSamples)
-        var samples = max(pilotSamples, Int(Double(pilotSamples) * pow(pilot.bar / target, 2) * 1.1))
+        var samples = fixedSamples ?? pilotSamples
+        if fixedSamples == nil {
+            let pilot = try run(pilotSamples)
+            samples = max(pilotSamples, Int(Double(pilotSamples) * pow(pilot.bar / target, 2) * 1.1))
+        }
         var result = try run(samples)
         var tries = 0
-        while result.error > target && tries < 2 {
+        while fixedSamples == nil && result.error > target && tries < 2 {
             samples = Int(Double(samples) * pow(result.error / target, 2) * 1.1)
             result = try run(samples)
             tries += 1
