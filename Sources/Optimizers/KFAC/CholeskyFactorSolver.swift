@@ -27,23 +27,17 @@ public enum DampedFactorInverse {
         var lastError = LinalgError.nonFinite(operation: "\(S.blasPrefix)potrf")
         let meanDiagonal = m.trace / S(Swift.max(m.rows, 1))
         var current = lambda
+        guard FactorKernels.isFinite(m) else { throw .nonFinite(operation: "\(S.blasPrefix)potrf") }  // no retry helps
         for attempt in 0...retry.maxRetries {
-            var damped = m
-            damped.addDiagonal(current)
             do {
-                let inverse = try LAPACK.inverseSPD(damped)
-                if inverse.isFinite { return (inverse, attempt, false) }
-                lastError = .nonFinite(operation: "\(S.blasPrefix)potri")
+                return (try FactorKernels.dampedInverse(m, damping: current), attempt, false)
             } catch {
                 lastError = error
-                if case .nonFinite = error, !m.isFinite { throw error }   // garbage in: no retry helps
             }
             current = Swift.max(current, S(1e-8) * Swift.max(meanDiagonal, 1)) * S(retry.dampingGrowth)
         }
         if retry.doublePrecisionFallback && S.self != Double.self {
-            var damped: Matrix<Double> = m.converted()
-            damped.addDiagonal(Double(current))
-            let inverse = try LAPACK.inverseSPD(damped)
+            let inverse = try FactorKernels.dampedInverse(m.converted(to: Double.self), damping: Double(current))
             return (inverse.converted(), retry.maxRetries + 1, true)
         }
         throw lastError

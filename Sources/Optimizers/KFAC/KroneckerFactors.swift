@@ -52,7 +52,7 @@ public struct KroneckerFactors<Scalar: BLASScalar>: Sendable, Codable, Equatable
     }
 
     /// Both factors finite (no NaN/∞) — a factor that is not must never enter the running average.
-    public var isFinite: Bool { activation.isFinite && gradient.isFinite }
+    public var isFinite: Bool { FactorKernels.isFinite(activation) && FactorKernels.isFinite(gradient) }
 
     /// The dense Fisher block `G ⊗ A` in the row-major vectorisation of `[∇W, ∇b]` (tests and small models
     /// only: `(out·(in+1))²` entries).
@@ -73,34 +73,26 @@ public struct KroneckerFactors<Scalar: BLASScalar>: Sendable, Codable, Equatable
 public enum KroneckerFactorComputation {
     /// `A` from the capture's activations (bias folded in), see `WeightSharingApproximation`.
     /// Shape `(in + 1) × (in + 1)` (or `in × in` without bias). One `syrk`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func activationFactor<S: BLASScalar>(_ capture: KroneckerCapture<S>,
                                                       approximation: WeightSharingApproximation) -> Matrix<S> {
         let abar = capture.augmentedActivations()
         let (b, r) = (capture.examples, capture.positions)
-        var a = Matrix<S>(rows: abar.columns, columns: abar.columns)
-        if r == 1 || approximation == .expand {
-            BLAS.syrk(abar, transpose: true, alpha: 1 / S(b * r), into: &a)
-        } else {
-            let mean = sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r))
-            BLAS.syrk(mean, transpose: true, alpha: 1 / S(b), into: &a)
-        }
-        return a
+        if r == 1 || approximation == .expand { return FactorKernels.gram(abar, alpha: 1 / S(b * r)) }
+        return FactorKernels.gram(sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r)), alpha: 1 / S(b))
     }
 
     /// `G` from output gradients `g` (`(b·R) × out`, rows carrying `1/b`), see `WeightSharingApproximation`.
     /// Shape `out × out`. One `syrk`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func gradientFactor<S: BLASScalar>(_ g: Matrix<S>, examples b: Int,
                                                     approximation: WeightSharingApproximation) -> Matrix<S> {
         precondition(g.rows % b == 0, "gradient factor: \(g.rows) rows for \(b) examples")
         let r = g.rows / b
-        var out = Matrix<S>(rows: g.columns, columns: g.columns)
-        if r == 1 || approximation == .expand {
-            BLAS.syrk(g, transpose: true, alpha: S(b), into: &out)
-        } else {
-            let summed = sumOverPositions(g, examples: b, positions: r, scale: 1)
-            BLAS.syrk(summed, transpose: true, alpha: S(b), into: &out)
-        }
-        return out
+        if r == 1 || approximation == .expand { return FactorKernels.gram(g, alpha: S(b)) }
+        return FactorKernels.gram(sumOverPositions(g, examples: b, positions: r, scale: 1), alpha: S(b))
     }
 
     /// `scale · Σ_r x_{n,r}` for rows ordered example-major (`row = n·R + r`); shape `b × columns`.
