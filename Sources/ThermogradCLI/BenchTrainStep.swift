@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Linalg
+import Optimizers
 import Reporting
 import Training
 
@@ -21,7 +22,7 @@ struct BenchTrainStep: ParsableCommand {
     var model: TrainingConfiguration.ModelKind = .mlp
     @Option(help: "Mini-batch size.")
     var batch: Int = 256
-    @Option(help: "Optimiser: sgd, adam or adamw.")
+    @Option(help: "Optimiser: sgd, adam, adamw, kfac, ngd-cg or ngd-exact.")
     var optimizer: TrainingConfiguration.OptimizerKind = .adam
     @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
     var threads: Int?
@@ -29,6 +30,8 @@ struct BenchTrainStep: ParsableCommand {
     var seconds: Double = 3
     @Option(help: "Seed for the weights and the random batch.")
     var seed: UInt64 = 1
+    @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
+    var curvature: KFACOptions
 
     func validate() throws {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
@@ -47,6 +50,10 @@ struct BenchTrainStep: ParsableCommand {
         var medianSeconds: Double
         var madSeconds: Double
         var examplesPerSecond: Double
+        /// Curvature optimisers: mean seconds per step of each phase (forward/backward, factors, inversion,
+        /// preconditioning, inner update) and the configuration.
+        var curvatureSplit: [String: Double]? = nil
+        var curvatureConfiguration: String? = nil
     }
 
     func run() throws {
@@ -54,19 +61,33 @@ struct BenchTrainStep: ParsableCommand {
         var c = TrainingConfiguration()
         c.model = model
         c.optimizer = optimizer
-        c.learningRate = optimizer == .sgd ? 0.01 : 1e-3
         c.seed = seed
+        curvature.apply(to: &c)
+        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner : optimizer) == .sgd ? 0.01 : 1e-3
+        try c.validate()
         let net = ModelFactory.model(c)
-        let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000))
+        let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000, model: net))
+        let curvatureOptimizer = step.optimizer as? any CurvatureOptimizer<Float>
+        var split: [String: Double] = [:]
+        var splitSteps = 0
         var rng = Xoshiro256StarStar(seed: seed, stream: 7)
         let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
         let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
         for _ in 0..<5 { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
-        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 20, minimumSeconds: seconds) { step.run(x, labels: labels) }
+        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 20, minimumSeconds: seconds) {
+            step.run(x, labels: labels)
+            if let curvatureOptimizer {
+                split["forward_backward_seconds", default: 0] += step.lastForwardBackwardSeconds
+                for (name, value) in curvatureOptimizer.stepMetrics where name.hasSuffix("_seconds") { split[name, default: 0] += value }
+                splitSteps += 1
+            }
+        }
         let median = BenchmarkTiming.median(times)
         try JSONReport.print(Report(model: model.rawValue, batch: batch, optimizer: optimizer.rawValue, threads: BLASThreads.current,
                                     parameters: net.parameterCount, repeats: times.count, medianSeconds: median,
                                     madSeconds: BenchmarkTiming.medianAbsoluteDeviation(times),
-                                    examplesPerSecond: Double(batch) / median))
+                                    examplesPerSecond: Double(batch) / median,
+                                    curvatureSplit: curvatureOptimizer.map { _ in split.mapValues { $0 / Double(max(splitSteps, 1)) } },
+                                    curvatureConfiguration: curvatureOptimizer?.summary))
     }
 }

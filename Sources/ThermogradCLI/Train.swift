@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
     var hidden: [Int] = [512, 512]
     @Option(help: "Dropout probability after each hidden layer of the MLP.")
     var dropout: Double = 0
-    @Option(help: "Optimiser: sgd, adam or adamw.")
+    @Option(help: "Optimiser: sgd, adam, adamw, kfac, ngd-cg or ngd-exact (the last three wrap --inner).")
     var optimizer: TrainingConfiguration.OptimizerKind = .adam
     @Option(name: .long, help: "Peak learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
     var lr: Double?
@@ -73,6 +73,8 @@ struct Train: ParsableCommand {
     var threads: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.")
     var resume = false
+    @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
+    var curvature: KFACOptions
 
     /// The validated configuration these options describe.
     func trainingConfiguration() throws -> TrainingConfiguration {
@@ -81,7 +83,9 @@ struct Train: ParsableCommand {
         c.mlpSizes = [784] + hidden + [10]
         c.dropout = dropout
         c.optimizer = optimizer
-        c.learningRate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
+        curvature.apply(to: &c)
+        let firstOrder = optimizer.isCurvatureBased ? curvature.inner : optimizer
+        c.learningRate = lr ?? (firstOrder == .sgd ? 0.05 : 1e-3)
         c.schedule = schedule
         c.warmupSteps = warmup
         c.momentum = momentum
@@ -104,7 +108,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if model == .cnn && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
-        if nesterov && optimizer != .sgd { throw ValidationError("--nesterov applies to --optimizer sgd only") }
+        if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         _ = try trainingConfiguration()
     }
 

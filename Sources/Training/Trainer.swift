@@ -62,7 +62,7 @@ public final class Trainer {
         model = ModelFactory.model(configuration, inputFeatures: train.features, classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
         batches = MiniBatches(count: self.train.count, batchSize: min(configuration.batchSize, self.train.count), seed: configuration.seed)
         totalSteps = configuration.epochs * batches.batchesPerEpoch
-        do { optimizer = try ModelFactory.optimizer(configuration, totalSteps: totalSteps) } catch {
+        do { optimizer = try ModelFactory.optimizer(configuration, totalSteps: totalSteps, model: model) } catch {
             throw .invalidConfiguration(error.description)
         }
         step = TrainingStep(model: model, optimizer: optimizer)
@@ -128,7 +128,10 @@ public final class Trainer {
             epochRows = kept(epochsPath).filter { Int($0[1]) ?? .max <= startStep }
             log("resuming from step \(startStep) of \(totalSteps) (\(checkpointPath))")
         }
-        let metrics = try CSVWriter(path: metricsPath, columns: Self.metricColumns)
+        // Curvature optimisers (K-FAC, NGD) add their per-step time split and counters (last step of each row).
+        let curvature = optimizer as? any CurvatureOptimizer<Float>
+        let extraColumns = ["forward_backward_seconds"] + (curvature?.stepMetrics.map(\.name) ?? [])
+        let metrics = try CSVWriter(path: metricsPath, columns: Self.metricColumns + extraColumns)
         for r in metricRows { try metrics.append(r.map { .text($0) }) }
         let epochsCSV = try CSVWriter(path: epochsPath, columns: Self.epochColumns)
         for r in epochRows { try epochsCSV.append(r.map { .text($0) }) }
@@ -184,7 +187,8 @@ public final class Trainer {
                 try metrics.append([.integer(s), .integer(epoch + 1), .number(wall()), .number(window.meanLoss), .number(window.accuracy),
                                     .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), .number(rate),
                                     test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
-                                    .integer(optimizer.skippedSteps)])
+                                    .integer(optimizer.skippedSteps)]
+                                   + [.number(step.lastForwardBackwardSeconds)] + (curvature?.stepMetrics.map { .number($0.value) } ?? []))
                 metricRows.append([String(s), String(epoch + 1), String(wall()), String(window.meanLoss), String(window.accuracy), "", "",
                                    test.map { String($0.loss) } ?? "", test.map { String($0.accuracy) } ?? "", ""])
                 window = Running()

@@ -1,10 +1,16 @@
 import Foundation
+import Optimizers
 
 /// Every setting of a training run: immutable, validated once (`validate()`), printed at the start of
 /// the run and saved as `config.json` in the run folder, so that a result always carries its settings.
 public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
     public enum ModelKind: String, Sendable, Codable, CaseIterable { case mlp, cnn }
-    public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
+        case sgd, adam, adamw
+        /// Curvature-based: K-FAC and natural gradient (exact / CG) in front of `curvatureInner`.
+        case kfac, ngdCG = "ngd-cg", ngdExact = "ngd-exact"
+        public var isCurvatureBased: Bool { self == .kfac || self == .ngdCG || self == .ngdExact }
+    }
 
     public var model: ModelKind = .mlp
     /// Layer widths of the MLP, input and output included.
@@ -21,6 +27,12 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     public var nesterov: Bool = false
     /// Weight decay λ (L2 for SGD and Adam, decoupled for AdamW).
     public var weightDecay: Double = 0
+    /// The first-order optimiser K-FAC / NGD hand their direction to (sgd, adam or adamw).
+    public var curvatureInner: OptimizerKind = .sgd
+    /// K-FAC settings (used with `optimizer == .kfac`).
+    public var kfac = KFACConfiguration()
+    /// Natural-gradient settings (used with `optimizer == .ngdCG / .ngdExact`; the method follows `optimizer`).
+    public var naturalGradient = NaturalGradientConfiguration()
     public var epochs: Int = 10
     public var batchSize: Int = 128
     public var seed: UInt64 = 1
@@ -60,6 +72,11 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         try check(evaluateEvery.map { $0 >= 1 } ?? true, "evaluation interval must be at least 1 step")
         try check(checkpointEvery.map { $0 >= 1 } ?? true, "checkpoint interval must be at least 1 step")
         try check(!outputDirectory.isEmpty, "output directory must not be empty")
+        try check(!curvatureInner.isCurvatureBased, "the optimiser inside K-FAC/NGD must be sgd, adam or adamw, got \(curvatureInner.rawValue)")
+        if optimizer == .kfac { do { try kfac.validate() } catch { throw .invalidConfiguration(error.description) } }
+        if optimizer == .ngdCG || optimizer == .ngdExact {
+            do { try naturalGradient.validate() } catch { throw .invalidConfiguration(error.description) }
+        }
     }
 
     /// The settings that must match for `--resume` to continue a run exactly (all but the output paths,
@@ -81,7 +98,10 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         lines.append("optimizer    \(optimizer.rawValue), lr \(learningRate), schedule \(schedule.rawValue)"
                      + (warmupSteps > 0 ? ", warm-up \(warmupSteps) steps" : "")
                      + (optimizer == .sgd ? ", momentum \(momentum)\(nesterov ? " (Nesterov)" : "")" : "")
-                     + ", weight decay \(weightDecay)")
+                     + ", weight decay \(weightDecay)"
+                     + (optimizer.isCurvatureBased ? ", inner \(curvatureInner.rawValue)" : ""))
+        if optimizer == .kfac { lines.append("curvature    \(kfac)") }
+        if optimizer == .ngdCG || optimizer == .ngdExact { lines.append("curvature    \(naturalGradient)") }
         lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
                      + (trainSubset.map { ", first \($0) training examples" } ?? "")
                      + (testSubset.map { ", first \($0) test examples" } ?? ""))

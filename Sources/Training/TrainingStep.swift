@@ -24,12 +24,24 @@ public final class TrainingStep {
     }
 
     /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes).
+    /// Seconds of the last step's forward, loss and backward passes (the rest is the optimiser's).
+    public private(set) var lastForwardBackwardSeconds = 0.0
+
+    /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes). A `CurvatureOptimizer`
+    /// (K-FAC, NGD) sees the batch's curvature between the backward pass and its update.
     @discardableResult
     public func run(_ batch: Matrix<Float>, labels: [Int]) -> Result {
+        let clock = ContinuousClock()
+        let start = clock.now
         let logits = model.forward(batch, training: true)
         let value = loss.forward(logits, targets: labels)
         let correct = loss.correctCount(targets: labels)
         model.backward(loss.gradient(targets: labels))
+        let d = clock.now - start
+        lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        if let curvature = optimizer as? any CurvatureOptimizer<Float> {
+            curvature.observeCurvature(CurvatureBatch(model: model, input: batch, loss: loss, targets: labels, lossValue: value))
+        }
         return Result(loss: value, correct: correct, outcome: optimizer.update(model.namedParameters))
     }
 }

@@ -1,0 +1,28 @@
+import Linalg
+import NeuralNet
+import Optimizers
+
+extension ModelFactory {
+    /// The optimiser `c` describes, built for `model`: first-order ones as `optimizer(_:totalSteps:)`;
+    /// K-FAC and natural gradient wrap the first-order `c.curvatureInner` (same learning rate, schedule,
+    /// momentum and weight decay) and take their settings from `c.kfac` / `c.naturalGradient`.
+    public static func optimizer(_ c: TrainingConfiguration, totalSteps: Int,
+                                 model: Sequential<Float>) throws(OptimizerError) -> any Optimizer<Float> {
+        guard c.optimizer.isCurvatureBased else { return try optimizer(c, totalSteps: totalSteps) }
+        var innerConfiguration = c
+        innerConfiguration.optimizer = c.curvatureInner
+        let inner = try optimizer(innerConfiguration, totalSteps: totalSteps)
+        do {
+            switch c.optimizer {
+            case .kfac:
+                return try KFAC(model: model, inner: inner, configuration: c.kfac)
+            default:
+                var ngd = c.naturalGradient
+                ngd.method = c.optimizer == .ngdExact ? .exact : .conjugateGradient
+                return try NaturalGradientDescent(inner: inner, configuration: ngd)
+            }
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+    }
+}
