@@ -30,6 +30,14 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     private var errors = 0
     private var valuesSent = 0
     private var lastErrorBar = 0.0
+    /// Diagnostics: digital K-FAC's inverses per layer (Cholesky of the same damped EMA factors) and the
+    /// last relative error `‖U − U_K-FAC‖_F / ‖U_K-FAC‖_F` per layer. Never used for the update.
+    private var referenceInverses: [String: (activation: Matrix<Scalar>, gradient: Matrix<Scalar>)] = [:]
+    private var updateErrors: [String: Double] = [:]
+    /// When true, every `precondition` also computes digital K-FAC's update from the same factors and damping
+    /// and reports the relative difference as `update_relative_error` (mean over layers, last step). Costs a
+    /// Cholesky inverse per factor per refresh and two gemms per step; off by default.
+    public var measuresUpdateError = false
 
     /// A layer's two devices (their noise counters advance with every call).
     private struct Devices {
@@ -83,6 +91,9 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             "device_steps": Double(ledger.closedSteps), "device_last_step_seconds": ledger.lastStepSeconds,
             "device_relative_error_bar": lastErrorBar,
         ]
+        if measuresUpdateError && !updateErrors.isEmpty {
+            m.extra["update_relative_error"] = updateErrors.values.reduce(0, +) / Double(updateErrors.count)
+        }
         return m
     }
 
@@ -156,6 +167,12 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
 
     public func refresh(layer: String, factors: KroneckerFactors<Scalar>, damping: FactorDamping<Scalar>) throws(KFACError) {
         ledger.begin(layer: layer, precondition: false)
+        if measuresUpdateError {
+            referenceInverses[layer] = try? (DampedFactorInverse.cholesky(factors.activation, damping: damping.activation,
+                                                                           retry: CholeskyRetryPolicy()).inverse,
+                                             DampedFactorInverse.cholesky(factors.gradient, damping: damping.gradient,
+                                                                           retry: CholeskyRetryPolicy()).inverse)
+        }
         let (_, seconds) = try measureSeconds { () throws(KFACError) in
             let damped = try dampedFactors(layer: layer, factors: factors, damping: damping)
             var pair = devicePair(layer)
@@ -229,6 +246,10 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         }
         layers[layer] = state
         baseMetrics.preconditionSeconds += seconds
+        if measuresUpdateError, let r = referenceInverses[layer] {
+            let reference = sandwich(r.gradient, gradient, r.activation)
+            updateErrors[layer] = Double((u - reference).frobeniusNorm / Swift.max(reference.frobeniusNorm, Scalar.leastNormalMagnitude))
+        }
         return u
     }
 

@@ -1,0 +1,68 @@
+import Optimizers
+import Training
+
+/// The common ground of the Adam / digital K-FAC / TK-FAC comparisons (`experiment quantization`,
+/// `experiment methods`, `make demo`): one model, one batch size, one learning-rate setting per optimiser
+/// family and one K-FAC configuration, so that TK-FAC differs from digital K-FAC only in its factor solver.
+///
+/// Defaults (our choices, printed with every run): MLP 784-128-10 on Fashion-MNIST — its activation factor
+/// is 785 × 785, so every TK-FAC step programs a realistic device size — batch 128; Adam η = 1e-3;
+/// K-FAC (true Fisher, λ = 1e-2 π-corrected, EMA 0.95, T_inv = 10, KL clip 1e-3) in front of SGD with
+/// momentum 0.9 and η = 0.05.
+public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertible {
+    public var model: TrainingConfiguration.ModelKind = .mlp
+    public var hidden: [Int] = [128]
+    public var batchSize = 128
+    public var adamLearningRate = 1e-3
+    /// First-order optimiser inside (T)K-FAC: sgd (with `momentum`), adam or adamw.
+    public var kfacInner: TrainingConfiguration.OptimizerKind = .sgd
+    public var kfacLearningRate = 0.05
+    public var momentum = 0.9
+    public var kfac: KFACConfiguration = {
+        var k = KFACConfiguration()
+        k.damping = 1e-2
+        return k
+    }()
+
+    public init() {}
+
+    /// The training configuration of a family (`.adam` or the K-FAC inner optimiser).
+    public func training(_ optimizer: TrainingConfiguration.OptimizerKind, learningRate: Double) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.model = model
+        c.mlpSizes = [784] + hidden + [10]
+        c.batchSize = batchSize
+        c.optimizer = optimizer
+        c.learningRate = learningRate
+        c.momentum = momentum
+        c.epochs = 1_000   // the experiment's step count stops the run
+        return c
+    }
+
+    public var adamTraining: TrainingConfiguration { training(.adam, learningRate: adamLearningRate) }
+    public var kfacTraining: TrainingConfiguration { training(kfacInner, learningRate: kfacLearningRate) }
+
+    /// Adam, digital K-FAC (Cholesky): the two baselines every TK-FAC arm is compared with.
+    public func baselines(groups: [String] = []) -> [ExperimentArm] {
+        [.firstOrder(name: "Adam", groups: groups, training: adamTraining),
+         .kfac(name: "K-FAC (digital)", groups: groups, training: kfacTraining, kfac: kfac)]
+    }
+
+    public func validate() throws(ExperimentError) {
+        guard hidden.allSatisfy({ $0 >= 1 }) else { throw .invalidSetting(name: "hidden", value: "\(hidden)", requirement: "positive widths") }
+        guard batchSize >= 1 else { throw .invalidSetting(name: "batch", value: "\(batchSize)", requirement: "at least 1") }
+        guard [.sgd, .adam, .adamw].contains(kfacInner) else {
+            throw .invalidSetting(name: "kfacInner", value: kfacInner.rawValue, requirement: "sgd, adam or adamw")
+        }
+        do { try kfac.validate() } catch { throw .invalidSetting(name: "kfac", value: "\(kfac)", requirement: error.description) }
+        do { try training(kfacInner, learningRate: kfacLearningRate).validate(); try adamTraining.validate() } catch {
+            throw .invalidSetting(name: "training", value: "", requirement: error.description)
+        }
+    }
+
+    public var description: String {
+        "model \(model == .mlp ? "MLP " + ([784] + hidden + [10]).map(String.init).joined(separator: "-") : "small CNN"), "
+            + "batch \(batchSize); Adam lr \(adamLearningRate); (T)K-FAC inner \(kfacInner.rawValue) lr \(kfacLearningRate)"
+            + (kfacInner == .sgd ? " momentum \(momentum)" : "") + "; \(kfac)"
+    }
+}

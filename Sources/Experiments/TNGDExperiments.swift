@@ -1,0 +1,153 @@
+import Foundation
+import Linalg
+import NeuralNet
+import Optimizers
+import Reporting
+import ThermoDevice
+import Training
+
+/// The TNGD experiments (issue 7, REFERENCE.md §4) as lists of arms, and their reports.
+///
+/// - `mnist`: the paper's setting (b = 64, TNGD η = 0.01, t = 50τ, λ = 0.01, δt = 0.1τ; Adam η = 1e-3),
+///   optionally TNGD-Adam and the digital baselines NGD-CG / NGD-Woodbury with the same step counts;
+/// - `time`: t ∈ {5, 10, 20, 50}τ against exact NGD (Woodbury: exact up to round-off);
+/// - `delay`: t_d ∈ {0, 0.2, 1}τ at t = 5τ;
+/// - `noise`: κ0 ∈ {0.1, 0.01, 0.001} at t = τ.
+/// `digitalSeconds(name)` is the cost model's digital time per step for `"adam"`, `"tngd"`, `"ngd-cg"`,
+/// `"ngd-woodbury"` (supplied by the caller from `Predictions.StepCostModel`).
+public enum TNGDExperiments {
+    /// Settings of the TNGD arms that the experiments vary; the rest follows the paper.
+    public struct Knobs: Sendable, CustomStringConvertible {
+        public var learningRate = 0.01
+        public var adamLearningRate = 1e-3
+        public var analogTime = 50.0
+        public var damping = 0.01
+        public var timeStep = 0.1
+        public var noise = 1e-3
+        public var delay = 0.0
+        public var averagingTime = 0.0
+        public var momentum = 0.0
+        /// Device programming: seconds per resistor and rows written in parallel (`ThermoDevice.CostModel`).
+        public var costModel = CostModel()
+        public init() {}
+        public var description: String {
+            "TNGD η \(learningRate), t \(analogTime)τ, λ \(damping), δt \(timeStep)τ, κ0 \(noise), t_d \(delay)τ, averaging "
+                + "\(averagingTime)τ, momentum \(momentum); Adam η \(adamLearningRate); device \(costModel)"
+        }
+    }
+
+    static func schedule(_ rate: Double, steps: Int) throws -> LearningRateSchedule {
+        try LearningRateSchedule(baseRate: rate, decay: .constant, warmupSteps: 0, totalSteps: max(steps, 1))
+    }
+
+    static func training(_ rate: Double, batch: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.learningRate = rate
+        c.batchSize = batch
+        return c
+    }
+
+    public static func adam(_ k: Knobs, batch: Int, digitalSeconds: (String) -> Double) -> TNGDArm {
+        TNGDArm(arm: ExperimentArm(name: "Adam", training: training(k.adamLearningRate, batch: batch),
+                                   settings: "Adam η \(k.adamLearningRate), β (0.9, 0.999)") { _, steps, _ in
+            try Adam<Float>(schedule: schedule(k.adamLearningRate, steps: steps))
+        }, digitalSecondsPerStep: digitalSeconds("adam"))
+    }
+
+    /// A TNGD arm (`adam: true`: TNGD-Adam with the paper's β₁ = β₂ = 0).
+    public static func tngd(_ name: String, _ k: Knobs, adam: Bool = false, batch: Int, groups: [String] = [],
+                            digitalSeconds: (String) -> Double) throws -> TNGDArm {
+        let device = try ThermodynamicNaturalGradientConfiguration.device(noise: k.noise, timeStep: k.timeStep, costModel: k.costModel)
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: k.analogTime, damping: k.damping, delay: k.delay,
+                                                                   averagingTime: k.averagingTime, device: device)
+        let rate = adam ? k.adamLearningRate : k.learningRate
+        let settings = "\(config), " + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")
+        return TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(rate, batch: batch), settings: settings) { _, steps, seed in
+            let seeded = try ThermodynamicNaturalGradientConfiguration(
+                analogTime: config.analogTime, damping: config.damping, delay: config.delay, averagingTime: config.averagingTime,
+                device: config.device.withSeed(seed &* 7919 &+ 17))
+            let inner: any Optimizer<Float> = adam
+                ? try Adam<Float>(schedule: schedule(rate, steps: steps), beta1: 0, beta2: 0)
+                : try SGD<Float>(schedule: schedule(rate, steps: steps), momentum: k.momentum)
+            return ThermodynamicNaturalGradient<Float>(inner: inner, configuration: seeded)
+        }, digitalSecondsPerStep: digitalSeconds("tngd"))
+    }
+
+    /// Exact NGD (Woodbury on the dense Jacobian, `NaturalGradientDescent`), SGD η on top.
+    public static func woodbury(_ name: String, _ k: Knobs, batch: Int, groups: [String] = [],
+                                digitalSeconds: (String) -> Double) -> TNGDArm {
+        TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(k.learningRate, batch: batch),
+                                   settings: "NGD(woodbury, λ \(k.damping)), SGD η \(k.learningRate)") { _, steps, _ in
+            var c = NaturalGradientConfiguration()
+            c.method = .woodbury
+            c.damping = k.damping
+            return try NaturalGradientDescent<Float>(inner: SGD(schedule: schedule(k.learningRate, steps: steps)), configuration: c)
+        }, digitalSecondsPerStep: digitalSeconds("ngd-woodbury"))
+    }
+
+    /// NGD-CG with factored products (`FactoredConjugateGradientDescent`), SGD η on top.
+    public static func conjugateGradient(_ name: String, _ k: Knobs, iterations: Int, batch: Int,
+                                         digitalSeconds: (String) -> Double) -> TNGDArm {
+        TNGDArm(arm: ExperimentArm(name: name, training: training(k.learningRate, batch: batch),
+                                   settings: "NGD-CG(λ \(k.damping), ≤ \(iterations) iterations, tolerance 1e-3, warm start), SGD η \(k.learningRate)") { _, steps, _ in
+            FactoredConjugateGradientDescent(inner: try SGD<Float>(schedule: schedule(k.learningRate, steps: steps)), damping: k.damping,
+                                             tolerance: 1e-3, maxIterations: iterations)
+        }, digitalSecondsPerStep: digitalSeconds("ngd-cg"))
+    }
+
+    // MARK: Reports
+
+    /// Train-eval loss, test accuracy against step and against modelled runtime (mean over seeds).
+    public static func runtimePlot(_ results: ExperimentResults, title: String) -> LinePlot {
+        func series(_ x: @escaping (ExperimentRecord) -> Double, _ y: @escaping (ExperimentRecord) -> Double) -> [PlotSeries] {
+            results.arms.enumerated().map { i, arm in
+                let xs = results.meanCurve(arm: arm.name, x), ys = results.meanCurve(arm: arm.name, y)
+                return PlotSeries(name: arm.name, x: xs.values, y: ys.values, color: LinePlot.palette[i % LinePlot.palette.count],
+                                  dashed: i >= LinePlot.palette.count, markers: xs.values.count <= 12)
+            }
+        }
+        let step: (ExperimentRecord) -> Double = { Double($0.step) }
+        let modelled: (ExperimentRecord) -> Double = { $0.metrics["modelled_seconds"] ?? .nan }
+        let loss: (ExperimentRecord) -> Double = { $0.metrics["train_eval_loss"] ?? .nan }
+        let accuracy: (ExperimentRecord) -> Double = { 100 * $0.testAccuracy }
+        return LinePlot(title: title + " (mean over \(results.schedule.seeds.count) seed(s))", panels: [
+            PlotPanel(title: "Training loss", xLabel: "step", yLabel: "cross-entropy", series: series(step, loss), logarithmicY: true),
+            PlotPanel(title: "Training loss", xLabel: "modelled runtime (s)", yLabel: "cross-entropy", series: series(modelled, loss),
+                      logarithmicY: true),
+            PlotPanel(title: "Test accuracy", xLabel: "step", yLabel: "accuracy (%)", series: series(step, accuracy)),
+            PlotPanel(title: "Test accuracy", xLabel: "modelled runtime (s)", yLabel: "accuracy (%)", series: series(modelled, accuracy)),
+        ], columns: 2)
+    }
+
+    /// Extra table columns: final training loss on the fixed subset, device and modelled seconds, simulator wall per step.
+    public static var columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] {
+        [("train-eval loss", 4, { $0.metrics["train_eval_loss"] }),
+         ("train-eval acc %", 2, { $0.metrics["train_eval_accuracy"].map { 100 * $0 } }),
+         ("device s/step", 4, { r in r.metrics["device_seconds"].map { $0 / Double(r.step) } }),
+         ("modelled s", 3, { $0.metrics["modelled_seconds"] }),
+         ("wall s/step", 3, { $0.metrics["wall_step_seconds"] })]
+    }
+
+    /// For every arm, the first evaluated step (mean curve over seeds) at which the fixed-subset training
+    /// loss is at or below `target`, or nil if never.
+    public static func stepsToReach(_ results: ExperimentResults, target: Double) -> [(arm: String, step: Int?, modelled: Double?)] {
+        results.arms.map { arm in
+            let loss = results.meanCurve(arm: arm.name) { $0.metrics["train_eval_loss"] ?? .nan }
+            let modelled = results.meanCurve(arm: arm.name) { $0.metrics["modelled_seconds"] ?? .nan }
+            guard let i = loss.values.firstIndex(where: { $0 <= target }) else { return (arm.name, nil, nil) }
+            return (arm.name, Int(loss.steps[i]), i < modelled.values.count ? modelled.values[i] : nil)
+        }
+    }
+
+    /// Writes `<name>.csv`, `<name>.svg` (shared plot), `<name>-runtime.svg` and `<name>-table.txt`; returns the table text
+    /// with `preamble` (settings) and `postscript` (derived findings) around it.
+    @discardableResult
+    public static func write(_ results: ExperimentResults, to directory: String, name: String, title: String,
+                             preamble: String, postscript: String = "") throws -> String {
+        let table = try results.write(to: directory, name: name, title: title, extraColumns: columns)
+        try runtimePlot(results, title: title).write(to: "\(directory)/\(name)-runtime.svg")
+        let text = preamble + "\n\n" + table + (postscript.isEmpty ? "" : "\n" + postscript + "\n")
+        try AtomicFile.write(text, to: "\(directory)/\(name)-table.txt")
+        return text
+    }
+}

@@ -1,0 +1,76 @@
+import ThermoDevice
+
+/// The TK-FAC knobs as plain, codable data (what `thermograd train --optimizer tkfac` and the experiments
+/// vary, saved in a run's `config.json`); `configuration()` turns them into a validated
+/// `ThermodynamicKFACConfiguration` on the default TK-FAC device (`ThermodynamicKFACConfiguration.defaultDevice`).
+///
+/// Durations are in relaxation times `1/λ_min` of each programmed factor when `timeUnit == .relaxationTimes`
+/// (the default: the device's natural clock), in τ otherwise.
+public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum TimeUnit: String, Sendable, Equatable, Codable, CaseIterable { case relaxationTimes = "relaxation", tau }
+
+    /// 1: inversion from the covariance; 2: linear systems from the mean.
+    public var method: Int = 1
+    /// `factors` (EMA, `n(n+1)/2` couplings) or `raw` (batch arrays, no EMA).
+    public var feed: String = ThermodynamicKFACConfiguration.Feed.factors.rawValue
+    /// DAC bits for couplings and inputs (nil: ideal).
+    public var inputBits: Int? = nil
+    /// `conservative` (PSD-preserving) or `plainRounding`.
+    public var quantization: String = QuantizationScheme.conservative.rawValue
+    /// Stochastic instead of nearest rounding in the DAC.
+    public var stochasticRounding = false
+    /// ADC bits for readouts (nil: ideal), auto-ranged.
+    public var outputBits: Int? = nil
+    /// Inverse temperature β (noise `sqrt(2/β)`; κ0 = 1/β).
+    public var beta: Double = 1e6
+    /// Component mismatch ε.
+    public var mismatch: Double = 0
+    /// Method 1 readouts per factor inversion.
+    public var samples: Int = 4096
+    /// Method 1 spacing between readouts.
+    public var sampleSpacing: Double = 1
+    /// Method 2 averaging time per right-hand side.
+    public var analogTime: Double = 1
+    /// Method 2 readouts per right-hand side.
+    public var readouts: Int = 8
+    /// Method 2 warm start.
+    public var warmStart = true
+    /// Burn-in of a cold start and after a warm start.
+    public var burnIn: Double = 7
+    public var warmStartBurnIn: Double = 1
+    public var timeUnit: TimeUnit = .relaxationTimes
+    /// Device seed (each factor of each layer derives its own device from it).
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// The validated configuration; errors name the setting and the valid range.
+    public func configuration() throws(KFACError) -> ThermodynamicKFACConfiguration {
+        guard let m = ThermodynamicKFACConfiguration.Method(rawValue: method) else {
+            throw .invalidConfiguration(field: "tkfac.method", value: "\(method)", requirement: "use 1 (inversion) or 2 (linear systems)")
+        }
+        guard let f = ThermodynamicKFACConfiguration.Feed(rawValue: feed) else {
+            throw .invalidConfiguration(field: "tkfac.feed", value: feed, requirement: "use factors or raw")
+        }
+        guard let q = QuantizationScheme(rawValue: quantization) else {
+            throw .invalidConfiguration(field: "tkfac.quantization", value: quantization, requirement: "use conservative or plainRounding")
+        }
+        let device: DeviceConfiguration
+        do {
+            device = try DeviceConfiguration(
+                beta: beta, timeStep: 1e4, integrator: .exact,
+                inputConverter: DeviceConfiguration.Converter(bits: inputBits, rounding: stochasticRounding ? .stochastic : .nearest),
+                matrixQuantization: q, outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
+                mismatch: mismatch, seed: seed)
+        } catch {
+            throw .invalidConfiguration(field: "tkfac.device", value: "\(error)", requirement: "see the device's message")
+        }
+        func d(_ x: Double) -> AnalogDuration { timeUnit == .tau ? .tau(x) : .relaxationTimes(x) }
+        return try ThermodynamicKFACConfiguration(
+            method: m, feed: f, device: device, samples: samples, sampleSpacing: d(sampleSpacing), analogTime: d(analogTime),
+            readoutsPerRightHandSide: readouts, chainsPerRightHandSide: 2, warmStart: warmStart, burnIn: d(burnIn),
+            warmStartBurnIn: d(warmStartBurnIn))
+    }
+
+    public var description: String { (try? configuration().description) ?? "TK-FAC(invalid options)" }
+}
