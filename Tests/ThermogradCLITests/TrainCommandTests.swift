@@ -1,6 +1,7 @@
 import ArgumentParser
+import Foundation
 import Testing
-@testable import ThermogradCLI
+import ThermogradCLI
 
 /// Bad options of `thermograd train` and `thermograd bench train-step` are usage errors (thrown by
 /// parsing and validation), never crashes.
@@ -26,14 +27,28 @@ import Testing
         #expect(throws: (any Error).self) { _ = try ThermogradCommand.parseAsRoot(arguments) }
     }
 
-    @Test func goodOptionsParseIntoTheConfiguration() throws {
-        let command = try ThermogradCommand.parseAsRoot(["train", "--model", "mlp", "--optimizer", "sgd", "--epochs", "3",
-                                                          "--batch", "64", "--seed", "9", "--hidden", "100", "50",
-                                                          "--out", "runs/x", "--schedule", "cosine"])
-        let train = try #require(command as? Train)
-        let c = try train.trainingConfiguration()
-        #expect(c.mlpSizes == [784, 100, 50, 10] && c.optimizer == .sgd && c.learningRate == 0.05)
-        #expect(c.epochs == 3 && c.batchSize == 64 && c.seed == 9 && c.outputDirectory == "runs/x" && c.schedule == .cosine)
-        _ = try #require(try ThermogradCommand.parseAsRoot(["bench", "train-step", "--model", "cnn", "--batch", "32"]) as? BenchTrainStep)
+    @Test func goodOptionsParse() throws {
+        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "mlp", "--optimizer", "sgd", "--epochs", "3", "--batch", "64",
+                                               "--seed", "9", "--hidden", "100", "50", "--out", "runs/x", "--schedule", "cosine"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "cnn", "--optimizer", "adamw", "--weight-decay", "0.01"])
+        _ = try ThermogradCommand.parseAsRoot(["bench", "train-step", "--model", "cnn", "--batch", "32"])
+    }
+
+    /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.
+    @Test func trainCommandRunsOnASubset() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") else {
+            Issue.record("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist, or make deps")
+            return
+        }
+        let out = NSTemporaryDirectory() + "thermograd-cli-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: out)
+        var command = try ThermogradCommand.parseAsRoot(["train", "--hidden", "32", "--epochs", "1", "--batch", "50",
+                                                         "--train-subset", "500", "--test-subset", "200", "--out", out])
+        try command.run()
+        for file in ["config.json", "metrics.csv", "epochs.csv", "curves.svg", "summary.txt", "checkpoint.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+        }
+        let config = try String(contentsOfFile: out + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"batchSize\" : 50") && config.contains("\"trainSubset\" : 500"))
     }
 }

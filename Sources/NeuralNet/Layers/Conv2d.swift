@@ -50,6 +50,9 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
     private var patches = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 0
     private var ones: [Scalar] = []
+    /// `∂L/∂P`, reused between steps: the largest buffer of a CNN step (b·H'·W' × kh·kw·C); allocating
+    /// it afresh each time costs page faults and zeroing comparable to the GEMMs themselves.
+    private var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init(input: ImageShape, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, rng: inout Xoshiro256StarStar) {
@@ -157,7 +160,7 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
             }
         }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        var patchGradient = Matrix<Scalar>(rows: rows, columns: k)
+        if patchGradient.rows != rows || patchGradient.columns != k { patchGradient = Matrix(rows: rows, columns: k) }
         g.withUnsafeBufferPointer { gp in
             weight.value.withUnsafeBufferPointer { wp in
                 patchGradient.withUnsafeMutableBufferPointer { dp in

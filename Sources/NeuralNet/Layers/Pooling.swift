@@ -38,21 +38,26 @@ public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
         let (oh, ow) = (outputShape.height, outputShape.width)
         var y = Matrix<Scalar>(rows: batch, columns: outputShape.features)
         if argmax.count != y.count { argmax = [Int32](repeating: 0, count: y.count) }
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in
-                argmax.withUnsafeMutableBufferPointer { ap in
+        let (k, s) = (kernelSize, stride)
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                argmax.withUnsafeMutableBufferPointer { ab in
+                    let (xp, yp, ap) = (xb.baseAddress!, yb.baseAddress!, ab.baseAddress!)
                     for n in 0..<batch {
                         for oy in 0..<oh {
                             for ox in 0..<ow {
                                 let out = ((n * oh + oy) * ow + ox) * c
-                                let first = ((n * h + oy * stride) * w + ox * stride) * c
+                                let first = ((n * h + oy * s) * w + ox * s) * c
                                 for ch in 0..<c { yp[out + ch] = xp[first + ch]; ap[out + ch] = Int32(first + ch) }
-                                for u in 0..<kernelSize {
-                                    for v in 0..<kernelSize where u + v > 0 {
-                                        let base = ((n * h + oy * stride + u) * w + ox * stride + v) * c
-                                        for ch in 0..<c where xp[base + ch] > yp[out + ch] {
-                                            yp[out + ch] = xp[base + ch]
-                                            ap[out + ch] = Int32(base + ch)
+                                for u in 0..<k {
+                                    for v in 0..<k where u + v > 0 {
+                                        let base = ((n * h + oy * s + u) * w + ox * s + v) * c
+                                        // Branch-free select over the channel run (vectorises).
+                                        for ch in 0..<c {
+                                            let value = xp[base + ch]
+                                            let better = value > yp[out + ch]
+                                            yp[out + ch] = better ? value : yp[out + ch]
+                                            ap[out + ch] = better ? Int32(base + ch) : ap[out + ch]
                                         }
                                     }
                                 }
