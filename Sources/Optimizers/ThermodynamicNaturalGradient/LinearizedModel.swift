@@ -1,0 +1,212 @@
+import CBLAS
+import Linalg
+import NeuralNet
+
+/// A model linearised at one batch: its Jacobian `J_f` (`b·d_z × N`, REFERENCE.md §4) as two operators,
+/// never formed as a matrix:
+/// - `jvp`: `J_f v` for a parameter tangent `v` (flat, `namedParameters` order) → `b × d_z` output tangent;
+/// - `vjp`: `J_fᵀ u` for an output cotangent `u` (`b × d_z`) → flat `N` (the model's own `backward`).
+///
+/// Construction runs one forward pass (inference mode) and keeps what the tangent rules need per layer
+/// (inputs, ReLU masks, im2col patches, max-pool arg-maxima), so that every later product costs only the
+/// GEMMs of the rules, about one forward pass for `jvp` and one backward pass for `vjp`:
+/// - `Linear`: `ẏ = ẋ Wᵀ + x Ẇᵀ + 1 ḃᵀ`;
+/// - `Conv2d`: `ẏ = conv(ẋ; W) + P Ẇᵀ + 1 ḃᵀ` with `P` the im2col patches of `x`;
+/// - `ReLU`: `ẏ = 1[x > 0] ⊙ ẋ`; `Tanh`: `ẏ = (1 − y²) ⊙ ẋ`; `MaxPool2d`: `ẋ` at each window's arg-max;
+/// - `Flatten`, `Dropout` (inference mode): `ẏ = ẋ`.
+/// Other layers are reported (`ThermodynamicNaturalGradientError.unsupportedLayer`), never guessed.
+///
+/// The model's layers keep the caches of this batch afterwards; `vjp` relies on them, so do not run the
+/// model on other inputs while the linearisation is in use. `vjp` overwrites the parameter gradients.
+public final class LinearizedModel<Scalar: NeuralScalar> {
+    public let model: Sequential<Scalar>
+    /// Examples `b`.
+    public let examples: Int
+    /// Outputs per example `d_z`.
+    public let outputDimension: Int
+    /// Trainable scalars `N`.
+    public let parameterCount: Int
+    /// The model output at the batch, `b × d_z`.
+    public let output: Matrix<Scalar>
+
+    /// One layer's tangent rule with its cached data.
+    enum Rule {
+        case linear(input: Matrix<Scalar>, weight: Int, bias: Int?, layer: Linear<Scalar>)
+        /// `patches` is `b·H'·W' × k`; `inputConvolution` is a bias-free copy of the layer (same `W`)
+        /// applied to input tangents.
+        case convolution(patches: Matrix<Scalar>, weight: Int, bias: Int?, outChannels: Int, patchSize: Int,
+                         inputConvolution: Conv2d<Scalar>)
+        case mask(Matrix<Scalar>)            // element-wise factor (ReLU, Tanh)
+        case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
+        case identity
+    }
+    let rules: [Rule]
+
+    /// Linearises `model` at `input` (`b × in`). Throws for a layer without a tangent rule.
+    public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>) throws(ThermodynamicNaturalGradientError) {
+        self.model = model
+        examples = input.rows
+        var offsets: [ObjectIdentifier: Int] = [:]
+        var total = 0
+        for p in model.namedParameters { offsets[ObjectIdentifier(p)] = total; total += p.count }
+        parameterCount = total
+        let context = ForwardContext(isTraining: false, examples: input.rows)
+        var rules: [Rule] = []
+        var x = input
+        for layer in Self.leaves(model) {
+            let y = layer.forward(x, context: context)
+            switch layer {
+            case let linear as Linear<Scalar>:
+                rules.append(.linear(input: x, weight: offsets[ObjectIdentifier(linear.weight)]!,
+                                     bias: linear.bias.map { offsets[ObjectIdentifier($0)]! }, layer: linear))
+            case let conv as Conv2d<Scalar>:
+                rules.append(Self.convolutionRule(conv, input: x, offsets: offsets))
+            case is ReLU<Scalar>:
+                var m = x
+                m.mapInPlace { $0 > 0 ? 1 : 0 }
+                rules.append(.mask(m))
+            case is Tanh<Scalar>:
+                var m = y
+                m.mapInPlace { 1 - $0 * $0 }
+                rules.append(.mask(m))
+            case let pool as MaxPool2d<Scalar>:
+                rules.append(.gather(Self.argmax(pool, x), outputFeatures: pool.outputShape.features))
+            case is Flatten<Scalar>, is Dropout<Scalar>:
+                rules.append(.identity)
+            default:
+                throw .unsupportedLayer(summary: layer.summary)
+            }
+            x = y
+        }
+        self.rules = rules
+        output = x
+        outputDimension = x.columns
+    }
+
+    /// The non-container layers of `model` in order.
+    static func leaves(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] {
+        if let s = layer as? Sequential<Scalar> { return s.layers.flatMap { leaves($0) } }
+        return [layer]
+    }
+
+    /// Patches through a copy of the layer whose kernel is the identity on a patch (`O = k`, no bias):
+    /// its NHWC output `b × (H'W'·k)` is exactly `P` (`b·H'·W' × k`) in row-major storage, so the layer's
+    /// own im2col is reused rather than written again.
+    static func convolutionRule(_ conv: Conv2d<Scalar>, input x: Matrix<Scalar>, offsets: [ObjectIdentifier: Int]) -> Rule {
+        var rng = Xoshiro256StarStar(seed: 0)
+        let k = conv.patchSize, o = conv.outputShape.channels
+        let unfold = Conv2d<Scalar>(input: conv.inputShape, outChannels: k, kernelSize: conv.kernelHeight, stride: conv.stride,
+                                    padding: conv.padding, bias: false, rng: &rng)
+        unfold.weight.value = .identity(k)
+        let p = unfold.forward(x, context: ForwardContext(isTraining: false, examples: x.rows))
+        let patches = p.reshaped(rows: p.count / k, columns: k)
+        let copy = Conv2d<Scalar>(input: conv.inputShape, outChannels: o, kernelSize: conv.kernelHeight, stride: conv.stride,
+                                  padding: conv.padding, bias: false, rng: &rng)
+        copy.weight.value = conv.weight.value
+        return .convolution(patches: patches, weight: offsets[ObjectIdentifier(conv.weight)]!,
+                            bias: conv.bias.map { offsets[ObjectIdentifier($0)]! }, outChannels: o, patchSize: k,
+                            inputConvolution: copy)
+    }
+
+    /// For every output of `pool` at input `x`, the column of `x` (within its row) holding the window's
+    /// maximum (first on ties, as `MaxPool2d.backward` routes gradients).
+    static func argmax(_ pool: MaxPool2d<Scalar>, _ x: Matrix<Scalar>) -> [Int32] {
+        let (ins, outs, k, s) = (pool.inputShape, pool.outputShape, pool.kernelSize, pool.stride)
+        let c = ins.channels
+        var index = [Int32](repeating: 0, count: x.rows * outs.features)
+        x.withUnsafeBufferPointer { xp in
+            for n in 0..<x.rows {
+                let row = xp.baseAddress! + n * ins.features
+                for i in 0..<outs.height { for j in 0..<outs.width { for ch in 0..<c {
+                    var best = -Scalar.infinity, at = 0
+                    for u in 0..<k { for v in 0..<k {
+                        let col = ((i * s + u) * ins.width + (j * s + v)) * c + ch
+                        if row[col] > best { best = row[col]; at = col }
+                    } }
+                    index[n * outs.features + (i * outs.width + j) * c + ch] = Int32(at)
+                } } }
+            }
+        }
+        return index
+    }
+
+    /// `J_f v`: the output tangent (`b × d_z`) for the parameter tangent at `v` (`N` values).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func jvp(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
+        var dx: Matrix<Scalar>? = nil   // nil: identically zero (the data have no tangent)
+        let b = examples
+        for rule in rules {
+            switch rule {
+            case let .linear(x, w, bias, layer):
+                let (out, inF) = (layer.weight.value.rows, layer.weight.value.columns)
+                var dy = Matrix<Scalar>(rows: x.rows, columns: out)
+                dy.withUnsafeMutableBufferPointer { yp in
+                    let y = yp.baseAddress!
+                    if let bias { for r in 0..<x.rows { (y + r * out).update(from: v + bias, count: out) } }
+                    x.withUnsafeBufferPointer { xp in
+                        Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, xp.baseAddress!, Int32(inF),
+                                    v + w, Int32(inF), bias == nil ? 0 : 1, y, Int32(out))
+                    }
+                    if let d = dx {
+                        d.withUnsafeBufferPointer { dp in
+                            layer.weight.value.withUnsafeBufferPointer { wp in
+                                Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, dp.baseAddress!,
+                                            Int32(inF), wp.baseAddress!, Int32(inF), 1, y, Int32(out))
+                            }
+                        }
+                    }
+                }
+                dx = dy
+            case let .convolution(p, w, bias, o, k, copy):
+                var dy = dx.map { copy.forward($0, context: ForwardContext(isTraining: false, examples: b)) }
+                    ?? Matrix<Scalar>(rows: b, columns: p.rows / b * o)
+                let rows = p.rows
+                dy.withUnsafeMutableBufferPointer { yp in
+                    let y = yp.baseAddress!
+                    if let bias { for r in 0..<rows { Scalar.axpy(Int32(o), 1, v + bias, 1, y + r * o, 1) } }
+                    p.withUnsafeBufferPointer { pp in
+                        Scalar.gemm(CblasNoTrans, CblasTrans, Int32(rows), Int32(o), Int32(k), 1, pp.baseAddress!, Int32(k),
+                                    v + w, Int32(k), 1, y, Int32(o))
+                    }
+                }
+                dx = dy
+            case let .mask(m):
+                guard var d = dx else { continue }
+                m.withUnsafeBufferPointer { mp in
+                    d.withUnsafeMutableBufferPointer { dp in for i in 0..<dp.count { dp[i] *= mp[i] } }
+                }
+                dx = d
+            case let .gather(index, features):
+                guard let d = dx else { continue }
+                var dy = Matrix<Scalar>(rows: d.rows, columns: features)
+                let inF = d.columns
+                d.withUnsafeBufferPointer { dp in
+                    dy.withUnsafeMutableBufferPointer { yp in
+                        for n in 0..<d.rows { for j in 0..<features {
+                            yp[n * features + j] = dp[n * inF + Int(index[n * features + j])]
+                        } }
+                    }
+                }
+                dx = dy
+            case .identity:
+                continue
+            }
+        }
+        return dx ?? Matrix(rows: b, columns: outputDimension)
+    }
+
+    /// `J_fᵀ u` written to `result` (`N` values) for the output cotangent `u` (`b × d_z`): the model's
+    /// backward pass on the caches of this batch. Overwrites the parameter gradients.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func vjp(_ u: Matrix<Scalar>, into result: UnsafeMutablePointer<Scalar>) {
+        precondition(u.rows == examples && u.columns == outputDimension, "vjp: u is \(u.rows)×\(u.columns)")
+        model.backward(u)
+        var offset = 0
+        for p in model.namedParameters {
+            p.gradient.withUnsafeBufferPointer { g in (result + offset).update(from: g.baseAddress!, count: g.count) }
+            offset += p.count
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Linalg
+import NeuralNet
+import ThermoDevice
+
+/// What one TNGD device run returned and cost.
+public struct NaturalGradientReadout<Scalar: BLASScalar>: Sendable {
+    /// `g̃`: the (averaged) readout of the device state, `N` values.
+    public let direction: [Scalar]
+    /// Modelled device time and energy term by term (`DeviceCost`): DAC transfer of the three resistor
+    /// arrays and `∇ℓ`, programming of the resistors, analog time `t` (equilibration = run before the
+    /// averaging window, sampling = the window), ADC transfer of the readouts; plus simulator wall time.
+    public let cost: DeviceCost
+    /// Resistors programmed, `b d_z (b d_z + 2N)`.
+    public let resistors: Int
+    /// Bits sent to the device (resistor values and `∇ℓ`) and read back (readouts).
+    public let bitsIn: Double
+    public let bitsOut: Double
+    /// Integrator step actually used (τ) and the number of steps of the run (delay excluded).
+    public let integratorStep: Double
+    public let steps: Int
+    /// The `λ_max(F)` bound used to choose the step (NaN when `t = 0`).
+    public let lambdaMaxBound: Double
+}
+
+/// The simulated TNGD device (REFERENCE.md §4): holds the state `g̃` between optimiser steps and, at each
+/// step, programs `F = J_fᵀ H_L J_f / b + λI` (as a `GaussNewtonOperator`) and `∇ℓ`, integrates
+///
+///     g̃ ← g̃ − h (F g̃ − ∇ℓ) + sqrt(2 h κ0) z        (Euler–Maruyama; the paper's v1 has the drift sign wrong)
+///
+/// for the analog time `t` with `LangevinChains` (one chain, a matrix-free drift), averages the readouts
+/// of the last `averagingTime` τ, then lets the state run on for the delay `t_d`. The answer comes only
+/// from the trajectory: `F⁻¹∇ℓ` is never computed. The mean of the state after time `t` is
+/// `e^{-Ft}(g̃₀ − F⁻¹∇ℓ) + F⁻¹∇ℓ` (exactly, in the limit `h → 0`; for the Euler–Maruyama chain
+/// `(I − hF)^{t/h}` replaces `e^{-Ft}`).
+public final class NaturalGradientDevice<Scalar: NeuralScalar> {
+    public let configuration: ThermodynamicNaturalGradientConfiguration
+    /// The device state carried to the next run (after the delay), nil before the first run.
+    public private(set) var state: [Scalar]?
+    private var powerVector: [Scalar]?
+    private var runs: UInt64 = 0
+
+    public init(configuration: ThermodynamicNaturalGradientConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Restores the carried state (checkpoints).
+    public func restore(state: [Scalar]?, runs: UInt64) {
+        self.state = state
+        self.runs = runs
+        powerVector = nil
+    }
+
+    /// Runs done so far (mixes into the noise seed).
+    public var runCount: UInt64 { runs }
+
+    /// One device run for curvature `f` and gradient `gradient` (flat, `N`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func run(_ f: GaussNewtonOperator<Scalar>, gradient: [Scalar]) throws(ThermodynamicNaturalGradientError)
+        -> NaturalGradientReadout<Scalar> {
+        let clock = ContinuousClock(), start = clock.now
+        let c = configuration, d = c.device
+        let n = f.dimension
+        guard gradient.count == n else {
+            throw .invalidConfiguration(field: "gradient", value: "\(gradient.count) values", requirement: "expected N = \(n)")
+        }
+        guard gradient.allSatisfy(\.isFinite) else { throw .nonFinite(what: "the gradient ∇ℓ") }
+        let initial = c.initialState == .warmStart && state?.count == n ? state! : gradient
+        runs += 1
+
+        // Integrator step: δt, or less when the spectrum of F makes δt unstable (δt λ_max < 2).
+        var lambdaBound = Double.nan
+        var h = c.timeStep
+        let horizon = Swift.max(c.analogTime, c.delay)
+        if horizon > 0 {
+            let estimate = f.largestEigenvalueBound(iterations: c.powerIterations, safetyFactor: 1.1, start: powerVector)
+            lambdaBound = estimate.bound
+            powerVector = estimate.vector
+            h = Swift.min(h, c.stepSafety * 2 / lambdaBound)
+        }
+        let steps = c.analogTime > 0 ? Swift.max(1, Int((c.analogTime / h - 1e-9).rounded(.up))) : 0
+        if steps > 0 { h = c.analogTime / Double(steps) }
+        let window = steps > 0 ? Swift.min(steps, Int((c.averagingTime / h).rounded())) : 0
+
+        var readout = initial
+        var chainSteps = 0
+        if horizon > 0 {
+            let seed = d.seed ^ (runs &* 0x9E37_79B9_7F4A_7C15)
+            let chains = LangevinChains<Scalar>(scheme: .eulerMaruyama(drift: f.drift()), dimension: n, chains: 1,
+                                                bias: Matrix(rows: 1, columns: n, storage: gradient), timeStep: h,
+                                                beta: d.beta, noiseStreams: 1, seed: seed)
+            chains.setState(initial)
+            if steps > 0 {
+                chains.step(steps - window)
+                if window > 0 {
+                    var sum = [Double](repeating: 0, count: n)
+                    for _ in 0..<window {
+                        chains.step()
+                        chains.withState { p, _ in for j in 0..<n { sum[j] += Double(p[j]) } }
+                    }
+                    readout = sum.map { Scalar($0 / Double(window)) }
+                } else {
+                    readout = chains.withState { p, _ in Array(UnsafeBufferPointer(start: p, count: n)) }
+                }
+            }
+            if c.delay > 0 {
+                let delaySteps = Swift.max(1, Int((c.delay / h - 1e-9).rounded(.up)))
+                chains.step(delaySteps)
+            }
+            chainSteps = chains.stepsTaken
+            state = chains.withState { p, _ in Array(UnsafeBufferPointer(start: p, count: n)) }
+        } else {
+            state = initial
+        }
+        guard readout.allSatisfy(\.isFinite), state!.allSatisfy(\.isFinite) else {
+            state = nil
+            throw .nonFinite(what: "the device state (Euler–Maruyama diverged at step h = \(h)τ, λ_max bound \(lambdaBound))")
+        }
+
+        // Device cost: the three resistor arrays and ∇ℓ through the DAC, resistor writes, analog time, readouts.
+        let resistors = f.resistorCount
+        let readouts = steps == 0 ? 0 : Swift.max(1, window)
+        let bitsIn = Double(resistors + n) * Double(d.inputConverter.wireBits)
+        let bitsOut = Double(readouts * n) * Double(d.outputConverter.wireBits)
+        var cost = DeviceCost()
+        if steps > 0 {
+            cost.dacTransferSeconds = bitsIn / d.transferRate
+            cost.programmingSeconds = Double(resistors) * d.costModel.programmingTimePerCoupling / Double(d.costModel.parallelRows)
+            cost.equilibrationSeconds = (c.analogTime - Double(window) * h) * d.tau
+            cost.samplingSeconds = Double(window) * h * d.tau
+            cost.adcReadoutSeconds = bitsOut / d.transferRate
+            cost.energyJoules = (bitsIn + bitsOut) * d.costModel.energyPerBit
+                + d.costModel.powerPerCell * Double(n) * (c.analogTime + c.delay) * d.tau
+        }
+        cost.readouts = readouts
+        cost.simulatedChainSteps = chainSteps
+        let elapsed = clock.now - start
+        cost.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return NaturalGradientReadout(direction: readout, cost: cost, resistors: resistors, bitsIn: steps > 0 ? bitsIn : 0,
+                                      bitsOut: bitsOut, integratorStep: h, steps: steps, lambdaMaxBound: lambdaBound)
+    }
+}
