@@ -75,6 +75,8 @@ struct Train: ParsableCommand {
     var resume = false
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
+    @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
+    var thermodynamicKFAC: ThermodynamicKFACCommandOptions
 
     /// The validated configuration these options describe.
     func trainingConfiguration() throws -> TrainingConfiguration {
@@ -84,6 +86,7 @@ struct Train: ParsableCommand {
         c.dropout = dropout
         c.optimizer = optimizer
         curvature.apply(to: &c)
+        c.thermodynamicKFAC = thermodynamicKFAC.options()
         let firstOrder = optimizer.isCurvatureBased ? curvature.inner : optimizer
         c.learningRate = lr ?? (firstOrder == .sgd ? 0.05 : 1e-3)
         c.schedule = schedule

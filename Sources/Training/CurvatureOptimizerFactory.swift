@@ -16,6 +16,10 @@ extension ModelFactory {
             switch c.optimizer {
             case .kfac:
                 return try KFAC(model: model, inner: inner, configuration: c.kfac)
+            case .tkfac:
+                let solver = try ThermodynamicFactorSolver<Float>(configuration: try c.thermodynamicKFAC.configuration(),
+                                                                  rawSources: model.kroneckerFactoredLayers)
+                return try KFAC(model: model, inner: inner, configuration: c.kfac, solver: solver)
             default:
                 var ngd = c.naturalGradient
                 ngd.method = c.optimizer == .ngdExact ? .exact : .conjugateGradient

@@ -9,7 +9,9 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         case sgd, adam, adamw
         /// Curvature-based: K-FAC and natural gradient (exact / CG) in front of `curvatureInner`.
         case kfac, ngdCG = "ngd-cg", ngdExact = "ngd-exact"
-        public var isCurvatureBased: Bool { self == .kfac || self == .ngdCG || self == .ngdExact }
+        /// Thermodynamic K-FAC: K-FAC whose factor solves run on simulated devices (settings `thermodynamicKFAC`).
+        case tkfac
+        public var isCurvatureBased: Bool { self == .kfac || self == .tkfac || self == .ngdCG || self == .ngdExact }
     }
 
     public var model: ModelKind = .mlp
@@ -33,6 +35,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     public var kfac = KFACConfiguration()
     /// Natural-gradient settings (used with `optimizer == .ngdCG / .ngdExact`; the method follows `optimizer`).
     public var naturalGradient = NaturalGradientConfiguration()
+    /// TK-FAC device settings (used with `optimizer == .tkfac`; the K-FAC settings come from `kfac`).
+    public var thermodynamicKFAC = ThermodynamicKFACOptions()
     public var epochs: Int = 10
     public var batchSize: Int = 128
     public var seed: UInt64 = 1
@@ -74,6 +78,9 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         try check(!outputDirectory.isEmpty, "output directory must not be empty")
         try check(!curvatureInner.isCurvatureBased, "the optimiser inside K-FAC/NGD must be sgd, adam or adamw, got \(curvatureInner.rawValue)")
         if optimizer == .kfac { do { try kfac.validate() } catch { throw .invalidConfiguration(error.description) } }
+        if optimizer == .tkfac {
+            do { try kfac.validate(); _ = try thermodynamicKFAC.configuration() } catch { throw .invalidConfiguration(error.description) }
+        }
         if optimizer == .ngdCG || optimizer == .ngdExact {
             do { try naturalGradient.validate() } catch { throw .invalidConfiguration(error.description) }
         }
@@ -100,7 +107,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
                      + (optimizer == .sgd ? ", momentum \(momentum)\(nesterov ? " (Nesterov)" : "")" : "")
                      + ", weight decay \(weightDecay)"
                      + (optimizer.isCurvatureBased ? ", inner \(curvatureInner.rawValue)" : ""))
-        if optimizer == .kfac { lines.append("curvature    \(kfac)") }
+        if optimizer == .kfac || optimizer == .tkfac { lines.append("curvature    \(kfac)") }
+        if optimizer == .tkfac { lines.append("device       \(thermodynamicKFAC)") }
         if optimizer == .ngdCG || optimizer == .ngdExact { lines.append("curvature    \(naturalGradient)") }
         lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
                      + (trainSubset.map { ", first \($0) training examples" } ?? "")

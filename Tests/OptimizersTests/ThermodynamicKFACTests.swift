@@ -74,7 +74,7 @@ struct ThermodynamicKFACTests {
         // Readouts 3 relaxation times apart: the slowest mode's correlation e^{-3} ≈ 0.05, effectively independent.
         var errors: [Int: Double] = [:]
         let counts = [2048, 32768]
-        let seeds: [UInt64] = [1, 2, 3]
+        let seeds: [UInt64] = Array(1...10)
         for n in counts {
             var sum = 0.0
             for seed in seeds {
@@ -87,9 +87,11 @@ struct ThermodynamicKFACTests {
             }
             errors[n] = sum / Double(seeds.count)
         }
-        // 16× the samples: 4× smaller error; the mean of 3 seeds' errors fluctuates by ~±15 %.
+        // 16× the samples: 4× smaller error. One seed's error norm fluctuates by ~±30 % (the error of U is
+        // dominated by the few slowest, most variable modes), the mean of 10 by ~±10 %, their ratio by
+        // ~±14 %: accept 4 ± 2σ. (1/N would give 16, no convergence 1.)
         let ratio = errors[counts[0]]! / errors[counts[1]]!
-        #expect(ratio > 3 && ratio < 5.3, "error ratio \(ratio) for 16× samples (theory 4): \(errors)")
+        #expect(ratio > 2.9 && ratio < 5.5, "error ratio \(ratio) for 16× samples (theory 4): \(errors)")
     }
 
     @Test("Method 2 converges to digital K-FAC as 1/sqrt(analog time)")
