@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
     var hidden: [Int] = [512, 512]
     @Option(help: "Dropout probability after each hidden layer of the MLP.")
     var dropout: Double = 0
-    @Option(help: "Optimiser: sgd, adam, adamw, kfac, ngd-cg or ngd-exact (the last three wrap --inner).")
+    @Option(help: "Optimiser: sgd, adam, adamw, kfac, ngd-cg or ngd-exact (these three wrap --inner), tngd or tngd-adam (simulated device, --tngd-* options).")
     var optimizer: TrainingConfiguration.OptimizerKind = .adam
     @Option(name: .long, help: "Peak learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
     var lr: Double?
@@ -77,6 +77,8 @@ struct Train: ParsableCommand {
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
     var thermodynamicKFAC: ThermodynamicKFACCommandOptions
+    @OptionGroup(title: "Thermodynamic natural gradient (--optimizer tngd|tngd-adam)")
+    var tngd: TNGDTrainOptions
 
     /// The validated configuration these options describe.
     func trainingConfiguration() throws -> TrainingConfiguration {
@@ -88,7 +90,8 @@ struct Train: ParsableCommand {
         curvature.apply(to: &c)
         c.thermodynamicKFAC = thermodynamicKFAC.options()
         let firstOrder = optimizer.isCurvatureBased ? curvature.inner : optimizer
-        c.learningRate = lr ?? (firstOrder == .sgd ? 0.05 : 1e-3)
+        c.learningRate = lr ?? (optimizer == .tngd ? 0.01 : optimizer == .tngdAdam ? 1e-3 : firstOrder == .sgd ? 0.05 : 1e-3)
+        c.tngd = tngd.settings
         c.schedule = schedule
         c.warmupSteps = warmup
         c.momentum = momentum

@@ -9,6 +9,7 @@ extension ModelFactory {
     public static func optimizer(_ c: TrainingConfiguration, totalSteps: Int,
                                  model: Sequential<Float>) throws(OptimizerError) -> any Optimizer<Float> {
         guard c.optimizer.isCurvatureBased else { return try optimizer(c, totalSteps: totalSteps) }
+        if c.optimizer.isThermodynamicNaturalGradient { return try thermodynamicNaturalGradient(c, totalSteps: totalSteps) }
         var innerConfiguration = c
         innerConfiguration.optimizer = c.curvatureInner
         let inner = try optimizer(innerConfiguration, totalSteps: totalSteps)

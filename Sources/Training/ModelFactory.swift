@@ -40,7 +40,7 @@ public enum ModelFactory {
         case .sgd: return try SGD<Float>(schedule: schedule, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay)
         case .adam: return try Adam<Float>(schedule: schedule, weightDecay: c.weightDecay)
         case .adamw: return try Adam<Float>.adamW(schedule: schedule, weightDecay: c.weightDecay)
-        case .kfac, .tkfac, .ngdCG, .ngdExact:
+        case .kfac, .tkfac, .ngdCG, .ngdExact, .tngd, .tngdAdam:
             throw .invalidConfiguration("\(c.optimizer.rawValue) needs the model: use ModelFactory.optimizer(_:totalSteps:model:)")
         }
     }

@@ -11,7 +11,10 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         case kfac, ngdCG = "ngd-cg", ngdExact = "ngd-exact"
         /// Thermodynamic K-FAC: K-FAC whose factor solves run on simulated devices (settings `thermodynamicKFAC`).
         case tkfac
-        public var isCurvatureBased: Bool { self == .kfac || self == .tkfac || self == .ngdCG || self == .ngdExact }
+        /// Thermodynamic natural gradient (simulated device) with SGD or Adam applying `g̃` (settings `tngd`).
+        case tngd, tngdAdam = "tngd-adam"
+        public var isCurvatureBased: Bool { self == .kfac || self == .tkfac || self == .ngdCG || self == .ngdExact || isThermodynamicNaturalGradient }
+        public var isThermodynamicNaturalGradient: Bool { self == .tngd || self == .tngdAdam }
     }
 
     public var model: ModelKind = .mlp
@@ -37,6 +40,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     public var naturalGradient = NaturalGradientConfiguration()
     /// TK-FAC device settings (used with `optimizer == .tkfac`; the K-FAC settings come from `kfac`).
     public var thermodynamicKFAC = ThermodynamicKFACOptions()
+    /// TNGD settings (used with `optimizer == .tngd / .tngdAdam`).
+    public var tngd = ThermodynamicNaturalGradientSettings()
     public var epochs: Int = 10
     public var batchSize: Int = 128
     public var seed: UInt64 = 1
@@ -81,6 +86,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         if optimizer == .tkfac {
             do { try kfac.validate(); _ = try thermodynamicKFAC.configuration() } catch { throw .invalidConfiguration(error.description) }
         }
+        if optimizer.isThermodynamicNaturalGradient { do { _ = try tngd.configuration(seed: seed) } catch { throw .invalidConfiguration(error.description) } }
         if optimizer == .ngdCG || optimizer == .ngdExact {
             do { try naturalGradient.validate() } catch { throw .invalidConfiguration(error.description) }
         }
@@ -109,6 +115,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
                      + (optimizer.isCurvatureBased ? ", inner \(curvatureInner.rawValue)" : ""))
         if optimizer == .kfac || optimizer == .tkfac { lines.append("curvature    \(kfac)") }
         if optimizer == .tkfac { lines.append("device       \(thermodynamicKFAC)") }
+        if optimizer.isThermodynamicNaturalGradient { lines.append("curvature    \(tngd)") }
         if optimizer == .ngdCG || optimizer == .ngdExact { lines.append("curvature    \(naturalGradient)") }
         lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
                      + (trainSubset.map { ", first \($0) training examples" } ?? "")

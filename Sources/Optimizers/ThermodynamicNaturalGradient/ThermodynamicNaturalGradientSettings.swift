@@ -1,0 +1,42 @@
+import ThermoDevice
+
+/// The TNGD settings of a training run as plain, codable data (saved in `config.json` with the run, part
+/// of its resume fingerprint); `configuration(seed:)` validates them into a
+/// `ThermodynamicNaturalGradientConfiguration`. Defaults: the paper's MNIST settings.
+public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Analog time `t` per step, τ.
+    public var analogTime: Double = 50
+    /// Damping `λ`.
+    public var damping: Double = 0.01
+    /// Thermal noise κ0.
+    public var noise: Double = 1e-3
+    /// Euler–Maruyama step δt, τ.
+    public var timeStep: Double = 0.1
+    /// Delay `t_d`, τ.
+    public var delay: Double = 0
+    /// Readout averaging window, τ.
+    public var averagingTime: Double = 0
+    /// `warm` (previous state, the paper) or `gradient` (∇ℓ each step; t = 0 is then SGD/Adam).
+    public var initialState: String = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart.rawValue
+    /// Momentum of the SGD that applies `g̃` for `tngd` (the paper: 0).
+    public var momentum: Double = 0
+    /// Adam's β₁, β₂ for `tngd-adam` (the paper: 0, 0).
+    public var adamBeta1: Double = 0
+    public var adamBeta2: Double = 0
+
+    public init() {}
+
+    /// The validated configuration; the device noise seed derives from the run's `seed`.
+    public func configuration(seed: UInt64) throws(ThermodynamicNaturalGradientError) -> ThermodynamicNaturalGradientConfiguration {
+        guard let start = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: initialState) else {
+            throw .invalidConfiguration(field: "initialState", value: initialState, requirement: "use warm or gradient")
+        }
+        let device = try ThermodynamicNaturalGradientConfiguration.device(noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17)
+        return try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: damping, delay: delay,
+                                                             averagingTime: averagingTime, initialState: start, device: device)
+    }
+
+    public var description: String {
+        "TNGD t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2))"
+    }
+}

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Linalg
+import Predictions
+import Reporting
+import ThermoDevice
+
+/// Options shared by the TNGD experiments (`tngd-mnist`, `tngd-time`, `tngd-delay`, `tngd-noise`).
+struct TNGDExperimentOptions: ParsableArguments {
+    @Option(help: "Training steps per run (b = --batch examples each).")
+    var steps: Int = 150
+    @Option(name: .customLong("eval-every"), help: "Evaluate every N steps (test subset and the fixed training subset).")
+    var evalEvery: Int = 25
+    @Option(parsing: .upToNextOption, help: "Seeds (each arm runs once per seed).")
+    var seeds: [UInt64] = [1]
+    @Option(name: .customLong("test-subset"), help: "Test examples evaluated.")
+    var testSubset: Int = 2000
+    @Option(name: .customLong("train-probe"), help: "Training examples on which the training loss is evaluated.")
+    var trainProbe: Int = 2000
+    @Option(help: "Mini-batch size b (the paper: 64).")
+    var batch: Int = 64
+    @Option(help: "Convolution channels of the model (conv3×3/2 → fc → fc).")
+    var channels: Int = 4
+    @Option(help: "Hidden width of the model.")
+    var hidden: Int = 32
+    @Option(name: .customLong("lr"), help: "TNGD / NGD learning rate η (the paper: 0.01).")
+    var learningRate: Double = 0.01
+    @Option(name: .customLong("adam-lr"), help: "Adam (and TNGD-Adam) learning rate (the paper: 1e-3).")
+    var adamLearningRate: Double = 1e-3
+    @Option(help: "Damping λ of F (the paper: 0.01).")
+    var damping: Double = 0.01
+    @Option(name: .customLong("time-step"), help: "Euler–Maruyama step δt in τ (the paper: 0.1).")
+    var timeStep: Double = 0.1
+    @Option(help: "Thermal noise κ0 of the device.")
+    var noise: Double = 1e-3
+    @Option(help: "TNGD momentum (SGD on g̃).")
+    var momentum: Double = 0
+    @Option(name: .customLong("averaging"), help: "Average readouts over the last T τ of each run (0: one readout).")
+    var averaging: Double = 0
+    @Option(name: .customLong("programming-time"), help: "Seconds to write one resistor (device cost model).")
+    var programmingTime: Double = CostModel().programmingTimePerCoupling
+    @Option(name: .customLong("parallel-rows"), help: "Resistor rows written in parallel (device cost model).")
+    var parallelRows: Int = CostModel().parallelRows
+    @Option(help: "Digital hardware of the cost model for modelled runtime: cpu (measured now), a100, h100.")
+    var digital: Predict.DigitalPreset = .a100
+    @Option(help: "Output folder.")
+    var out: String?
+    @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
+    var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+    @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard steps >= 1, evalEvery >= 1, batch >= 1, channels >= 1, hidden >= 1, testSubset >= 1, trainProbe >= 1 else {
+            throw ValidationError("--steps, --eval-every, --batch, --channels, --hidden, --test-subset and --train-probe must be at least 1")
+        }
+        guard !seeds.isEmpty else { throw ValidationError("--seeds needs at least one seed") }
+        guard learningRate > 0, adamLearningRate > 0, damping > 0, timeStep > 0, noise > 0 else {
+            throw ValidationError("--lr, --adam-lr, --damping, --time-step and --noise must be positive")
+        }
+        guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
+        guard averaging >= 0, programmingTime >= 0, parallelRows >= 1, threads >= 1 else {
+            throw ValidationError("--averaging and --programming-time must be non-negative, --parallel-rows and --threads ≥ 1")
+        }
+    }
+
+    var knobs: TNGDExperiments.Knobs {
+        var k = TNGDExperiments.Knobs()
+        k.learningRate = learningRate
+        k.adamLearningRate = adamLearningRate
+        k.damping = damping
+        k.timeStep = timeStep
+        k.noise = noise
+        k.momentum = momentum
+        k.averagingTime = averaging
+        k.costModel = CostModel(programmingTimePerCoupling: programmingTime, parallelRows: parallelRows)
+        return k
+    }
+
+    /// The cost model's digital seconds per step for this model and batch, by optimiser name (REFERENCE.md §5).
+    func digitalSeconds(analogTime: Double, cgIterations: Int) throws -> (lookup: [String: Double], description: String) {
+        let hardware: DigitalHardware
+        switch digital {
+        case .cpu: hardware = .measuredCPU()
+        case .a100: hardware = .a100
+        case .h100: hardware = .h100
+        }
+        let side = 28, positions = ((side + 2 - 3) / 2 + 1) * ((side + 2 - 3) / 2 + 1)
+        let workload = Workload(name: "tngd-mnist", summary: "conv3×3/2(\(channels)) → fc\(hidden) → fc10, Fashion-MNIST",
+                                batch: batch, outputDimension: 10, layers: [
+                                    WorkloadLayer("conv", inputs: 9, outputs: channels, positions: positions),
+                                    WorkloadLayer("fc1", inputs: positions * channels, outputs: hidden),
+                                    WorkloadLayer("fc2", inputs: hidden, outputs: 10),
+                                ])
+        var schedule = KFACSchedule()
+        schedule.tngdAnalogTime = analogTime
+        schedule.cgIterations = cgIterations
+        let prediction = try StepCostModel(digital: hardware, schedule: schedule).predict(workload)
+        var out: [String: Double] = [:]
+        for p in prediction.optimizers {
+            out[p.optimizer] = p.terms.filter { $0.side == .digital }.reduce(0) { $0 + $1.seconds }
+        }
+        let names = ["adam", "tngd", "ngd-cg", "ngd-woodbury"]
+        let text = "modelled runtime = cost-model digital time per step × steps + simulated device time; digital: \(hardware); "
+            + names.map { "\($0) \(formatEngineering(out[$0] ?? .nan))s/step" }.joined(separator: ", ")
+        return (out, text)
+    }
+
+    func settings() throws -> TNGDExperimentSettings {
+        try TNGDExperimentSettings(schedule: ExperimentSchedule(steps: steps, evaluateEvery: evalEvery, seeds: seeds,
+                                                                testSubset: testSubset),
+                                   batchSize: batch, channels: channels, hidden: hidden, trainProbe: trainProbe)
+    }
+
+    /// Loads the data, runs `arms`, writes the outputs and prints the table.
+    func run(name: String, title: String, arms: [TNGDArm], costText: String,
+             postscript: (ExperimentResults) -> String = { _ in "" }) throws {
+        BLASThreads.set(threads)
+        let folder = out ?? "runs/\(name)"
+        let s = try settings()
+        let preamble = "thermograd experiment \(name)\nsettings: \(s)\n\(costText)\n" + arms.map { "\($0.arm.name): \($0.arm.settings)" }.joined(separator: "\n")
+        print(preamble + "\n")
+        let data = try ExperimentRunner.fashionMNIST(directory: dataDirectory)
+        let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
+        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine())
+        let text = try TNGDExperiments.write(results, to: folder, name: name, title: title, preamble: preamble,
+                                             postscript: postscript(results))
+        print("\n" + text)
+        print("outputs: \(folder)/\(name).csv, \(name).svg, \(name)-runtime.svg, \(name)-table.txt")
+    }
+}
+
+/// `thermograd experiment tngd-mnist`: TNGD against Adam in the paper's setting.
+struct ExperimentTNGDMnist: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tngd-mnist",
+        abstract: "TNGD (t = 50τ, η = 0.01, λ = 0.01, δt = 0.1τ) against Adam (η = 1e-3) on Fashion-MNIST, conv + 2 dense, b = 64.",
+        discussion: """
+        Loss and accuracy against step and against modelled runtime (cost-model digital time + simulated device \
+        time). Reports at which step each arm first reaches Adam's final training loss (on a fixed training subset). \
+        --tngd-adam adds TNGD-Adam; --baselines adds NGD-CG and exact NGD (Woodbury), timed, with the same steps.
+        """)
+
+    @OptionGroup var options: TNGDExperimentOptions
+    @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
+    var analogTime: Double = 50
+    @Flag(name: .customLong("tngd-adam"), help: "Also run TNGD-Adam (β₁ = β₂ = 0, η = --adam-lr).")
+    var tngdAdam = false
+    @Flag(help: "Also run the digital baselines NGD-CG and NGD-Woodbury (exact).")
+    var baselines = false
+    @Option(name: .customLong("cg-iterations"), help: "NGD-CG iterations per step.")
+    var cgIterations: Int = 10
+
+    func run() throws {
+        var k = options.knobs
+        k.analogTime = analogTime
+        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: cgIterations)
+        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
+        var arms = [TNGDExperiments.adam(k, batch: options.batch, digitalSeconds: d),
+                    try TNGDExperiments.tngd("TNGD t=\(analogTime)τ", k, batch: options.batch, digitalSeconds: d)]
+        if tngdAdam { arms.append(try TNGDExperiments.tngd("TNGD-Adam t=\(analogTime)τ", k, adam: true, batch: options.batch, digitalSeconds: d)) }
+        if baselines {
+            arms.append(TNGDExperiments.conjugateGradient("NGD-CG", k, iterations: cgIterations, batch: options.batch, digitalSeconds: d))
+            arms.append(TNGDExperiments.woodbury("NGD-Woodbury", k, batch: options.batch, digitalSeconds: d))
+        }
+        try options.run(name: "tngd-mnist", title: "TNGD vs Adam, Fashion-MNIST", arms: arms, costText: cost.description) { results in
+            let adamFinal = ExperimentResults.summary(results.finalRecords(arm: "Adam").compactMap { $0.metrics["train_eval_loss"] }).mean
+            var lines = [String(format: "Adam's final training loss (fixed subset, mean over seeds): %.4f. First evaluated step at or below it:", adamFinal)]
+            for r in TNGDExperiments.stepsToReach(results, target: adamFinal) {
+                lines.append("  \(r.arm): " + (r.step.map { s in "step \(s)" + (r.modelled.map { String(format: ", modelled %.3g s", $0) } ?? "") }
+                                                ?? "not reached in \(options.steps) steps"))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+/// `thermograd experiment tngd-time`: analog time t against exact NGD.
+struct ExperimentTNGDTime: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tngd-time", abstract: "TNGD at t ∈ {5, 10, 20, 50}τ against exact NGD (Woodbury), same η and λ.")
+
+    @OptionGroup var options: TNGDExperimentOptions
+    @Option(name: .customLong("times"), parsing: .upToNextOption, help: "Analog times t in τ.")
+    var times: [Double] = [5, 10, 20, 50]
+    @Flag(name: .customLong("no-exact"), help: "Skip the exact-NGD arm.")
+    var noExact = false
+
+    func run() throws {
+        let cost = try options.digitalSeconds(analogTime: times.max() ?? 50, cgIterations: 10)
+        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
+        var arms: [TNGDArm] = []
+        for t in times {
+            var k = options.knobs
+            k.analogTime = t
+            arms.append(try TNGDExperiments.tngd("TNGD t=\(t)τ", k, batch: options.batch, digitalSeconds: d))
+        }
+        if !noExact { arms.append(TNGDExperiments.woodbury("exact NGD", options.knobs, batch: options.batch, digitalSeconds: d)) }
+        try options.run(name: "tngd-time", title: "TNGD: analog time t", arms: arms,
+                        costText: cost.description + " (digital TNGD time per step does not depend on t)")
+    }
+}
+
+/// `thermograd experiment tngd-delay`: delay t_d at t = 5τ.
+struct ExperimentTNGDDelay: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tngd-delay", abstract: "TNGD with delay t_d ∈ {0, 0.2, 1}τ at t = 5τ.")
+
+    @OptionGroup var options: TNGDExperimentOptions
+    @Option(name: .customLong("delays"), parsing: .upToNextOption, help: "Delays t_d in τ.")
+    var delays: [Double] = [0, 0.2, 1]
+    @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
+    var analogTime: Double = 5
+
+    func run() throws {
+        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
+        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
+        let arms = try delays.map { td -> TNGDArm in
+            var k = options.knobs
+            k.analogTime = analogTime
+            k.delay = td
+            return try TNGDExperiments.tngd("TNGD t_d=\(td)τ", k, batch: options.batch, digitalSeconds: d)
+        }
+        try options.run(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", arms: arms, costText: cost.description)
+    }
+}
+
+/// `thermograd experiment tngd-noise`: thermal noise κ0 at t = τ.
+struct ExperimentTNGDNoise: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tngd-noise", abstract: "TNGD with noise κ0 ∈ {0.1, 0.01, 0.001} at t = τ.")
+
+    @OptionGroup var options: TNGDExperimentOptions
+    @Option(name: .customLong("noises"), parsing: .upToNextOption, help: "Noise amplitudes κ0.")
+    var noises: [Double] = [0.1, 0.01, 0.001]
+    @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
+    var analogTime: Double = 1
+
+    func run() throws {
+        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
+        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
+        let arms = try noises.map { kappa -> TNGDArm in
+            var k = options.knobs
+            k.analogTime = analogTime
+            k.noise = kappa
+            return try TNGDExperiments.tngd("TNGD κ0=\(kappa)", k, batch: options.batch, digitalSeconds: d)
+        }
+        try options.run(name: "tngd-noise", title: "TNGD: thermal noise κ0 at t = \(analogTime)τ", arms: arms, costText: cost.description)
+    }
+}
