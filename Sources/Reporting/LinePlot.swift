@@ -80,6 +80,15 @@ public struct LinePlot: Sendable, Equatable {
         return out
     }
 
+    /// Tick positions (as log10 values) on a logarithmic axis spanning `[low, high]` in log10 units:
+    /// the powers of ten, or 1, 2, 5 × 10ᵏ below two decades (1, 2, 3, 5, 7 × 10ᵏ below one).
+    public static func logarithmicTicks(low: Double, high: Double) -> [Double] {
+        guard low.isFinite, high.isFinite, high > low else { return [low] }
+        let decades = Array(Int(floor(low))...Int(ceil(high)))
+        let mantissas: [Double] = high - low < 1 ? [1, 2, 3, 5, 7] : high - low < 2 ? [1, 2, 5] : [1]
+        return decades.flatMap { d in mantissas.map { log10($0) + Double(d) } }.filter { $0 >= low - 1e-12 && $0 <= high + 1e-12 }
+    }
+
     static func format(_ v: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
@@ -137,7 +146,7 @@ public struct LinePlot: Sendable, Equatable {
             s += "<line x1=\"\(x)\" y1=\"\(y0)\" x2=\"\(x)\" y2=\"\(y0 + plotH)\" stroke=\"#e5e5e5\"/>"
             s += "<text x=\"\(x)\" y=\"\(y0 + plotH + 14)\" text-anchor=\"middle\">\(Self.format(t))</text>\n"
         }
-        let yTicks = log ? Array(Int(ceil(yLow))...Int(max(ceil(yLow), floor(yHigh)))).map { Double($0) } : Self.ticks(low: yLow, high: yHigh)
+        let yTicks = log ? Self.logarithmicTicks(low: yLow, high: yHigh) : Self.ticks(low: yLow, high: yHigh)
         for t in yTicks where t >= yLow - 1e-12 && t <= yHigh + 1e-12 {
             let y = y0 + plotH - (t - yLow) / (yHigh - yLow) * plotH
             s += "<line x1=\"\(x0)\" y1=\"\(y)\" x2=\"\(x0 + plotW)\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>"
@@ -162,6 +171,7 @@ public struct LinePlot: Sendable, Equatable {
                 }
             }
             let ly = y0 + 14 + Double(k) * 15
+            s += "<rect x=\"\(x0 + plotW - 124)\" y=\"\(ly - 11)\" width=\"120\" height=\"15\" fill=\"white\" fill-opacity=\"0.85\"/>"
             s += "<line x1=\"\(x0 + plotW - 120)\" y1=\"\(ly - 4)\" x2=\"\(x0 + plotW - 100)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
             s += "<text x=\"\(x0 + plotW - 95)\" y=\"\(ly)\">\(Self.escape(series.name))</text>\n"
         }
