@@ -1,6 +1,9 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Predictions
+import Reporting
+import Training
 
 /// `thermograd experiment methods`: TK-FAC Method 1 vs Method 2 at equal device time.
 struct ExperimentMethods: ParsableCommand {
@@ -45,5 +48,36 @@ struct ExperimentMethods: ParsableCommand {
         let folder = comparison.out ?? "runs/experiment-methods"
         try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time").write(to: "\(folder)/methods-tradeoff.svg")
         print("wrote \(folder)/methods-tradeoff.svg")
+        let feeds = try feedCostTable(e)
+        try AtomicFile.write(feeds + "\n", to: "\(folder)/methods-feed-cost.txt")
+        print("\n" + feeds + "\nwrote \(folder)/methods-feed-cost.txt")
+    }
+
+    /// The cost model of each feeding mode (`Predictions.StepCostModel` with `KFACSchedule.DeviceFeed`
+    /// factors | raw) for this experiment's MLP, batch and T_inv, with the model's default analog hardware
+    /// and A100 digital rates: predicted per-step device terms of TK-FAC Methods 1 and 2.
+    func feedCostTable(_ e: MethodsExperiment) throws -> String {
+        let c = e.comparison
+        let widths = [784] + c.hidden + [10]
+        let layers = (0..<(widths.count - 1)).map { WorkloadLayer("fc\($0)", inputs: widths[$0], outputs: widths[$0 + 1]) }
+        let workload = Workload(name: "experiment MLP", summary: "MLP " + widths.map(String.init).joined(separator: "-"),
+                                batch: c.batchSize, outputDimension: 10, layers: layers)
+        var table = TextTable(title: "Cost model per step by feeding mode (Predictions.StepCostModel, A100 digital rates, default analog hardware)",
+                              headers: ["optimizer", "feed", "total s", "DAC s", "programming s", "equilibration s", "sampling s", "ADC s", "bottleneck"])
+        for feed in KFACSchedule.DeviceFeed.allCases {
+            var schedule = KFACSchedule()
+            schedule.feed = feed
+            schedule.inverseInterval = c.kfac.inverseUpdateInterval
+            let prediction = try StepCostModel(digital: .a100, schedule: schedule).predict(workload)
+            for name in ["tkfac-m1", "tkfac-m2"] {
+                guard let p = prediction.optimizer(name) else { continue }
+                func term(_ suffix: String) -> String {
+                    formatEngineering(p.terms.filter { $0.name.hasSuffix(suffix) }.reduce(0) { $0 + $1.seconds })
+                }
+                table.append([name, feed.rawValue, formatEngineering(p.totalSeconds), term("DAC transfer"), term("programming"),
+                              term("equilibration"), term("sampling"), term("ADC readout"), p.bottleneck?.name ?? "–"])
+            }
+        }
+        return table.render()
     }
 }
