@@ -18,7 +18,9 @@ public struct DeviceConfiguration: Sendable, Equatable, CustomStringConvertible 
     public let spectralBound: SpectralBound
     /// Inverse temperature β: the noise is `sqrt(2/β) dW`, the stationary covariance `β⁻¹A⁻¹`.
     public let beta: Double
-    /// Integrator step δt, in τ.
+    /// Integrator step δt, in τ (Euler–Maruyama: the protocols use `interval / ceil(interval/δt)` ≤ δt).
+    /// The exact integrator is exact for any step, so the protocols take one step per readout interval
+    /// and one for the whole burn-in; δt then only matters for `makeChains` callers.
     public let timeStep: Double
     /// How trajectories are advanced: Euler–Maruyama or the exact OU transition.
     public let integrator: Integrator

@@ -15,8 +15,8 @@ import Linalg
 ///
 /// `C` (the constant inputs) has `biasRows` rows; chain `r` uses row `r / (chains / biasRows)`, so
 /// many right-hand sides run side by side. Noise comes from `noiseStreams` independent xoshiro
-/// streams, each filling a fixed block of rows (in parallel when the block is large), so results do
-/// not depend on the number of cores.
+/// streams, each filling a fixed block of rows, so results do not depend on the number of cores;
+/// it is generated one step ahead on a second thread, overlapping the GEMM (see `step`).
 public final class LangevinChains<Scalar: BLASScalar> {
     /// The update rule.
     public enum Scheme {
@@ -39,7 +39,9 @@ public final class LangevinChains<Scalar: BLASScalar> {
     var velocity: [Scalar]      // underdamped only
     var force: [Scalar]         // underdamped only
     var rngs: [Xoshiro256StarStar]
-    var scratch: [Float]        // one row of standard normals per noise stream
+    var noiseCurrent: [Float]   // chains × n standard normals for the next step
+    var noiseNext: [Float]      // being filled while the current step runs
+    var noiseReady = false
     /// Number of steps taken so far (per chain).
     public private(set) var stepsTaken = 0
 
@@ -69,7 +71,8 @@ public final class LangevinChains<Scalar: BLASScalar> {
         }
         let streams = Swift.max(1, Swift.min(noiseStreams, chains))
         rngs = (0..<streams).map { Xoshiro256StarStar(seed: seed, stream: UInt64(1000 + $0)) }
-        scratch = [Float](repeating: 0, count: streams * n)
+        noiseCurrent = [Float](repeating: 0, count: chains * n)
+        noiseNext = noiseCurrent
     }
 
     /// Sets every chain's state to `x0` (length `n`), or row-wise from a `chains × n` matrix.
@@ -110,63 +113,76 @@ public final class LangevinChains<Scalar: BLASScalar> {
     }
 
     /// Advances every chain by `count` steps.
+    ///
+    /// Noise is pipelined: step k consumes the normals prepared during step k−1 and, when the batch is
+    /// large enough to pay for a thread hand-off, the normals for step k+1 are generated on another
+    /// thread *while* step k's GEMM runs. The random streams are consumed in the same order either
+    /// way, so results do not depend on the path taken.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func step(_ count: Int = 1) {
+        if !noiseReady {
+            noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!) }
+            noiseReady = true
+        }
+        let overlap = chains * dimension >= 16_384
         for _ in 0..<count {
-            switch scheme {
-            case let .eulerMaruyama(drift): stepEulerMaruyama(drift)
-            case let .exact(transition, offset): stepExact(transition, offset)
-            case let .underdamped(drift, m, g): stepUnderdamped(drift, mass: m, friction: g)
+            noiseCurrent.withUnsafeBufferPointer { zc in
+                noiseNext.withUnsafeMutableBufferPointer { zn in
+                    let z = zc.baseAddress!, next = zn.baseAddress!
+                    if overlap {
+                        let group = DispatchGroup()
+                        let box = UncheckedSendableBox(value: (self, next))
+                        DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                            box.value.0.fillNoise(box.value.1)
+                        }
+                        advance(z)
+                        group.wait()
+                    } else {
+                        advance(z)
+                        fillNoise(next)
+                    }
+                }
             }
+            swap(&noiseCurrent, &noiseNext)
             stepsTaken += 1
         }
     }
 
-    /// Runs `fill(block, rowRange, rng)` over the noise blocks, in parallel when there is enough work
-    /// (the dispatch overhead of a few µs would dominate small steps).
-    /// `fill` also receives the block's scratch row for normals (`NoiseSampler`).
+    /// One step of the scheme with the standard normals `z` (`chains × n`, Float).
     @inline(__always)
-    func forEachBlock(_ fill: (UnsafeMutablePointer<Float>, Range<Int>, inout Xoshiro256StarStar) -> Void) {
-        let blocks = rngs.count
-        let c = chains, n = dimension
-        scratch.withUnsafeMutableBufferPointer { sb in
-        let s = sb.baseAddress!
-        rngs.withUnsafeMutableBufferPointer { gens in
-            let g = gens.baseAddress!
-            if blocks > 1 && c * dimension >= 16_384 {
-                // Each block touches only its own rows and its own generator, so the concurrent
-                // calls never share mutable memory (hence the unchecked Sendable box).
-                withoutActuallyEscaping(fill) { escapable in
-                    let box = UncheckedSendableBox(value: (escapable, g, s))
-                    DispatchQueue.concurrentPerform(iterations: blocks) { k in
-                        let (f, gens, s) = box.value
-                        f(s + k * n, (k * c / blocks)..<((k + 1) * c / blocks), &gens[k])
-                    }
-                }
-            } else {
-                for k in 0..<blocks { fill(s + k * n, (k * c / blocks)..<((k + 1) * c / blocks), &g[k]) }
-            }
+    func advance(_ z: UnsafePointer<Float>) {
+        switch scheme {
+        case let .eulerMaruyama(drift): stepEulerMaruyama(drift, z)
+        case let .exact(transition, offset): stepExact(transition, offset, z)
+        case let .underdamped(drift, m, g): stepUnderdamped(drift, mass: m, friction: g, z)
         }
+    }
+
+    /// Fills `chains × n` standard normals: block `k` of rows from stream `k` (fixed assignment).
+    func fillNoise(_ out: UnsafeMutablePointer<Float>) {
+        let blocks = rngs.count, c = chains, n = dimension
+        let sampler = NoiseSampler.shared
+        rngs.withUnsafeMutableBufferPointer { gens in
+            for k in 0..<blocks {
+                let rows = (k * c / blocks)..<((k + 1) * c / blocks)
+                sampler.fill(out + rows.lowerBound * n, count: rows.count * n, &gens[k])
+            }
         }
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func stepEulerMaruyama(_ drift: any DriftOperator<Scalar>) {
+    func stepEulerMaruyama(_ drift: any DriftOperator<Scalar>, _ z: UnsafePointer<Float>) {
         let n = dimension, per = chainsPerBiasRow
         let dt = Scalar(timeStep), sigma = Scalar((2 * timeStep / beta).squareRoot())
         current.withUnsafeBufferPointer { xb in
             next.withUnsafeMutableBufferPointer { yb in
                 bias.withUnsafeBufferPointer { cb in
                     let x = xb.baseAddress!, y = yb.baseAddress!, c = cb.baseAddress!
-                    let normals = NoiseSampler.shared
-                    forEachBlock { z, rows, rng in
-                        for r in rows {
-                            let xr = x + r * n, yr = y + r * n, cr = c + (r / per) * n
-                            normals.fill(z, count: n, &rng)
-                            for j in 0..<n { yr[j] = xr[j] + dt * cr[j] + sigma * Scalar(z[j]) }
-                        }
+                    for r in 0..<chains {
+                        let xr = x + r * n, yr = y + r * n, cr = c + (r / per) * n, zr = z + r * n
+                        for j in 0..<n { yr[j] = xr[j] + dt * cr[j] + sigma * Scalar(zr[j]) }
                     }
                     drift.apply(x, rows: chains, ldx: n, alpha: -dt, beta: 1, into: y, ldy: n)
                 }
@@ -177,20 +193,16 @@ public final class LangevinChains<Scalar: BLASScalar> {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func stepExact(_ transition: Matrix<Scalar>, _ offset: Matrix<Scalar>) {
+    func stepExact(_ transition: Matrix<Scalar>, _ offset: Matrix<Scalar>, _ z: UnsafePointer<Float>) {
         let n = dimension, w = width, per = chainsPerBiasRow
         current.withUnsafeMutableBufferPointer { xb in
             next.withUnsafeMutableBufferPointer { yb in
                 offset.withUnsafeBufferPointer { ob in
                     transition.withUnsafeBufferPointer { kb in
                         let x = xb.baseAddress!, y = yb.baseAddress!, o = ob.baseAddress!
-                        let normals = NoiseSampler.shared
-                        forEachBlock { z, rows, rng in
-                            for r in rows {
-                                let zr = x + r * w + n, yr = y + r * w, orow = o + (r / per) * n
-                                normals.fill(z, count: n, &rng)
-                                for j in 0..<n { zr[j] = Scalar(z[j]); yr[j] = orow[j] }
-                            }
+                        for r in 0..<chains {
+                            let zr = x + r * w + n, yr = y + r * w, orow = o + (r / per) * n, src = z + r * n
+                            for j in 0..<n { zr[j] = Scalar(src[j]); yr[j] = orow[j] }
                         }
                         Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(chains), Int32(n), Int32(2 * n), 1,
                                     x, Int32(w), kb.baseAddress!, Int32(n), 1, y, Int32(w))
@@ -203,7 +215,7 @@ public final class LangevinChains<Scalar: BLASScalar> {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func stepUnderdamped(_ drift: any DriftOperator<Scalar>, mass: Double, friction: Double) {
+    func stepUnderdamped(_ drift: any DriftOperator<Scalar>, mass: Double, friction: Double, _ z: UnsafePointer<Float>) {
         let n = dimension, per = chainsPerBiasRow
         let dt = Scalar(timeStep)
         let a = Scalar(timeStep / mass), damp = Scalar(1 - friction * timeStep / mass)
@@ -214,16 +226,12 @@ public final class LangevinChains<Scalar: BLASScalar> {
                     bias.withUnsafeBufferPointer { cb in
                         let x = xb.baseAddress!, v = vb.baseAddress!, f = fb.baseAddress!, c = cb.baseAddress!
                         drift.apply(x, rows: chains, ldx: n, alpha: 1, beta: 0, into: f, ldy: n)
-                        let normals = NoiseSampler.shared
-                        forEachBlock { z, rows, rng in
-                            for r in rows {
-                                let xr = x + r * n, vr = v + r * n, fr = f + r * n, cr = c + (r / per) * n
-                                normals.fill(z, count: n, &rng)
-                                for j in 0..<n {
-                                    let vNew = damp * vr[j] - a * (fr[j] - cr[j]) + sigma * Scalar(z[j])
-                                    vr[j] = vNew
-                                    xr[j] += dt * vNew
-                                }
+                        for r in 0..<chains {
+                            let xr = x + r * n, vr = v + r * n, fr = f + r * n, cr = c + (r / per) * n, zr = z + r * n
+                            for j in 0..<n {
+                                let vNew = damp * vr[j] - a * (fr[j] - cr[j]) + sigma * Scalar(zr[j])
+                                vr[j] = vNew
+                                xr[j] += dt * vNew
                             }
                         }
                     }

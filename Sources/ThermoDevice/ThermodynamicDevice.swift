@@ -155,7 +155,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
 
     /// The integrator step for a sampling interval: `h = interval / ceil(interval / δt)` ≤ δt, so that
     /// readouts fall exactly on steps. Returns `(h, stepsPerInterval)`.
+    /// The exact integrator takes the whole interval in one step (it is exact for any step).
     func step(for interval: Double) -> (h: Double, steps: Int) {
+        if configuration.integrator == .exact { return (interval, 1) }
         let k = Swift.max(1, Int((interval / configuration.timeStep - 1e-9).rounded(.up)))
         return (interval / Double(k), k)
     }
