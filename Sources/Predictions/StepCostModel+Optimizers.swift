@@ -19,7 +19,7 @@ extension StepCostModel {
         for l in w.layers {
             let f = factorWork(l, batch: w.batch)
             let c = Double(l.count)
-            let rows = w.batch * l.positions
+            let rows = schedule.approximation == .expand ? w.batch * l.positions : w.batch
             build += c * f.buildFLOPs / tCov
             ema += c * f.emaBytes / tCov
             fisher += c * f.trueFisherFLOPs / tCov

@@ -13,8 +13,13 @@ public struct KFACSchedule: Sendable, Equatable, Codable {
     public var cgIterations: Int = 10
     /// TNGD analog time per step `t`, in τ (the paper: 50τ on MNIST).
     public var tngdAnalogTime: Double = 50
+    /// For layers applied at several positions: K-FAC-expand (every position an example: factors from
+    /// `b·positions` rows) or K-FAC-reduce (positions averaged first: factors from `b` rows);
+    /// Eschenhagen et al., NeurIPS 2023 (REFERENCE.md §2).
+    public var approximation: SharedWeightApproximation = .expand
 
     public enum DeviceFeed: String, Sendable, Equatable, Codable, CaseIterable { case factors, raw }
+    public enum SharedWeightApproximation: String, Sendable, Equatable, Codable, CaseIterable { case expand, reduce }
 
     public init() {}
 
@@ -122,7 +127,11 @@ public struct StepCostModel: Sendable {
         let m = Double(batch * l.positions)
         let nA = Double(l.inputFactorOrder), nG = Double(l.outputs)
         var f = LayerFactorWork()
-        f.buildFLOPs = m * (nA * nA + nG * nG)
+        switch schedule.approximation {
+        case .expand: f.buildFLOPs = m * (nA * nA + nG * nG)
+        // Reduce: sum a and g over positions (m·(n_in + n_out) adds), then syrk over b rows.
+        case .reduce: f.buildFLOPs = m * (nA + nG) + Double(batch) * (nA * nA + nG * nG)
+        }
         f.emaBytes = 3 * bytesPerScalar * (nA * nA + nG * nG)
         f.trueFisherFLOPs = schedule.trueFisher ? 2 * m * Double(l.inputs) * nG : 0
         f.inversionFLOPs = (4.0 / 3.0) * (nA * nA * nA + nG * nG * nG)
@@ -133,7 +142,8 @@ public struct StepCostModel: Sendable {
 
     // MARK: Device pieces (per factor of order n; see AnalogHardware)
 
-    /// Values sent to program one factor: its `n(n+1)/2` couplings, or the raw `m × n` array.
+    /// Values sent to program one factor: its `n(n+1)/2` couplings, or the raw `m × n` array
+    /// (`m = b` rows under K-FAC-reduce, `b·positions` under expand).
     func programmedValues(order n: Int, rows m: Int) -> Double {
         schedule.feed == .factors ? Double(n) * Double(n + 1) / 2 : Double(m) * Double(n)
     }

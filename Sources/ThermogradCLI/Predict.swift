@@ -66,6 +66,8 @@ struct Predict: ParsableCommand {
     var inverseInterval: Int = KFACSchedule().inverseInterval
     @Option(help: "What TK-FAC sends to the device: factors (EMA, n² values) or raw (activations/gradients, b·n values).")
     var feed: String = KFACSchedule().feed.rawValue
+    @Option(help: "Shared-weight layers: expand (every position an example) or reduce (positions averaged first).")
+    var approximation: String = KFACSchedule().approximation.rawValue
     @Flag(help: "Empirical Fisher (no extra backward pass with sampled labels).")
     var empiricalFisher = false
     @Option(help: "TNGD analog time per step, in τ.")
@@ -77,6 +79,9 @@ struct Predict: ParsableCommand {
 
     func validate() throws {
         guard KFACSchedule.DeviceFeed(rawValue: feed) != nil else { throw ValidationError("--feed must be factors or raw") }
+        guard KFACSchedule.SharedWeightApproximation(rawValue: approximation) != nil else {
+            throw ValidationError("--approximation must be expand or reduce")
+        }
         if workloadFile == nil, workload != "width-sweep" {
             do { _ = try Workload.builtin(workload) } catch { throw ValidationError("\(error)") }
         }
@@ -102,6 +107,7 @@ struct Predict: ParsableCommand {
         schedule.inverseInterval = inverseInterval
         schedule.feed = KFACSchedule.DeviceFeed(rawValue: feed) ?? .factors
         schedule.trueFisher = !empiricalFisher
+        schedule.approximation = KFACSchedule.SharedWeightApproximation(rawValue: approximation) ?? .expand
         schedule.tngdAnalogTime = tngdTime
         var d = hardware
         if let g = gemmFlops { d.gemmFLOPS = g; d.source += "; GEMM rate overridden" }
@@ -138,6 +144,7 @@ struct Predict: ParsableCommand {
         print("device: \(model.analog)")
         print("schedule: T_cov = \(model.schedule.factorInterval), T_inv = \(model.schedule.inverseInterval), "
               + "\(model.schedule.trueFisher ? "true" : "empirical") Fisher, feed = \(model.schedule.feed.rawValue), "
+              + "K-FAC-\(model.schedule.approximation.rawValue), "
               + "NGD-CG \(model.schedule.cgIterations) iterations, TNGD t = \(model.schedule.tngdAnalogTime)τ")
         print("per iteration, digital and device work in sequence; weights and activations are not counted in memory\n")
     }

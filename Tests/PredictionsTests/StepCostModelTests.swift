@@ -108,3 +108,23 @@ struct StepCostModelTests {
         #expect(throws: PredictionError.self) { try StepCostModel(digital: .a100, analog: small).predict(.mlp) }
     }
 }
+
+@Suite("Shared-weight approximation")
+struct SharedWeightApproximationTests {
+    @Test func reduceBuildsFactorsFromBatchRowsOnly() throws {
+        let cpu = try DigitalHardware(name: "t", gemmFLOPS: 1e11, factorizationFLOPS: 1e10, memoryBandwidth: 1e10, source: "t")
+        var expand = KFACSchedule(), reduce = KFACSchedule()
+        expand.approximation = .expand
+        reduce.approximation = .reduce
+        let w = Workload.transformerBlock(width: 256, tokens: 128, batch: 8)
+        let e = try StepCostModel(digital: cpu, schedule: expand).predict(w).optimizer("kfac")!.seconds("factor construction")
+        let r = try StepCostModel(digital: cpu, schedule: reduce).predict(w).optimizer("kfac")!.seconds("factor construction")
+        // Expand: m·n² with m = b·positions; reduce: b·n² + m·n. Ratio ≈ positions for n ≫ positions.
+        #expect(e / r > 50 && e / r < 128, "expand/reduce = \(e / r)")
+        // Without shared positions the two coincide up to the averaging adds.
+        let mlp = Workload.mlp
+        let e1 = try StepCostModel(digital: cpu, schedule: expand).predict(mlp).optimizer("kfac")!.seconds("factor construction")
+        let r1 = try StepCostModel(digital: cpu, schedule: reduce).predict(mlp).optimizer("kfac")!.seconds("factor construction")
+        #expect(abs(r1 / e1 - 1) < 0.01)
+    }
+}
