@@ -61,7 +61,8 @@ public enum TNGDExperiments {
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: k.analogTime, damping: k.damping, delay: k.delay,
                                                                    averagingTime: k.averagingTime, device: device)
         let rate = adam ? k.adamLearningRate : k.learningRate
-        let settings = "\(config), " + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")
+        let settings = "\(config) [device noise seed per run: seed·7919 + 17], "
+            + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")
         return TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(rate, batch: batch), settings: settings) { _, steps, seed in
             let seeded = try ThermodynamicNaturalGradientConfiguration(
                 analogTime: config.analogTime, damping: config.damping, delay: config.delay, averagingTime: config.averagingTime,
