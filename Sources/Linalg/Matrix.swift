@@ -125,10 +125,11 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     public func column(_ j: Int) -> [Scalar] { withColumn(j) { $0.toArray() } }
 
     /// The transpose (a copy).
+    @inlinable
     public func transposed() -> Matrix {
         var t = Matrix(rows: columns, columns: rows)
         let (r, c) = (rows, columns)
-        storage.withUnsafeBufferPointer { src in
+        _storage.withUnsafeBufferPointer { src in
             t._storage.withUnsafeMutableBufferPointer { dst in
                 for i in 0..<r { for j in 0..<c { dst[j * r + i] = src[i * c + j] } }
             }
@@ -147,30 +148,53 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     }
 
     /// Sum of the diagonal.
+    @inlinable
     public var trace: Scalar {
-        var t: Scalar = 0
-        for i in 0..<Swift.min(rows, columns) { t += storage[i * columns + i] }
-        return t
+        let c = columns
+        return _storage.withUnsafeBufferPointer { a in
+            var t: Scalar = 0
+            for i in 0..<Swift.min(rows, c) { t += a[i * c + i] }
+            return t
+        }
     }
 
     /// The diagonal as an array.
     public var diagonalElements: [Scalar] { (0..<Swift.min(rows, columns)).map { storage[$0 * columns + $0] } }
 
-    /// True when every element is finite (no NaN, no ±∞).
-    public var isFinite: Bool { storage.allSatisfy { $0.isFinite } }
+    /// True when every element is finite (no NaN, no ±∞). Generic code in other modules must be
+    /// specialised to be fast, hence `@inlinable` and one unsafe loop (this guards every LAPACK call).
+    @inlinable
+    public var isFinite: Bool {
+        _storage.withUnsafeBufferPointer { a in
+            var ok = true
+            for x in a { ok = ok && x.isFinite }
+            return ok
+        }
+    }
 
     /// Largest `|a_ij - a_ji|` relative to the largest `|a_ij|` is at most `relativeTolerance`.
+    @inlinable
     public func isSymmetric(relativeTolerance: Scalar = 0) -> Bool {
         guard isSquare else { return false }
-        let scale = Swift.max(maxAbs, Scalar.leastNormalMagnitude)
-        for i in 0..<rows { for j in (i + 1)..<Swift.max(i + 1, columns) {
-            if abs(storage[i * columns + j] - storage[j * columns + i]) > relativeTolerance * scale { return false }
-        } }
-        return true
+        let limit = relativeTolerance * Swift.max(maxAbs, Scalar.leastNormalMagnitude)
+        let n = columns
+        return _storage.withUnsafeBufferPointer { a in
+            for i in 0..<n { for j in (i + 1)..<Swift.max(i + 1, n) where abs(a[i * n + j] - a[j * n + i]) > limit {
+                return false
+            } }
+            return true
+        }
     }
 
     /// Largest absolute element (0 for an empty matrix).
-    public var maxAbs: Scalar { storage.reduce(0) { Swift.max($0, abs($1)) } }
+    @inlinable
+    public var maxAbs: Scalar {
+        _storage.withUnsafeBufferPointer { a in
+            var m: Scalar = 0
+            for x in a { m = Swift.max(m, abs(x)) }
+            return m
+        }
+    }
 
     /// Frobenius norm `sqrt(Σ a_ij²)`, computed by BLAS nrm2 (overflow-safe).
     public var frobeniusNorm: Scalar {
@@ -179,11 +203,13 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     }
 
     /// Adds `value` to every diagonal element (Tikhonov damping `A + λI`).
+    @inlinable
     public mutating func addDiagonal(_ value: Scalar) {
         for i in 0..<Swift.min(rows, columns) { _storage[i * columns + i] += value }
     }
 
     /// Copies the lower triangle onto the upper one (after LAPACK/BLAS routines that fill one triangle).
+    @inlinable
     public mutating func symmetrizeFromLower() {
         precondition(isSquare, "symmetrizeFromLower needs a square matrix")
         let n = rows

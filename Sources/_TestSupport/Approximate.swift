@@ -1,5 +1,4 @@
 import Linalg
-import RealModule
 
 /// Relative Frobenius error `‖a − b‖_F / max(‖b‖_F, tiny)` of `a` against the reference `b`.
 public func relativeError<S: BLASScalar>(_ a: Matrix<S>, _ b: Matrix<S>) -> S {
@@ -31,17 +30,4 @@ public func naiveProduct<S: BLASScalar>(_ a: Matrix<S>, transposeA: Bool = false
         }
     }
     return c
-}
-
-/// A random symmetric positive-definite `n × n` matrix with eigenvalues spread log-uniformly over
-/// `[1/condition, 1]` (so its condition number is exactly `condition`), in a random orthogonal basis.
-public func randomSPD<S: BLASScalar>(_ n: Int, condition: Double, rng: inout Xoshiro256StarStar) throws -> Matrix<S> {
-    let g: Matrix<Double> = rng.normalMatrix(rows: n, columns: n)
-    let (_, q) = try LAPACK.symmetricEigen(BLAS.matmul(g, g, transposeB: true))
-    let values = (0..<n).map { i in n == 1 ? 1.0 : Double.exp(-Double.log(condition) * Double(i) / Double(n - 1)) }
-    var qd = q
-    for i in 0..<n { for j in 0..<n { qd[i, j] *= values[j] } }
-    var a = BLAS.matmul(qd, q, transposeB: true)
-    a.symmetrizeFromLower()
-    return a.converted(to: S.self)
 }

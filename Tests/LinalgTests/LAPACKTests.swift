@@ -14,7 +14,7 @@ struct LAPACKTests {
     func checkCholesky<S: BLASScalar>(_: S.Type, seed: UInt64) throws {
         var rng = Xoshiro256StarStar(seed: seed)
         for n in Self.sizes {
-            let a: Matrix<S> = try randomSPD(n, condition: 100, rng: &rng)
+            let a: Matrix<S> = try rng.randomSPD(n, condition: 100)
             let factor = try LAPACK.cholesky(a)
             let l = factor.lower
             for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { #expect(l[i, j] == 0) } }

@@ -26,9 +26,9 @@ struct KFACSolverTests {
             let x: Matrix<Double> = rng.normalMatrix(rows: 2, columns: 5)
             a = BLAS.matmul(x, transposeA: true, x)
         } else {
-            a = 3 * (try randomSPD(5, condition: 50, rng: &rng) as Matrix<Double>)
+            a = 3 * (try rng.randomSPD(5, condition: 50) as Matrix<Double>)
         }
-        let g: Matrix<Double> = 0.01 * (try randomSPD(3, condition: 20, rng: &rng) as Matrix<Double>)
+        let g: Matrix<Double> = 0.01 * (try rng.randomSPD(3, condition: 20) as Matrix<Double>)
         return KroneckerFactors(activation: a, gradient: g)
     }
 

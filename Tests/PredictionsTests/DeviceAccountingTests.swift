@@ -16,7 +16,7 @@ struct DeviceAccountingTests {
     @Test func method1InversionTermsMatchTheSimulator() throws {
         let n = 48, kappa = 20.0, samples = 512, interval = 2.0
         var rng = Xoshiro256StarStar(seed: 31)
-        let a: Matrix<Float> = try randomSPD(n, condition: kappa, rng: &rng)
+        let a: Matrix<Float> = try rng.randomSPD(n, condition: kappa)
         let config = try DeviceConfiguration(inputConverter: .ideal, outputConverter: .init(bits: 8, range: 4),
                                              chains: 64, seed: 5)
         var device = ThermodynamicDevice<Float>(configuration: config)
