@@ -42,7 +42,7 @@ public final class FactoredConjugateGradientDescent: CurvatureOptimizer {
         if let bad = firstNonFiniteGradient(parameters) { skippedSteps += 1; return .skippedNonFinite(parameter: bad) }
         if let batch {
             let clock = ContinuousClock(), start = clock.now
-            let g = parameters.flatMap { $0.gradient.storage }
+            let g = flatGradient(parameters)
             var x: [Float]? = nil
             if let lin = try? LinearizedModel(batch.model, input: batch.input) {
                 let f = GaussNewtonOperator(linearization: lin, curvature: batch.curvature, damping: 0)
@@ -56,12 +56,7 @@ public final class FactoredConjugateGradientDescent: CurvatureOptimizer {
                 }
             }
             if x == nil { failedSolves += 1 } else { previous = x }
-            var offset = 0
-            for p in parameters {
-                let source = x ?? g
-                p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(source[offset..<(offset + p.count)]))
-                offset += p.count
-            }
+            setFlatGradient(x ?? g, into: parameters)
             let d = clock.now - start
             lastSolveSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }

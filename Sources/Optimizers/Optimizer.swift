@@ -46,3 +46,24 @@ public func firstNonFiniteGradient<S: BLASScalar>(_ parameters: [Parameter<S>]) 
     }
     return nil
 }
+
+/// All gradients concatenated in parameter order: the flat vector `∇ℓ ∈ R^N` that whole-model
+/// natural-gradient methods (NGD, TNGD) precondition.
+public func flatGradient<S: BLASScalar>(_ parameters: [Parameter<S>]) -> [S] {
+    var g: [S] = []
+    g.reserveCapacity(parameters.reduce(0) { $0 + $1.count })
+    for p in parameters { g.append(contentsOf: p.gradient.storage) }
+    return g
+}
+
+/// Writes a flat vector laid out as `flatGradient` back into the parameters' gradients (each keeps its
+/// shape), so that the inner first-order optimiser applies it.
+public func setFlatGradient<S: BLASScalar>(_ flat: [S], into parameters: [Parameter<S>]) {
+    precondition(flat.count == parameters.reduce(0) { $0 + $1.count },
+                 "setFlatGradient: \(flat.count) values for \(parameters.reduce(0) { $0 + $1.count }) parameters")
+    var offset = 0
+    for p in parameters {
+        p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(flat[offset..<(offset + p.count)]))
+        offset += p.count
+    }
+}

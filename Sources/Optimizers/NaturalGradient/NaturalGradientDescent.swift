@@ -68,15 +68,10 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
             return .skippedNonFinite(parameter: bad)
         }
         if let batch {
-            let g = parameters.flatMap { $0.gradient.storage }
+            let g = flatGradient(parameters)
             let (x, seconds) = measureSeconds { () -> [Scalar]? in try? direction(for: g, batch: batch) }
             lastSolveSeconds = seconds
-            var offset = 0
-            for p in parameters {
-                let slice = x.map { Array($0[offset..<(offset + p.count)]) } ?? Array(g[offset..<(offset + p.count)])
-                p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: slice)
-                offset += p.count
-            }
+            setFlatGradient(x ?? g, into: parameters)
             if x == nil { failedSolves += 1 } else { previous = x }
         } else {
             missingCurvature += 1

@@ -65,7 +65,7 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
             return .skippedNonFinite(parameter: bad)
         }
         if let batch {
-            let g = parameters.flatMap { $0.gradient.storage }
+            let g = flatGradient(parameters)
             var x: [Scalar]? = nil
             do {
                 let r = try direction(for: g, batch: batch)
@@ -77,12 +77,7 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
                 lastError = error
                 failedRuns += 1
             }
-            var offset = 0
-            for p in parameters {
-                let slice = x.map { Array($0[offset..<(offset + p.count)]) } ?? Array(g[offset..<(offset + p.count)])
-                p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: slice)
-                offset += p.count
-            }
+            setFlatGradient(x ?? g, into: parameters)
         } else {
             missingCurvature += 1
         }
