@@ -112,8 +112,11 @@ public final class Trainer {
         var metricRows: [[String]] = [], epochRows: [[String]] = []
         if resume {
             let checkpoint = try Checkpoint.read(from: checkpointPath)
-            guard checkpoint.file.metadata["configuration"] == configuration.resumeFingerprint() else {
-                throw CheckpointError.mismatch(path: checkpointPath, detail: "it was written with different settings")
+            let differences = configuration.resumeDifferences(from: checkpoint.file.metadata["configuration"] ?? "")
+            guard differences.isEmpty else {
+                throw CheckpointError.mismatch(path: checkpointPath, detail: "it was written with different settings ("
+                                               + differences.prefix(8).joined(separator: "; ")
+                                               + (differences.count > 8 ? "; … \(differences.count - 8) more" : "") + ")")
             }
             try checkpoint.restore(into: model, optimizer: optimizer, path: checkpointPath)
             startStep = checkpoint.step
@@ -142,7 +145,8 @@ public final class Trainer {
         if let last = epochRows.last { lastTest = (Double(last[5]) ?? .nan, Double(last[6]) ?? .nan) }
 
         func saveCheckpoint(after s: Int) throws {
-            let meta = ["configuration": configuration.resumeFingerprint(), "wall_seconds": String(wall()),
+            let meta = ["configuration": configuration.resumeFingerprint(),
+                        "configuration_format": TrainingConfiguration.resumeFingerprintFormat, "wall_seconds": String(wall()),
                         "window": window.encoded, "epoch_running": epochRun.encoded]
             try Checkpoint(model: model, optimizer: optimizer, step: s, metadata: meta).write(to: checkpointPath)
         }

@@ -92,19 +92,6 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         }
     }
 
-    /// The settings that must match for `--resume` to continue a run exactly (all but the output paths,
-    /// the logging cadence and the epoch count, which may be raised to train longer).
-    func resumeFingerprint() -> String {
-        var c = self
-        c.outputDirectory = ""
-        c.dataDirectory = ""
-        c.logEvery = 1
-        c.evaluateEvery = nil
-        c.checkpointEvery = nil
-        c.epochs = 1
-        return (try? String(decoding: JSONEncoder.sorted.encode(c), as: UTF8.self)) ?? ""
-    }
-
     public var description: String {
         var lines = ["model        \(model == .mlp ? "MLP " + mlpSizes.map(String.init).joined(separator: "-") : "small CNN (conv32-pool-conv64-pool-fc128)")"
                      + (dropout > 0 ? ", dropout \(dropout)" : "")]

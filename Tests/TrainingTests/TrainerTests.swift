@@ -90,10 +90,46 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
         c.epochs = 1
         _ = try Trainer(configuration: c, train: train, test: test).run()
         c.learningRate = 0.5
-        #expect(throws: CheckpointError.self) { try Trainer(configuration: c, train: train, test: test).run(resume: true) }
+        let error = #expect(throws: CheckpointError.self) { try Trainer(configuration: c, train: train, test: test).run(resume: true) }
+        // The message names the setting that differs, with both values.
+        #expect(error?.description.contains("learningRate: 0.01 → 0.5") == true, "\(String(describing: error))")
         var fresh = smallConfiguration("no-checkpoint")
         fresh.epochs = 1
         #expect(throws: CheckpointError.self) { try Trainer(configuration: fresh, train: train, test: test).run(resume: true) }
+    }
+
+    /// A checkpoint written by a build that did not have some setting yet still resumes when the current
+    /// value of that setting is its default; any real difference is named, nested paths included.
+    @Test func resumeFingerprintToleratesSettingsAddedLater() throws {
+        var c = smallConfiguration("fingerprint")
+        c.optimizer = .kfac
+        let current = c.resumeFingerprint()
+        #expect(c.resumeDifferences(from: current).isEmpty)
+        // Output paths, logging cadence and epoch count may change between runs.
+        var longer = c
+        longer.epochs = 7; longer.logEvery = 3; longer.outputDirectory = "elsewhere"; longer.evaluateEvery = 5
+        #expect(longer.resumeDifferences(from: current).isEmpty)
+
+        // Simulate an older build: drop keys the old configuration type did not have.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(current.utf8)) as? [String: Any])
+        object.removeValue(forKey: "tngd")                       // a whole nested group added later
+        var kfac = try #require(object["kfac"] as? [String: Any])
+        let firstKFACKey = try #require(kfac.keys.sorted().first)
+        kfac.removeValue(forKey: firstKFACKey)                   // one nested field added later
+        object["kfac"] = kfac
+        let older = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        #expect(c.resumeDifferences(from: older).isEmpty, "\(c.resumeDifferences(from: older))")
+
+        // A nested setting that really differs is reported with its path; so is a missing key whose
+        // current value is not the default.
+        var changed = c
+        changed.kfac.damping *= 10
+        let lines = changed.resumeDifferences(from: current)
+        #expect(lines.count == 1 && lines[0].hasPrefix("kfac.damping: "), "\(lines)")
+        var other = c
+        other.batchSize = 64
+        #expect(other.resumeDifferences(from: older) == ["batchSize: 32 → 64"])
+        #expect(c.resumeDifferences(from: "not json") == ["the checkpoint's stored settings are not readable JSON"])
     }
 
     @Test func invalidConfigurationsAreRejected() {
