@@ -49,7 +49,8 @@ public struct PlotPanel: Sendable, Equatable {
 
 /// An SVG figure of one or more line-plot panels in a grid (`columns` per row), self-contained (no
 /// scripts, no external fonts), viewable in any browser. Axes get "nice" ticks (1, 2, 5 × 10ᵏ, or
-/// powers of ten on a log axis); each panel has a legend.
+/// powers of ten on a log axis); each panel has a legend in a column to the right of its axes, so that it
+/// never hides a curve (the figure grows by the legend's width instead of the axes shrinking).
 public struct LinePlot: Sendable, Equatable {
     public var title: String?
     public var panels: [PlotPanel]
@@ -101,11 +102,20 @@ public struct LinePlot: Sendable, Equatable {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// Width of the legend column: the longest series name at ≈ 6.2 px per character (11 px Helvetica),
+    /// plus the line sample; at most 240 px (longer names are clipped by the viewer, not wrapped).
+    var legendWidth: Double {
+        let longest = panels.flatMap(\.series).map(\.name.count).max() ?? 0
+        return longest == 0 ? 0 : Swift.min(240, 38 + 6.2 * Double(longest))
+    }
+
     /// The SVG document.
     public func svg() -> String {
         let rows = (panels.count + columns - 1) / columns
         let top = title == nil ? 0.0 : 30
-        let width = Double(min(columns, panels.count)) * panelWidth
+        let legend = legendWidth
+        let cellWidth = panelWidth + legend
+        let width = Double(min(columns, panels.count)) * cellWidth
         let height = top + Double(rows) * panelHeight
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
@@ -114,7 +124,7 @@ public struct LinePlot: Sendable, Equatable {
         """
         if let title { s += "<text x=\"\(width / 2)\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">\(Self.escape(title))</text>\n" }
         for (i, panel) in panels.enumerated() {
-            let ox = Double(i % columns) * panelWidth, oy = top + Double(i / columns) * panelHeight
+            let ox = Double(i % columns) * cellWidth, oy = top + Double(i / columns) * panelHeight
             s += render(panel, originX: ox, originY: oy)
         }
         return s + "</svg>\n"
@@ -170,10 +180,13 @@ public struct LinePlot: Sendable, Equatable {
                     s += "\n"
                 }
             }
-            let ly = y0 + 14 + Double(k) * 15
-            s += "<rect x=\"\(x0 + plotW - 124)\" y=\"\(ly - 11)\" width=\"120\" height=\"15\" fill=\"white\" fill-opacity=\"0.85\"/>"
-            s += "<line x1=\"\(x0 + plotW - 120)\" y1=\"\(ly - 4)\" x2=\"\(x0 + plotW - 100)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
-            s += "<text x=\"\(x0 + plotW - 95)\" y=\"\(ly)\">\(Self.escape(series.name))</text>\n"
+            // Legend column right of the axes, from the top of the axes: entries 15 px apart, closer (with a
+            // smaller font) when many series would otherwise run past the panel.
+            let spacing = Swift.min(15, (plotH + bottom - 12) / Double(Swift.max(panel.series.count, 1)))
+            let ly = y0 + 10 + Double(k) * spacing, lx = x0 + plotW + 10
+            let font = spacing < 13 ? " font-size=\"\(String(format: "%.1f", Swift.max(spacing - 2, 6)))\"" : ""
+            s += "<line x1=\"\(lx)\" y1=\"\(ly - 4)\" x2=\"\(lx + 20)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
+            s += "<text x=\"\(lx + 25)\" y=\"\(ly)\"\(font)>\(Self.escape(series.name))</text>\n"
         }
         return s + "</g>\n"
     }

@@ -15,7 +15,7 @@ struct Predict: ParsableCommand {
         programming, equilibration (burn-in × κτ), sampling, ADC readout, spread over --devices devices. \
         Every assumption is printed with the result.
 
-        Workloads: mlp, vit-s16, ogbg-gnn, transformer-<width>, width-sweep (transformer blocks of width \
+        Workloads: mlp, cnn, vit-s16, ogbg-gnn, transformer-<width>, width-sweep (transformer blocks of width \
         512…8192: table, CSV and an SVG plot of the TK-FAC/K-FAC speedup against width), or --workload-file \
         with a JSON description (fields name, summary, batch, outputDimension, extraForwardFLOPsPerExample, \
         layers[{name, inputs, outputs, positions, count, bias}]).
@@ -29,7 +29,7 @@ struct Predict: ParsableCommand {
 
     enum DigitalPreset: String, ExpressibleByArgument, CaseIterable { case cpu, a100, h100 }
 
-    @Option(help: "Workload: mlp, vit-s16, ogbg-gnn, transformer-<width>, width-sweep.")
+    @Option(help: "Workload: mlp, cnn, vit-s16, ogbg-gnn, transformer-<width>, width-sweep.")
     var workload: String = "vit-s16"
     @Option(help: "A workload JSON file (overrides --workload).")
     var workloadFile: String?

@@ -187,15 +187,22 @@ public final class Trainer {
                 lastTest = test!
             }
             if s % configuration.logEvery == 0 || evaluateNow {
+                // The training columns average the last `logEvery` steps. An evaluation off that cadence (end of
+                // an epoch, `evaluateEvery`) gets a row with the test columns only and leaves the window running:
+                // averaging the few steps since the last row made the training curves spike there. The last
+                // step always closes the window.
+                let closesWindow = s % configuration.logEvery == 0 || s == totalSteps
                 let rate = window.seconds > 0 ? Double(window.examples) / window.seconds : .nan
-                try metrics.append([.integer(s), .integer(epoch + 1), .number(wall()), .number(window.meanLoss), .number(window.accuracy),
-                                    .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), .number(rate),
+                func trainColumn(_ v: Double) -> CSVValue { closesWindow ? .number(v) : .text("") }
+                try metrics.append([.integer(s), .integer(epoch + 1), .number(wall()), trainColumn(window.meanLoss), trainColumn(window.accuracy),
+                                    .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate),
                                     test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
                                     .integer(optimizer.skippedSteps)]
                                    + [.number(step.lastForwardBackwardSeconds)] + (curvature?.stepMetrics.map { .number($0.value) } ?? []))
-                metricRows.append([String(s), String(epoch + 1), String(wall()), String(window.meanLoss), String(window.accuracy), "", "",
+                metricRows.append([String(s), String(epoch + 1), String(wall()),
+                                   closesWindow ? String(window.meanLoss) : "", closesWindow ? String(window.accuracy) : "", "", "",
                                    test.map { String($0.loss) } ?? "", test.map { String($0.accuracy) } ?? "", ""])
-                window = Running()
+                if closesWindow { window = Running() }
             }
             if endOfEpoch || s == totalSteps {
                 let row = [String(epoch + 1), String(s), String(wall()), String(epochRun.meanLoss), String(epochRun.accuracy),
@@ -245,13 +252,15 @@ public final class Trainer {
         let (step, wall, trainLoss, trainAcc, testLoss, testAcc) = (column(0), column(2), column(3), column(4), column(7), column(8))
         func panels(x: [Double], label: String) -> [PlotPanel] {
             let evaluated = x.indices.filter { testLoss[$0].isFinite }
+            // Rows of test-only evaluations carry no training value: skip them rather than break the line.
+            let logged = x.indices.filter { trainLoss[$0].isFinite }
             return [
                 PlotPanel(title: "Loss", xLabel: label, yLabel: "cross-entropy", series: [
-                    PlotSeries(name: "train", x: x, y: trainLoss),
+                    PlotSeries(name: "train", x: logged.map { x[$0] }, y: logged.map { trainLoss[$0] }),
                     PlotSeries(name: "test", x: evaluated.map { x[$0] }, y: evaluated.map { testLoss[$0] }, markers: true),
                 ], logarithmicY: true),
                 PlotPanel(title: "Accuracy", xLabel: label, yLabel: "accuracy (%)", series: [
-                    PlotSeries(name: "train", x: x, y: trainAcc.map { 100 * $0 }),
+                    PlotSeries(name: "train", x: logged.map { x[$0] }, y: logged.map { 100 * trainAcc[$0] }),
                     PlotSeries(name: "test", x: evaluated.map { x[$0] }, y: evaluated.map { 100 * testAcc[$0] }, markers: true),
                 ]),
             ]

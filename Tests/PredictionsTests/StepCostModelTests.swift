@@ -62,7 +62,7 @@ struct StepCostModelTests {
     }
 
     @Test func builtinWorkloadsAndPresetsLoad() throws {
-        for name in ["mlp", "vit-s16", "ogbg-gnn", "transformer-1024"] {
+        for name in ["mlp", "cnn", "vit-s16", "ogbg-gnn", "transformer-1024"] {
             let w = try Workload.builtin(name)
             try w.validate()
             let p = try StepCostModel(digital: .a100).predict(w)
@@ -71,6 +71,8 @@ struct StepCostModelTests {
         // ViT-S/16 has ≈ 22 M parameters and ≈ 9.2 GFLOPs per forward example (4.6 GMACs).
         #expect(abs(Double(Workload.vitS16.parameterCount) - 22.0e6) / 22.0e6 < 0.05)
         #expect(Workload.mlp.parameterCount == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10)
+        // The CNN's parameters as `Models.smallConvolutional` builds them (conv weights 3·3·c_in·c_out + biases).
+        #expect(Workload.cnn.parameterCount == (9 * 32 + 32) + (288 * 64 + 64) + (3136 * 128 + 128) + (128 * 10 + 10))
         #expect(DigitalHardware.h100.gemmFLOPS > DigitalHardware.a100.gemmFLOPS)
         #expect(throws: PredictionError.self) { try Workload.builtin("resnet") }
     }

@@ -81,6 +81,16 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
         // Curvature optimisers append their own columns after these (forward/backward split, …).
         #expect(Array(csv.first!.prefix(10)) == ["step", "epoch", "wall_seconds", "train_loss", "train_accuracy", "learning_rate",
                               "examples_per_second", "test_loss", "test_accuracy", "skipped_steps"])
+        // Training columns always average a full window of `logEvery` steps (or close the run); rows of
+        // off-cadence evaluations (here every epoch end, since epochs are not multiples of 4 steps) are test-only.
+        let rows = csv.dropFirst()
+        let lastStep = try #require(rows.last.flatMap { Int($0[0]) })
+        var testOnly = 0
+        for row in rows {
+            let step = try #require(Int(row[0]))
+            if row[3].isEmpty { testOnly += 1; #expect(!row[8].isEmpty && step % 4 != 0) } else { #expect(step % 4 == 0 || step == lastStep) }
+        }
+        #expect(testOnly >= 1)
         #expect(FileManager.default.fileExists(atPath: trainer.configPath))
     }
 
@@ -179,6 +189,9 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
             PlotSeries(name: "a<b", x: [1, 2, 3], y: [1, .nan, 3]),
         ])]).svg()
         #expect(svg.contains("a&lt;b") && svg.components(separatedBy: "<polyline").count == 3) // NaN splits the line
+        // The legend sits right of the axes (axes end at 460 − 14 px), never on top of a curve.
+        let legendX = svg.components(separatedBy: "\">a&lt;b</text>").first?.components(separatedBy: "<text x=\"").last
+        #expect((legendX.flatMap { Double($0.prefix { $0 != "\"" }) } ?? 0) > 446, "\(legendX ?? "")")
         let table = TextTable(headers: ["name", "value"], rows: [["x", "1.5"], ["longer", "10"]]).render()
         #expect(table == "name    value\n------  -----\nx         1.5\nlonger     10")
     }
