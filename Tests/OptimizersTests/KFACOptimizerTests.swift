@@ -176,6 +176,53 @@ struct KFACOptimizerTests {
         #expect(kfac.stepMetrics.first { $0.name == "kfac_failed_refreshes" }?.value == 2)
     }
 
+    @Test("a layer that never gets an inverse: raw gradient with one warning for T_inv steps, then .failed")
+    func layerWithoutInverseFailsAfterTInv() throws {
+        let model = makeNetwork([3, 4, 2], activation: .tanh, seed: 13)
+        let solver = FlakySolver()
+        solver.failNext = true
+        let kfac = try KFAC(model: model, inner: try Self.sgd(0.1), configuration: Self.configuration { $0.inverseUpdateInterval = 3 },
+                            solver: solver)
+        let (delta, outcome, gradient) = Self.step(kfac, model, seed: 14)
+        // Step 1: no inverse for either layer → both use −η ∇ (plain SGD), visibly.
+        #expect(outcome == .applied)
+        #expect(zip(delta, gradient).allSatisfy { abs($0 + 0.1 * $1) < 1e-12 })
+        let warnings = kfac.takeWarnings()
+        #expect(warnings.filter { $0.contains("has no inverse yet") }.count == 2, "\(warnings)")
+        #expect(kfac.takeWarnings().isEmpty)
+        for seed in 15...16 { #expect(Self.step(kfac, model, seed: UInt64(seed)).outcome == .applied) }
+        #expect(kfac.unpreconditionedLayerSteps == 6)
+        #expect(kfac.takeWarnings().allSatisfy { !$0.contains("has no inverse yet") })  // one warning per episode
+        // Step 4 (> T_inv = 3 steps without an inverse): the step fails and nothing moves.
+        let (d4, o4, _) = Self.step(kfac, model, seed: 17)
+        guard case let .failed(reason) = o4 else { Issue.record("expected .failed, got \(o4)"); return }
+        #expect(reason.contains("layers.0") && reason.contains("no usable inverse"))
+        #expect(d4.allSatisfy { $0 == 0 })
+        #expect(kfac.stepMetrics.first { $0.name == "kfac_unpreconditioned_layer_steps" }?.value == 7)
+    }
+
+    /// A solver whose preconditioned gradient has the wrong shape for the model (a wrong pairing).
+    final class MismatchedSolver: FactorSolver {
+        let base = CholeskyFactorSolver<Double>()
+        var name: String { "mismatched" }
+        var metrics: FactorSolverMetrics { base.metrics }
+        func refresh(layer: String, factors: KroneckerFactors<Double>, damping: FactorDamping<Double>) throws(KFACError) {}
+        func precondition(layer: String, gradient: Matrix<Double>) throws(KFACError) -> Matrix<Double> {
+            throw .shapeMismatch(layer: layer, detail: "test")
+        }
+        func exportState() -> [String: Matrix<Double>] { [:] }
+        func importState(_ state: [String: Matrix<Double>]) throws(KFACError) {}
+    }
+
+    @Test("a solver error other than a missing inverse fails the step at once (no raw-gradient fallback)")
+    func solverErrorFailsStep() throws {
+        let model = makeNetwork([3, 4, 2], activation: .tanh, seed: 13)
+        let kfac = try KFAC(model: model, inner: try Self.sgd(0.1), configuration: Self.configuration(), solver: MismatchedSolver())
+        let (delta, outcome, _) = Self.step(kfac, model, seed: 14)
+        #expect(outcome == .failed(reason: KFACError.shapeMismatch(layer: "layers.0", detail: "test").description))
+        #expect(delta.allSatisfy { $0 == 0 })
+    }
+
     @Test("invalid settings are rejected with a message naming the field")
     func validation() {
         let bad: [(String, (inout KFACConfiguration) -> Void)] = [

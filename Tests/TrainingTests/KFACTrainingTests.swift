@@ -59,4 +59,22 @@ import Training
             }
         }
     }
+
+    /// `--optimizer ngd-exact` on the 670k-parameter MLP is refused when the optimiser is built, before any
+    /// allocation, with the parameter count, the memory and the alternative.
+    @Test func exactNaturalGradientOnLargeModelIsRefused() throws {
+        var c = TrainingConfiguration()
+        c.optimizer = .ngdExact
+        let model = ModelFactory.model(c, inputFeatures: 784, classes: 10)
+        #expect(model.parameterCount == 669_706)
+        do {
+            _ = try ModelFactory.optimizer(c, totalSteps: 10, model: model)
+            Issue.record("ngd-exact on the MLP was accepted")
+        } catch {
+            #expect(error.description.contains("N = 669706") && error.description.contains("TiB")
+                    && error.description.contains("ngd-cg"), "\(error)")
+        }
+        c.mlpSizes = [16, 12, 3]
+        _ = try ModelFactory.optimizer(c, totalSteps: 10, model: ModelFactory.model(c, inputFeatures: 16, classes: 3))
+    }
 }
