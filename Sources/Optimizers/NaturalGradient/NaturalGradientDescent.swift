@@ -5,7 +5,7 @@ import NeuralNet
 /// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). REFERENCE.md §4.
 ///
 /// The baseline and oracle for TNGD: `exact` and `woodbury` for tiny models, `cg` for anything the
-/// forward-mode rules of `ForwardTangent` cover. Needs `observeCurvature` before every `update`
+/// forward-mode rules of `LinearizedModel` cover (Linear, Conv2d, activations, LayerNorm, pooling). Needs `observeCurvature` before every `update`
 /// (without it the step falls back to the plain gradient, counts `missingCurvature` and warns once).
 /// A failed solve (unsupported layer, dense matrices over `denseMemoryLimit`, a LAPACK failure) makes
 /// `update` return `.failed` with the typed error's message: there is no natural gradient to fall back to,
@@ -77,10 +77,12 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
             return try NaturalGradientSolve.woodbury(jacobian: j, weightedJacobian: mj, gradient: g, damping: lambda)
         case .conjugateGradient:
             let start = configuration.warmStart && previous?.count == g.count ? previous : nil
+            // One linearisation (one forward pass) for all CG iterations of this step.
+            let linearization = try GeneralizedGaussNewton.linearize(batch.model, input: batch.input)
             let r = try NaturalGradientSolve.conjugateGradient(
                 gradient: g, damping: lambda, initial: start, tolerance: Scalar(configuration.cgTolerance),
                 maxIterations: configuration.cgMaxIterations) { (v: [Scalar]) throws(KFACError) -> [Scalar] in
-                    try GeneralizedGaussNewton.product(batch.model, input: batch.input, curvature: batch.curvature, v)
+                    GeneralizedGaussNewton.product(linearization, curvature: batch.curvature, v)
                 }
             lastIterations = r.iterations
             lastResidual = Double(r.relativeResidual)
