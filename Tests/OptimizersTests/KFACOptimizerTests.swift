@@ -278,3 +278,52 @@ struct KFACOptimizerTests {
         #expect(k2.damping == k0.damping && k2.factors == k0.factors)
     }
 }
+
+/// The factored preconditioning `(G⁻¹gᵀ)(āA⁻¹)` (taken when the batch has fewer rows than the layers are
+/// wide) gives the same step as `G⁻¹∇A⁻¹`.
+@Suite("K-FAC factored preconditioning")
+struct KFACFactoredPreconditioningTests {
+    /// The Cholesky solver with the factored path switched off.
+    final class DenseOnlySolver: FactorSolver {
+        let base = CholeskyFactorSolver<Double>()
+        var name: String { "dense-only" }
+        var metrics: FactorSolverMetrics { base.metrics }
+        func refresh(layer: String, factors: KroneckerFactors<Double>, damping: FactorDamping<Double>) throws(KFACError) {
+            try base.refresh(layer: layer, factors: factors, damping: damping)
+        }
+        func precondition(layer: String, gradient: Matrix<Double>) throws(KFACError) -> Matrix<Double> {
+            try base.precondition(layer: layer, gradient: gradient)
+        }
+        func exportState() -> [String: Matrix<Double>] { base.exportState() }
+        func importState(_ state: [String: Matrix<Double>]) throws(KFACError) { try base.importState(state) }
+    }
+
+    @Test("same parameters after 3 steps (true Fisher, momentum, KL clip) with and without the factored path")
+    func factoredEqualsDense() throws {
+        // 3 examples through 20-16-12 layers: the factored form is cheaper for both layers.
+        #expect(KFAC<Double>.factoredIsCheaper(rows: 3, out: 16, k: 21) && KFAC<Double>.factoredIsCheaper(rows: 3, out: 12, k: 17))
+        #expect(!KFAC<Double>.factoredIsCheaper(rows: 1024, out: 512, k: 785))
+        let fast = makeNetwork([20, 16, 12], activation: .tanh, seed: 51)
+        let slow = makeNetwork([20, 16, 12], activation: .tanh, seed: 51)
+        var c = KFACConfiguration()
+        c.fisherType = .trueFisher
+        c.inverseUpdateInterval = 2
+        c.damping = 1e-2
+        c.klClip = 1e-2
+        let kf = try KFAC(model: fast, inner: try SGD<Double>(schedule: .constant(0.1), momentum: 0.9), configuration: c)
+        let ks = try KFAC(model: slow, inner: try SGD<Double>(schedule: .constant(0.1), momentum: 0.9), configuration: c,
+                          solver: DenseOnlySolver())
+        for seed in 60..<63 {
+            for (model, kfac) in [(fast, kf), (slow, ks)] {
+                let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: UInt64(seed))
+                kfac.observeCurvature(data.batch)
+                #expect(kfac.update(model.namedParameters) == .applied)
+            }
+        }
+        #expect(kf.factoredPreconditions == 6 && ks.factoredPreconditions == 0)
+        let a = fast.namedParameters.flatMap { $0.value.storage }, b = slow.namedParameters.flatMap { $0.value.storage }
+        let moved = zip(a, makeNetwork([20, 16, 12], activation: .tanh, seed: 51).namedParameters.flatMap { $0.value.storage }).map { $0 - $1 }
+        #expect(moved.contains { abs($0) > 1e-3 })   // the runs did move
+        #expect(relativeError(a, b) < 1e-12)
+    }
+}

@@ -52,6 +52,10 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// Consecutive steps each layer went without an inverse (absent: preconditioned last step).
     private var unpreconditionedRun: [String: Int] = [:]
     private var pendingWarnings: [String] = []
+    /// Real-label captures of the current step (set by `observeCurvature`, cleared by `update`).
+    private var gradientCaptures: [String: KroneckerCapture<Scalar>] = [:]
+    /// Layer-steps preconditioned in factored form, `(G⁻¹gᵀ)(āA⁻¹)` (see `update`).
+    public private(set) var factoredPreconditions = 0
     /// The model, for the empirical-Fisher fallback (no extra backward is run on it then).
     private let modelForFallback: Sequential<Scalar>
 
@@ -78,6 +82,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
 
     public func observeCurvature(_ batch: CurvatureBatch<Scalar>) {
         self.batch = batch
+        // The captures of the real-label backward, before the true-Fisher/GGN passes replace them: the
+        // factored preconditioning (`update`) rebuilds the step's gradient from these.
+        gradientCaptures = Dictionary(uniqueKeysWithValues: layers.compactMap { l in l.layer.capture.map { (l.name, $0) } })
         guard step % configuration.factorUpdateInterval == 0,
               firstNonFiniteGradient(batch.model.namedParameters) == nil else { return }
         let (_, seconds) = measureSeconds { updateFactors(fisher: configuration.fisherType, batch: batch) }
@@ -137,11 +144,25 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         var directions: [String: Matrix<Scalar>] = [:]
         var alignment: Scalar = 0
         var failure: String? = nil
+        let captures = batch != nil ? gradientCaptures : [:]
+        gradientCaptures = [:]
         for (name, layer) in layers {
             let g = Self.combined(layer, \.gradient, weightDecay: w)
             gradients[name] = g
             do {
-                let u = try solver.precondition(layer: name, gradient: g)
+                // Factored form when the batch has fewer rows than the layer is wide: the gradient of
+                // the step is exactly gᵀā of the real-label capture taken in `observeCurvature` (only
+                // used then, and without weight decay, whose wW term is not of that form), and
+                // (G⁻¹gᵀ)(āA⁻¹) costs 2·rows·(out² + k² + out·k) instead of 2·(out²k + out·k²), k = in + 1.
+                var factored: Matrix<Scalar>? = nil
+                if w == 0, let c = captures[name],
+                   Self.factoredIsCheaper(rows: c.activations.rows, out: g.rows, k: g.columns) {
+                    factored = try solver.precondition(layer: name, outputGradients: c.outputGradients,
+                                                       activations: c.augmentedActivations())
+                    if factored != nil { factoredPreconditions += 1 }
+                }
+                let u: Matrix<Scalar>
+                if let factored { u = factored } else { u = try solver.precondition(layer: name, gradient: g) }
                 directions[name] = u
                 unpreconditionedRun[name] = nil
                 alignment += g.storage.withUnsafeBufferPointer { gp in
@@ -213,6 +234,11 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         step += 1
         lastStep = metrics
         return .applied
+    }
+
+    /// Whether `(G⁻¹gᵀ)(āA⁻¹)` with `rows` gradient rows needs fewer flops than `G⁻¹∇A⁻¹` (`out × k`).
+    public static func factoredIsCheaper(rows: Int, out: Int, k: Int) -> Bool {
+        rows * (out * out + k * k + out * k) < out * k * (out + k)
     }
 
     /// Refreshes the solver for every layer with factors; a failure keeps that layer's previous state.
