@@ -21,4 +21,8 @@ public enum UpdateOutcome: Equatable, Sendable {
     /// No parameter changed because a gradient held NaN or ±∞ (or overflowed, `‖g‖² > greatestFiniteMagnitude`);
     /// the optimiser's `skippedSteps` counter was incremented.
     case skippedNonFinite(parameter: String)
+    /// No parameter changed because the optimiser could not compute a trustworthy step and has no
+    /// legitimate fallback (e.g. a natural-gradient solve failed, a K-FAC layer stayed without an
+    /// inverse). `reason` says what failed and what to change; a training loop must stop with it.
+    case failed(reason: String)
 }

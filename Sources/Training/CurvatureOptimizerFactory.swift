@@ -22,6 +22,13 @@ extension ModelFactory {
                                                                   rawSources: model.kroneckerFactoredLayers)
                 return try KFAC(model: model, inner: inner, configuration: c.kfac, solver: solver)
             default:
+                if c.optimizer == .ngdExact {
+                    // Refuse up front: the dense GGN of a large model cannot be allocated, and finding that out
+                    // at the first step (or by swapping) is worse than a clear message now.
+                    let outputs = model.kroneckerFactoredLayers.last?.layer.weight.value.rows ?? 1
+                    try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: model.parameterCount,
+                                                                     jacobianRows: c.batchSize * outputs)
+                }
                 var ngd = c.naturalGradient
                 ngd.method = c.optimizer == .ngdExact ? .exact : .conjugateGradient
                 return try NaturalGradientDescent(inner: inner, configuration: ngd)

@@ -175,6 +175,10 @@ public final class Trainer {
             if case let .skippedNonFinite(name) = result.outcome {
                 progress?.message("step \(s + 1): non-finite gradient in \(name); step skipped (\(optimizer.skippedSteps) so far)")
             }
+            for warning in step.lastWarnings {
+                if let progress { progress.message("warning: " + warning) } else { log("warning: " + warning) }
+            }
+            if case let .failed(reason) = result.outcome { throw TrainingError.optimizerFailed(step: s + 1, reason: reason) }
             window.add(loss: result.loss, correct: result.correct, examples: indices.count)
             window.seconds += dt
             epochRun.add(loss: result.loss, correct: result.correct, examples: indices.count)

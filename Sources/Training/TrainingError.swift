@@ -19,12 +19,15 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidConfiguration(String)
     case data(String)
     case output(String)
+    /// The optimiser could not compute step `step` (1-based) and has no legitimate fallback.
+    case optimizerFailed(step: Int, reason: String)
 
     public var description: String {
         switch self {
         case let .invalidConfiguration(detail): return "invalid training configuration: \(detail)"
         case let .data(detail): return detail
         case let .output(detail): return "cannot write the run's outputs: \(detail)"
+        case let .optimizerFailed(step, reason): return "step \(step) failed, run stopped: \(reason)"
         }
     }
 }

@@ -26,6 +26,8 @@ public final class TrainingStep {
     /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes).
     /// Seconds of the last step's forward, loss and backward passes (the rest is the optimiser's).
     public private(set) var lastForwardBackwardSeconds = 0.0
+    /// Warnings the optimiser raised during the last step (a degraded step: a layer left unpreconditioned, …).
+    public private(set) var lastWarnings: [String] = []
 
     /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes). A `CurvatureOptimizer`
     /// (K-FAC, NGD) sees the batch's curvature between the backward pass and its update.
@@ -39,10 +41,11 @@ public final class TrainingStep {
         model.backward(loss.gradient(targets: labels))
         let d = clock.now - start
         lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        if let curvature = optimizer as? any CurvatureOptimizer<Float> {
-            curvature.observeCurvature(CurvatureBatch(model: model, input: batch, loss: loss, targets: labels, lossValue: value))
-        }
-        return Result(loss: value, correct: correct, outcome: optimizer.update(model.namedParameters))
+        let curvature = optimizer as? any CurvatureOptimizer<Float>
+        curvature?.observeCurvature(CurvatureBatch(model: model, input: batch, loss: loss, targets: labels, lossValue: value))
+        let outcome = optimizer.update(model.namedParameters)
+        lastWarnings = curvature?.takeWarnings() ?? []
+        return Result(loss: value, correct: correct, outcome: outcome)
     }
 }
 

@@ -176,6 +176,53 @@ struct KFACOptimizerTests {
         #expect(kfac.stepMetrics.first { $0.name == "kfac_failed_refreshes" }?.value == 2)
     }
 
+    @Test("a layer that never gets an inverse: raw gradient with one warning for T_inv steps, then .failed")
+    func layerWithoutInverseFailsAfterTInv() throws {
+        let model = makeNetwork([3, 4, 2], activation: .tanh, seed: 13)
+        let solver = FlakySolver()
+        solver.failNext = true
+        let kfac = try KFAC(model: model, inner: try Self.sgd(0.1), configuration: Self.configuration { $0.inverseUpdateInterval = 3 },
+                            solver: solver)
+        let (delta, outcome, gradient) = Self.step(kfac, model, seed: 14)
+        // Step 1: no inverse for either layer → both use −η ∇ (plain SGD), visibly.
+        #expect(outcome == .applied)
+        #expect(zip(delta, gradient).allSatisfy { abs($0 + 0.1 * $1) < 1e-12 })
+        let warnings = kfac.takeWarnings()
+        #expect(warnings.filter { $0.contains("has no inverse yet") }.count == 2, "\(warnings)")
+        #expect(kfac.takeWarnings().isEmpty)
+        for seed in 15...16 { #expect(Self.step(kfac, model, seed: UInt64(seed)).outcome == .applied) }
+        #expect(kfac.unpreconditionedLayerSteps == 6)
+        #expect(kfac.takeWarnings().allSatisfy { !$0.contains("has no inverse yet") })  // one warning per episode
+        // Step 4 (> T_inv = 3 steps without an inverse): the step fails and nothing moves.
+        let (d4, o4, _) = Self.step(kfac, model, seed: 17)
+        guard case let .failed(reason) = o4 else { Issue.record("expected .failed, got \(o4)"); return }
+        #expect(reason.contains("layers.0") && reason.contains("no usable inverse"))
+        #expect(d4.allSatisfy { $0 == 0 })
+        #expect(kfac.stepMetrics.first { $0.name == "kfac_unpreconditioned_layer_steps" }?.value == 7)
+    }
+
+    /// A solver whose preconditioned gradient has the wrong shape for the model (a wrong pairing).
+    final class MismatchedSolver: FactorSolver {
+        let base = CholeskyFactorSolver<Double>()
+        var name: String { "mismatched" }
+        var metrics: FactorSolverMetrics { base.metrics }
+        func refresh(layer: String, factors: KroneckerFactors<Double>, damping: FactorDamping<Double>) throws(KFACError) {}
+        func precondition(layer: String, gradient: Matrix<Double>) throws(KFACError) -> Matrix<Double> {
+            throw .shapeMismatch(layer: layer, detail: "test")
+        }
+        func exportState() -> [String: Matrix<Double>] { [:] }
+        func importState(_ state: [String: Matrix<Double>]) throws(KFACError) {}
+    }
+
+    @Test("a solver error other than a missing inverse fails the step at once (no raw-gradient fallback)")
+    func solverErrorFailsStep() throws {
+        let model = makeNetwork([3, 4, 2], activation: .tanh, seed: 13)
+        let kfac = try KFAC(model: model, inner: try Self.sgd(0.1), configuration: Self.configuration(), solver: MismatchedSolver())
+        let (delta, outcome, _) = Self.step(kfac, model, seed: 14)
+        #expect(outcome == .failed(reason: KFACError.shapeMismatch(layer: "layers.0", detail: "test").description))
+        #expect(delta.allSatisfy { $0 == 0 })
+    }
+
     @Test("invalid settings are rejected with a message naming the field")
     func validation() {
         let bad: [(String, (inout KFACConfiguration) -> Void)] = [
@@ -229,5 +276,54 @@ struct KFACOptimizerTests {
         run(resumed, k2, steps: 5..<9)
         for (p, q) in zip(resumed.namedParameters, straight.namedParameters) { #expect(p.value == q.value, "\(p.name)") }
         #expect(k2.damping == k0.damping && k2.factors == k0.factors)
+    }
+}
+
+/// The factored preconditioning `(G⁻¹gᵀ)(āA⁻¹)` (taken when the batch has fewer rows than the layers are
+/// wide) gives the same step as `G⁻¹∇A⁻¹`.
+@Suite("K-FAC factored preconditioning")
+struct KFACFactoredPreconditioningTests {
+    /// The Cholesky solver with the factored path switched off.
+    final class DenseOnlySolver: FactorSolver {
+        let base = CholeskyFactorSolver<Double>()
+        var name: String { "dense-only" }
+        var metrics: FactorSolverMetrics { base.metrics }
+        func refresh(layer: String, factors: KroneckerFactors<Double>, damping: FactorDamping<Double>) throws(KFACError) {
+            try base.refresh(layer: layer, factors: factors, damping: damping)
+        }
+        func precondition(layer: String, gradient: Matrix<Double>) throws(KFACError) -> Matrix<Double> {
+            try base.precondition(layer: layer, gradient: gradient)
+        }
+        func exportState() -> [String: Matrix<Double>] { base.exportState() }
+        func importState(_ state: [String: Matrix<Double>]) throws(KFACError) { try base.importState(state) }
+    }
+
+    @Test("same parameters after 3 steps (true Fisher, momentum, KL clip) with and without the factored path")
+    func factoredEqualsDense() throws {
+        // 3 examples through 20-16-12 layers: the factored form is cheaper for both layers.
+        #expect(KFAC<Double>.factoredIsCheaper(rows: 3, out: 16, k: 21) && KFAC<Double>.factoredIsCheaper(rows: 3, out: 12, k: 17))
+        #expect(!KFAC<Double>.factoredIsCheaper(rows: 1024, out: 512, k: 785))
+        let fast = makeNetwork([20, 16, 12], activation: .tanh, seed: 51)
+        let slow = makeNetwork([20, 16, 12], activation: .tanh, seed: 51)
+        var c = KFACConfiguration()
+        c.fisherType = .trueFisher
+        c.inverseUpdateInterval = 2
+        c.damping = 1e-2
+        c.klClip = 1e-2
+        let kf = try KFAC(model: fast, inner: try SGD<Double>(schedule: .constant(0.1), momentum: 0.9), configuration: c)
+        let ks = try KFAC(model: slow, inner: try SGD<Double>(schedule: .constant(0.1), momentum: 0.9), configuration: c,
+                          solver: DenseOnlySolver())
+        for seed in 60..<63 {
+            for (model, kfac) in [(fast, kf), (slow, ks)] {
+                let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: UInt64(seed))
+                kfac.observeCurvature(data.batch)
+                #expect(kfac.update(model.namedParameters) == .applied)
+            }
+        }
+        #expect(kf.factoredPreconditions == 6 && ks.factoredPreconditions == 0)
+        let a = fast.namedParameters.flatMap { $0.value.storage }, b = slow.namedParameters.flatMap { $0.value.storage }
+        let moved = zip(a, makeNetwork([20, 16, 12], activation: .tanh, seed: 51).namedParameters.flatMap { $0.value.storage }).map { $0 - $1 }
+        #expect(moved.contains { abs($0) > 1e-3 })   // the runs did move
+        #expect(relativeError(a, b) < 1e-12)
     }
 }

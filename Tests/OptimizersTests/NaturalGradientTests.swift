@@ -39,7 +39,7 @@ struct NaturalGradientTests {
         let n = model.parameterCount
         var v = [Double](repeating: 0, count: n)
         rng.fillNormal(&v)
-        let tangent = try ForwardTangent.jvp(model, input: x, tangents: ModelJacobian.unflatten(v, like: model)).tangent
+        let tangent = v.withUnsafeBufferPointer { try! LinearizedModel(model, input: x).jvp($0.baseAddress!) }
         let h = 1e-6
         func shifted(_ t: Double) -> Matrix<Double> {
             var o = 0
@@ -136,5 +136,57 @@ struct NaturalGradientTests {
         #expect(ngd.update(model.namedParameters) == .applied)
         let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { ($1 - $0) / 0.5 }
         #expect(relativeError(delta, reference) < 1e-8)
+    }
+
+    /// A layer no curvature code knows (`y = 2x`), to reach the unsupported-layer path.
+    final class Doubling: Layer {
+        typealias Scalar = Double
+        var summary: String { "Doubling" }
+        func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+        func forward(_ x: Matrix<Double>, context: ForwardContext) -> Matrix<Double> { var y = x; y.scale(by: 2); return y }
+        func backward(_ g: Matrix<Double>, options: BackwardOptions) -> Matrix<Double> {
+            guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+            var d = g
+            d.scale(by: 2)
+            return d
+        }
+    }
+
+    @Test("a failed NGD-CG solve makes update return .failed with the typed error; nothing moves, no silent plain step")
+    func failedSolveIsNotAFallback() throws {
+        var rng = Xoshiro256StarStar(seed: 21)
+        let model = Sequential<Double>(inputFeatures: 3, [Linear<Double>(3, 4, rng: &rng), Doubling(), Linear<Double>(4, 3, rng: &rng)])
+        let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: 22)
+        let before = model.namedParameters.flatMap { $0.value.storage }
+        let gradient = model.namedParameters.flatMap { $0.gradient.storage }
+        let ngd = try NaturalGradientDescent(inner: try SGD<Double>(schedule: .constant(0.5)), configuration: NaturalGradientConfiguration())
+        ngd.observeCurvature(data.batch)
+        let outcome = ngd.update(model.namedParameters)
+        guard case let .failed(reason) = outcome else { Issue.record("expected .failed, got \(outcome)"); return }
+        #expect(reason.contains("Doubling"))
+        #expect(model.namedParameters.flatMap { $0.value.storage } == before)
+        #expect(model.namedParameters.flatMap { $0.gradient.storage } == gradient)
+        #expect(ngd.failedSolves == 1 && ngd.step == 0)
+    }
+
+    @Test("dense NGD refuses sizes whose matrices exceed the memory limit, naming N, the bytes and ngd-cg")
+    func denseSizeGuard() throws {
+        // The Fashion-MNIST MLP 784-512-512-10: N = 669,706, F alone 669,706² × 4 B ≈ 1.6 TiB.
+        do {
+            try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 669_706, jacobianRows: 1280)
+            Issue.record("no error")
+        } catch {
+            let n: Double = 669_706
+            let bytes: Double = (n * n + 1280 * n) * 4
+            let expected = KFACError.denseSolveTooLarge(method: "exact", parameters: 669_706, bytes: bytes, limit: 1 << 31)
+            #expect(error == expected)
+            #expect(error.description.contains("669706") && error.description.contains("1.6 TiB")
+                    && error.description.contains("ngd-cg"), "\(error)")
+        }
+        // 20,000 parameters: 1.6 GB fits; 30,000 parameters: 3.6 GB does not. CG is matrix-free.
+        try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 20_000, jacobianRows: 100)
+        #expect(throws: KFACError.self) { try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 30_000, jacobianRows: 100) }
+        try NaturalGradientDescent<Float>.checkDenseSize(.conjugateGradient, parameters: 669_706, jacobianRows: 1280)
+        try NaturalGradientDescent<Float>.checkDenseSize(.woodbury, parameters: 20_000, jacobianRows: 1280)
     }
 }

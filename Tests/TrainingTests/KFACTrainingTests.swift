@@ -30,10 +30,14 @@ import Training
         let train = clusters(count: 200, seed: 1), test = clusters(count: 60, seed: 2)
         let whole = Self.configuration(optimizer, "curvature-whole-\(optimizer)")
         let reference = try Trainer(configuration: whole, train: train, test: test)
-        _ = try reference.run()
-        // Not checked here: accuracy. With these settings (lr 0.05, SGD momentum 0.9, cosine) K-FAC ended at
-        // 10 % and NGD-CG at 25 % test accuracy on the cluster problem in the first run of this test — an open
-        // problem (likely too large natural-gradient steps on this 16-12-3 net), reported, not hidden.
+        let summary = try reference.run()
+        // The cluster problem is separable (nearest class mean: ≥ 58/60 on this test set). K-FAC and NGD-CG
+        // with these everyday settings fit it in 21 steps (measured: test accuracy 1.0, test loss 0.0015
+        // K-FAC, 0.077 NGD-CG; ln 3 = 1.10 at the start). The 10 % / 25 % once seen here came from the old
+        // `clusters` fixture, whose test set was a different problem (every optimiser was below chance).
+        #expect(summary.finalTestAccuracy >= 0.95, "\(optimizer): test accuracy \(summary.finalTestAccuracy)")
+        #expect(summary.finalTestLoss < 0.2, "\(optimizer): test loss \(summary.finalTestLoss)")
+        #expect(summary.skippedSteps == 0)
 
         var split = whole
         split.outputDirectory = temporaryDirectory("curvature-split-\(optimizer)")
@@ -54,5 +58,23 @@ import Training
                 #expect(header.contains(column))
             }
         }
+    }
+
+    /// `--optimizer ngd-exact` on the 670k-parameter MLP is refused when the optimiser is built, before any
+    /// allocation, with the parameter count, the memory and the alternative.
+    @Test func exactNaturalGradientOnLargeModelIsRefused() throws {
+        var c = TrainingConfiguration()
+        c.optimizer = .ngdExact
+        let model = ModelFactory.model(c, inputFeatures: 784, classes: 10)
+        #expect(model.parameterCount == 669_706)
+        do {
+            _ = try ModelFactory.optimizer(c, totalSteps: 10, model: model)
+            Issue.record("ngd-exact on the MLP was accepted")
+        } catch {
+            #expect(error.description.contains("N = 669706") && error.description.contains("TiB")
+                    && error.description.contains("ngd-cg"), "\(error)")
+        }
+        c.mlpSizes = [16, 12, 3]
+        _ = try ModelFactory.optimizer(c, totalSteps: 10, model: ModelFactory.model(c, inputFeatures: 16, classes: 3))
     }
 }

@@ -103,6 +103,20 @@ public final class CholeskyFactorSolver<Scalar: BLASScalar>: FactorSolver {
         return u
     }
 
+    public func precondition(layer: String, outputGradients g: Matrix<Scalar>, activations a: Matrix<Scalar>) throws(KFACError) -> Matrix<Scalar>? {
+        guard let inv = inverses[layer] else { throw .layerNotRefreshed(layer: layer, solver: name) }
+        guard g.rows == a.rows, g.columns == inv.gradient.rows, a.columns == inv.activation.rows else {
+            throw .shapeMismatch(layer: layer, detail: "factored gradient g \(g.rows)×\(g.columns), ā \(a.rows)×\(a.columns), "
+                                    + "factors G \(inv.gradient.rows)², A \(inv.activation.rows)²")
+        }
+        // (G⁻¹ gᵀ)(ā A⁻¹): A⁻¹ is symmetric, so ā A⁻¹ needs no transpose.
+        let (u, seconds) = measureSeconds {
+            BLAS.matmul(BLAS.matmul(inv.gradient, g, transposeB: true), BLAS.matmul(a, inv.activation))
+        }
+        metrics.preconditionSeconds += seconds
+        return u
+    }
+
     public func exportState() -> [String: Matrix<Scalar>] {
         var out: [String: Matrix<Scalar>] = [:]
         for (layer, inv) in inverses {

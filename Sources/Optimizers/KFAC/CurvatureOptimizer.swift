@@ -10,4 +10,12 @@ public protocol CurvatureOptimizer<Scalar>: Optimizer where Scalar: NeuralScalar
     func observeCurvature(_ batch: CurvatureBatch<Scalar>)
     /// Column name → value for the last `update` (seconds per phase, damping, counters), fixed order.
     var stepMetrics: [(name: String, value: Double)] { get }
+    /// Warnings raised since the last call (a layer left unpreconditioned, a step without curvature, …),
+    /// each once, for the training loop to show; the matching counters are in `stepMetrics`. Clears them.
+    func takeWarnings() -> [String]
+}
+
+extension CurvatureOptimizer {
+    /// Default: no warnings (optimisers that can degrade a step override `takeWarnings`).
+    public func takeWarnings() -> [String] { [] }
 }

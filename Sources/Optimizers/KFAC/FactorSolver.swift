@@ -75,10 +75,26 @@ public protocol FactorSolver<Scalar>: AnyObject {
     func refresh(layer: String, factors: KroneckerFactors<Scalar>, damping: FactorDamping<Scalar>) throws(KFACError)
     /// `U = (G + λ_G I)⁻¹ gradient (A + λ_A I)⁻¹` for `layer`, shape `out × (in + 1)`.
     func precondition(layer: String, gradient: Matrix<Scalar>) throws(KFACError) -> Matrix<Scalar>
+    /// `U` for a gradient given in factored form, `∇ = gᵀ ā` (`g`: `rows × out` output gradients, `ā`:
+    /// `rows × (in + 1)` augmented activations, `rows = b·positions`):
+    ///
+    ///     U = ((G + λ_G I)⁻¹ gᵀ) (ā (A + λ_A I)⁻¹)
+    ///
+    /// which costs `2·rows·(out² + (in+1)² + out·(in+1))` flops instead of `2·(out²(in+1) + out(in+1)²)`,
+    /// less when `rows` is below the layer widths. Exact (same `U` up to rounding). `nil`: this solver has
+    /// no such path (a device solver, say) and K-FAC calls `precondition(layer:gradient:)`.
+    func precondition(layer: String, outputGradients g: Matrix<Scalar>, activations a: Matrix<Scalar>) throws(KFACError) -> Matrix<Scalar>?
     /// Everything needed to continue exactly, as named tensors (`"layers.0.activation_inverse"`, …).
     func exportState() -> [String: Matrix<Scalar>]
     /// Restores `exportState()`'s output.
     func importState(_ state: [String: Matrix<Scalar>]) throws(KFACError)
+}
+
+extension FactorSolver {
+    /// Default: no factored path.
+    public func precondition(layer: String, outputGradients g: Matrix<Scalar>, activations a: Matrix<Scalar>) throws(KFACError) -> Matrix<Scalar>? {
+        nil
+    }
 }
 
 /// The built-in digital strategies, chosen by configuration.

@@ -41,12 +41,21 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     public private(set) var nonFiniteFactorUpdates = 0
     /// Solver refreshes that failed (the previous inverses stay in use).
     public private(set) var failedRefreshes = 0
+    /// Layer-steps that used the raw gradient because the layer had no inverse yet (see `update`).
+    public private(set) var unpreconditionedLayerSteps = 0
     public private(set) var lastStep = KFACStepMetrics()
 
     private var rng: Xoshiro256StarStar
     private var batch: CurvatureBatch<Scalar>?
     private var factorsObservedAtStep = -1
     private var needsRefresh = true
+    /// Consecutive steps each layer went without an inverse (absent: preconditioned last step).
+    private var unpreconditionedRun: [String: Int] = [:]
+    private var pendingWarnings: [String] = []
+    /// Real-label captures of the current step (set by `observeCurvature`, cleared by `update`).
+    private var gradientCaptures: [String: KroneckerCapture<Scalar>] = [:]
+    /// Layer-steps preconditioned in factored form, `(G⁻¹gᵀ)(āA⁻¹)` (see `update`).
+    public private(set) var factoredPreconditions = 0
     /// The model, for the empirical-Fisher fallback (no extra backward is run on it then).
     private let modelForFallback: Sequential<Scalar>
 
@@ -73,6 +82,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
 
     public func observeCurvature(_ batch: CurvatureBatch<Scalar>) {
         self.batch = batch
+        // The captures of the real-label backward, before the true-Fisher/GGN passes replace them: the
+        // factored preconditioning (`update`) rebuilds the step's gradient from these.
+        gradientCaptures = Dictionary(uniqueKeysWithValues: layers.compactMap { l in l.layer.capture.map { (l.name, $0) } })
         guard step % configuration.factorUpdateInterval == 0,
               firstNonFiniteGradient(batch.model.namedParameters) == nil else { return }
         let (_, seconds) = measureSeconds { updateFactors(fisher: configuration.fisherType, batch: batch) }
@@ -111,7 +123,13 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         }
         if step % configuration.factorUpdateInterval == 0 && factorsObservedAtStep != step {
             let (_, seconds) = measureSeconds { updateFactors(fisher: .empirical, batch: nil) }
-            if configuration.fisherType != .empirical { empiricalFallbacks += 1 }
+            if configuration.fisherType != .empirical {
+                if empiricalFallbacks == 0 {
+                    pendingWarnings.append("K-FAC: no observeCurvature before update; factors use the empirical Fisher "
+                        + "instead of \(configuration.fisherType) (counted in kfac_empirical_fallbacks)")
+                }
+                empiricalFallbacks += 1
+            }
             metrics.factorSeconds = seconds
         }
         if step % configuration.inverseUpdateInterval == 0 || needsRefresh {
@@ -125,14 +143,64 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         var gradients: [String: Matrix<Scalar>] = [:]
         var directions: [String: Matrix<Scalar>] = [:]
         var alignment: Scalar = 0
+        var failure: String? = nil
+        let captures = batch != nil ? gradientCaptures : [:]
+        gradientCaptures = [:]
         for (name, layer) in layers {
             let g = Self.combined(layer, \.gradient, weightDecay: w)
             gradients[name] = g
-            guard let u = try? solver.precondition(layer: name, gradient: g) else { continue }
-            directions[name] = u
-            alignment += g.storage.withUnsafeBufferPointer { gp in
-                u.storage.withUnsafeBufferPointer { Scalar.dot(Int32(gp.count), gp.baseAddress!, 1, $0.baseAddress!, 1) }
+            do {
+                // Factored form when the batch has fewer rows than the layer is wide: the gradient of
+                // the step is exactly gᵀā of the real-label capture taken in `observeCurvature` (only
+                // used then, and without weight decay, whose wW term is not of that form), and
+                // (G⁻¹gᵀ)(āA⁻¹) costs 2·rows·(out² + k² + out·k) instead of 2·(out²k + out·k²), k = in + 1.
+                var factored: Matrix<Scalar>? = nil
+                if w == 0, let c = captures[name],
+                   Self.factoredIsCheaper(rows: c.activations.rows, out: g.rows, k: g.columns) {
+                    factored = try solver.precondition(layer: name, outputGradients: c.outputGradients,
+                                                       activations: c.augmentedActivations())
+                    if factored != nil { factoredPreconditions += 1 }
+                }
+                let u: Matrix<Scalar>
+                if let factored { u = factored } else { u = try solver.precondition(layer: name, gradient: g) }
+                directions[name] = u
+                unpreconditionedRun[name] = nil
+                alignment += g.storage.withUnsafeBufferPointer { gp in
+                    u.storage.withUnsafeBufferPointer { Scalar.dot(Int32(gp.count), gp.baseAddress!, 1, $0.baseAddress!, 1) }
+                }
+            } catch .layerNotRefreshed {
+                // The layer has no inverse yet: every factor update so far was non-finite, or its first
+                // refresh failed even after the solver's retries. Until the next scheduled refresh (at most
+                // T_inv steps away) there is nothing to precondition with, so the raw gradient is used for
+                // this layer — counted, and warned about once per episode. If the layer is still without an
+                // inverse after T_inv steps, the refresh had its chance and failed: continuing would be plain
+                // SGD/Adam on that layer under a K-FAC label, so the step fails instead.
+                let run = (unpreconditionedRun[name] ?? 0) + 1
+                unpreconditionedRun[name] = run
+                unpreconditionedLayerSteps += 1
+                if run > configuration.inverseUpdateInterval {
+                    failure = "K-FAC: layer \(name) has had no usable inverse for \(run) steps (failed refreshes: "
+                        + "\(failedRefreshes), non-finite factor updates: \(nonFiniteFactorUpdates)); raise --kfac-damping, "
+                        + "lower the learning rate, or use --kfac-solver eigen"
+                    break
+                }
+                if run == 1 {
+                    pendingWarnings.append("K-FAC step \(step): layer \(name) has no inverse yet (failed refreshes "
+                        + "\(failedRefreshes), non-finite factor updates \(nonFiniteFactorUpdates)); its raw gradient is "
+                        + "used until the next refresh (≤ \(configuration.inverseUpdateInterval) steps)")
+                }
+            } catch {
+                // Shape mismatch or a device failure: a wrong solver/model pairing or a broken device, not a
+                // transient state — no fallback is meaningful.
+                failure = error.description
+                break
             }
+        }
+        if let failure {
+            skippedSteps += 1
+            metrics.skipped = true
+            lastStep = metrics
+            return .failed(reason: failure)
         }
         var nu: Scalar = 1
         if let c = configuration.klClip, alignment > 0 {
@@ -168,13 +236,21 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         return .applied
     }
 
+    /// Whether `(G⁻¹gᵀ)(āA⁻¹)` with `rows` gradient rows needs fewer flops than `G⁻¹∇A⁻¹` (`out × k`).
+    public static func factoredIsCheaper(rows: Int, out: Int, k: Int) -> Bool {
+        rows * (out * out + k * k + out * k) < out * k * (out + k)
+    }
+
     /// Refreshes the solver for every layer with factors; a failure keeps that layer's previous state.
     private func refreshSolver() {
         let lambda = Scalar(damping)
         for (name, _) in layers {
             guard let f = factors[name] else { continue }
             let d = configuration.piCorrection ? FactorDamping.piCorrected(f, damping: lambda) : .uniform(lambda)
-            do { try solver.refresh(layer: name, factors: f, damping: d) } catch { failedRefreshes += 1 }
+            do { try solver.refresh(layer: name, factors: f, damping: d) } catch {
+                failedRefreshes += 1
+                pendingWarnings.append("K-FAC step \(step): refreshing \(name) failed (\(error)); its previous inverse stays in use")
+            }
         }
         needsRefresh = factors.count < layers.count
     }
@@ -263,6 +339,11 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         factorsObservedAtStep = -1
     }
 
+    public func takeWarnings() -> [String] {
+        defer { pendingWarnings = [] }
+        return pendingWarnings
+    }
+
     public var stepMetrics: [(name: String, value: Double)] {
         let s = solver.metrics
         return [("kfac_factor_seconds", lastStep.factorSeconds), ("kfac_inversion_seconds", lastStep.inversionSeconds),
@@ -274,7 +355,8 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                 ("kfac_double_fallbacks", Double(s.doublePrecisionFallbacks)),
                 ("kfac_failed_refreshes", Double(failedRefreshes)),
                 ("kfac_nonfinite_factor_updates", Double(nonFiniteFactorUpdates)),
-                ("kfac_empirical_fallbacks", Double(empiricalFallbacks))]
+                ("kfac_empirical_fallbacks", Double(empiricalFallbacks)),
+                ("kfac_unpreconditioned_layer_steps", Double(unpreconditionedLayerSteps))]
             // Solver-specific cumulative figures (a device solver's analog time, energy, …), sorted by name.
             + s.extra.sorted { $0.key < $1.key }.map { ("solver_\($0.key)", $0.value) }
     }

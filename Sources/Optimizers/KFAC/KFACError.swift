@@ -15,6 +15,9 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
     case stateMismatch(key: String, detail: String)
     /// A layer type the curvature code has no rule for.
     case unsupportedLayer(summary: String, operation: String)
+    /// A dense natural-gradient solve (`exact`: the `N × N` GGN; `woodbury`: the `b·d × N` Jacobian twice)
+    /// would need more memory than `limit` bytes.
+    case denseSolveTooLarge(method: String, parameters: Int, bytes: Double, limit: Int)
     /// A linear-algebra routine failed inside a natural-gradient solve.
     case linearAlgebra(LinalgError)
     /// A thermodynamic device refused or failed a factor operation (TK-FAC; `operation` names the factor
@@ -36,6 +39,12 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
             return "K-FAC state: \(key): \(detail); resume with the same model, optimiser and solver settings"
         case let .unsupportedLayer(summary, operation):
             return "\(operation) has no rule for layer \(summary); use Linear/ReLU/Tanh/GELU models or K-FAC instead"
+        case let .denseSolveTooLarge(method, parameters, bytes, limit):
+            let tib = Double(1 << 40), gibibyte = Double(1 << 30)
+            let gib = { (x: Double) in x >= tib ? String(format: "%.1f TiB", x / tib) : String(format: "%.2f GiB", x / gibibyte) }
+            let what = method == "exact" ? "the dense N × N GGN" : "the dense Jacobian"
+            return "NGD-\(method) would build \(what) for N = \(parameters) parameters: \(gib(bytes)) "
+                + "(limit \(gib(Double(limit)))); use --optimizer ngd-cg (matrix-free GGN-vector products) or kfac"
         case let .linearAlgebra(error):
             return "natural gradient: \(error)"
         case let .device(layer, operation, error):

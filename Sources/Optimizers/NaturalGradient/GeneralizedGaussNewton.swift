@@ -34,17 +34,35 @@ public enum GeneralizedGaussNewton {
         return out
     }
 
-    /// `F v` without forming `J`: one Jacobian–vector product (`ForwardTangent.jvp`), `M` applied per
+    /// `F v` without forming `J`: one Jacobian–vector product (`LinearizedModel.jvp`), `M` applied per
     /// example, one vector–Jacobian product (`backward`). `v` and the result are flat in
-    /// `model.namedParameters` order. About three model passes per product.
+    /// `model.namedParameters` order. Linearises the model at `input` on every call (one extra forward);
+    /// a solver making many products should linearise once and use `product(_:curvature:_:)`.
     public static func product<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>, curvature: OutputCurvature<S>,
                                                 _ v: [S]) throws(KFACError) -> [S] {
-        let tangent: Matrix<S>
-        do { tangent = try ForwardTangent.jvp(model, input: input, tangents: ModelJacobian.unflatten(v, like: model)).tangent }
-        catch { throw .unsupportedLayer(summary: error.summary, operation: "GGN-vector product") }
+        product(try linearize(model, input: input), curvature: curvature, v)
+    }
+
+    /// `model` linearised at `input` (one forward pass, inference mode); a layer without a tangent rule is
+    /// a typed error (`.unsupportedLayer`), never a silent fallback.
+    public static func linearize<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>) throws(KFACError) -> LinearizedModel<S> {
+        do { return try LinearizedModel(model, input: input) } catch {
+            guard case let .unsupportedLayer(summary) = error else {
+                throw .unsupportedLayer(summary: error.description, operation: "GGN-vector product")
+            }
+            throw .unsupportedLayer(summary: summary, operation: "GGN-vector product")
+        }
+    }
+
+    /// `F v = (1/b) Jᵀ H J v` on a linearisation: `jvp`, `H/b` per example, `vjp`. Overwrites the gradients.
+    public static func product<S: NeuralScalar>(_ linearization: LinearizedModel<S>, curvature: OutputCurvature<S>,
+                                                _ v: [S]) -> [S] {
+        precondition(v.count == linearization.parameterCount, "GGN product: v has \(v.count) entries for \(linearization.parameterCount) parameters")
+        let tangent = v.withUnsafeBufferPointer { linearization.jvp($0.baseAddress!) }
         var u = curvature.hessianProduct(tangent)
         u.scale(by: 1 / S(curvature.examples))
-        model.backward(u)
-        return ModelJacobian.flattenedGradients(model)
+        var out = [S](repeating: 0, count: v.count)
+        out.withUnsafeMutableBufferPointer { linearization.vjp(u, into: $0.baseAddress!) }
+        return out
     }
 }

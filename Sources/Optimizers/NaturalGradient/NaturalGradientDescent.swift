@@ -5,15 +5,18 @@ import NeuralNet
 /// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). REFERENCE.md §4.
 ///
 /// The baseline and oracle for TNGD: `exact` and `woodbury` for tiny models, `cg` for anything the
-/// forward-mode rules of `ForwardTangent` cover. Needs `observeCurvature` before every `update`
-/// (without it the step falls back to the plain gradient and counts `missingCurvature`).
+/// forward-mode rules of `LinearizedModel` cover (Linear, Conv2d, activations, LayerNorm, pooling). Needs `observeCurvature` before every `update`
+/// (without it the step falls back to the plain gradient, counts `missingCurvature` and warns once).
+/// A failed solve (unsupported layer, dense matrices over `denseMemoryLimit`, a LAPACK failure) makes
+/// `update` return `.failed` with the typed error's message: there is no natural gradient to fall back to,
+/// and quietly taking the plain gradient would make the run an SGD run under an NGD label.
 public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimizer {
     public let configuration: NaturalGradientConfiguration
     public let inner: any Optimizer<Scalar>
     public private(set) var step = 0
     public private(set) var skippedSteps = 0
     public private(set) var missingCurvature = 0
-    /// Steps whose solve failed (the plain gradient was used).
+    /// Steps whose solve failed (`update` returned `.failed`; no parameter changed).
     public private(set) var failedSolves = 0
     /// CG iterations and residual of the last step, seconds of the last solve.
     public private(set) var lastIterations = 0
@@ -21,6 +24,7 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
     public private(set) var lastSolveSeconds = 0.0
     private var batch: CurvatureBatch<Scalar>?
     private var previous: [Scalar]?
+    private var pendingWarnings: [String] = []
 
     public init(inner: any Optimizer<Scalar>, configuration: NaturalGradientConfiguration) throws(KFACError) {
         try configuration.validate()
@@ -34,9 +38,33 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
 
     public func observeCurvature(_ batch: CurvatureBatch<Scalar>) { self.batch = batch }
 
+    /// Largest dense matrices the `exact` and `woodbury` solves may allocate: 2 GiB. The exact GGN of the
+    /// 670k-parameter Fashion-MNIST MLP would need 670k² × 4 B ≈ 1.6 TiB.
+    public static var denseMemoryLimit: Int { 1 << 31 }
+
+    /// Throws `.denseSolveTooLarge` when `method` would allocate more than `denseMemoryLimit` bytes for
+    /// `parameters` trainable scalars and `jacobianRows = b·d` Jacobian rows: `exact` holds `F` (`N²`) and
+    /// `J` (`b·d·N`), `woodbury` holds `J` and `M J` (`2 b·d·N`) and the `b·d × b·d` kernel. CG is matrix-free.
+    public static func checkDenseSize(_ method: NaturalGradientConfiguration.Method, parameters: Int, jacobianRows: Int,
+                                      scalarBytes: Int = MemoryLayout<Scalar>.size) throws(KFACError) {
+        let (n, r) = (Double(parameters), Double(jacobianRows))
+        let elements: Double
+        switch method {
+        case .exact: elements = n * n + r * n
+        case .woodbury: elements = 2 * r * n + r * r
+        case .conjugateGradient: return
+        }
+        let bytes = elements * Double(scalarBytes)
+        guard bytes <= Double(denseMemoryLimit) else {
+            throw .denseSolveTooLarge(method: method.rawValue, parameters: parameters, bytes: bytes, limit: denseMemoryLimit)
+        }
+    }
+
     /// `(F + λI)⁻¹ g` on `batch` (flat, `namedParameters` order). Overwrites the parameter gradients.
     public func direction(for g: [Scalar], batch: CurvatureBatch<Scalar>) throws(KFACError) -> [Scalar] {
         let lambda = Scalar(configuration.damping)
+        try Self.checkDenseSize(configuration.method, parameters: g.count,
+                                jacobianRows: batch.examples * batch.curvature.outputDimension)
         switch configuration.method {
         case .exact:
             let f = GeneralizedGaussNewton.dense(batch.model, input: batch.input, curvature: batch.curvature)
@@ -49,10 +77,12 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
             return try NaturalGradientSolve.woodbury(jacobian: j, weightedJacobian: mj, gradient: g, damping: lambda)
         case .conjugateGradient:
             let start = configuration.warmStart && previous?.count == g.count ? previous : nil
+            // One linearisation (one forward pass) for all CG iterations of this step.
+            let linearization = try GeneralizedGaussNewton.linearize(batch.model, input: batch.input)
             let r = try NaturalGradientSolve.conjugateGradient(
                 gradient: g, damping: lambda, initial: start, tolerance: Scalar(configuration.cgTolerance),
                 maxIterations: configuration.cgMaxIterations) { (v: [Scalar]) throws(KFACError) -> [Scalar] in
-                    try GeneralizedGaussNewton.product(batch.model, input: batch.input, curvature: batch.curvature, v)
+                    GeneralizedGaussNewton.product(linearization, curvature: batch.curvature, v)
                 }
             lastIterations = r.iterations
             lastResidual = Double(r.relativeResidual)
@@ -69,11 +99,26 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
         }
         if let batch {
             let g = flatGradient(parameters)
-            let (x, seconds) = measureSeconds { () -> [Scalar]? in try? direction(for: g, batch: batch) }
+            let (result, seconds) = measureSeconds { () -> Result<[Scalar], KFACError> in
+                do throws(KFACError) { return .success(try direction(for: g, batch: batch)) } catch { return .failure(error) }
+            }
             lastSolveSeconds = seconds
-            setFlatGradient(x ?? g, into: parameters)
-            if x == nil { failedSolves += 1 } else { previous = x }
+            switch result {
+            case let .success(x):
+                setFlatGradient(x, into: parameters)
+                previous = x
+            case let .failure(error):
+                // The GGN products overwrote the gradients; restore them so the caller sees the step's own.
+                setFlatGradient(g, into: parameters)
+                failedSolves += 1
+                skippedSteps += 1
+                return .failed(reason: error.description)
+            }
         } else {
+            if missingCurvature == 0 {
+                pendingWarnings.append("NGD: update without observeCurvature; the plain gradient is used for such steps "
+                    + "(counted in ngd_missing_curvature)")
+            }
             missingCurvature += 1
         }
         let outcome = inner.update(parameters)
@@ -84,7 +129,12 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
     public var stepMetrics: [(name: String, value: Double)] {
         [("ngd_solve_seconds", lastSolveSeconds), ("ngd_cg_iterations", Double(lastIterations)),
          ("ngd_cg_residual", lastResidual), ("ngd_failed_solves", Double(failedSolves)),
-         ("ngd_skipped_steps", Double(skippedSteps))]
+         ("ngd_skipped_steps", Double(skippedSteps)), ("ngd_missing_curvature", Double(missingCurvature))]
+    }
+
+    public func takeWarnings() -> [String] {
+        defer { pendingWarnings = [] }
+        return pendingWarnings
     }
 
     public func stateTensors() -> [String: Matrix<Scalar>] {

@@ -12,9 +12,16 @@ import NeuralNet
 /// GEMMs of the rules, about one forward pass for `jvp` and one backward pass for `vjp`:
 /// - `Linear`: `ẏ = ẋ Wᵀ + x Ẇᵀ + 1 ḃᵀ`;
 /// - `Conv2d`: `ẏ = conv(ẋ; W) + P Ẇᵀ + 1 ḃᵀ` with `P` the im2col patches of `x`;
-/// - `ReLU`: `ẏ = 1[x > 0] ⊙ ẋ`; `Tanh`: `ẏ = (1 − y²) ⊙ ẋ`; `MaxPool2d`: `ẋ` at each window's arg-max;
+/// - `ReLU`: `ẏ = 1[x > 0] ⊙ ẋ`; `Tanh`: `ẏ = (1 − y²) ⊙ ẋ`; `GELU`: `ẏ = (Φ(x) + x φ(x)) ⊙ ẋ`;
+/// - `LayerNorm` (`x̂ = (x − μ) r`, `r = (σ² + ε)^{-1/2}` per row, `y = γ ⊙ x̂ + β`):
+///   `ẏ = γ ⊙ r (ẋ − mean(ẋ) − x̂ mean(x̂ ⊙ ẋ)) + γ̇ ⊙ x̂ + β̇`;
+/// - `MaxPool2d`: `ẋ` at each window's arg-max; `AvgPool2d`: the same average of `ẋ` (a linear map);
 /// - `Flatten`, `Dropout` (inference mode): `ẏ = ẋ`.
 /// Other layers are reported (`ThermodynamicNaturalGradientError.unsupportedLayer`), never guessed.
+///
+/// This is the project's one forward-mode implementation: NGD-CG's GGN-vector products
+/// (`GeneralizedGaussNewton.product`) and TNGD both use it. Every rule is tested against central
+/// differences and the backward-mode dense Jacobian (`LinearizedModelTests`).
 ///
 /// The model's layers keep the caches of this batch afterwards; `vjp` relies on them, so do not run the
 /// model on other inputs while the linearisation is in use. `vjp` overwrites the parameter gradients.
@@ -36,7 +43,12 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         /// applied to input tangents.
         case convolution(patches: Matrix<Scalar>, weight: Int, bias: Int?, outChannels: Int, patchSize: Int,
                          inputConvolution: Conv2d<Scalar>)
-        case mask(Matrix<Scalar>)            // element-wise factor (ReLU, Tanh)
+        case mask(Matrix<Scalar>)            // element-wise factor (ReLU, Tanh, GELU)
+        /// `normalized` `x̂` and `inverseStd` `r` per row from this batch; `gamma` is `γ` (`1 × f`).
+        case layerNorm(normalized: Matrix<Scalar>, inverseStd: [Scalar], gamma: Matrix<Scalar>, weight: Int, bias: Int)
+        /// A parameter-free linear layer (average pooling): a private copy applied to the tangent, so the
+        /// model's own layer keeps the caches of this batch for `vjp`.
+        case linearMap(any Layer<Scalar>)
         case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
         case identity
     }
@@ -69,8 +81,18 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
                 var m = y
                 m.mapInPlace { 1 - $0 * $0 }
                 rules.append(.mask(m))
+            case is GELU<Scalar>:
+                // GELU'(x) = Φ(x) + x φ(x)
+                var m = x
+                let invSqrt2 = 1 / Scalar(2).squareRoot(), invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
+                m.mapInPlace { v in Scalar(0.5) * (1 + Scalar.errorFunction(v * invSqrt2)) + v * invSqrt2Pi * Scalar.exponential(-Scalar(0.5) * v * v) }
+                rules.append(.mask(m))
+            case let norm as LayerNorm<Scalar>:
+                rules.append(Self.layerNormRule(norm, input: x, offsets: offsets))
             case let pool as MaxPool2d<Scalar>:
                 rules.append(.gather(Self.argmax(pool, x), outputFeatures: pool.outputShape.features))
+            case let pool as AvgPool2d<Scalar>:
+                rules.append(.linearMap(AvgPool2d<Scalar>(input: pool.inputShape, kernelSize: pool.kernelSize, stride: pool.stride)))
             case is Flatten<Scalar>, is Dropout<Scalar>:
                 rules.append(.identity)
             default:
@@ -106,6 +128,24 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         return .convolution(patches: patches, weight: offsets[ObjectIdentifier(conv.weight)]!,
                             bias: conv.bias.map { offsets[ObjectIdentifier($0)]! }, outChannels: o, patchSize: k,
                             inputConvolution: copy)
+    }
+
+    /// `x̂` and `r` of every row of `x` computed here from the definition (the layer's own caches are private).
+    static func layerNormRule(_ norm: LayerNorm<Scalar>, input x: Matrix<Scalar>, offsets: [ObjectIdentifier: Int]) -> Rule {
+        let (n, f) = (x.rows, x.columns)
+        var xhat = Matrix<Scalar>(rows: n, columns: f)
+        var r = [Scalar](repeating: 0, count: n)
+        for i in 0..<n {
+            var mean: Scalar = 0
+            for j in 0..<f { mean += x[i, j] }
+            mean /= Scalar(f)
+            var variance: Scalar = 0
+            for j in 0..<f { variance += (x[i, j] - mean) * (x[i, j] - mean) }
+            r[i] = 1 / (variance / Scalar(f) + norm.epsilon).squareRoot()
+            for j in 0..<f { xhat[i, j] = (x[i, j] - mean) * r[i] }
+        }
+        return .layerNorm(normalized: xhat, inverseStd: r, gamma: norm.weight.value,
+                          weight: offsets[ObjectIdentifier(norm.weight)]!, bias: offsets[ObjectIdentifier(norm.bias)]!)
     }
 
     /// For every output of `pool` at input `x`, the column of `x` (within its row) holding the window's
@@ -189,6 +229,24 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
                     }
                 }
                 dx = dy
+            case let .layerNorm(xhat, r, gamma, w, bias):
+                let (n, f) = (xhat.rows, xhat.columns)
+                var dy = Matrix<Scalar>(rows: n, columns: f)
+                for i in 0..<n {
+                    if let d = dx {
+                        // ẋ̂ = r (ẋ − mean(ẋ) − x̂ mean(x̂ ⊙ ẋ))
+                        var meanD: Scalar = 0, meanHD: Scalar = 0
+                        for j in 0..<f { meanD += d[i, j]; meanHD += xhat[i, j] * d[i, j] }
+                        meanD /= Scalar(f)
+                        meanHD /= Scalar(f)
+                        for j in 0..<f { dy[i, j] = gamma[0, j] * r[i] * (d[i, j] - meanD - xhat[i, j] * meanHD) }
+                    }
+                    for j in 0..<f { dy[i, j] += v[w + j] * xhat[i, j] + v[bias + j] }
+                }
+                dx = dy
+            case let .linearMap(layer):
+                guard let d = dx else { continue }
+                dx = layer.forward(d, context: ForwardContext(isTraining: false, examples: b))
             case .identity:
                 continue
             }

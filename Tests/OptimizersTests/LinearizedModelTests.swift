@@ -1,0 +1,115 @@
+import Linalg
+import NeuralNet
+import Optimizers
+import Testing
+import _TestSupport
+
+/// Every tangent rule of `LinearizedModel` (the one forward-mode implementation, used by NGD-CG and TNGD)
+/// against the dense Jacobian of backward mode (`ModelJacobian.dense`) and against central differences of
+/// the outputs, one small Double model per rule; `vjp` against `Jᵀu`.
+@Suite("Linearised model: every JVP rule")
+struct LinearizedModelTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        var testDescription: String { name }
+    }
+
+    static let image = ImageShape(height: 4, width: 4, channels: 2)
+
+    /// The model named by `name` (all Double, seeded); LayerNorm gets random γ, β so they are not 1 and 0.
+    static func model(_ name: String, seed: UInt64) -> Sequential<Double> {
+        var rng = Xoshiro256StarStar(seed: seed)
+        func conv() -> Conv2d<Double> { Conv2d<Double>(input: image, outChannels: 3, kernelSize: 3, padding: 1, rng: &rng) }
+        func norm(_ f: Int) -> LayerNorm<Double> {
+            let n = LayerNorm<Double>(f)
+            n.weight.value = rng.normalMatrix(rows: 1, columns: f)
+            n.bias.value = rng.normalMatrix(rows: 1, columns: f)
+            return n
+        }
+        let layers: [any Layer<Double>]
+        switch name {
+        case "linear": layers = [Linear<Double>(32, 3, rng: &rng)]
+        case "relu": layers = [Linear<Double>(32, 5, rng: &rng), ReLU<Double>(), Linear<Double>(5, 3, rng: &rng)]
+        case "tanh": layers = [Linear<Double>(32, 5, rng: &rng), Tanh<Double>(), Linear<Double>(5, 3, rng: &rng)]
+        case "gelu": layers = [Linear<Double>(32, 5, rng: &rng), GELU<Double>(), Linear<Double>(5, 3, rng: &rng)]
+        case "layernorm": layers = [Linear<Double>(32, 5, rng: &rng), norm(5), Linear<Double>(5, 3, rng: &rng)]
+        case "layernorm-first": layers = [norm(32), Linear<Double>(32, 3, rng: &rng)]
+        case "dropout": layers = [Linear<Double>(32, 5, rng: &rng), Dropout<Double>(probability: 0.5, seed: 3), Linear<Double>(5, 3, rng: &rng)]
+        case "conv": layers = [conv(), Flatten<Double>(), Linear<Double>(48, 3, rng: &rng)]
+        case "conv-maxpool":
+            let c = conv()
+            layers = [c, MaxPool2d<Double>(input: c.outputShape, kernelSize: 2), Flatten<Double>(), Linear<Double>(12, 3, rng: &rng)]
+        case "conv-avgpool":
+            let c = conv()
+            layers = [c, AvgPool2d<Double>(input: c.outputShape, kernelSize: 2), Flatten<Double>(), Linear<Double>(12, 3, rng: &rng)]
+        default: fatalError("unknown test model \(name)")
+        }
+        return Sequential(inputFeatures: 32, layers)
+    }
+
+    static let cases = ["linear", "relu", "tanh", "gelu", "layernorm", "layernorm-first", "dropout", "conv", "conv-maxpool",
+                        "conv-avgpool"].map(Case.init)
+
+    @Test("J v equals the dense Jacobian times v and central differences; Jᵀu equals the dense Jᵀu", arguments: cases)
+    func ruleMatchesJacobian(_ c: Case) throws {
+        let model = Self.model(c.name, seed: 7)
+        var rng = Xoshiro256StarStar(seed: 8)
+        let x: Matrix<Double> = rng.normalMatrix(rows: 3, columns: 32)
+        let j = ModelJacobian.dense(model, input: x)    // before linearising: it re-runs the model
+        let lin = try LinearizedModel(model, input: x)
+        let v: [Double] = (0..<lin.parameterCount).map { _ in rng.nextNormal() }
+        let jv = v.withUnsafeBufferPointer { lin.jvp($0.baseAddress!) }
+        // Rounding of short sums of O(1) products in Double: 1e-12 is far above it.
+        #expect(relativeError(jv.storage, BLAS.matvec(j, v)) < 1e-12, "\(c.name): J v vs dense J")
+
+        // Central differences of the outputs along v (O(h²) ≈ 1e-10 truncation; kinks of ReLU/max-pool
+        // are measure-zero for Gaussian data and h = 1e-5).
+        let h = 1e-5
+        func outputs(_ t: Double) -> Matrix<Double> {
+            var o = 0
+            for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += t * v[o + i] } }; o += p.count }
+            defer {
+                o = 0
+                for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] -= t * v[o + i] } }; o += p.count }
+            }
+            return model.forward(x, training: false)
+        }
+        var fd = outputs(h)
+        fd.axpy(-1, outputs(-h))
+        fd.scale(by: 1 / (2 * h))
+        #expect(relativeError(jv, fd) < 1e-7, "\(c.name): J v vs central differences")
+
+        _ = try LinearizedModel(model, input: x)         // the difference quotients re-ran the model
+        let u: Matrix<Double> = rng.normalMatrix(rows: 3, columns: 3)
+        var jtu = [Double](repeating: 0, count: lin.parameterCount)
+        jtu.withUnsafeMutableBufferPointer { lin.vjp(u, into: $0.baseAddress!) }
+        #expect(relativeError(jtu, BLAS.matvec(j, transpose: true, u.storage)) < 1e-12, "\(c.name): Jᵀu")
+    }
+
+    @Test("NGD-CG on a conv + LayerNorm model takes the natural-gradient step (no fallback to the gradient)")
+    func conjugateGradientOnConvModel() throws {
+        var rng = Xoshiro256StarStar(seed: 9)
+        let c = Conv2d<Double>(input: Self.image, outChannels: 2, kernelSize: 3, padding: 1, rng: &rng)
+        let model = Sequential<Double>(inputFeatures: 32, [c, ReLU<Double>(), Flatten<Double>(), LayerNorm<Double>(32),
+                                                           Linear<Double>(32, 3, rng: &rng)])
+        let data = TestBatch(model: model, loss: .crossEntropy, examples: 4, seed: 10)
+        let g = ModelJacobian.flattenedGradients(model)
+        let before = model.namedParameters.flatMap { $0.value.storage }
+        var damped = NaturalGradientTests.loopGGN(ModelJacobian.dense(model, input: data.input), data.curvature)
+        damped.addDiagonal(1e-1)
+        let reference = try LAPACK.solve(damped, g)
+        var o = 0
+        for p in model.namedParameters { p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(g[o..<(o + p.count)])); o += p.count }
+        _ = TestBatch(model: model, loss: .crossEntropy, examples: 4, seed: 10)   // caches and gradients of the batch again
+        var config = NaturalGradientConfiguration()
+        config.damping = 1e-1
+        config.cgTolerance = 1e-12
+        config.cgMaxIterations = 400
+        let ngd = try NaturalGradientDescent(inner: try SGD<Double>(schedule: .constant(1)), configuration: config)
+        ngd.observeCurvature(data.batch)
+        #expect(ngd.update(model.namedParameters) == .applied)
+        let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { $1 - $0 }
+        #expect(relativeError(delta, reference) < 1e-7)
+        #expect(ngd.failedSolves == 0)
+    }
+}
