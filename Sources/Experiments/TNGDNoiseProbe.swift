@@ -20,6 +20,11 @@ import ThermoDevice
 ///
 /// The update noise per coordinate is `η` times the root of that; the signal is `η ‖g̃₀‖/√N` with `g̃₀` the
 /// noise-free readout.
+///
+/// A bug check rides along: the noise-free state must relax to `F⁻¹∇ℓ` (here from conjugate gradient on the
+/// same factored `F`, `NaturalGradientSolve.conjugateGradient`, to a 1e-6 residual) with a remaining error at
+/// most `e^{−λT}·‖g̃(0) − F⁻¹∇ℓ‖` (every eigenvalue of `F` is ≥ λ; Euler–Maruyama contracts at least as
+/// `(1 − hλ)^{T/h} ≤ e^{−λT}` for stable h), in Float round-off.
 public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
     public let parameters: Int
     public let rankBound: Int
@@ -34,6 +39,9 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
     public let predictedUpper: Double
     /// `‖g̃₀‖/√N` (root mean square of the noise-free readout).
     public let signalRMS: Double
+    /// `‖g̃₀ − F⁻¹∇ℓ‖ / ‖F⁻¹∇ℓ‖` and its bound `e^{−λT} ‖∇ℓ − F⁻¹∇ℓ‖ / ‖F⁻¹∇ℓ‖` (the first run starts at ∇ℓ).
+    public let naturalGradientError: Double
+    public let naturalGradientBound: Double
 
     /// Runs the probe on `model` and one batch (`input`, `labels`) with TNGD settings `configuration`
     /// (its κ0 is the one measured), `runs` runs.
@@ -65,6 +73,22 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
             b = try clean.direction(for: gradient, batch: batch).direction
         }
         let n = gradient.count
+        // F⁻¹∇ℓ by CG on the same factored F (the models' caches are re-linearised here).
+        let lin = try LinearizedModel(model, input: input)
+        let f = GaussNewtonOperator(linearization: lin, curvature: batch.curvature, damping: 0,
+                                    dataScale: configuration.lossNormalization == .sum ? Float(input.rows) : 1)
+        let scale: Float = configuration.lossNormalization == .sum ? Float(input.rows) : 1
+        let cg = try NaturalGradientSolve.conjugateGradient(gradient: gradient.map { $0 * scale }, damping: Float(configuration.damping),
+                                                            tolerance: 1e-6, maxIterations: 5000) {
+            (v: [Float]) throws(KFACError) -> [Float] in f.product(v)
+        }
+        let exact = cg.solution.map(Double.init)
+        let exactNorm = exact.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var startGap = 0.0, gap = 0.0
+        for i in 0..<n {
+            startGap += pow(Double(gradient[i] * scale) - exact[i], 2)
+            gap += pow(Double(b[i]) - exact[i], 2)
+        }
         var sq = 0.0, signal = 0.0
         for i in 0..<n {
             let d = Double(a[i]) - Double(b[i])
@@ -80,16 +104,21 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
         return TNGDNoiseProbe(parameters: n, rankBound: r, noise: kappa, damping: lambda, totalTime: total,
                               learningRate: learningRate, measuredVariance: sq / Double(n),
                               predictedLower: Double(n - r) / Double(n) * null, predictedUpper: null,
-                              signalRMS: (signal / Double(n)).squareRoot())
+                              signalRMS: (signal / Double(n)).squareRoot(),
+                              naturalGradientError: gap.squareRoot() / exactNorm,
+                              naturalGradientBound: configuration.initialState == .warmStart
+                                ? exp(-lambda * total) * startGap.squareRoot() / exactNorm : .nan)
     }
 
     public var description: String {
         let m = measuredVariance
         return String(format: "κ0 %g, λ %g, T = %g τ, N %d, rank ≤ %d: noise variance per coordinate measured %.4g, "
                       + "predicted %.4g … %.4g; update noise η·√var = %.3g per coordinate vs signal η·rms(g̃₀) = %.3g "
-                      + "(ratio %.3g); whole update: noise ‖·‖ %.3g vs signal %.3g",
+                      + "(ratio %.3g); whole update: noise ‖·‖ %.3g vs signal %.3g; noise-free readout vs F⁻¹∇ℓ (CG): relative error "
+                      + "%.3g (bound e^{−λT}: %.3g)",
                       noise, damping, totalTime, parameters, rankBound, m, predictedLower, predictedUpper,
                       learningRate * m.squareRoot(), learningRate * signalRMS, m.squareRoot() / max(signalRMS, 1e-300),
-                      learningRate * (m * Double(parameters)).squareRoot(), learningRate * signalRMS * Double(parameters).squareRoot())
+                      learningRate * (m * Double(parameters)).squareRoot(), learningRate * signalRMS * Double(parameters).squareRoot(),
+                      naturalGradientError, naturalGradientBound)
     }
 }
