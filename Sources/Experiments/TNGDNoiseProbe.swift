@@ -16,7 +16,10 @@ import ThermoDevice
 /// directions see only `λ` and give `κ0 (1 − e^{−2λT}) / λ` each; the other `r` give between 0 and that.
 /// Hence per coordinate
 ///
-///     (N − r)/N · κ0 (1 − e^{−2λT})/λ  ≤  E‖e‖²/N  ≤  κ0 (1 − e^{−2λT})/λ.
+///     (N − r)/N · κ0 (1 − e^{−2λT})/λ  ≤  E‖e‖²/N  ≤  κ0 (1 − e^{−2λT})/λ
+///
+/// (computed for the Euler–Maruyama chain actually run, step h: `κ0 (1 − (1 − hλ)^{2T/h}) / (λ (1 − hλ/2))`,
+/// 5 % above the continuous value at hλ = 0.1).
 ///
 /// The update noise per coordinate is `η` times the root of that; the signal is `η ‖g̃₀‖/√N` with `g̃₀` the
 /// noise-free readout.
@@ -68,8 +71,11 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
                                                                                                      warmupSteps: 0, totalSteps: 1)),
                                                         configuration: quiet)
         var a: [Float] = [], b: [Float] = []
+        var h = configuration.timeStep
         for _ in 0..<max(1, runs) {
-            a = try noisy.direction(for: gradient, batch: batch).direction
+            let r = try noisy.direction(for: gradient, batch: batch)
+            a = r.direction
+            h = r.integratorStep
             b = try clean.direction(for: gradient, batch: batch).direction
         }
         let n = gradient.count
@@ -100,7 +106,9 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
         let kappa = configuration.noise, lambda = configuration.damping
         // The warm start carries the noise from run to run; a cold start (from ∇ℓ) begins every run afresh.
         let total = configuration.analogTime * Double(configuration.initialState == .warmStart ? max(1, runs) : 1)
-        let null = kappa * (1 - exp(-2 * lambda * total)) / lambda
+        // Euler–Maruyama with step h (the same for every run here: θ and the batch are fixed):
+        // 2hκ0 Σ_{j<k} (1 − hλ)^{2j} = κ0 (1 − (1 − hλ)^{2k}) / (λ (1 − hλ/2)), k = T/h.
+        let null = kappa * (1 - pow(1 - h * lambda, 2 * total / h)) / (lambda * (1 - h * lambda / 2))
         return TNGDNoiseProbe(parameters: n, rankBound: r, noise: kappa, damping: lambda, totalTime: total,
                               learningRate: learningRate, measuredVariance: sq / Double(n),
                               predictedLower: Double(n - r) / Double(n) * null, predictedUpper: null,
