@@ -89,7 +89,8 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
     }
 
     /// Per-step figures for the metrics CSV: device time and its terms (s), resistors, transferred bits,
-    /// integrator step (τ), λ_max bound, simulator seconds, failures.
+    /// integrator step (τ), λ_max bound, simulator seconds, relative programming errors of the arrays (largest
+    /// of `J_f`, `J_fᵀ`, `H_L`) and of `∇ℓ` (0 on an ideal device), failures.
     public var stepMetrics: [(name: String, value: Double)] {
         let r = lastReadout
         return [("tngd_device_seconds", r?.cost.deviceSeconds ?? .nan),
@@ -102,6 +103,9 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
                 ("tngd_integrator_step", r?.integratorStep ?? .nan),
                 ("tngd_lambda_max_bound", r?.lambdaMaxBound ?? .nan),
                 ("tngd_simulator_seconds", (r?.cost.wallSeconds ?? .nan) + lastLinearizationSeconds),
+                ("tngd_array_error", r.map { Swift.max($0.programmingErrors.forward, $0.programmingErrors.transpose,
+                                                        $0.programmingErrors.hessian) } ?? .nan),
+                ("tngd_gradient_dac_error", r?.programmingErrors.gradient ?? .nan),
                 ("tngd_failed_runs", Double(failedRuns))]
     }
 
