@@ -27,12 +27,16 @@ public enum TNGDExperiments {
         public var delay = 0.0
         public var averagingTime = 0.0
         public var momentum = 0.0
+        /// Where each device run starts (the paper: warm).
+        public var initialState = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart
+        /// Mean- or sum-normalised `F` and `∇ℓ` (ours: mean).
+        public var lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean
         /// Device programming: seconds per resistor and rows written in parallel (`ThermoDevice.CostModel`).
         public var costModel = CostModel()
         public init() {}
         public var description: String {
             "TNGD η \(learningRate), t \(analogTime)τ, λ \(damping), δt \(timeStep)τ, κ0 \(noise), t_d \(delay)τ, averaging "
-                + "\(averagingTime)τ, momentum \(momentum); Adam η \(adamLearningRate); device \(costModel)"
+                + "\(averagingTime)τ, momentum \(momentum), start \(initialState), loss \(lossNormalization); Adam η \(adamLearningRate); device \(costModel)"
         }
     }
 
@@ -59,14 +63,13 @@ public enum TNGDExperiments {
                             digitalSeconds: (String) -> Double) throws -> TNGDArm {
         let device = try ThermodynamicNaturalGradientConfiguration.device(noise: k.noise, timeStep: k.timeStep, costModel: k.costModel)
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: k.analogTime, damping: k.damping, delay: k.delay,
-                                                                   averagingTime: k.averagingTime, device: device)
+                                                                   averagingTime: k.averagingTime, initialState: k.initialState,
+                                                                   lossNormalization: k.lossNormalization, device: device)
         let rate = adam ? k.adamLearningRate : k.learningRate
         let settings = "\(config) [device noise seed per run: seed·7919 + 17], "
             + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")
         return TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(rate, batch: batch), settings: settings) { _, steps, seed in
-            let seeded = try ThermodynamicNaturalGradientConfiguration(
-                analogTime: config.analogTime, damping: config.damping, delay: config.delay, averagingTime: config.averagingTime,
-                device: config.device.withSeed(seed &* 7919 &+ 17))
+            let seeded = config.withSeed(seed &* 7919 &+ 17)
             let inner: any Optimizer<Float> = adam
                 ? try Adam<Float>(schedule: schedule(rate, steps: steps), beta1: 0, beta2: 0)
                 : try SGD<Float>(schedule: schedule(rate, steps: steps), momentum: k.momentum)

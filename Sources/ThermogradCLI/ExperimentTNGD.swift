@@ -1,7 +1,9 @@
 import ArgumentParser
 import Experiments
+import Datasets
 import Foundation
 import Linalg
+import Optimizers
 import Predictions
 import Reporting
 import ThermoDevice
@@ -38,6 +40,10 @@ struct TNGDExperimentOptions: ParsableArguments {
     var momentum: Double = 0
     @Option(name: .customLong("averaging"), help: "Average readouts over the last T τ of each run (0: one readout).")
     var averaging: Double = 0
+    @Option(help: "Device start: warm (previous state, the paper) or gradient (∇ℓ at every step).")
+    var start: String = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart.rawValue
+    @Option(help: "Normalisation of F and ∇ℓ over the batch: mean (F = JᵀHJ/b + λ, ours) or sum (F = JᵀHJ + λ).")
+    var loss: String = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean.rawValue
     @Option(name: .customLong("programming-time"), help: "Seconds to write one resistor (device cost model).")
     var programmingTime: Double = CostModel().programmingTimePerCoupling
     @Option(name: .customLong("parallel-rows"), help: "Resistor rows written in parallel (device cost model).")
@@ -60,6 +66,12 @@ struct TNGDExperimentOptions: ParsableArguments {
             throw ValidationError("--lr, --adam-lr, --damping, --time-step and --noise must be positive")
         }
         guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
+        guard ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: start) != nil else {
+            throw ValidationError("--start must be warm or gradient, got \(start)")
+        }
+        guard ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: loss) != nil else {
+            throw ValidationError("--loss must be mean or sum, got \(loss)")
+        }
         guard averaging >= 0, programmingTime >= 0, parallelRows >= 1, threads >= 1 else {
             throw ValidationError("--averaging and --programming-time must be non-negative, --parallel-rows and --threads ≥ 1")
         }
@@ -74,6 +86,8 @@ struct TNGDExperimentOptions: ParsableArguments {
         k.noise = noise
         k.momentum = momentum
         k.averagingTime = averaging
+        k.initialState = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: start) ?? .warmStart
+        k.lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: loss) ?? .mean
         k.costModel = CostModel(programmingTimePerCoupling: programmingTime, parallelRows: parallelRows)
         return k
     }
@@ -234,8 +248,41 @@ struct ExperimentTNGDNoise: ParsableCommand {
     var noises: [Double] = [0.1, 0.01, 0.001]
     @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
     var analogTime: Double = 1
+    @Option(help: ArgumentHelp("Instead of training: measure the readout noise after this many warm-started runs on one batch at the "
+                               + "initial weights (first seed), against the theory κ0(1 − e^{−2λT})/λ per coordinate (TNGDNoiseProbe)."))
+    var probe: Int?
+
+    func validate() throws {
+        if let p = probe, p < 1 { throw ValidationError("--probe needs at least 1 run, got \(p)") }
+        guard noises.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--noises must be positive") }
+        guard analogTime >= 0 else { throw ValidationError("--t must be non-negative") }
+    }
 
     func run() throws {
+        if let runs = probe {
+            BLASThreads.set(options.threads)
+            let data = try ExperimentRunner.fashionMNIST(directory: options.dataDirectory)
+            let seed = options.seeds[0]
+            let b = min(options.batch, data.train.count)
+            var input = Matrix<Float>(rows: b, columns: data.train.features)
+            var labels = [Int](repeating: 0, count: b)
+            data.train.gather(Array(0..<b)[...], into: &input, labels: &labels)
+            print("thermograd experiment tngd-noise --probe \(runs): first \(b) training examples, weights of seed \(seed), "
+                  + "t \(analogTime)τ, η \(options.learningRate)")
+            for kappa in noises {
+                var k = options.knobs
+                k.analogTime = analogTime
+                k.noise = kappa
+                let device = try ThermodynamicNaturalGradientConfiguration.device(noise: kappa, timeStep: k.timeStep, seed: seed)
+                let config = try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: k.damping,
+                                                                           averagingTime: k.averagingTime, initialState: k.initialState,
+                                                                           lossNormalization: k.lossNormalization, device: device)
+                let model = TNGDModel.convolutionalDense(channels: options.channels, hidden: options.hidden, seed: seed)
+                print(try TNGDNoiseProbe.measure(model: model, input: input, labels: labels, configuration: config, runs: runs,
+                                                 learningRate: options.learningRate))
+            }
+            return
+        }
         let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
         let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
         let arms = try noises.map { kappa -> TNGDArm in

@@ -258,6 +258,100 @@ struct ThermodynamicNaturalGradientTests {
         #expect(two.0 != two.1)
     }
 
+    /// Long-t, noise-free readout of a device with the given converters and mismatch, started from ∇ℓ.
+    static func programmedReadout(_ p: Problem, dac: DeviceConfiguration.Converter = .ideal, adc: DeviceConfiguration.Converter = .ideal,
+                                  mismatch: Double = 0, analogTime: Double = 60) throws -> NaturalGradientReadout<Double> {
+        let device = try DeviceConfiguration(beta: .greatestFiniteMagnitude, timeStep: 0.1, inputConverter: dac,
+                                             outputConverter: adc, mismatch: mismatch, seed: 5)
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: p.f.damping, initialState: .gradient,
+                                                                   device: device)
+        return try NaturalGradientDevice<Double>(configuration: config).run(p.f, gradient: p.gradient)
+    }
+
+    /// Least-squares slope of `y` against `x`.
+    static func slope(_ x: [Double], _ y: [Double]) -> Double {
+        let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
+        let sxy = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        return sxy / x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+    }
+
+    @Test("DAC bits on J_f, H_L, J_fᵀ and ∇ℓ: the readout is the programmed system's solution, its error halves per bit")
+    func dacQuantisation() throws {
+        let p = try Problem(damping: 0.5)
+        // Exactness: the device relaxes to F̃⁻¹ q(∇ℓ) for the arrays it realised (dense F̃ from unit vectors).
+        let bitsList = [6, 8, 10, 12, 14]
+        var errors: [Double] = []
+        for bits in bitsList {
+            let dac = DeviceConfiguration.Converter(bits: bits, range: 1)
+            let r = try Self.programmedReadout(p, dac: dac)
+            let programmed = ProgrammedGaussNewton(p.f, converter: dac, mismatch: 0, seed: 5, programming: 1)
+            let n = p.f.dimension
+            var dense = Matrix<Double>(rows: n, columns: n)
+            for j in 0..<n {
+                var e = [Double](repeating: 0, count: n)
+                e[j] = 1
+                let col = programmed.product(e)
+                for i in 0..<n { dense[i, j] = col[i] }
+            }
+            // ∇ℓ through the same DAC (scaled to the range by γ = 1/max|∇ℓ|, rounded to nearest).
+            let largest = p.gradient.map(abs).max()!
+            let q = UniformQuantizer(bits: bits, range: 1)
+            let g = p.gradient.map { q.quantize($0 / largest) * largest }
+            let solved = try LAPACK.solve(dense, g)
+            // Slowest mode ≥ λ = 0.5 (the quantised data term stays PSD to within its tiny error): e^{-30} left.
+            #expect(relativeError(r.direction, solved) < 1e-9, "\(bits) bits")
+            #expect(r.programmingErrors.forward > 0 && r.programmingErrors.gradient > 0)
+            errors.append(relativeError(r.direction, p.naturalGradient))
+        }
+        // Theory: every entry error is ≤ Δ/2 with Δ ∝ 2^{-bits}, and the solution error is first order in
+        // them, so log2(error) falls with slope −1 per bit (nearest rounding: the errors are pseudo-random,
+        // hence the band rather than an exact −1).
+        let s = Self.slope(bitsList.map(Double.init), errors.map { log2($0) })
+        #expect(s > -1.25 && s < -0.75, "slope \(s), errors \(errors)")
+    }
+
+    @Test("ADC bits: each readout coordinate moves by at most Δ/2 = range/2^bits (auto range 2 max|g̃|)")
+    func adcQuantisation() throws {
+        let p = try Problem(damping: 0.5)
+        let ideal = try Self.programmedReadout(p).direction
+        let largest = ideal.map(abs).max()!
+        for bits in [4, 8, 12] {
+            let r = try Self.programmedReadout(p, adc: .init(bits: bits, range: nil)).direction
+            let worst = zip(r, ideal).map { abs($0 - $1) }.max()!
+            let bound = 2 * largest / pow(2, Double(bits))
+            #expect(worst <= bound * (1 + 1e-12) && worst > 0, "\(bits) bits: \(worst) vs \(bound)")
+        }
+    }
+
+    @Test("Resistor mismatch ε: the readout error grows linearly in ε (first-order perturbation), draws fixed per device")
+    func mismatch() throws {
+        let p = try Problem(damping: 0.5)
+        let eps = [1e-4, 1e-3, 1e-2]
+        let errors = try eps.map { relativeError(try Self.programmedReadout(p, mismatch: $0).direction, p.naturalGradient) }
+        let s = Self.slope(eps.map { log10($0) }, errors.map { log10($0) })
+        // δx = −F⁻¹ δF x + O(ε²) with δF linear in ε for fixed draws η: slope 1 up to the O(ε) correction.
+        #expect(abs(s - 1) < 0.05, "slope \(s), errors \(errors)")
+        // The same cells at every programming: two runs of one device realise the same arrays.
+        let a = ProgrammedGaussNewton(p.f, converter: .ideal, mismatch: 1e-2, seed: 5, programming: 1)
+        let b = ProgrammedGaussNewton(p.f, converter: .ideal, mismatch: 1e-2, seed: 5, programming: 2)
+        #expect(a.forwardJacobian == b.forwardJacobian && a.forwardJacobian != a.transposeJacobian)
+    }
+
+    @Test("Summed-loss normalisation: long t gives (J_fᵀH_LJ_f/b + λ/b)⁻¹∇ℓ, the mean-loss natural gradient at damping λ/b")
+    func summedLossNormalisation() throws {
+        let p = try Problem(damping: 0.5)
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 60, damping: 0.5, initialState: .gradient,
+                                                                   lossNormalization: .sum, device: Self.noiseless())
+        let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .init(baseRate: 0.1)), configuration: config)
+        let r = try tngd.direction(for: p.gradient, batch: p.batch.batch)
+        var f = p.dampedGGN
+        let b = Double(p.batch.batch.examples)
+        f.addDiagonal(0.5 / b - 0.5)
+        // Slowest mode of F_sum = b·GGN + λ is ≥ λ = 0.5: e^{-30} of the start is left after 60 τ.
+        #expect(relativeError(r.direction, try LAPACK.cholesky(f).solve(p.gradient)) < 1e-9)
+        #expect(relativeError(r.direction, p.naturalGradient) > 1e-3)   // not the mean-normalised answer
+    }
+
     @Test("Invalid settings are refused with the field named")
     func validation() throws {
         let device = try DeviceConfiguration()
@@ -271,7 +365,10 @@ struct ThermodynamicNaturalGradientTests {
             try ThermodynamicNaturalGradientConfiguration(device: DeviceConfiguration(integrator: .exact))
         }
         #expect(throws: ThermodynamicNaturalGradientError.self) {
-            try ThermodynamicNaturalGradientConfiguration(device: DeviceConfiguration(outputConverter: .init(bits: 8)))
+            try ThermodynamicNaturalGradientConfiguration(analogTime: 1, averagingTime: 2, device: device)
+        }
+        #expect(throws: ThermodynamicNaturalGradientError.self) {
+            try ThermodynamicNaturalGradientConfiguration.device(noise: 1e-3, mismatch: 1)
         }
     }
 }

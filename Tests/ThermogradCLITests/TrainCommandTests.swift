@@ -20,6 +20,25 @@ import ThermogradCLI
         ["train", "--train-subset", "0"],
         ["train", "--threads", "0"],
         ["train", "--no-such-option"],
+        ["train", "--optimizer", "tngd", "--tngd-t", "-1"],
+        ["train", "--optimizer", "tngd", "--tngd-damping", "0"],
+        ["train", "--optimizer", "tngd", "--tngd-noise", "0"],
+        ["train", "--optimizer", "tngd", "--tngd-noise", "inf"],
+        ["train", "--optimizer", "tngd", "--tngd-time-step", "0"],
+        ["train", "--optimizer", "tngd", "--tngd-delay", "-0.5"],
+        ["train", "--optimizer", "tngd", "--tngd-t", "1", "--tngd-averaging", "2"],
+        ["train", "--optimizer", "tngd", "--tngd-start", "cold"],
+        ["train", "--optimizer", "tngd", "--tngd-momentum", "1"],
+        ["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9"],
+        ["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9", "1.2"],
+        ["train", "--optimizer", "tngd", "--tngd-loss", "median"],
+        ["train", "--optimizer", "tngd", "--tngd-dac-bits", "0"],
+        ["train", "--optimizer", "tngd", "--tngd-adc-bits", "25"],
+        ["train", "--optimizer", "tngd", "--tngd-mismatch", "1"],
+        ["train", "--optimizer", "tngd", "--tngd-t", "abc"],
+        ["experiment", "tngd-noise", "--probe", "0"],
+        ["experiment", "tngd-noise", "--loss", "median"],
+        ["experiment", "tngd-mnist", "--start", "cold"],
         ["bench", "train-step", "--batch", "0"],
         ["bench", "train-step", "--model", "transformer"],
     ])
@@ -32,6 +51,12 @@ import ThermogradCLI
                                                "--seed", "9", "--hidden", "100", "50", "--out", "runs/x", "--schedule", "cosine"])
         _ = try ThermogradCommand.parseAsRoot(["train", "--model", "cnn", "--optimizer", "adamw", "--weight-decay", "0.01"])
         _ = try ThermogradCommand.parseAsRoot(["bench", "train-step", "--model", "cnn", "--batch", "32"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd", "--tngd-t", "5", "--tngd-damping", "0.1", "--tngd-noise", "1e-4",
+                                               "--tngd-time-step", "0.05", "--tngd-delay", "0.2", "--tngd-averaging", "1",
+                                               "--tngd-start", "gradient", "--tngd-momentum", "0.9", "--tngd-loss", "sum",
+                                               "--tngd-dac-bits", "8", "--tngd-adc-bits", "10", "--tngd-mismatch", "0.01"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9", "0.999"])
+        _ = try ThermogradCommand.parseAsRoot(["experiment", "tngd-noise", "--probe", "10", "--noises", "0.01", "--loss", "sum"])
     }
 
     /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.

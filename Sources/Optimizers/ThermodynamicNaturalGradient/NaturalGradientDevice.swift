@@ -21,6 +21,9 @@ public struct NaturalGradientReadout<Scalar: BLASScalar>: Sendable {
     public let steps: Int
     /// The `λ_max(F)` bound used to choose the step (NaN when `t = 0`).
     public let lambdaMaxBound: Double
+    /// Relative Frobenius programming errors of the arrays `J_f`, `J_fᵀ`, `H_L` and of `∇ℓ` (DAC quantisation
+    /// and mismatch; all 0 on an ideal device).
+    public let programmingErrors: (forward: Double, transpose: Double, hessian: Double, gradient: Double)
 }
 
 /// The simulated TNGD device (REFERENCE.md §4): holds the state `g̃` between optimiser steps and, at each
@@ -33,11 +36,18 @@ public struct NaturalGradientReadout<Scalar: BLASScalar>: Sendable {
 /// from the trajectory: `F⁻¹∇ℓ` is never computed. The mean of the state after time `t` is
 /// `e^{-Ft}(g̃₀ − F⁻¹∇ℓ) + F⁻¹∇ℓ` (exactly, in the limit `h → 0`; for the Euler–Maruyama chain
 /// `(I − hF)^{t/h}` replaces `e^{-Ft}`).
+///
+/// Non-ideal devices (`DeviceConfiguration`): a finite-resolution DAC quantises the arrays `J_f`, `H_L`,
+/// `J_fᵀ` (`ProgrammedGaussNewton`) and `∇ℓ` (each scaled to the DAC range by its own gain, unscaled
+/// digitally), mismatch perturbs every resistor, and a finite-resolution ADC quantises every readout (fixed
+/// range, or auto-ranged to `2 max|g̃|` at the first readout of the run).
 public final class NaturalGradientDevice<Scalar: NeuralScalar> {
     public let configuration: ThermodynamicNaturalGradientConfiguration
     /// The device state carried to the next run (after the delay), nil before the first run.
     public private(set) var state: [Scalar]?
-    private var powerVector: [Scalar]?
+    /// The last power-iteration vector (warm start of the next `λ_max` estimate; part of the checkpoint,
+    /// because the integrator step, hence the trajectory, depends on it).
+    public private(set) var powerVector: [Scalar]?
     private var runs: UInt64 = 0
 
     public init(configuration: ThermodynamicNaturalGradientConfiguration) {
@@ -45,10 +55,10 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
     }
 
     /// Restores the carried state (checkpoints).
-    public func restore(state: [Scalar]?, runs: UInt64) {
+    public func restore(state: [Scalar]?, runs: UInt64, powerVector: [Scalar]? = nil) {
         self.state = state
         self.runs = runs
-        powerVector = nil
+        self.powerVector = powerVector
     }
 
     /// Runs done so far (mixes into the noise seed).
@@ -57,6 +67,7 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
     /// One device run for curvature `f` and gradient `gradient` (flat, `N`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
+    /// `f` is the ideal `F` (matrix-free); the device realises it through its converters and resistors.
     public func run(_ f: GaussNewtonOperator<Scalar>, gradient: [Scalar]) throws(ThermodynamicNaturalGradientError)
         -> NaturalGradientReadout<Scalar> {
         let clock = ContinuousClock(), start = clock.now
@@ -66,15 +77,39 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
             throw .invalidConfiguration(field: "gradient", value: "\(gradient.count) values", requirement: "expected N = \(n)")
         }
         guard gradient.allSatisfy(\.isFinite) else { throw .nonFinite(what: "the gradient ∇ℓ") }
-        let initial = c.initialState == .warmStart && state?.count == n ? state! : gradient
         runs += 1
+
+        // What the device is programmed with: the arrays (ideal: F itself, matrix-free) and ∇ℓ through the DAC.
+        let curvature: any DeviceCurvature<Scalar>
+        var errors = (forward: 0.0, transpose: 0.0, hessian: 0.0, gradient: 0.0)
+        var bias = gradient
+        if c.programsArrays && Swift.max(c.analogTime, c.delay) > 0 {
+            let programmed = ProgrammedGaussNewton(f, converter: d.inputConverter, mismatch: d.mismatch, seed: d.seed, programming: runs)
+            curvature = programmed
+            errors = (programmed.programmingErrors.forward, programmed.programmingErrors.transpose, programmed.programmingErrors.hessian, 0)
+        } else {
+            curvature = f
+        }
+        if let bits = d.inputConverter.bits {
+            let range = d.inputConverter.range ?? 1
+            let largest = gradient.reduce(0.0) { Swift.max($0, abs(Double($1))) }
+            let gain = largest > 0 ? range / largest : 1
+            let q = UniformQuantizer(bits: bits, range: range, rounding: d.inputConverter.rounding)
+            var rng = Xoshiro256StarStar(seed: d.seed ^ (runs &* 0x9E37_79B9_7F4A_7C15), stream: 23)
+            bias = gradient.map { Scalar(q.quantize(Double($0) * gain, uniform: rng.nextUniform()) / gain) }
+            var diff = bias
+            BLAS.axpy(-1, gradient, &diff)
+            errors.gradient = Double(BLAS.norm(diff)) / Swift.max(Double(BLAS.norm(gradient)), .leastNormalMagnitude)
+        }
+        // The cold start is the gradient as the digital side holds it (t = 0 then passes ∇ℓ through exactly).
+        let initial = c.initialState == .warmStart && state?.count == n ? state! : gradient
 
         // Integrator step: δt, or less when the spectrum of F makes δt unstable (δt λ_max < 2).
         var lambdaBound = Double.nan
         var h = c.timeStep
         let horizon = Swift.max(c.analogTime, c.delay)
         if horizon > 0 {
-            let estimate = f.largestEigenvalueBound(iterations: c.powerIterations, safetyFactor: 1.1, start: powerVector)
+            let estimate = curvature.largestEigenvalueBound(iterations: c.powerIterations, safetyFactor: 1.1, start: powerVector)
             lambdaBound = estimate.bound
             powerVector = estimate.vector
             h = Swift.min(h, c.stepSafety * 2 / lambdaBound)
@@ -87,21 +122,36 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
         var chainSteps = 0
         if horizon > 0 {
             let seed = d.seed ^ (runs &* 0x9E37_79B9_7F4A_7C15)
-            let chains = LangevinChains<Scalar>(scheme: .eulerMaruyama(drift: f.drift()), dimension: n, chains: 1,
-                                                bias: Matrix(rows: 1, columns: n, storage: gradient), timeStep: h,
+            let chains = LangevinChains<Scalar>(scheme: .eulerMaruyama(drift: curvature.drift()), dimension: n, chains: 1,
+                                                bias: Matrix(rows: 1, columns: n, storage: bias), timeStep: h,
                                                 beta: d.beta, noiseStreams: 1, seed: seed)
             chains.setState(initial)
             if steps > 0 {
                 chains.step(steps - window)
+                // One readout through the ADC (auto range fixed at the first readout of the run).
+                var adc: UniformQuantizer? = nil
+                func read() -> [Scalar] {
+                    var x = chains.withState { p, _ in Array(UnsafeBufferPointer(start: p, count: n)) }
+                    if let bits = d.outputConverter.bits {
+                        if adc == nil {
+                            let range = d.outputConverter.range
+                                ?? Swift.max(2 * x.reduce(0.0) { Swift.max($0, abs(Double($1))) }, .leastNormalMagnitude)
+                            adc = UniformQuantizer(bits: bits, range: range)
+                        }
+                        x.withUnsafeMutableBufferPointer { adc!.quantizeInPlace($0) }
+                    }
+                    return x
+                }
                 if window > 0 {
                     var sum = [Double](repeating: 0, count: n)
                     for _ in 0..<window {
                         chains.step()
-                        chains.withState { p, _ in for j in 0..<n { sum[j] += Double(p[j]) } }
+                        let x = read()
+                        for j in 0..<n { sum[j] += Double(x[j]) }
                     }
                     readout = sum.map { Scalar($0 / Double(window)) }
                 } else {
-                    readout = chains.withState { p, _ in Array(UnsafeBufferPointer(start: p, count: n)) }
+                    readout = read()
                 }
             }
             if c.delay > 0 {
@@ -138,6 +188,7 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
         let elapsed = clock.now - start
         cost.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return NaturalGradientReadout(direction: readout, cost: cost, resistors: resistors, bitsIn: steps > 0 ? bitsIn : 0,
-                                      bitsOut: bitsOut, integratorStep: h, steps: steps, lambdaMaxBound: lambdaBound)
+                                      bitsOut: bitsOut, integratorStep: h, steps: steps, lambdaMaxBound: lambdaBound,
+                                      programmingErrors: errors)
     }
 }

@@ -50,11 +50,13 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
         -> NaturalGradientReadout<Scalar> {
         let clock = ContinuousClock(), start = clock.now
         let linearization = try LinearizedModel(batch.model, input: batch.input)
+        // Mean loss: F = JᵀHJ/b + λ, ∇ℓ as given; summed loss: b times the data term and the gradient.
+        let scale = Scalar(configuration.lossNormalization == .sum ? linearization.examples : 1)
         let f = GaussNewtonOperator(linearization: linearization, curvature: batch.curvature,
-                                    damping: Scalar(configuration.damping))
+                                    damping: Scalar(configuration.damping), dataScale: scale)
         let d = clock.now - start
         lastLinearizationSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        return try device.run(f, gradient: g)
+        return try device.run(f, gradient: scale == 1 ? g : g.map { $0 * scale })
     }
 
     public func update(_ parameters: [Parameter<Scalar>]) -> UpdateOutcome {
@@ -87,7 +89,8 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
     }
 
     /// Per-step figures for the metrics CSV: device time and its terms (s), resistors, transferred bits,
-    /// integrator step (τ), λ_max bound, simulator seconds, failures.
+    /// integrator step (τ), λ_max bound, simulator seconds, relative programming errors of the arrays (largest
+    /// of `J_f`, `J_fᵀ`, `H_L`) and of `∇ℓ` (0 on an ideal device), failures.
     public var stepMetrics: [(name: String, value: Double)] {
         let r = lastReadout
         return [("tngd_device_seconds", r?.cost.deviceSeconds ?? .nan),
@@ -100,6 +103,9 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
                 ("tngd_integrator_step", r?.integratorStep ?? .nan),
                 ("tngd_lambda_max_bound", r?.lambdaMaxBound ?? .nan),
                 ("tngd_simulator_seconds", (r?.cost.wallSeconds ?? .nan) + lastLinearizationSeconds),
+                ("tngd_array_error", r.map { Swift.max($0.programmingErrors.forward, $0.programmingErrors.transpose,
+                                                        $0.programmingErrors.hessian) } ?? .nan),
+                ("tngd_gradient_dac_error", r?.programmingErrors.gradient ?? .nan),
                 ("tngd_failed_runs", Double(failedRuns))]
     }
 
@@ -107,6 +113,7 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
         var out: [String: Matrix<Scalar>] = [:]
         for (k, v) in inner.stateTensors() { out["inner.\(k)"] = v }
         if let s = device.state { out["tngd.device_state"] = Matrix(column: s) }
+        if let v = device.powerVector { out["tngd.power_vector"] = Matrix(column: v) }
         return out
     }
 
@@ -128,6 +135,7 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
             parameters: parameters)
         step = s
         skippedSteps = k
-        device.restore(state: tensors["tngd.device_state"]?.storage, runs: runs)
+        device.restore(state: tensors["tngd.device_state"]?.storage, runs: runs,
+                       powerVector: tensors["tngd.power_vector"]?.storage)
     }
 }

@@ -9,7 +9,17 @@ import ThermoDevice
 ///
 /// The device side (κ0 = 1/β, δt, τ, link rate, converters, cost constants, seed) is a
 /// `DeviceConfiguration`, the same value the rest of the simulator uses; TNGD needs its overdamped
-/// Euler–Maruyama dynamics with ideal converters (quantised TNGD is not simulated).
+/// Euler–Maruyama dynamics. Its DAC (`inputConverter`) quantises the three resistor arrays `J_f`, `H_L`,
+/// `J_fᵀ` and `∇ℓ`, its ADC (`outputConverter`) the readouts, and `mismatch` perturbs every resistor
+/// (`ProgrammedGaussNewton`); with ideal converters and no mismatch `F` stays matrix-free.
+///
+/// Noise and the loss convention (issue 7): the stationary state is `N(F⁻¹∇ℓ, κ0 F⁻¹)`. `∇ℓ = J_fᵀ r / b`
+/// has no component in the null space of `J_fᵀ H_L J_f` (at least `N − b(d_z − 1)` directions, 98 % of them
+/// for the Fashion-MNIST model), where `F = λ`: there the state is pure noise of variance
+/// `κ0 (1 − e^{−2λT})/λ` per coordinate after a warm-started analog time `T` (correlation time `1/λ`,
+/// 100 τ at λ = 0.01), whichever normalisation is used. `TNGDNoiseProbe` measures it (it matches to 1 %).
+/// The normalisation changes the signal: with summed `F` and `∇ℓ` (`LossNormalization.sum`) the damping is
+/// effectively `λ/b`, the readout larger in weakly curved directions, so the same κ0 is relatively weaker.
 public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// Where each device run starts.
     public enum InitialState: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
@@ -18,6 +28,18 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         case warmStart = "warm"
         /// From the current gradient `∇ℓ` at every step: `t = 0` is then exactly SGD / Adam.
         case gradient
+        public var description: String { rawValue }
+    }
+
+    /// How `F` and `∇ℓ` are normalised over the batch before they are programmed.
+    public enum LossNormalization: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+        /// `F = J_fᵀ H_L J_f / b + λI`, `∇ℓ` of the mean loss (REFERENCE.md §4; the default).
+        case mean
+        /// `F = J_fᵀ H_L J_f + λI`, `∇ℓ` of the summed loss: `b` times the data term and the gradient. The
+        /// mean readout becomes `(J_fᵀ H_L J_f / b + λ/b)⁻¹ ∇ℓ_mean` (damping effectively `λ/b`), the
+        /// relaxation `b` times faster (so δt is cut `b`-fold), and the noise `κ0 F⁻¹` is `b` times smaller
+        /// in every direction with curvature well above `λ/b` (unchanged, `κ0/λ`, in the null space).
+        case sum
         public var description: String { rawValue }
     }
 
@@ -38,8 +60,14 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     public let powerIterations: Int
     /// Fraction of the stability limit `2/λ_max` the integrator step may use.
     public let stepSafety: Double
+    /// Mean- or sum-normalised `F` and `∇ℓ`.
+    public let lossNormalization: LossNormalization
     /// κ0, δt, τ, converters, link, cost constants and the noise seed.
-    public let device: DeviceConfiguration
+    public private(set) var device: DeviceConfiguration
+
+    /// Whether the resistor arrays are realised with finite-resolution DACs or mismatch (dense
+    /// `ProgrammedGaussNewton`) rather than ideally (matrix-free `GaussNewtonOperator`).
+    public var programsArrays: Bool { device.inputConverter.bits != nil || device.mismatch > 0 }
 
     /// Thermal-noise amplitude κ0 = 1/β.
     public var noise: Double { 1 / device.beta }
@@ -48,7 +76,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
 
     public init(analogTime: Double = 50, damping: Double = 0.01, delay: Double = 0, averagingTime: Double = 0,
                 initialState: InitialState = .warmStart, powerIterations: Int = 8, stepSafety: Double = 0.8,
-                device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
+                lossNormalization: LossNormalization = .mean, device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
         func require(_ ok: Bool, _ field: String, _ value: Any, _ rule: String) throws(ThermodynamicNaturalGradientError) {
             if !ok { throw .invalidConfiguration(field: field, value: "\(value)", requirement: rule) }
         }
@@ -63,10 +91,6 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
             throw .unsupportedDevice(detail: "\(device.integrator) integration of \(device.dynamics) dynamics; TNGD knows F "
                                      + "only through products, so use the overdamped Euler–Maruyama device")
         }
-        guard device.inputConverter.bits == nil, device.outputConverter.bits == nil, device.mismatch == 0 else {
-            throw .unsupportedDevice(detail: "quantising converters or component mismatch (not simulated for TNGD); "
-                                     + "use ideal converters and mismatch 0")
-        }
         self.analogTime = analogTime
         self.damping = damping
         self.delay = delay
@@ -74,24 +98,40 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         self.initialState = initialState
         self.powerIterations = powerIterations
         self.stepSafety = stepSafety
+        self.lossNormalization = lossNormalization
         self.device = device
     }
 
-    /// The device TNGD runs on: noise κ0 (β = 1/κ0), step δt in τ, noise seed; everything else at the
-    /// simulator's defaults (τ = 1 µs, 50 Gb/s, ideal converters; `CostModel` for programming times).
+    /// The same settings on a device with noise seed `seed` (one device per training seed).
+    public func withSeed(_ seed: UInt64) -> ThermodynamicNaturalGradientConfiguration {
+        var copy = self
+        copy.device = device.withSeed(seed)
+        return copy
+    }
+
+    /// The device TNGD runs on: noise κ0 (β = 1/κ0), step δt in τ, noise seed, DAC (arrays and `∇ℓ`), ADC
+    /// (readouts) and mismatch ε; everything else at the simulator's defaults (τ = 1 µs, 50 Gb/s; `CostModel`
+    /// for programming times).
     public static func device(noise: Double = 1e-3, timeStep: Double = 0.1, seed: UInt64 = 0,
+                              inputConverter: DeviceConfiguration.Converter = .ideal,
+                              outputConverter: DeviceConfiguration.Converter = .ideal, mismatch: Double = 0,
                               costModel: CostModel = CostModel()) throws(ThermodynamicNaturalGradientError) -> DeviceConfiguration {
         guard noise > 0, noise.isFinite else {
             throw .invalidConfiguration(field: "noise", value: "\(noise)", requirement: "κ0 must be positive and finite (e.g. 1e-3)")
         }
-        do { return try DeviceConfiguration(beta: 1 / noise, timeStep: timeStep, costModel: costModel, seed: seed) } catch {
-            throw .invalidConfiguration(field: "device", value: "κ0 \(noise), δt \(timeStep)", requirement: error.description)
+        do {
+            return try DeviceConfiguration(beta: 1 / noise, timeStep: timeStep, inputConverter: inputConverter,
+                                           outputConverter: outputConverter, mismatch: mismatch, costModel: costModel, seed: seed)
+        } catch {
+            throw .invalidConfiguration(field: "device", value: "κ0 \(noise), δt \(timeStep), DAC \(inputConverter), ADC \(outputConverter), "
+                                        + "mismatch \(mismatch)", requirement: error.description)
         }
     }
 
     public var description: String {
         "TNGD(t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, delay t_d \(delay)τ, averaging \(averagingTime)τ, "
-            + "start \(initialState), λ_max power iterations \(powerIterations) × safety \(stepSafety), τ \(device.tau) s, "
+            + "start \(initialState), loss \(lossNormalization), DAC \(device.inputConverter), ADC \(device.outputConverter), "
+            + "mismatch ε \(device.mismatch), λ_max power iterations \(powerIterations) × safety \(stepSafety), τ \(device.tau) s, "
             + "link \(device.transferRate) b/s, \(device.costModel), seed \(device.seed))"
     }
 }

@@ -23,6 +23,16 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
     /// Adam's β₁, β₂ for `tngd-adam` (the paper: 0, 0).
     public var adamBeta1: Double = 0
     public var adamBeta2: Double = 0
+    /// `mean` (F = JᵀHJ/b + λ, mean-loss ∇ℓ; nil = mean) or `sum` (batch sums; see
+    /// `ThermodynamicNaturalGradientConfiguration.LossNormalization`). Optional so that older
+    /// `config.json` files still decode.
+    public var lossNormalization: String?
+    /// DAC bits of the arrays `J_f`, `H_L`, `J_fᵀ` and of `∇ℓ` (nil: ideal).
+    public var dacBits: Int?
+    /// ADC bits of the readouts, auto-ranged (nil: ideal).
+    public var adcBits: Int?
+    /// Resistor mismatch ε (nil: 0).
+    public var mismatch: Double?
 
     public init() {}
 
@@ -31,12 +41,21 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
         guard let start = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: initialState) else {
             throw .invalidConfiguration(field: "initialState", value: initialState, requirement: "use warm or gradient")
         }
-        let device = try ThermodynamicNaturalGradientConfiguration.device(noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17)
+        let normalization = lossNormalization ?? ThermodynamicNaturalGradientConfiguration.LossNormalization.mean.rawValue
+        guard let loss = ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: normalization) else {
+            throw .invalidConfiguration(field: "lossNormalization", value: normalization, requirement: "use mean or sum")
+        }
+        let device = try ThermodynamicNaturalGradientConfiguration.device(
+            noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17,
+            inputConverter: dacBits.map { .init(bits: $0, range: 1) } ?? .ideal,
+            outputConverter: adcBits.map { .init(bits: $0, range: nil) } ?? .ideal, mismatch: mismatch ?? 0)
         return try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: damping, delay: delay,
-                                                             averagingTime: averagingTime, initialState: start, device: device)
+                                                             averagingTime: averagingTime, initialState: start,
+                                                             lossNormalization: loss, device: device)
     }
 
     public var description: String {
-        "TNGD t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2))"
+        "TNGD t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2)), loss \(lossNormalization ?? "mean"), "
+            + "DAC \(dacBits.map { "\($0) bits" } ?? "ideal"), ADC \(adcBits.map { "\($0) bits" } ?? "ideal"), mismatch \(mismatch ?? 0)"
     }
 }

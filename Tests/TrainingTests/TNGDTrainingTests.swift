@@ -1,0 +1,46 @@
+import Foundation
+import Linalg
+import NeuralNet
+import Optimizers
+import Testing
+import Training
+
+/// TNGD inside the trainer: resuming through the safetensors checkpoint reproduces the uninterrupted run
+/// bit for bit — weights, the inner optimiser's state, the device state g̃, the noise stream (run counter)
+/// and the power-iteration vector that sets the integrator step.
+@Suite struct TNGDTrainingTests {
+    @Test(arguments: [TrainingConfiguration.OptimizerKind.tngd, .tngdAdam])
+    func resumedRunEqualsUninterruptedRun(optimizer: TrainingConfiguration.OptimizerKind) throws {
+        let train = clusters(count: 200, seed: 1), test = clusters(count: 60, seed: 2)
+        var whole = smallConfiguration("tngd-whole-\(optimizer)")
+        whole.dropout = 0
+        whole.optimizer = optimizer
+        whole.learningRate = optimizer == .tngd ? 0.05 : 0.01
+        whole.tngd.analogTime = 2
+        whole.tngd.damping = 0.1
+        whole.tngd.noise = 1e-2            // noise on, so the RNG stream must survive the resume
+        whole.tngd.delay = 0.3
+        whole.tngd.momentum = 0.5
+        whole.tngd.timeStep = 2             // larger than 2/λ_max: the step is cut from the λ_max estimate,
+                                            // which warm-starts from the checkpointed power vector
+        let reference = try Trainer(configuration: whole, train: train, test: test)
+        _ = try reference.run()
+
+        var split = whole
+        split.outputDirectory = temporaryDirectory("tngd-split-\(optimizer)")
+        _ = try Trainer(configuration: split, train: train, test: test).run(stopAfterStep: 10)
+        let second = try Trainer(configuration: split, train: train, test: test)
+        _ = try second.run(resume: true)
+        for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
+            #expect(p.value == q.value, "parameter \(p.name) differs after resume")
+        }
+        let tensors = reference.optimizer.stateTensors()
+        #expect(tensors["tngd.device_state"] != nil && tensors["tngd.power_vector"] != nil)
+        #expect(tensors == second.optimizer.stateTensors())
+        #expect(reference.optimizer.stateScalars() == second.optimizer.stateScalars())
+        let tngd = try #require(second.optimizer as? ThermodynamicNaturalGradient<Float>)
+        #expect(tngd.failedRuns == 0 && tngd.device.runCount == 21)
+        let step = try #require(tngd.lastReadout?.integratorStep)
+        #expect(step < whole.tngd.timeStep, "the step cut is active, so the power vector matters")
+    }
+}
