@@ -20,6 +20,9 @@ import ThermogradCLI
         ["train", "--train-subset", "0"],
         ["train", "--threads", "0"],
         ["train", "--no-such-option"],
+        ["train", "--optimizer", "tkfac", "--dac-range", "wide"],
+        ["train", "--optimizer", "tkfac", "--input-bits", "8", "--dac-range", "-1"],
+        ["train", "--model", "tiny-cnn", "--hidden", "100"],
         ["bench", "train-step", "--batch", "0"],
         ["bench", "train-step", "--model", "transformer"],
     ])
@@ -32,6 +35,9 @@ import ThermogradCLI
                                                "--seed", "9", "--hidden", "100", "50", "--out", "runs/x", "--schedule", "cosine"])
         _ = try ThermogradCommand.parseAsRoot(["train", "--model", "cnn", "--optimizer", "adamw", "--weight-decay", "0.01"])
         _ = try ThermogradCommand.parseAsRoot(["bench", "train-step", "--model", "cnn", "--batch", "32"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "tiny-cnn", "--optimizer", "tkfac", "--input-bits", "8",
+                                               "--dac-range", "1"])
+        _ = try ThermogradCommand.parseAsRoot(["experiment", "quantization", "--model", "tiny-cnn", "--dac-range", "auto"])
     }
 
     /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.
