@@ -96,7 +96,7 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
 
     /// Mean update error over a run's evaluations (the error fluctuates step to step).
     public static func meanUpdateError(_ results: ExperimentResults, arm: String, seed: UInt64) -> Double? {
-        let values = results.records.filter { $0.arm == arm && $0.seed == seed }.compactMap { $0.metrics["solver_update_relative_error"] }
+        let values = results.records.filter { $0.arm == arm && $0.seed == seed }.compactMap { $0.metrics["solver_update_relative_error"] }.filter(\.isFinite)
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
 

@@ -31,4 +31,20 @@ public enum Models {
             Linear<S>(pool2.outputShape.features, hidden, rng: &rng), ReLU<S>(), Linear<S>(hidden, classes, rng: &rng),
         ])
     }
+
+    /// A tiny convolutional network whose K-FAC factors all fit a simulated thermodynamic device:
+    /// Conv(5×5, 8, pad 2) → ReLU → MaxPool 2 → Conv(3×3, 16, pad 1) → ReLU → MaxPool 2 → Flatten
+    /// → Linear(→ classes). For 28×28×1 inputs the factors are A 26², G 8²; A 73², G 16²; A 785², G 10²
+    /// (8,954 parameters).
+    public static func tinyConvolutional<S: NeuralScalar>(image: ImageShape = ImageShape(height: 28, width: 28, channels: 1),
+                                                          classes: Int = 10, rng: inout Xoshiro256StarStar) -> Sequential<S> {
+        let conv1 = Conv2d<S>(input: image, outChannels: 8, kernelSize: 5, padding: 2, rng: &rng)
+        let pool1 = MaxPool2d<S>(input: conv1.outputShape, kernelSize: 2)
+        let conv2 = Conv2d<S>(input: pool1.outputShape, outChannels: 16, kernelSize: 3, padding: 1, rng: &rng)
+        let pool2 = MaxPool2d<S>(input: conv2.outputShape, kernelSize: 2)
+        return Sequential(inputFeatures: image.features, [
+            conv1, ReLU<S>(), pool1, conv2, ReLU<S>(), pool2, Flatten<S>(),
+            Linear<S>(pool2.outputShape.features, classes, rng: &rng),
+        ])
+    }
 }

@@ -211,8 +211,11 @@ extension DeviceConfiguration {
     public struct Converter: Sendable, Equatable, CustomStringConvertible {
         /// Resolution in bits (1…24), or nil for an ideal converter.
         public let bits: Int?
-        /// Full-scale range (symmetric). For the DAC, inputs are scaled to this range; for the ADC,
-        /// nil means auto-ranging: `2 × max|x|` over a calibration readout at the end of burn-in.
+        /// Full-scale range (symmetric). For the DAC, inputs are scaled to this range, and nil means
+        /// per-matrix auto-ranging of the couplings (full scale = the scaled matrix's absmax, see
+        /// `couplingDACRange(for:)`); a number is a fixed range in coupling units (1 = `couplingRange`'s
+        /// default). For the ADC, nil means auto-ranging: `2 × max|x|` over a calibration readout at the
+        /// end of burn-in.
         public let range: Double?
         /// Rounding of the DAC: to nearest, or stochastic (unbiased; drawn once per programming
         /// from the device seed, which is what makes an ensemble of devices average rounding out).

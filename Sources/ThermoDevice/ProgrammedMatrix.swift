@@ -27,6 +27,8 @@ public struct ProgrammedMatrix<Scalar: BLASScalar>: Sendable {
     let eigenvectors: Matrix<Double>?
     /// Relative Frobenius difference between `realized` and `nominal` (quantisation + mismatch).
     public let programmingError: Double
+    /// What the coupling DAC did (nil for an ideal DAC).
+    public let dacStatistics: DACStatistics?
     /// DAC transfer and programming cost of the couplings.
     public let programmingCost: DeviceCost
 

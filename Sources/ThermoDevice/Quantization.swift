@@ -84,3 +84,62 @@ public struct UniformQuantizer: Sendable, Equatable {
         }
     }
 }
+
+extension DeviceConfiguration {
+    /// Full-scale range of the coupling DAC for the scaled matrix `nominal` (`α A`, `λ_max ≤ couplingRange`).
+    ///
+    /// Fixed (`inputConverter.range` set): the grid `Δ = range / 2^(bits−1)` is the same for every matrix.
+    /// Auto (`range == nil`): the digital side normalises each matrix to the DAC's full scale before sending,
+    /// as quantised ML does per tensor — range = `max_ij |α a_ij|`, which for a PSD matrix is the largest
+    /// diagonal entry. Why this matters: scaling to `λ_max ≤ 1` leaves the entries of an `n × n` factor
+    /// dominated by one eigenvalue at `≈ 1/n` (≈ 0.001 for a 785-wide K-FAC factor), below half of a fixed
+    /// 8-bit step `1/128`: the off-diagonals round to zero and the conservative correction
+    /// `r_i = Σ_j |err_ij|` (≈ the row's absolute sum) turns the programmed matrix into ≈ `diag(r)`.
+    /// Relative to absmax, the rounding error is then `Δ/√12` per entry whatever the matrix's scale.
+    public func couplingDACRange(for nominal: Matrix<Double>) -> Double {
+        if let r = inputConverter.range { return r }
+        return Swift.max(nominal.maxAbs, .leastNormalMagnitude)
+    }
+}
+
+/// What the coupling DAC did to one matrix (diagnostics of `ThermodynamicDevice.program`; all in the
+/// device's scaled units).
+public struct DACStatistics: Sendable, Equatable {
+    /// Full-scale range used (fixed, or the matrix's absmax when auto-ranged).
+    public let range: Double
+    /// Grid step Δ = range / 2^(bits−1).
+    public let step: Double
+    /// Largest |entry| of the scaled matrix before quantisation.
+    public let absoluteMaximum: Double
+    /// Fraction of the non-zero off-diagonal couplings that the DAC rounded to zero.
+    public let zeroedOffDiagonalFraction: Double
+    /// Root-mean-square rounding error of the off-diagonal couplings divided by Δ (uniform rounding
+    /// error predicts `1/√12 ≈ 0.289` once the entries spread over several steps).
+    public let offDiagonalRMSErrorOverStep: Double
+    /// Mean diagonal shift `Q(M)_ii − M_ii` over the mean diagonal `M_ii`: the conservative correction
+    /// acts as this much extra relative damping (≈ 0 for plain rounding).
+    public let diagonalShiftOverMeanDiagonal: Double
+
+    /// Compares the scaled matrix `nominal` with its quantised version.
+    public init(nominal: Matrix<Double>, quantized: Matrix<Double>, quantizer: UniformQuantizer) {
+        let n = nominal.rows
+        var nonZero = 0, zeroed = 0, pairs = 0
+        var squared = 0.0, shift = 0.0, diagonal = 0.0
+        for i in 0..<n {
+            shift += quantized[i, i] - nominal[i, i]
+            diagonal += nominal[i, i]
+            for j in 0..<i {
+                let x = nominal[i, j], q = quantized[i, j]
+                pairs += 1
+                squared += (q - x) * (q - x)
+                if x != 0 { nonZero += 1; if q == 0 { zeroed += 1 } }
+            }
+        }
+        range = quantizer.range
+        step = quantizer.step
+        absoluteMaximum = nominal.maxAbs
+        zeroedOffDiagonalFraction = nonZero > 0 ? Double(zeroed) / Double(nonZero) : 0
+        offDiagonalRMSErrorOverStep = pairs > 0 ? (squared / Double(pairs)).squareRoot() / step : 0
+        diagonalShiftOverMeanDiagonal = diagonal > 0 ? shift / diagonal : 0
+    }
+}

@@ -178,7 +178,7 @@ extension ThermodynamicDevice {
         }
 
         let samplingTime = Double(readoutsPerChain * perRHS) * sampleInterval
-        let one = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: samplingTime,
+        let one = samplingCost(n: n, inputValues: n, gainWords: 1, burnIn: burn, samplingTime: samplingTime,
                                readouts: readoutsPerChain * perRHS)
         var cost = DeviceCost()
         for _ in 0..<m { cost = cost + one }

@@ -19,8 +19,12 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     /// Number of sampling calls made so far (mixes into the noise seed).
     public private(set) var calls: UInt64 = 0
 
-    public init(configuration: DeviceConfiguration) {
+    /// A device of `configuration` whose noise sequence stands after `calls` sampling calls: 0 for a new
+    /// device; a saved `calls` to resume a device from a checkpoint (the next call then draws exactly the
+    /// noise it would have drawn without the interruption).
+    public init(configuration: DeviceConfiguration, calls: UInt64 = 0) {
         self.configuration = configuration
+        self.calls = calls
     }
 
     // MARK: Programming
@@ -60,12 +64,14 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         // DAC quantisation of the couplings.
         var realized = nominal
         var stage = "scaling"
+        var dacStatistics: DACStatistics? = nil
         if let bits = config.inputConverter.bits {
-            let q = UniformQuantizer(bits: bits, range: config.inputConverter.range ?? config.couplingRange,
+            let q = UniformQuantizer(bits: bits, range: config.couplingDACRange(for: nominal),
                                      rounding: config.inputConverter.rounding)
             var rng = Xoshiro256StarStar(seed: config.seed, stream: 2)
             realized = q.quantize(symmetric: nominal, scheme: config.matrixQuantization, rng: &rng)
-            stage += " and \(bits)-bit \(config.matrixQuantization) quantisation"
+            dacStatistics = DACStatistics(nominal: nominal, quantized: realized, quantizer: q)
+            stage += " and \(bits)-bit \(config.matrixQuantization) quantisation over ±\(q.range)"
         }
         // Component mismatch, drawn once per device: η_ij for the lower triangle in row order, so a
         // smaller problem sees the same cells' errors as a leading block.
@@ -110,14 +116,17 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         // Programming cost: n(n+1)/2 couplings through the DAC link, then written into the array.
         let couplings = Double(n * (n + 1) / 2)
         var cost = DeviceCost()
-        let bits = couplings * Double(config.inputConverter.wireBits)
+        // An auto-ranged DAC also sends its full-scale value (one 32-bit word per matrix).
+        let scaleWordBits = config.inputConverter.bits != nil && config.inputConverter.range == nil ? 32.0 : 0
+        let bits = couplings * Double(config.inputConverter.wireBits) + scaleWordBits
         cost.dacTransferSeconds = bits / config.transferRate
         cost.programmingSeconds = couplings * config.costModel.programmingTimePerCoupling / Double(config.costModel.parallelRows)
         cost.energyJoules = bits * config.costModel.energyPerBit
 
         return ProgrammedMatrix(size: n, scale: alpha, lambdaBound: bound, nominal: nominal,
                                 realized: realized.converted(to: Scalar.self), eigenvalues: values,
-                                eigenvectors: vectors, programmingError: programmingError, programmingCost: cost)
+                                eigenvectors: vectors, programmingError: programmingError, dacStatistics: dacStatistics,
+                                programmingCost: cost)
     }
 
     /// The supremum of stable Euler–Maruyama steps for the largest eigenvalue `lambdaMax`:
@@ -246,6 +255,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     }
 
     /// Scales `b` into the DAC range (γ = range / max|b|) and quantises it. Returns `(b', γ)`.
+    /// Inputs are always normalised by their own absmax (the gain γ is sent with them and undone on
+    /// readout), so an auto-ranged DAC (`range == nil`) and a fixed range of 1 quantise `b` alike.
     func programInput(_ b: [Scalar]) -> (values: [Scalar], gain: Double) {
         let range = configuration.inputConverter.range ?? 1
         let m = b.reduce(0.0) { Swift.max($0, abs(Double($1))) }
@@ -258,10 +269,12 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
 
     /// Device-time cost of sampling: equilibration, sampling time and ADC transfer of `readouts`
     /// vectors of `n` values, plus energy; `tau` converts τ to seconds.
-    func samplingCost(n: Int, inputValues: Int, burnIn: Double, samplingTime: Double, readouts: Int) -> DeviceCost {
+    /// `gainWords` 32-bit input gains γ travel with the inputs (one per right-hand side of a solve).
+    func samplingCost(n: Int, inputValues: Int, gainWords: Int = 0, burnIn: Double, samplingTime: Double,
+                      readouts: Int) -> DeviceCost {
         let c = configuration
         var cost = DeviceCost()
-        let inBits = Double(inputValues * c.inputConverter.wireBits)
+        let inBits = Double(inputValues * c.inputConverter.wireBits + 32 * gainWords)
         let outBits = Double(readouts * n * c.outputConverter.wireBits)
         cost.dacTransferSeconds = inBits / c.transferRate
         cost.equilibrationSeconds = burnIn * c.tau

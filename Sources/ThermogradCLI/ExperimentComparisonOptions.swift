@@ -17,6 +17,8 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
     var feed: String = "factors"
     @Option(name: .customLong("input-bits"), help: "DAC bits for couplings and inputs (omit: ideal).")
     var inputBits: Int?
+    @Option(name: .customLong("dac-range"), help: "Coupling DAC full scale: auto (per matrix: its absmax) or a fixed number in coupling units (1 = the coupling range).")
+    var dacRange: String = "auto"
     @Option(name: .customLong("quantization"), help: "Coupling quantisation: conservative (PSD-preserving) or plainRounding.")
     var quantization: String = "conservative"
     @Option(name: .customLong("output-bits"), help: "ADC bits for readouts, auto-ranged (omit: ideal).")
@@ -47,6 +49,7 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
         o.feed = feed
         o.inputBits = inputBits
         o.quantization = quantization
+        o.inputRange = dacRange == "auto" ? nil : Double(dacRange)
         o.outputBits = outputBits
         o.analogTime = analogTime
         o.samples = samples
@@ -61,13 +64,16 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
     }
 
     func validate() throws {
+        if dacRange != "auto" && Double(dacRange) == nil {
+            throw ValidationError("--dac-range: use auto or a positive number, got \(dacRange)")
+        }
         do { _ = try options().configuration() } catch { throw ValidationError(error.description) }
     }
 }
 
 /// Model, schedule, baselines and output of the Adam / K-FAC / TK-FAC comparisons.
 struct ComparisonCommandOptions: ParsableArguments {
-    @Option(help: "Model: mlp or cnn (the CNN's 3137-wide dense factor makes TK-FAC slow to simulate).")
+    @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate) or tiny-cnn (factors ≤ 785 wide).")
     var model: TrainingConfiguration.ModelKind = .mlp
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
     var hidden: [Int] = [128]
@@ -140,7 +146,10 @@ struct ComparisonCommandOptions: ParsableArguments {
         print("")
         let data = try ExperimentRunner.fashionMNIST(directory: dataDirectory)
         let runner = ExperimentRunner(train: data.train, test: data.test, schedule: schedule)
-        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine())
+        // Results are rewritten after every finished run, so an interrupted sweep keeps what it finished.
+        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
+            try partial.write(to: folder, name: name, title: title, extraColumns: columns)
+        }
         let table = try results.write(to: folder, name: name, title: title, extraColumns: columns)
         print("\n" + table)
         print("wrote \(folder)/\(name).csv, \(name).svg (+ one SVG per group), \(name)-table.txt")

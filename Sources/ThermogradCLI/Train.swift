@@ -113,7 +113,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        if model == .cnn && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
+        if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         _ = try trainingConfiguration()
     }

@@ -9,10 +9,12 @@ public enum ModelFactory {
     public static func model(_ c: TrainingConfiguration, inputFeatures: Int = 784, classes: Int = 10) -> Sequential<Float> {
         var rng = Xoshiro256StarStar(seed: c.seed, stream: 1)
         switch c.model {
-        case .cnn:
+        case .cnn, .tinyCNN:
             let side = Int(Double(inputFeatures).squareRoot())
             precondition(side * side == inputFeatures, "the CNN needs square single-channel images, got \(inputFeatures) features")
-            return Models.smallConvolutional(image: ImageShape(height: side, width: side, channels: 1), classes: classes, rng: &rng)
+            let image = ImageShape(height: side, width: side, channels: 1)
+            return c.model == .cnn ? Models.smallConvolutional(image: image, classes: classes, rng: &rng)
+                                   : Models.tinyConvolutional(image: image, classes: classes, rng: &rng)
         case .mlp:
             var sizes = c.mlpSizes
             sizes[0] = inputFeatures

@@ -4,7 +4,24 @@ import Optimizers
 /// Every setting of a training run: immutable, validated once (`validate()`), printed at the start of
 /// the run and saved as `config.json` in the run folder, so that a result always carries its settings.
 public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
-    public enum ModelKind: String, Sendable, Codable, CaseIterable { case mlp, cnn }
+    public enum ModelKind: String, Sendable, Codable, CaseIterable {
+        /// Multilayer perceptron with `mlpSizes`.
+        case mlp
+        /// `Models.smallConvolutional`: conv32-pool-conv64-pool-fc128 (its 3137-wide dense factor is slow on a device).
+        case cnn
+        /// `Models.tinyConvolutional`: conv8(5×5)-pool-conv16(3×3)-pool-fc10, every K-FAC factor ≤ 785 wide
+        /// (TK-FAC's CNN: it fits a simulated device in reasonable time).
+        case tinyCNN = "tiny-cnn"
+
+        /// One line for tables and configuration printouts.
+        public func description(mlpSizes: [Int]) -> String {
+            switch self {
+            case .mlp: return "MLP " + mlpSizes.map(String.init).joined(separator: "-")
+            case .cnn: return "small CNN (conv32-pool-conv64-pool-fc128)"
+            case .tinyCNN: return "tiny CNN (conv8 5×5-pool-conv16 3×3-pool-fc10)"
+            }
+        }
+    }
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
         case sgd, adam, adamw
         /// Curvature-based: K-FAC and natural gradient (exact / CG) in front of `curvatureInner`.
@@ -93,7 +110,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     }
 
     public var description: String {
-        var lines = ["model        \(model == .mlp ? "MLP " + mlpSizes.map(String.init).joined(separator: "-") : "small CNN (conv32-pool-conv64-pool-fc128)")"
+        var lines = ["model        \(model.description(mlpSizes: mlpSizes))"
                      + (dropout > 0 ? ", dropout \(dropout)" : "")]
         lines.append("optimizer    \(optimizer.rawValue), lr \(learningRate), schedule \(schedule.rawValue)"
                      + (warmupSteps > 0 ? ", warm-up \(warmupSteps) steps" : "")

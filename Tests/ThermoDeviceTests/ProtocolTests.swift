@@ -55,7 +55,8 @@ import ThermoDevice
         #expect((lagCov.converted(to: Double.self) - lagReference).frobeniusNorm / lagReference.frobeniusNorm < 0.15)
     }
 
-    /// The cost record, term by term: DAC = bits × values / rate; programming = couplings × 10 ns;
+    /// The cost record, term by term: DAC = (bits × values + 32 for the input's gain γ) / rate (the fixed-range
+    /// DAC sends no scale word for the couplings); programming = couplings × 10 ns;
     /// equilibration = burn-in × τ; sampling = readouts × interval × τ; ADC = readouts × n × bits / rate.
     @Test func timingModelTerms() throws {
         let n = 10, tau = 2e-6, rate = 1e9
@@ -65,7 +66,7 @@ import ThermoDevice
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 5, seed: 1)
         let r = try device.solve(a, BenchmarkProblems.randomVector(n, seed: 1), time: 800, sampleInterval: 2, burnIn: 30)
         let couplings = Double(n * (n + 1) / 2)
-        #expect(abs(r.cost.dacTransferSeconds - (couplings + Double(n)) * 8 / rate) < 1e-15)
+        #expect(abs(r.cost.dacTransferSeconds - ((couplings + Double(n)) * 8 + 32) / rate) < 1e-15)
         #expect(abs(r.cost.programmingSeconds - couplings * 10e-9) < 1e-15)
         #expect(abs(r.cost.equilibrationSeconds - 30 * tau) < 1e-15)
         #expect(r.cost.readouts == 400)

@@ -39,6 +39,9 @@ import ThermogradCLI
         ["experiment", "tngd-noise", "--probe", "0"],
         ["experiment", "tngd-noise", "--loss", "median"],
         ["experiment", "tngd-mnist", "--start", "cold"],
+        ["train", "--optimizer", "tkfac", "--dac-range", "wide"],
+        ["train", "--optimizer", "tkfac", "--input-bits", "8", "--dac-range", "-1"],
+        ["train", "--model", "tiny-cnn", "--hidden", "100"],
         ["bench", "train-step", "--batch", "0"],
         ["bench", "train-step", "--model", "transformer"],
     ])
@@ -57,6 +60,9 @@ import ThermogradCLI
                                                "--tngd-dac-bits", "8", "--tngd-adc-bits", "10", "--tngd-mismatch", "0.01"])
         _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9", "0.999"])
         _ = try ThermogradCommand.parseAsRoot(["experiment", "tngd-noise", "--probe", "10", "--noises", "0.01", "--loss", "sum"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "tiny-cnn", "--optimizer", "tkfac", "--input-bits", "8",
+                                               "--dac-range", "1"])
+        _ = try ThermogradCommand.parseAsRoot(["experiment", "quantization", "--model", "tiny-cnn", "--dac-range", "auto"])
     }
 
     /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.

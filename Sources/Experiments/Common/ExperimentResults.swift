@@ -30,15 +30,21 @@ public struct ExperimentResults {
 
     /// Writes all records to `path`: `arm, seed, step, wall_seconds, train_loss, train_accuracy, test_loss,
     /// test_accuracy` and one column per metric (empty where an arm does not report it).
+    /// Written beside `path` and renamed into place, so that rewriting it after every run (the metric
+    /// columns can grow) never leaves a truncated file behind.
     public func writeCSV(to path: String) throws(ExperimentError) {
         let names = metricNames
+        let partial = path + ".partial"
         do {
-            let csv = try CSVWriter(path: path, columns: ["arm", "seed", "step", "wall_seconds", "train_loss", "train_accuracy",
+            let csv = try CSVWriter(path: partial, columns: ["arm", "seed", "step", "wall_seconds", "train_loss", "train_accuracy",
                                                           "test_loss", "test_accuracy"] + names)
             for r in records {
                 try csv.append([.text(r.arm), .integer(Int(r.seed)), .integer(r.step), .number(r.wallSeconds), .number(r.trainLoss),
                                 .number(r.trainAccuracy), .number(r.testLoss), .number(r.testAccuracy)]
                                + names.map { r.metrics[$0].map { CSVValue.number($0) } ?? .text("") })
+            }
+            guard rename(partial, path) == 0 else {
+                throw ExperimentError.output(path: path, detail: "rename from \(partial) failed (errno \(errno))")
             }
         } catch { throw .output(path: path, detail: "\(error)") }
     }

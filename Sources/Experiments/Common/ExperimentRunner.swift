@@ -86,9 +86,12 @@ public final class ExperimentRunner {
         do { return try Trainer.loadFashionMNIST(c) } catch { throw .data(error.description) }
     }
 
-    /// Runs `arms` × `schedule.seeds` in order; `log` receives one line per finished run.
+    /// Runs `arms` × `schedule.seeds` in order; `log` receives one line per finished run, and
+    /// `checkpoint` the results so far after every finished run (write them there: an interrupted sweep
+    /// then keeps every finished run's records).
     public func run(_ arms: [ExperimentArm], log: (String) -> Void = { _ in },
-                    progress: ProgressLine? = nil) throws(ExperimentError) -> ExperimentResults {
+                    progress: ProgressLine? = nil,
+                    checkpoint: ((ExperimentResults) throws(ExperimentError) -> Void)? = nil) throws(ExperimentError) -> ExperimentResults {
         var names = Set<String>()
         for a in arms where !names.insert(a.name).inserted {
             throw .invalidSetting(name: "arm", value: a.name, requirement: "arm names must be unique within an experiment")
@@ -102,6 +105,7 @@ public final class ExperimentRunner {
                     log(String(format: "%@ seed %llu: %d steps, test accuracy %.2f%%, test loss %.4f, %.1f s",
                                arm.name, seed, last.step, 100 * last.testAccuracy, last.testLoss, last.wallSeconds))
                 }
+                try checkpoint?(ExperimentResults(arms: arms, schedule: schedule, records: records))
             }
         }
         return ExperimentResults(arms: arms, schedule: schedule, records: records)

@@ -61,7 +61,7 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String {
-        "model \(model == .mlp ? "MLP " + ([784] + hidden + [10]).map(String.init).joined(separator: "-") : "small CNN"), "
+        "model \(model.description(mlpSizes: [784] + hidden + [10])), "
             + "batch \(batchSize); Adam lr \(adamLearningRate); (T)K-FAC inner \(kfacInner.rawValue) lr \(kfacLearningRate)"
             + (kfacInner == .sgd ? " momentum \(momentum)" : "") + "; \(kfac)"
     }

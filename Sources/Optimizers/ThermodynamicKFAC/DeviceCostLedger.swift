@@ -44,6 +44,18 @@ struct DeviceCostLedger {
         preconditioned.removeAll()
     }
 
+    init() {}
+
+    /// A ledger continuing a checkpointed one: its totals, with no open step.
+    init(restoring parallelSeconds: Double, closedSteps: Int, serial: DeviceCost) {
+        self.parallelSeconds = parallelSeconds
+        self.closedSteps = closedSteps
+        self.serial = serial
+    }
+
+    /// Whether work has been added since the last closed step.
+    var hasOpenStep: Bool { !openStep.isEmpty }
+
     /// Critical-path seconds including the open step.
     var totalParallelSeconds: Double { parallelSeconds + (openStep.values.max() ?? 0) }
 }

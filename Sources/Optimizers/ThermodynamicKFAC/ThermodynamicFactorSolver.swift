@@ -22,7 +22,9 @@ import ThermoDevice
 /// (`device_dac_seconds`, `device_program_seconds`, `device_equilibrate_seconds`, `device_sample_seconds`,
 /// `device_adc_seconds`), `device_energy_joules`, `device_wall_seconds` (simulator), `device_readouts`,
 /// `device_values_sent` (DAC values), `device_errors`, `device_steps`, `device_last_step_seconds`,
-/// `device_relative_error_bar` (mean statistical error bar of the last call).
+/// `device_relative_error_bar` (mean statistical error bar of the last call); with a quantised DAC on the
+/// factor feed also `device_dac_zeroed_fraction`, `device_dac_diagonal_shift` (mean) and
+/// `device_dac_diagonal_shift_max` over the latest programming of every factor (see `DACStatistics`).
 public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     public let configuration: ThermodynamicKFACConfiguration
     private var baseMetrics = FactorSolverMetrics()
@@ -30,6 +32,8 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     private var errors = 0
     private var valuesSent = 0
     private var lastErrorBar = 0.0
+    /// The coupling DAC's effect on the latest programming of every factor (factor feed with a quantised DAC).
+    private var dacStatistics: [String: DACStatistics] = [:]
     /// Diagnostics: digital K-FAC's inverses per layer (Cholesky of the same damped EMA factors) and the
     /// last relative error `‖U − U_K-FAC‖_F / ‖U_K-FAC‖_F` per layer. Never used for the update.
     private var referenceInverses: [String: (activation: Matrix<Scalar>, gradient: Matrix<Scalar>)] = [:]
@@ -91,8 +95,19 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             "device_steps": Double(ledger.closedSteps), "device_last_step_seconds": ledger.lastStepSeconds,
             "device_relative_error_bar": lastErrorBar,
         ]
-        if measuresUpdateError && !updateErrors.isEmpty {
-            m.extra["update_relative_error"] = updateErrors.values.reduce(0, +) / Double(updateErrors.count)
+        // The key set must not change during a run (the trainer's metrics CSV fixes its header at the first
+        // row): keys that depend on the settings are always present, NaN until there is a value.
+        if configuration.device.inputConverter.bits != nil && configuration.feed == .factors {
+            // Why the DAC range matters (DeviceConfiguration.couplingDACRange): off-diagonals rounded to zero
+            // and the conservative diagonal shift relative to the mean diagonal, over the latest factors.
+            let d = Array(dacStatistics.values), k = Double(d.count)
+            m.extra["device_dac_zeroed_fraction"] = d.isEmpty ? .nan : d.map(\.zeroedOffDiagonalFraction).reduce(0, +) / k
+            m.extra["device_dac_diagonal_shift"] = d.isEmpty ? .nan : d.map(\.diagonalShiftOverMeanDiagonal).reduce(0, +) / k
+            m.extra["device_dac_diagonal_shift_max"] = d.map(\.diagonalShiftOverMeanDiagonal).max() ?? .nan
+        }
+        if measuresUpdateError {
+            m.extra["update_relative_error"] = updateErrors.isEmpty ? .nan
+                : updateErrors.values.reduce(0, +) / Double(updateErrors.count)
         }
         return m
     }
@@ -125,6 +140,7 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             guard let values = rawValues else {
                 let p = try device.program(m)
                 valuesSent += m.rows * (m.rows + 1) / 2
+                if let d = p.dacStatistics { dacStatistics["\(layer) \(factor)"] = d }
                 return (p, p.programmingCost)
             }
             let c = device.configuration
@@ -306,16 +322,25 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             if let m = s.previousUTransposed { out["\(layer).warm_ut"] = m }
         }
         for (layer, d) in devices {
-            // Call counters are small integers: exact in Float up to 2^24.
-            out["\(layer).device_calls"] = Matrix(rows: 1, columns: 2, storage: [Scalar(Double(d.activation.calls)),
-                                                                                 Scalar(Double(d.gradient.calls))])
+            // Call counters as (low 20 bits, the rest) per device: each word exact in Float (< 2^24) up to 2^44 calls.
+            func words(_ c: UInt64) -> [Scalar] { [Scalar(Double(c & 0xF_FFFF)), Scalar(Double(c >> 20))] }
+            out["\(layer).device_calls"] = Matrix(rows: 1, columns: 4, storage: words(d.activation.calls) + words(d.gradient.calls))
         }
+        // Cumulative device accounting, so that a resumed run's metrics continue the interrupted run's
+        // (modelled device terms only: the simulator's wall time is this process's, not the device's).
+        let s = ledger.serial
+        out["device_ledger"] = Matrix(rows: 1, columns: 11, storage: [
+            ledger.totalParallelSeconds, Double(ledger.closedSteps + (ledger.hasOpenStep ? 1 : 0)), s.dacTransferSeconds,
+            s.programmingSeconds, s.equilibrationSeconds, s.samplingSeconds, s.adcReadoutSeconds, s.energyJoules,
+            Double(s.readouts), Double(valuesSent), Double(errors),
+        ].map { Scalar($0) })
         return out
     }
 
     public func importState(_ state: [String: Matrix<Scalar>]) throws(KFACError) {
         var restored: [String: LayerState] = [:]
         var names = Set<String>()
+        let savedLedger = state["device_ledger"]
         for key in state.keys {
             for suffix in [".activation_inverse", ".activation_damped", ".device_calls"] where key.hasSuffix(suffix) {
                 names.insert(String(key.dropLast(suffix.count)))
@@ -331,9 +356,15 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             s.previousX = state["\(layer).warm_x"]
             s.previousUTransposed = state["\(layer).warm_ut"]
             var pair = devicePair(layer)
-            if let calls = state["\(layer).device_calls"], calls.count == 2 {
-                pair.activation = Self.device(pair.activation.configuration, advancedBy: Int(Double(calls.storage[0])))
-                pair.gradient = Self.device(pair.gradient.configuration, advancedBy: Int(Double(calls.storage[1])))
+            if let calls = state["\(layer).device_calls"] {
+                // (low 20 bits, rest) per device; an older checkpoint stored one exact count per device.
+                let w = calls.storage.map { UInt64(Double($0)) }
+                guard w.count == 4 || w.count == 2 else {
+                    throw .stateMismatch(key: "\(layer).device_calls", detail: "expected 4 (or 2) device call counts, found \(w.count)")
+                }
+                let (a, g) = w.count == 4 ? (w[0] | w[1] << 20, w[2] | w[3] << 20) : (w[0], w[1])
+                pair.activation = ThermodynamicDevice(configuration: pair.activation.configuration, calls: a)
+                pair.gradient = ThermodynamicDevice(configuration: pair.gradient.configuration, calls: g)
                 devices[layer] = pair
             }
             if configuration.method == .linearSystems {
@@ -349,14 +380,16 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             restored[layer] = s
         }
         layers = restored
+        // After the re-programming above (which counts values and costs again): the saved totals win.
+        if let l = savedLedger?.storage.map({ Double($0) }), l.count == 11 {
+            var serial = DeviceCost()
+            serial.dacTransferSeconds = l[2]; serial.programmingSeconds = l[3]; serial.equilibrationSeconds = l[4]
+            serial.samplingSeconds = l[5]; serial.adcReadoutSeconds = l[6]; serial.energyJoules = l[7]
+            serial.readouts = Int(l[8])
+            ledger = DeviceCostLedger(restoring: l[0], closedSteps: Int(l[1]), serial: serial)
+            valuesSent = Int(l[9])
+            errors = Int(l[10])
+        }
     }
 
-    /// A device whose noise counter has advanced by `calls` calls (the counter only moves with calls, so
-    /// calls on a tiny problem advance it without changing anything else).
-    private static func device(_ c: DeviceConfiguration, advancedBy calls: Int) -> ThermodynamicDevice<Scalar> {
-        var d = ThermodynamicDevice<Scalar>(configuration: c)
-        guard calls > 0, let p = try? d.program(Matrix<Scalar>.identity(1)) else { return d }
-        for _ in 0..<calls { _ = try? d.solve(p, rightHandSides: Matrix<Scalar>(rows: 1, columns: 1), time: 1e-6, burnIn: 0) }
-        return d
-    }
 }

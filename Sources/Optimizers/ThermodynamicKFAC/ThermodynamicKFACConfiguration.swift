@@ -114,13 +114,15 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
 
     /// The default TK-FAC device: exact OU transitions (so ill-conditioned factors equilibrate in a few
     /// simulated steps, in distribution exactly as the physical device), δt = 10⁴ τ (a readout interval is
-    /// then one integrator step), β = 10⁶, ideal DAC/ADC, 64 chains, seed 0.
-    public static func defaultDevice(beta: Double = 1e6, inputBits: Int? = nil, outputBits: Int? = nil,
+    /// then one integrator step), β = 10⁶, ideal DAC/ADC, 64 chains, seed 0. A quantised DAC is auto-ranged
+    /// per matrix (`inputRange == nil`, full scale = the factor's absmax) unless a fixed range is given.
+    public static func defaultDevice(beta: Double = 1e6, inputBits: Int? = nil, inputRange: Double? = nil,
+                                     outputBits: Int? = nil,
                                      quantization: QuantizationScheme = .conservative, mismatch: Double = 0,
                                      seed: UInt64 = 0) throws(KFACError) -> DeviceConfiguration {
         do {
             return try DeviceConfiguration(beta: beta, timeStep: 1e4, integrator: .exact,
-                                           inputConverter: DeviceConfiguration.Converter(bits: inputBits),
+                                           inputConverter: DeviceConfiguration.Converter(bits: inputBits, range: inputRange),
                                            matrixQuantization: quantization,
                                            outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
                                            mismatch: mismatch, seed: seed)
@@ -153,7 +155,8 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
 
     /// Short label for tables and plots, e.g. `"TK-FAC M1 in8c/out8"`.
     public var label: String {
-        let inBits = device.inputConverter.bits.map { "in\($0)\(device.matrixQuantization == .conservative ? "c" : "p")" } ?? "in∞"
+        let fixed = device.inputConverter.range.map { " fixed ±\($0)" } ?? ""
+        let inBits = device.inputConverter.bits.map { "in\($0)\(device.matrixQuantization == .conservative ? "c" : "p")\(fixed)" } ?? "in∞"
         let outBits = device.outputConverter.bits.map { "out\($0)" } ?? "out∞"
         return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")"
     }

@@ -15,6 +15,11 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var feed: String = ThermodynamicKFACConfiguration.Feed.factors.rawValue
     /// DAC bits for couplings and inputs (nil: ideal).
     public var inputBits: Int? = nil
+    /// Full-scale range of the coupling DAC: nil (the default) auto-ranges every matrix to its absmax
+    /// (largest diagonal entry of a PSD factor) before sending; a number is a fixed range in the device's
+    /// coupling units (1 = the coupling range, the old behaviour, which zeroes the off-diagonals of wide
+    /// factors at 8 bits: see `DeviceConfiguration.couplingDACRange(for:)`).
+    public var inputRange: Double? = nil
     /// `conservative` (PSD-preserving) or `plainRounding`.
     public var quantization: String = QuantizationScheme.conservative.rawValue
     /// Stochastic instead of nearest rounding in the DAC.
@@ -59,7 +64,8 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
         do {
             device = try DeviceConfiguration(
                 beta: beta, timeStep: 1e4, integrator: .exact,
-                inputConverter: DeviceConfiguration.Converter(bits: inputBits, rounding: stochasticRounding ? .stochastic : .nearest),
+                inputConverter: DeviceConfiguration.Converter(bits: inputBits, range: inputRange,
+                                                          rounding: stochasticRounding ? .stochastic : .nearest),
                 matrixQuantization: q, outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
                 mismatch: mismatch, seed: seed)
         } catch {
