@@ -120,7 +120,12 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         if optimizer == .kfac || optimizer == .tkfac { lines.append("curvature    \(kfac)") }
         if optimizer == .tkfac { lines.append("device       \(thermodynamicKFAC)") }
         if optimizer.isThermodynamicNaturalGradient { lines.append("curvature    \(tngd)") }
-        if optimizer == .ngdCG || optimizer == .ngdExact { lines.append("curvature    \(naturalGradient)") }
+        if optimizer == .ngdCG || optimizer == .ngdExact {
+            // The factory sets the method from the optimiser kind; print what will run, not the stored default.
+            var shown = naturalGradient
+            shown.method = optimizer == .ngdExact ? .exact : .conjugateGradient
+            lines.append("curvature    \(shown)")
+        }
         lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
                      + (trainSubset.map { ", first \($0) training examples" } ?? "")
                      + (testSubset.map { ", first \($0) test examples" } ?? ""))
