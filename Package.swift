@@ -73,6 +73,9 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
+        .testTarget(name: "ExperimentsTests", dependencies: [
+            "Experiments", "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+        ]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
     ],

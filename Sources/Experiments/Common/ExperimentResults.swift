@@ -104,7 +104,10 @@ public struct ExperimentResults {
         for arm in arms {
             let f = finalRecords(arm: arm.name)
             guard !f.isEmpty else { continue }
-            var row = [arm.name, String(f.count), String(f.map(\.step).max() ?? 0),
+            // Runs stopped by their optimiser (`failed_at_step`) are named in the arm column: their numbers
+            // are those at the failure, not after the full schedule.
+            let failed = f.filter { $0.metrics[ExperimentRecord.failedAtStepKey] != nil }.count
+            var row = [arm.name + (failed > 0 ? " (failed: \(failed)/\(f.count))" : ""), String(f.count), String(f.map(\.step).max() ?? 0),
                        Self.formatted(f.map(\.testAccuracy), scale: 100), Self.formatted(f.map(\.testLoss), digits: 4),
                        Self.formatted(f.map(\.trainLoss), digits: 4), Self.formatted(f.map(\.wallSeconds), digits: 1)]
             for column in extraColumns {

@@ -59,6 +59,9 @@ public struct ExperimentRecord: Sendable {
     public var testAccuracy: Double
     /// Optimiser and probe figures by name (cumulative counters stay cumulative).
     public var metrics: [String: Double]
+
+    /// Metric set on the last record of a run its optimiser stopped (`UpdateOutcome.failed`): the step.
+    public static let failedAtStepKey = "failed_at_step"
 }
 
 /// Trains every arm of an experiment for every seed and collects `ExperimentRecord`s
@@ -102,8 +105,10 @@ public final class ExperimentRunner {
                 let r = try run(arm, seed: seed, progress: progress)
                 records += r
                 if let last = r.last {
-                    log(String(format: "%@ seed %llu: %d steps, test accuracy %.2f%%, test loss %.4f, %.1f s",
-                               arm.name, seed, last.step, 100 * last.testAccuracy, last.testLoss, last.wallSeconds))
+                    log(String(format: "%@ seed %llu: %d steps%@, test accuracy %.2f%%, test loss %.4f, %.1f s",
+                               arm.name, seed, last.step,
+                               last.metrics[ExperimentRecord.failedAtStepKey] != nil ? " (stopped by its optimiser)" : "",
+                               100 * last.testAccuracy, last.testLoss, last.wallSeconds))
                 }
                 try checkpoint?(ExperimentResults(arms: arms, schedule: schedule, records: records))
             }
@@ -146,7 +151,16 @@ public final class ExperimentRunner {
             windowCorrect += result.correct
             windowExamples += indices.count
             let done = s + 1
-            if done % schedule.evaluateEvery == 0 || done == total {
+            // An optimiser that cannot produce a trustworthy step (e.g. TK-FAC whose plainly rounded factors
+            // are indefinite at every refresh) ends this run here: the arm keeps a final record marked
+            // `failed_at_step`, the reason is printed, and the other arms and seeds go on. Continuing would
+            // report a run whose weights stopped changing as if it had trained.
+            var failure: String? = nil
+            if case let .failed(reason) = result.outcome {
+                failure = reason
+                progress?.message("\(arm.name) seed \(seed): stopped at step \(done): \(reason)")
+            }
+            if done % schedule.evaluateEvery == 0 || done == total || failure != nil {
                 let t = evaluate(model, images: test.images, labels: test.labels)
                 var metrics: [String: Double] = [:]
                 if let curvature = optimizer as? any CurvatureOptimizer<Float> {
@@ -154,6 +168,7 @@ public final class ExperimentRunner {
                 }
                 metrics["skipped_steps"] = Double(optimizer.skippedSteps)
                 if let probe = arm.probe { for (k, v) in probe(optimizer, model) { metrics[k] = v } }
+                if failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(done) }
                 records.append(ExperimentRecord(
                     arm: arm.name, seed: seed, step: done, wallSeconds: wall(),
                     trainLoss: windowLoss / Double(max(windowExamples, 1)),
@@ -161,6 +176,7 @@ public final class ExperimentRunner {
                     testLoss: t.loss, testAccuracy: t.accuracy, metrics: metrics))
                 windowLoss = 0; windowCorrect = 0; windowExamples = 0
             }
+            if failure != nil { break }
             progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", arm.name, seed, done, total,
                                     result.loss, wall()))
         }

@@ -1,0 +1,76 @@
+import Datasets
+import Experiments
+import Linalg
+import NeuralNet
+import Optimizers
+import Testing
+import Training
+
+/// Three well-separated Gaussian clusters in 16 dimensions (fixed centres; the seed draws the examples).
+private func clusters(count: Int, seed: UInt64) -> LabeledImages {
+    var centres = Xoshiro256StarStar(seed: 2024)
+    var c = Matrix<Float>(rows: 3, columns: 16)
+    c.withUnsafeMutableBufferPointer { centres.fillNormal($0, std: 2) }
+    var rng = Xoshiro256StarStar(seed: seed, stream: 5)
+    var x = Matrix<Float>(rows: count, columns: 16)
+    var labels: [Int] = []
+    for i in 0..<count {
+        let k = rng.nextInt(below: 3)
+        labels.append(k)
+        for j in 0..<16 { x[i, j] = c[k, j] + Float(rng.nextNormal()) }
+    }
+    return LabeledImages(images: x, labels: labels, height: 4, width: 4, channels: 1, classNames: ["a", "b", "c"])
+}
+
+/// SGD that reports `UpdateOutcome.failed` from its `failAt`-th update on, as an optimiser without a
+/// trustworthy step does (K-FAC with no usable inverse, a failed natural-gradient solve).
+private final class FailingOptimizer: Optimizer {
+    let inner: SGD<Float>
+    let failAt: Int
+    init(failAt: Int) throws { inner = try SGD<Float>(schedule: .constant(0.1)); self.failAt = failAt }
+    var step: Int { inner.step }
+    var skippedSteps: Int { inner.skippedSteps }
+    var schedule: LearningRateSchedule { inner.schedule }
+    var currentLearningRate: Double { inner.currentLearningRate }
+    var summary: String { "failing after \(failAt) steps" }
+    func update(_ parameters: [Parameter<Float>]) -> UpdateOutcome {
+        inner.step + 1 >= failAt ? .failed(reason: "test: no trustworthy step") : inner.update(parameters)
+    }
+    func stateTensors() -> [String: Matrix<Float>] { inner.stateTensors() }
+    func stateScalars() -> [String: String] { inner.stateScalars() }
+    func loadState(tensors: [String: Matrix<Float>], scalars: [String: String], parameters: [Parameter<Float>]) throws(OptimizerError) {
+        try inner.loadState(tensors: tensors, scalars: scalars, parameters: parameters)
+    }
+}
+
+@Suite struct ExperimentRunnerTests {
+    /// A run whose optimiser fails stops at that step with a marked final record; the other arms run their
+    /// full schedule, and the table names the failed arm.
+    @Test func failedOptimizerEndsOnlyItsRun() throws {
+        var training = TrainingConfiguration()
+        training.mlpSizes = [16, 8, 3]
+        training.batchSize = 16
+        training.optimizer = .sgd
+        training.learningRate = 0.1
+        let runner = ExperimentRunner(train: clusters(count: 160, seed: 1), test: clusters(count: 60, seed: 2),
+                                      schedule: try ExperimentSchedule(steps: 30, evaluateEvery: 10, seeds: [1, 2]))
+        let healthy = ExperimentArm.firstOrder(name: "sgd", training: training)
+        let failing = ExperimentArm(name: "failing", training: training, settings: "fails at its 7th update") { _, _, _ in
+            try FailingOptimizer(failAt: 7)
+        }
+        var lines: [String] = []
+        let results = try runner.run([healthy, failing], log: { lines.append($0) })
+        for seed: UInt64 in [1, 2] {
+            let ok = results.records.filter { $0.arm == "sgd" && $0.seed == seed }
+            #expect(ok.map(\.step) == [10, 20, 30])
+            #expect(ok.allSatisfy { $0.metrics[ExperimentRecord.failedAtStepKey] == nil })
+            #expect((ok.last?.testAccuracy ?? 0) > 0.9)
+            let bad = results.records.filter { $0.arm == "failing" && $0.seed == seed }
+            #expect(bad.map(\.step) == [7])
+            #expect(bad.last?.metrics[ExperimentRecord.failedAtStepKey] == 7)
+        }
+        #expect(lines.filter { $0.contains("stopped by its optimiser") }.count == 2, "\(lines)")
+        let table = results.finalTable(title: "t").render()
+        #expect(table.contains("failing (failed: 2/2)") && !table.contains("sgd (failed"), "\(table)")
+    }
+}
