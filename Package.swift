@@ -62,7 +62,7 @@ let package = Package(
 
         // Shared test helpers: finite differences, approximate equality, statistics.
         .target(name: "_TestSupport", dependencies: [
-            "Linalg", .product(name: "RealModule", package: "swift-numerics"),
+            "Linalg", "Datasets", .product(name: "RealModule", package: "swift-numerics"),
         ]),
 
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),

@@ -5,22 +5,7 @@ import NeuralNet
 import Optimizers
 import Testing
 import Training
-
-/// Three well-separated Gaussian clusters in 16 dimensions (fixed centres; the seed draws the examples).
-private func clusters(count: Int, seed: UInt64) -> LabeledImages {
-    var centres = Xoshiro256StarStar(seed: 2024)
-    var c = Matrix<Float>(rows: 3, columns: 16)
-    c.withUnsafeMutableBufferPointer { centres.fillNormal($0, std: 2) }
-    var rng = Xoshiro256StarStar(seed: seed, stream: 5)
-    var x = Matrix<Float>(rows: count, columns: 16)
-    var labels: [Int] = []
-    for i in 0..<count {
-        let k = rng.nextInt(below: 3)
-        labels.append(k)
-        for j in 0..<16 { x[i, j] = c[k, j] + Float(rng.nextNormal()) }
-    }
-    return LabeledImages(images: x, labels: labels, height: 4, width: 4, channels: 1, classNames: ["a", "b", "c"])
-}
+import _TestSupport
 
 /// SGD that reports `UpdateOutcome.failed` from its `failAt`-th update on, as an optimiser without a
 /// trustworthy step does (K-FAC with no usable inverse, a failed natural-gradient solve).

@@ -5,6 +5,7 @@ import Optimizers
 import Reporting
 import Testing
 import Training
+import _TestSupport
 
 /// K-FAC and NGD inside the trainer: resume through the safetensors checkpoint reproduces the run bit for
 /// bit (factors, solver inverses, damping, sampling RNG all in the checkpoint), the metrics CSV carries

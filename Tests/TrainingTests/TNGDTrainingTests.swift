@@ -4,6 +4,7 @@ import NeuralNet
 import Optimizers
 import Testing
 import Training
+import _TestSupport
 
 /// TNGD inside the trainer: resuming through the safetensors checkpoint reproduces the uninterrupted run
 /// bit for bit — weights, the inner optimiser's state, the device state g̃, the noise stream (run counter)
