@@ -4,9 +4,11 @@ import NeuralNet
 import Optimizers
 
 /// NGD-CG on the damped GGN with the products of `GaussNewtonOperator` (the factored `F v` that TNGD's
-/// device realises), handed to a first-order optimiser: the digital baseline for models with convolutions,
-/// which `NaturalGradientDescent`'s CG (built on `ForwardTangent`, no Conv2d rule) cannot take.
-/// Same solver (`NaturalGradientSolve.conjugateGradient`), warm-started from the previous solution.
+/// device realises), handed to a first-order optimiser: the TNGD experiments' digital baseline, warm-started
+/// from the previous solution. Same solver (`NaturalGradientSolve.conjugateGradient`) and the same
+/// `LinearizedModel` as `NaturalGradientDescent(method: .cg)`, which since this session also handles
+/// convolutions; folding this class into it (a warm-start option there) is left open.
+/// A failed solve fails the step (`.failed`), as in `NaturalGradientDescent`: no plain-gradient fallback.
 public final class FactoredConjugateGradientDescent: CurvatureOptimizer {
     public typealias Scalar = Float
     public let inner: any Optimizer<Float>
@@ -43,20 +45,26 @@ public final class FactoredConjugateGradientDescent: CurvatureOptimizer {
         if let batch {
             let clock = ContinuousClock(), start = clock.now
             let g = flatGradient(parameters)
+            var failure = "the solution was not finite"
             var x: [Float]? = nil
-            if let lin = try? LinearizedModel(batch.model, input: batch.input) {
+            do {
+                let lin = try LinearizedModel(batch.model, input: batch.input)
                 let f = GaussNewtonOperator(linearization: lin, curvature: batch.curvature, damping: 0)
-                let r = try? NaturalGradientSolve.conjugateGradient(
+                let r = try NaturalGradientSolve.conjugateGradient(
                     gradient: g, damping: Float(damping), initial: previous?.count == g.count ? previous : nil,
                     tolerance: Float(tolerance), maxIterations: maxIterations) { (v: [Float]) throws(KFACError) -> [Float] in f.product(v) }
-                if let r, r.solution.allSatisfy(\.isFinite) {
+                if r.solution.allSatisfy(\.isFinite) {
                     x = r.solution
                     lastIterations = r.iterations
                     lastResidual = Double(r.relativeResidual)
                 }
+            } catch { failure = "\(error)" }
+            guard let x else {
+                failedSolves += 1
+                return .failed(reason: "NGD-CG (factored) step \(step + 1): \(failure)")
             }
-            if x == nil { failedSolves += 1 } else { previous = x }
-            setFlatGradient(x ?? g, into: parameters)
+            previous = x
+            setFlatGradient(x, into: parameters)
             let d = clock.now - start
             lastSolveSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }

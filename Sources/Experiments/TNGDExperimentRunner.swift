@@ -89,7 +89,10 @@ public final class TNGDExperimentRunner {
         self.settings = settings
     }
 
-    public func run(_ arms: [TNGDArm], log: (String) -> Void = { _ in }, progress: ProgressLine? = nil) throws(ExperimentError)
+    /// Runs `arms` × seeds in order; `log` receives one line per finished run and `checkpoint` the results so
+    /// far after every finished run (write them there: an interrupted run then keeps every finished run).
+    public func run(_ arms: [TNGDArm], log: (String) -> Void = { _ in }, progress: ProgressLine? = nil,
+                    checkpoint: ((ExperimentResults) throws(ExperimentError) -> Void)? = nil) throws(ExperimentError)
         -> ExperimentResults {
         var records: [ExperimentRecord] = []
         for a in arms {
@@ -97,10 +100,13 @@ public final class TNGDExperimentRunner {
                 let r = try run(a, seed: seed, progress: progress)
                 records += r
                 if let last = r.last {
-                    log(String(format: "%@ seed %llu: %d steps, train loss %.4f, test accuracy %.2f%%, modelled %.3g s, wall %.1f s",
-                               a.arm.name, seed, last.step, last.metrics["train_eval_loss"] ?? .nan, 100 * last.testAccuracy,
+                    log(String(format: "%@ seed %llu: %d steps%@, train loss %.4f, test accuracy %.2f%%, modelled %.3g s, wall %.1f s",
+                               a.arm.name, seed, last.step,
+                               last.metrics[ExperimentRecord.failedAtStepKey] != nil ? " (stopped by its optimiser)" : "",
+                               last.metrics["train_eval_loss"] ?? .nan, 100 * last.testAccuracy,
                                last.metrics["modelled_seconds"] ?? .nan, last.wallSeconds))
                 }
+                try checkpoint?(ExperimentResults(arms: arms.map(\.arm), schedule: settings.schedule, records: records))
             }
         }
         return ExperimentResults(arms: arms.map(\.arm), schedule: settings.schedule, records: records)
@@ -145,7 +151,13 @@ public final class TNGDExperimentRunner {
             windowCorrect += result.correct
             windowExamples += indices.count
             let done = s + 1
-            if done % settings.schedule.evaluateEvery == 0 || done == total {
+            // As in `ExperimentRunner`: an optimiser that cannot step (a failed device run) ends this run here.
+            var failure: String? = nil
+            if case let .failed(reason) = result.outcome {
+                failure = reason
+                progress?.message("\(a.arm.name) seed \(seed): stopped at step \(done): \(reason)")
+            }
+            if done % settings.schedule.evaluateEvery == 0 || done == total || failure != nil {
                 let t = evaluate(model, images: test.images, labels: test.labels)
                 let p = evaluate(model, images: probe.images, labels: probe.labels)
                 var metrics: [String: Double] = [:]
@@ -159,6 +171,7 @@ public final class TNGDExperimentRunner {
                 metrics["modelled_seconds"] = a.digitalSecondsPerStep * Double(done) + deviceSeconds
                 metrics["wall_step_seconds"] = stepWall / Double(done)
                 if let probe = a.arm.probe { for (k, v) in probe(optimizer, model) { metrics[k] = v } }
+                if failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(done) }
                 records.append(ExperimentRecord(
                     arm: a.arm.name, seed: seed, step: done, wallSeconds: seconds(clock.now - start),
                     trainLoss: windowLoss / Double(max(windowExamples, 1)),
@@ -166,6 +179,7 @@ public final class TNGDExperimentRunner {
                     testLoss: t.loss, testAccuracy: t.accuracy, metrics: metrics))
                 windowLoss = 0; windowCorrect = 0; windowExamples = 0
             }
+            if failure != nil { break }
             progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", a.arm.name, seed, done, total,
                                     result.loss, seconds(clock.now - start)))
         }

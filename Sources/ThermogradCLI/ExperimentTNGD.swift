@@ -137,7 +137,14 @@ struct TNGDExperimentOptions: ParsableArguments {
         print(preamble + "\n")
         let data = try ExperimentRunner.fashionMNIST(directory: dataDirectory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
-        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine())
+        // Results are rewritten after every finished run, so an interrupted experiment keeps what it finished.
+        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
+            do {
+                _ = try TNGDExperiments.write(partial, to: folder, name: name, title: title, preamble: preamble)
+            } catch let error as ExperimentError { throw error } catch {
+                throw .output(path: folder, detail: "\(error)")
+            }
+        }
         let text = try TNGDExperiments.write(results, to: folder, name: name, title: title, preamble: preamble,
                                              postscript: postscript(results))
         print("\n" + text)

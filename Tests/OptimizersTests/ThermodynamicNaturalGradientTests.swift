@@ -213,6 +213,28 @@ struct ThermodynamicNaturalGradientTests {
         #expect(relativeError(wb, wa) < 1e-9)
     }
 
+    /// A device run that cannot happen (here: a layer the linearisation has no rule for) fails the step
+    /// with `.failed` and leaves every parameter untouched — never a plain-gradient step reported as TNGD.
+    @Test func failedDeviceRunFailsTheStep() throws {
+        var rng = Xoshiro256StarStar(seed: 21)
+        let model = Sequential<Double>(inputFeatures: 1, [Embedding<Double>(vocabulary: 4, dimension: 3, rng: &rng),
+                                                         Linear<Double>(3, 3, rng: &rng)])
+        let x = Matrix<Double>(rows: 4, columns: 1, storage: [0, 1, 2, 3])
+        let labels = [0, 1, 2, 0]
+        let loss = SoftmaxCrossEntropy<Double>()
+        let value = loss.forward(model.forward(x, training: true), targets: labels)
+        model.backward(loss.gradient(targets: labels))
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 1, device: DeviceConfiguration(beta: 100))
+        let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .constant(0.1)), configuration: config)
+        let before = model.namedParameters.map(\.value)
+        tngd.observeCurvature(CurvatureBatch(model: model, input: x, loss: loss, targets: labels, lossValue: value))
+        let outcome = tngd.update(model.namedParameters)
+        guard case let .failed(reason) = outcome else { Issue.record("expected .failed, got \(outcome)"); return }
+        #expect(reason.contains("Embedding"), "\(reason)")
+        #expect(tngd.failedRuns == 1 && tngd.step == 0)
+        #expect(model.namedParameters.map(\.value) == before)
+    }
+
     /// Trains two copies of a model for `steps` steps, one with `reference`, one with TNGD(t = 0) around
     /// `wrapped`; returns both weight vectors.
     static func trainPair(reference: any Optimizer<Double>, wrapped: any Optimizer<Double>,

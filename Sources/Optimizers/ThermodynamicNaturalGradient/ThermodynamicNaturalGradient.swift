@@ -20,7 +20,8 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
     public private(set) var step = 0
     public private(set) var skippedSteps = 0
     public private(set) var missingCurvature = 0
-    /// Steps whose device run failed (diverged or unsupported layer): the plain gradient was used.
+    /// Steps whose device run failed (diverged, unsupported layer, unprogrammable array): the step was not
+    /// taken and `update` returned `.failed` (a training loop stops there).
     public private(set) var failedRuns = 0
     /// The last device run (nil before the first or after a failure).
     public private(set) var lastReadout: NaturalGradientReadout<Scalar>?
@@ -68,18 +69,19 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
         }
         if let batch {
             let g = flatGradient(parameters)
-            var x: [Scalar]? = nil
             do {
                 let r = try direction(for: g, batch: batch)
                 lastReadout = r
                 totalDeviceCost = totalDeviceCost + r.cost
-                x = r.direction
+                setFlatGradient(r.direction, into: parameters)
             } catch {
+                // No silent fallback to the plain gradient: that would be an SGD/Adam step reported as TNGD
+                // (the same policy as NGD's failed solves). Nothing is updated; the caller stops the run.
                 lastReadout = nil
                 lastError = error
                 failedRuns += 1
+                return .failed(reason: "TNGD step \(step + 1): the device run failed: \(error)")
             }
-            setFlatGradient(x ?? g, into: parameters)
         } else {
             missingCurvature += 1
         }
