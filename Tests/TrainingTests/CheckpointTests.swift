@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Linalg
 import NeuralNet
@@ -9,6 +10,24 @@ func temporaryDirectory(_ name: String) -> String {
     let path = NSTemporaryDirectory() + "thermograd-training-\(ProcessInfo.processInfo.processIdentifier)-\(name)"
     try? FileManager.default.removeItem(atPath: path)
     return path
+}
+
+/// The resume check every optimiser gets: trains `configuration` in the run folder `folder` for
+/// `stopAfter` steps, resumes it from its checkpoint to the end, and expects every parameter to equal
+/// `reference`'s (the same configuration run without interruption). Returns the resumed trainer for the
+/// optimiser-specific checks.
+func resumedRun(matching reference: Trainer, configuration: TrainingConfiguration, folder: String,
+                train: LabeledImages, test: LabeledImages, stopAfter: Int = 10,
+                sourceLocation: SourceLocation = #_sourceLocation) throws -> Trainer {
+    var split = configuration
+    split.outputDirectory = temporaryDirectory(folder)
+    _ = try Trainer(configuration: split, train: train, test: test).run(stopAfterStep: stopAfter)
+    let second = try Trainer(configuration: split, train: train, test: test)
+    _ = try second.run(resume: true)
+    for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
+        #expect(p.value == q.value, "parameter \(p.name) differs after resume (\(folder))", sourceLocation: sourceLocation)
+    }
+    return second
 }
 
 @Suite struct SafetensorsTests {

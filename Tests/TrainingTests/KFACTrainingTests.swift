@@ -40,14 +40,8 @@ import _TestSupport
         #expect(summary.finalTestLoss < 0.2, "\(optimizer): test loss \(summary.finalTestLoss)")
         #expect(summary.skippedSteps == 0)
 
-        var split = whole
-        split.outputDirectory = temporaryDirectory("curvature-split-\(optimizer)")
-        _ = try Trainer(configuration: split, train: train, test: test).run(stopAfterStep: 10)
-        let second = try Trainer(configuration: split, train: train, test: test)
-        _ = try second.run(resume: true)
-        for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
-            #expect(p.value == q.value, "parameter \(p.name) differs after resume")
-        }
+        let second = try resumedRun(matching: reference, configuration: whole, folder: "curvature-split-\(optimizer)",
+                                    train: train, test: test)
         #expect(reference.optimizer.stateTensors() == second.optimizer.stateTensors())
         #expect(reference.optimizer.stateScalars() == second.optimizer.stateScalars())
 
@@ -97,14 +91,8 @@ import _TestSupport
         let reference = try Trainer(configuration: whole, train: train, test: test)
         _ = try reference.run()
 
-        var split = whole
-        split.outputDirectory = temporaryDirectory("tkfac-split-\(method)")
-        _ = try Trainer(configuration: split, train: train, test: test).run(stopAfterStep: 10)
-        let second = try Trainer(configuration: split, train: train, test: test)
-        _ = try second.run(resume: true)
-        for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
-            #expect(p.value == q.value, "parameter \(p.name) differs after resume (method \(method))")
-        }
+        let second = try resumedRun(matching: reference, configuration: whole, folder: "tkfac-split-\(method)",
+                                    train: train, test: test)
         // Bit for bit, except the device-cost ledger: its Float sums were re-associated at the resume
         // (saved total + later terms), so it matches to rounding (relative 1e-5, Float ε ≈ 1.2e-7 per sum).
         var a = reference.optimizer.stateTensors(), b = second.optimizer.stateTensors()

@@ -27,14 +27,8 @@ import _TestSupport
         let reference = try Trainer(configuration: whole, train: train, test: test)
         _ = try reference.run()
 
-        var split = whole
-        split.outputDirectory = temporaryDirectory("tngd-split-\(optimizer)")
-        _ = try Trainer(configuration: split, train: train, test: test).run(stopAfterStep: 10)
-        let second = try Trainer(configuration: split, train: train, test: test)
-        _ = try second.run(resume: true)
-        for (p, q) in zip(reference.model.namedParameters, second.model.namedParameters) {
-            #expect(p.value == q.value, "parameter \(p.name) differs after resume")
-        }
+        let second = try resumedRun(matching: reference, configuration: whole, folder: "tngd-split-\(optimizer)",
+                                    train: train, test: test)
         let tensors = reference.optimizer.stateTensors()
         #expect(tensors["tngd.device_state"] != nil && tensors["tngd.power_vector"] != nil)
         #expect(tensors == second.optimizer.stateTensors())
