@@ -87,8 +87,9 @@ struct ComparisonCommandOptions: ParsableArguments {
     var seeds: [UInt64] = [1]
     @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
     var trainSubset: Int?
-    @Option(name: .customLong("test-subset"), help: "Use only the first N test examples.")
-    var testSubset: Int? = 5000
+    // Non-optional with 0 meaning "all": an optional option with a default could never be set back to nil.
+    @Option(name: .customLong("test-subset"), help: "Use only the first N test examples (0: all 10,000).")
+    var testSubset: Int = 5000
     @Option(name: .customLong("adam-lr"), help: "Adam learning rate.")
     var adamLR: Double = 1e-3
     @Option(name: .customLong("kfac-inner"), help: "Optimiser inside K-FAC and TK-FAC: sgd, adam or adamw.")
@@ -125,12 +126,13 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule {
         do {
             return try ExperimentSchedule(steps: steps, evaluateEvery: evalEvery, seeds: seeds, trainSubset: trainSubset,
-                                          testSubset: testSubset)
+                                          testSubset: testSubset == 0 ? nil : testSubset)
         } catch { throw ValidationError(error.description) }
     }
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if testSubset < 0 { throw ValidationError("--test-subset must be 0 (all) or a positive count, got \(testSubset)") }
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
     }

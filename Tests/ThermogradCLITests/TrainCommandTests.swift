@@ -42,6 +42,7 @@ import ThermogradCLI
         ["train", "--optimizer", "tkfac", "--dac-range", "wide"],
         ["train", "--optimizer", "tkfac", "--input-bits", "8", "--dac-range", "-1"],
         ["train", "--model", "tiny-cnn", "--hidden", "100"],
+        ["experiment", "compare", "--test-subset=-1"],
         ["bench", "train-step", "--batch", "0"],
         ["bench", "train-step", "--model", "transformer"],
     ])
@@ -63,6 +64,7 @@ import ThermogradCLI
         _ = try ThermogradCommand.parseAsRoot(["train", "--model", "tiny-cnn", "--optimizer", "tkfac", "--input-bits", "8",
                                                "--dac-range", "1"])
         _ = try ThermogradCommand.parseAsRoot(["experiment", "quantization", "--model", "tiny-cnn", "--dac-range", "auto"])
+        _ = try ThermogradCommand.parseAsRoot(["experiment", "compare", "--test-subset", "0"])
     }
 
     /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.
