@@ -53,8 +53,12 @@ public final class Trainer {
                                 "examples_per_second", "test_loss", "test_accuracy", "skipped_steps"]
     static let epochColumns = ["epoch", "step", "wall_seconds", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
 
-    /// A trainer for `configuration` on the given data (subsets are applied here).
-    public init(configuration: TrainingConfiguration, train: LabeledImages, test: LabeledImages) throws(TrainingError) {
+    /// A trainer for `configuration` on the given data (subsets are applied here). The optimiser is the one
+    /// the configuration describes (`ModelFactory.optimizer`) unless `makeOptimizer` builds another for the
+    /// model over `totalSteps` (an optimiser under development, or a test double).
+    public init(configuration: TrainingConfiguration, train: LabeledImages, test: LabeledImages,
+                optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
+        throws(TrainingError) {
         try configuration.validate()
         self.configuration = configuration
         self.train = configuration.trainSubset.map { train.prefix($0) } ?? train
@@ -62,8 +66,11 @@ public final class Trainer {
         model = ModelFactory.model(configuration, inputFeatures: train.features, classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
         batches = MiniBatches(count: self.train.count, batchSize: min(configuration.batchSize, self.train.count), seed: configuration.seed)
         totalSteps = configuration.epochs * batches.batchesPerEpoch
-        do { optimizer = try ModelFactory.optimizer(configuration, totalSteps: totalSteps, model: model) } catch {
-            throw .invalidConfiguration(error.description)
+        do {
+            optimizer = try makeOptimizer?(model, totalSteps)
+                ?? ModelFactory.optimizer(configuration, totalSteps: totalSteps, model: model)
+        } catch {
+            throw .invalidConfiguration("\(error)")
         }
         step = TrainingStep(model: model, optimizer: optimizer)
     }
@@ -133,7 +140,21 @@ public final class Trainer {
         }
         // Curvature optimisers (K-FAC, NGD) add their per-step time split and counters (last step of each row).
         let curvature = optimizer as? any CurvatureOptimizer<Float>
-        let extraColumns = ["forward_backward_seconds"] + (curvature?.stepMetrics.map(\.name) ?? [])
+        let curvatureColumns = curvature?.stepMetrics.map(\.name) ?? []
+        let extraColumns = ["forward_backward_seconds"] + curvatureColumns
+        // The CSV's columns are fixed here; rows look metrics up by name, so a metric that is missing at some
+        // step leaves its cell empty and one that appears later is reported once and left out (a positional
+        // row would shift every later column).
+        var reportedNewMetrics = Set<String>()
+        func curvatureCells() -> [CSVValue] {
+            guard let now = curvature?.stepMetrics else { return [] }
+            var byName: [String: Double] = [:]
+            for m in now where byName[m.name] == nil { byName[m.name] = m.value }
+            for name in byName.keys where !curvatureColumns.contains(name) && reportedNewMetrics.insert(name).inserted {
+                progress?.message("metric \(name) appeared after the metrics file was started; it is not recorded in metrics.csv")
+            }
+            return curvatureColumns.map { byName[$0].map { .number($0) } ?? .text("") }
+        }
         let metrics = try CSVWriter(path: metricsPath, columns: Self.metricColumns + extraColumns)
         for r in metricRows { try metrics.append(r.map { .text($0) }) }
         let epochsCSV = try CSVWriter(path: epochsPath, columns: Self.epochColumns)
@@ -202,7 +223,7 @@ public final class Trainer {
                                     .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate),
                                     test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
                                     .integer(optimizer.skippedSteps)]
-                                   + [.number(step.lastForwardBackwardSeconds)] + (curvature?.stepMetrics.map { .number($0.value) } ?? []))
+                                   + [.number(step.lastForwardBackwardSeconds)] + curvatureCells())
                 metricRows.append([String(s), String(epoch + 1), String(wall()),
                                    closesWindow ? String(window.meanLoss) : "", closesWindow ? String(window.accuracy) : "", "", "",
                                    test.map { String($0.loss) } ?? "", test.map { String($0.accuracy) } ?? "", ""])

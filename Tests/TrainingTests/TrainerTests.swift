@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Linalg
 import NeuralNet
+import Optimizers
 import Reporting
 import Testing
 import Training
@@ -101,6 +102,28 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
         }
         #expect(testOnly >= 1)
         #expect(FileManager.default.fileExists(atPath: trainer.configPath))
+    }
+
+    /// metrics.csv fixes its columns at the start; a curvature metric missing at a step leaves its cell empty
+    /// and one appearing later is left out — every row keeps the header's width and each value its column.
+    @Test func curvatureMetricsAreWrittenByName() throws {
+        var c = smallConfiguration("metric-names")
+        c.logEvery = 1
+        c.epochs = 1
+        let trainer = try Trainer(configuration: c, train: clusters(count: 320, seed: 1), test: clusters(count: 30, seed: 2)) { _, _ in
+            try ChangingMetricsOptimizer()
+        }
+        let summary = try trainer.run()
+        let csv = CSVWriter.parse(try String(contentsOfFile: summary.metricsPath, encoding: .utf8))
+        let header = try #require(csv.first)
+        let a = try #require(header.firstIndex(of: "a"))
+        #expect(!header.contains("late"))
+        for row in csv.dropFirst() {
+            #expect(row.count == header.count)
+            let step = try #require(Int(row[0]))
+            // Metrics describe the state after the step's update (step counter = `step`).
+            #expect(row[a] == (step < 5 ? "1.0" : step < 8 ? "3.0" : ""), "step \(step): \(row[a])")
+        }
     }
 
     @Test func resumeWithOtherSettingsIsRefused() throws {
@@ -203,5 +226,27 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
         #expect((legendX.flatMap { Double($0.prefix { $0 != "\"" }) } ?? 0) > 446, "\(legendX ?? "")")
         let table = TextTable(headers: ["name", "value"], rows: [["x", "1.5"], ["longer", "10"]]).render()
         #expect(table == "name    value\n------  -----\nx         1.5\nlonger     10")
+    }
+}
+
+/// SGD whose curvature metrics change during a run: `a` only, then `a` and a new `late`, then `late` only.
+private final class ChangingMetricsOptimizer: CurvatureOptimizer {
+    typealias Scalar = Float
+    let inner: SGD<Float>
+    init() throws { inner = try SGD<Float>(schedule: .constant(0.05)) }
+    var step: Int { inner.step }
+    var skippedSteps: Int { inner.skippedSteps }
+    var schedule: LearningRateSchedule { inner.schedule }
+    var currentLearningRate: Double { inner.currentLearningRate }
+    var summary: String { "SGD with changing metrics" }
+    func observeCurvature(_ batch: CurvatureBatch<Float>) {}
+    var stepMetrics: [(name: String, value: Double)] {
+        inner.step < 5 ? [("a", 1)] : inner.step < 8 ? [("late", 2), ("a", 3)] : [("late", 4)]
+    }
+    func update(_ parameters: [Parameter<Float>]) -> UpdateOutcome { inner.update(parameters) }
+    func stateTensors() -> [String: Matrix<Float>] { inner.stateTensors() }
+    func stateScalars() -> [String: String] { inner.stateScalars() }
+    func loadState(tensors: [String: Matrix<Float>], scalars: [String: String], parameters: [Parameter<Float>]) throws(OptimizerError) {
+        try inner.loadState(tensors: tensors, scalars: scalars, parameters: parameters)
     }
 }
