@@ -127,29 +127,21 @@ public final class TNGDExperimentRunner {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
         var records: [ExperimentRecord] = []
-        var batch = Matrix<Float>(rows: batches.batchSize, columns: train.features)
-        var labels = [Int](repeating: 0, count: batches.batchSize)
-        var order: [Int] = [], orderEpoch = -1
+        var feeder = BatchFeeder(data: train, batches: batches)
         var windowLoss = 0.0, windowCorrect = 0, windowExamples = 0
         var deviceSeconds = 0.0, stepWall = 0.0
         for s in 0..<total {
-            let epoch = s / batches.batchesPerEpoch, index = s % batches.batchesPerEpoch
-            if epoch != orderEpoch { order = batches.order(epoch: epoch); orderEpoch = epoch }
-            let indices = batches.batch(index, of: order)
-            if batch.rows != indices.count {
-                batch = Matrix(rows: indices.count, columns: train.features)
-                labels = [Int](repeating: 0, count: indices.count)
-            }
-            train.gather(indices, into: &batch, labels: &labels)
+            feeder.load(step: s)
+            let examples = feeder.labels.count
             let t0 = clock.now
-            let result = step.run(batch, labels: labels)
+            let result = step.run(feeder.images, labels: feeder.labels)
             stepWall += seconds(clock.now - t0)
             if let tngd = optimizer as? ThermodynamicNaturalGradient<Float> {
                 deviceSeconds += tngd.lastReadout?.cost.deviceSeconds ?? 0
             }
-            windowLoss += Double(result.loss) * Double(indices.count)
+            windowLoss += Double(result.loss) * Double(examples)
             windowCorrect += result.correct
-            windowExamples += indices.count
+            windowExamples += examples
             let done = s + 1
             // As in `ExperimentRunner`: an optimiser that cannot step (a failed device run) ends this run here.
             var failure: String? = nil

@@ -172,27 +172,18 @@ public final class Trainer {
             try Checkpoint(model: model, optimizer: optimizer, step: s, metadata: meta).write(to: checkpointPath)
         }
 
-        let f = train.features
-        var batch = Matrix<Float>(rows: batches.batchSize, columns: f)
-        var labels = [Int](repeating: 0, count: batches.batchSize)
-        var order: [Int] = []
-        var orderEpoch = -1
+        var feeder = BatchFeeder(data: train, batches: batches)
         let bpe = batches.batchesPerEpoch
         var s = startStep
         while s < totalSteps {
-            let epoch = s / bpe, index = s % bpe
-            if epoch != orderEpoch { order = batches.order(epoch: epoch); orderEpoch = epoch }
-            let indices = batches.batch(index, of: order)
-            if batch.rows != indices.count {
-                batch = Matrix(rows: indices.count, columns: f)
-                labels = [Int](repeating: 0, count: indices.count)
-            }
+            let epoch = feeder.epoch(ofStep: s)
             let stepStart = clock.now
-            train.gather(indices, into: &batch, labels: &labels)
-            let result = step.run(batch, labels: labels)
+            feeder.load(step: s)
+            let examples = feeder.labels.count
+            let result = step.run(feeder.images, labels: feeder.labels)
             let dt = seconds(since: stepStart)
             trainingSeconds += dt
-            trainedExamples += indices.count
+            trainedExamples += examples
             if case let .skippedNonFinite(name) = result.outcome {
                 progress?.message("step \(s + 1): non-finite gradient in \(name); step skipped (\(optimizer.skippedSteps) so far)")
             }
@@ -200,9 +191,9 @@ public final class Trainer {
                 if let progress { progress.message("warning: " + warning) } else { log("warning: " + warning) }
             }
             if case let .failed(reason) = result.outcome { throw TrainingError.optimizerFailed(step: s + 1, reason: reason) }
-            window.add(loss: result.loss, correct: result.correct, examples: indices.count)
+            window.add(loss: result.loss, correct: result.correct, examples: examples)
             window.seconds += dt
-            epochRun.add(loss: result.loss, correct: result.correct, examples: indices.count)
+            epochRun.add(loss: result.loss, correct: result.correct, examples: examples)
             s += 1
             let endOfEpoch = s % bpe == 0
             let evaluateNow = endOfEpoch || s == totalSteps || (configuration.evaluateEvery.map { s % $0 == 0 } ?? false)
@@ -244,7 +235,7 @@ public final class Trainer {
             }
             progress?.update(String(format: "epoch %d/%d  step %d/%d  loss %.4f  acc %.1f%%  %.0f ex/s  lr %.2e",
                                     epoch + 1, configuration.epochs, s, totalSteps, result.loss,
-                                    100 * Double(result.correct) / Double(indices.count),
+                                    100 * Double(result.correct) / Double(examples),
                                     Double(trainedExamples) / max(trainingSeconds, 1e-9), optimizer.currentLearningRate))
             if s == stopAfterStep { break }
         }

@@ -102,3 +102,38 @@ func temporaryPath(_ name: String) -> String {
         #expect(batch.storage == [30, 31, 10, 11] && labels == [3, 1])
     }
 }
+
+@Suite struct BatchFeederTests {
+    /// Step s holds batch s % batchesPerEpoch of epoch s / batchesPerEpoch in MiniBatches' seeded order:
+    /// every example once per epoch, the last batch smaller, rows and labels gathered together.
+    @Test func stepsFollowTheSeededEpochOrder() {
+        let n = 10
+        var images = Matrix<Float>(rows: n, columns: 2)
+        for i in 0..<n { images[i, 0] = Float(i); images[i, 1] = Float(-i) }
+        let data = LabeledImages(images: images, labels: Array(100..<(100 + n)), height: 1, width: 2, channels: 1,
+                                 classNames: ["x"])
+        let batches = MiniBatches(count: n, batchSize: 4, seed: 3)
+        var feeder = BatchFeeder(data: data, batches: batches)
+        for epoch in 0..<2 {
+            var seen: [Int] = []
+            for index in 0..<batches.batchesPerEpoch {
+                let s = epoch * batches.batchesPerEpoch + index
+                feeder.load(step: s)
+                #expect(feeder.epoch(ofStep: s) == epoch)
+                #expect(feeder.labels.count == (index == 2 ? 2 : 4))
+                for r in 0..<feeder.labels.count {
+                    let i = Int(feeder.images[r, 0])
+                    #expect(feeder.images[r, 1] == -Float(i) && feeder.labels[r] == 100 + i)
+                    seen.append(i)
+                }
+            }
+            #expect(seen == batches.order(epoch: epoch))
+            #expect(Set(seen).count == n)
+        }
+        // Loading an earlier step again (as a resumed run does) gives the same batch.
+        feeder.load(step: 4)
+        let again = feeder.labels
+        feeder.load(step: 1); feeder.load(step: 4)
+        #expect(feeder.labels == again)
+    }
+}

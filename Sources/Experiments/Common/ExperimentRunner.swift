@@ -133,23 +133,15 @@ public final class ExperimentRunner {
         func wall() -> Double { let d = clock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
         var records: [ExperimentRecord] = []
-        var batch = Matrix<Float>(rows: batches.batchSize, columns: train.features)
-        var labels = [Int](repeating: 0, count: batches.batchSize)
-        var order: [Int] = [], orderEpoch = -1
+        var feeder = BatchFeeder(data: train, batches: batches)
         var windowLoss = 0.0, windowCorrect = 0, windowExamples = 0
         for s in 0..<total {
-            let epoch = s / batches.batchesPerEpoch, index = s % batches.batchesPerEpoch
-            if epoch != orderEpoch { order = batches.order(epoch: epoch); orderEpoch = epoch }
-            let indices = batches.batch(index, of: order)
-            if batch.rows != indices.count {
-                batch = Matrix(rows: indices.count, columns: train.features)
-                labels = [Int](repeating: 0, count: indices.count)
-            }
-            train.gather(indices, into: &batch, labels: &labels)
-            let result = step.run(batch, labels: labels)
-            windowLoss += Double(result.loss) * Double(indices.count)
+            feeder.load(step: s)
+            let examples = feeder.labels.count
+            let result = step.run(feeder.images, labels: feeder.labels)
+            windowLoss += Double(result.loss) * Double(examples)
             windowCorrect += result.correct
-            windowExamples += indices.count
+            windowExamples += examples
             let done = s + 1
             // An optimiser that cannot produce a trustworthy step (e.g. TK-FAC whose plainly rounded factors
             // are indefinite at every refresh) ends this run here: the arm keeps a final record marked
