@@ -81,7 +81,8 @@ public struct OrnsteinUhlenbeckRun: Sendable, Equatable, CustomStringConvertible
     @inline(__always)
     public static func transition(rate mu: Double, time s: Double, noise kappa: Double)
         -> (decay: Double, input: Double, deviation: Double) {
-        (exp(-mu * s), inputGain(rate: mu, time: s), (kappa * inputGain(rate: 2 * mu, time: s)).squareRoot())
+        // Var = 2κ ∫₀ˢ e^{−2μu} du = 2κ φ(2μ, s) = κ (1 − e^{−2μs})/μ.
+        (exp(-mu * s), inputGain(rate: mu, time: s), (2 * kappa * inputGain(rate: 2 * mu, time: s)).squareRoot())
     }
 
     /// The coefficients of a mode of rate μ (O(k)).

@@ -28,15 +28,20 @@ struct BenchTrainStep: ParsableCommand {
     var threads: Int?
     @Option(help: "Minimum measured seconds.")
     var seconds: Double = 3
+    @Option(help: "Minimum measured steps.")
+    var repeats: Int = 20
     @Option(help: "Seed for the weights and the random batch.")
     var seed: UInt64 = 1
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
+    @OptionGroup(title: "Thermodynamic NGD (--optimizer tngd|tngd-adam)")
+    var tngd: TNGDTrainOptions
 
     func validate() throws {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
 
     struct Report: Codable {
@@ -63,6 +68,7 @@ struct BenchTrainStep: ParsableCommand {
         c.optimizer = optimizer
         c.seed = seed
         curvature.apply(to: &c)
+        c.tngd = tngd.settings
         c.learningRate = (optimizer.isCurvatureBased ? curvature.inner : optimizer) == .sgd ? 0.01 : 1e-3
         try c.validate()
         let net = ModelFactory.model(c)
@@ -74,7 +80,7 @@ struct BenchTrainStep: ParsableCommand {
         let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
         let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
         for _ in 0..<5 { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
-        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 20, minimumSeconds: seconds) {
+        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: repeats, minimumSeconds: seconds) {
             step.run(x, labels: labels)
             if let curvatureOptimizer {
                 split["forward_backward_seconds", default: 0] += step.lastForwardBackwardSeconds

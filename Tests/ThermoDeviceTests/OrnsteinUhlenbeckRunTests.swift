@@ -7,9 +7,10 @@ import ThermoDevice
 /// double sums it accumulates recursively, and against a fine Euler–Maruyama simulation (δt → 0).
 @Suite("OrnsteinUhlenbeckRun")
 struct OrnsteinUhlenbeckRunTests {
-    /// `v(s) = κ(1 − e^{−2μs})/μ` (`2κs` at μ = 0) and `φ(s) = (1 − e^{−μs})/μ`.
-    static func variance(_ mu: Double, _ s: Double, _ kappa: Double) -> Double { mu == 0 ? 2 * kappa * s : kappa * (1 - exp(-2 * mu * s)) / mu }
-    static func gain(_ mu: Double, _ s: Double) -> Double { mu == 0 ? s : (1 - exp(-mu * s)) / mu }
+    /// `v(s) = κ(1 − e^{−2μs})/μ` (`2κs` at μ = 0) and `φ(s) = (1 − e^{−μs})/μ` (with expm1: at μ = 1e-7 the
+    /// plain difference would lose 9 digits).
+    static func variance(_ mu: Double, _ s: Double, _ kappa: Double) -> Double { mu == 0 ? 2 * kappa * s : -kappa * expm1(-2 * mu * s) / mu }
+    static func gain(_ mu: Double, _ s: Double) -> Double { mu == 0 ? s : -expm1(-mu * s) / mu }
 
     @Test("Coefficients equal the closed-form double sums, for decaying, vanishing and growing modes",
           arguments: [0.7, 1e-7, 0.0, -0.15])
