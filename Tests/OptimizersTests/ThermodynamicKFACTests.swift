@@ -162,6 +162,7 @@ struct ThermodynamicKFACTests {
         let loss = MeanSquaredError<Double>()
         let t: Matrix<Double> = rng.normalMatrix(rows: 6, columns: 4)
         _ = loss.forward(model.forward(x, training: true), targets: t)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: t))
         let layers = model.kroneckerFactoredLayers
         let capture = try #require(layers[0].layer.capture)
@@ -216,6 +217,7 @@ struct ThermodynamicKFACTests {
         var first = 0.0, last = 0.0
         for step in 0..<20 {
             let value = loss.forward(model.forward(x, training: true), targets: targets)
+            model.zeroGradients()
             model.backward(loss.gradient(targets: targets))
             kfac.observeCurvature(CurvatureBatch(model: model, input: x, loss: loss, targets: targets, lossValue: value))
             #expect(kfac.update(model.namedParameters) == .applied)

@@ -20,6 +20,7 @@ public enum ModelJacobian {
             for k in 0..<d {
                 var e = Matrix<S>(rows: 1, columns: d)
                 e[0, k] = 1
+                model.zeroGradients()
                 model.backward(e)
                 var offset = 0
                 jacobian.withMutableRow(n * d + k) { row in

@@ -48,7 +48,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         case layerNorm(normalized: Matrix<Scalar>, inverseStd: [Scalar], gamma: Matrix<Scalar>, weight: Int, bias: Int)
         /// A parameter-free linear layer (average pooling): a private copy applied to the tangent, so the
         /// model's own layer keeps the caches of this batch for `vjp`.
-        case linearMap(any Layer<Scalar>)
+        case linearMap(any Module<Scalar>)
         case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
         case identity
     }
@@ -106,7 +106,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     }
 
     /// The non-container layers of `model` in order.
-    static func leaves(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] {
+    static func leaves(_ layer: any Module<Scalar>) -> [any Module<Scalar>] {
         if let s = layer as? Sequential<Scalar> { return s.layers.flatMap { leaves($0) } }
         return [layer]
     }
@@ -260,6 +260,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     @_specialize(where Scalar == Double)
     public func vjp(_ u: Matrix<Scalar>, into result: UnsafeMutablePointer<Scalar>) {
         precondition(u.rows == examples && u.columns == outputDimension, "vjp: u is \(u.rows)×\(u.columns)")
+        model.zeroGradients()
         model.backward(u)
         var offset = 0
         for p in model.namedParameters {
