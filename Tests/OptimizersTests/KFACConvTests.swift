@@ -101,7 +101,7 @@ struct KFACConvTests {
         var rng = Xoshiro256StarStar(seed: 1)
         let layers = model.kroneckerFactoredLayers
         #expect(layers.count == 2)
-        let factors = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+        let factors = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                               fisher: .exactGGN, rng: &rng)
         let f = GeneralizedGaussNewton.dense(model, input: data.input, curvature: data.curvature)
         let offsets = parameterOffsets(model)

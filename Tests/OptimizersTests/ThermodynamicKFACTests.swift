@@ -172,7 +172,7 @@ struct ThermodynamicKFACTests {
         let damping = FactorDamping<Double>(activation: 1e-3, gradient: 1e-3)
         let c = try ThermodynamicKFACConfiguration(method: .linearSystems, feed: .raw,
                                                    device: Self.device(inputBits: 3, quantization: .plainRounding))
-        let solver = try ThermodynamicFactorSolver<Double>(configuration: c, rawSources: layers)
+        let solver = try ThermodynamicFactorSolver<Double>(configuration: c, rawSources: model.kroneckerBlocks)
         try solver.refresh(layer: layers[0].name, factors: factors, damping: damping)
         // 6 rows × (11 + 4) values plus the two diagonals, instead of 11·12/2 + 4·5/2 couplings.
         #expect(solver.metrics.extra["device_values_sent"] == Double(6 * 11 + 6 * 4 + 11 + 4))

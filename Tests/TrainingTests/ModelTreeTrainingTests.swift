@@ -103,3 +103,35 @@ import Training
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingConfiguration.ModelKind.self, from: unknown) }
     }
 }
+
+/// Freezing seen by every optimiser family: the frozen weights do not move by a single bit.
+@Suite struct FrozenParameterTrainingTests {
+    @Test("a frozen parameter is bit-identical after training; the others move", arguments: [
+        TrainingConfiguration.OptimizerKind.sgd, .adam, .kfac, .tkfac, .ngdCG, .ngdExact, .tngd, .tngdAdam,
+    ])
+    func frozenStaysPut(kind: TrainingConfiguration.OptimizerKind) throws {
+        var c = TrainingConfiguration()
+        c.mlpSizes = [12, 8, 3]
+        c.optimizer = kind
+        c.learningRate = 0.05
+        c.batchSize = 6
+        let model = ModelFactory.model(c, inputFeatures: 12, classes: 3)
+        model.freeze { $0 == "layers.0.weight" || $0 == "layers.2.bias" }
+        let frozen = model.namedParameters.filter { !$0.isTrainable }
+        #expect(frozen.map(\.name) == ["layers.0.weight", "layers.2.bias"])
+        let before = model.namedParameters.map(\.value)
+        let step = TrainingStep(model: model, optimizer: try ModelFactory.optimizer(c, totalSteps: 10, model: model))
+        var rng = Xoshiro256StarStar(seed: 77)
+        for _ in 0..<4 {
+            let x: Matrix<Float> = rng.normalMatrix(rows: 6, columns: 12)
+            let outcome = step.run(x, labels: (0..<6).map { _ in rng.nextInt(below: 3) }).outcome
+            #expect(outcome == .applied, "\(kind)")
+        }
+        for (p, old) in zip(model.namedParameters, before) {
+            if p.isTrainable { #expect(p.value != old, "\(kind): \(p.name) did not train") }
+            else { #expect(p.value.storage.map(\.bitPattern) == old.storage.map(\.bitPattern), "\(kind): frozen \(p.name) moved") }
+        }
+        #expect(!step.optimizer.stateTensors().keys.contains { $0.contains("layers.0.weight") || $0.contains("layers.2.bias") },
+                "\(kind): optimiser state for a frozen parameter")
+    }
+}
