@@ -9,7 +9,7 @@ import Linalg
 /// (example-major: example `n`'s rows of use 0, then of use 1, …), so that every use's positions are
 /// positions of the merged capture: `positions = Σ_u R_u`. K-FAC-expand and K-FAC-reduce
 /// (`WeightSharingApproximation`) then apply unchanged, and `gᵀā` over the merged rows is the weight's
-/// gradient `Σ_u g_uᵀ ā_u` (docs/curvature.md). With one use the merged capture is that use's capture
+/// gradient `Σ_u g_uᵀ ā_u` (docs/kfac.md). With one use the merged capture is that use's capture
 /// itself (no copy), so single-use models are unchanged bit for bit.
 public struct KroneckerBlock<Scalar: NeuralScalar> {
     /// The path of the first module applying the weight (`"layers.0"`): the block's key in K-FAC state.

@@ -110,4 +110,44 @@ import _TestSupport
         #expect(layer.capture?.hasBias == false)
         #expect(layer.bias!.gradient.count == 0)
     }
+
+    /// A block of one's own composing its children in its own passes: `y = x + W tanh(W x + b) + b`,
+    /// the same `W, b` applied twice (a two-hop message-passing step with tied weights).
+    final class TiedTwoHop: Module {
+        typealias Scalar = Double
+        let hop: Linear<Double>
+        let again: Linear<Double>
+        let act = Tanh<Double>()
+        init(features: Int, rng: inout Xoshiro256StarStar) {
+            hop = Linear(features, features, rng: &rng)
+            again = Linear(sharingParametersWith: hop)
+        }
+        var children: [(name: String, module: any Module<Double>)] { [("hop", hop), ("act", act), ("again", again)] }
+        var summary: String { "TiedTwoHop(\(hop.inFeatures))" }
+        func outputFeatures(forInput inputFeatures: Int) -> Int { hop.outputFeatures(forInput: inputFeatures) }
+        func forward(_ x: Matrix<Double>, context: ForwardContext) -> Matrix<Double> {
+            var y = again.forward(act.forward(hop.forward(x, context: context), context: context), context: context)
+            y.axpy(1, x)
+            return y
+        }
+        func backward(_ g: Matrix<Double>, options: BackwardOptions) -> Matrix<Double> {
+            var inner = options
+            inner.inputGradient = true
+            let dh = act.backward(again.backward(g, options: inner), options: inner)
+            var dx = hop.backward(dh, options: options)
+            guard options.inputGradient else { return dx }
+            dx.axpy(1, g)
+            return dx
+        }
+    }
+
+    @Test("a custom block with tied weights: names, one K-FAC block with two uses, exact gradients")
+    func customBlock() {
+        var rng = Xoshiro256StarStar(seed: 18)
+        let model = Sequential<Double>(inputFeatures: 3, [TiedTwoHop(features: 3, rng: &rng), Linear(3, 2, rng: &rng)])
+        #expect(model.namedParameters.map(\.name) == ["layers.0.hop.weight", "layers.0.hop.bias", "layers.1.weight", "layers.1.bias"])
+        #expect(model.kroneckerBlocks.map(\.name) == ["layers.0.hop", "layers.1"])
+        #expect(model.kroneckerBlocks[0].uses.count == 2)
+        #expect(maxGradientError(model, input: randomMatrix(4, 3, seed: 19)) < gradientTolerance)
+    }
 }

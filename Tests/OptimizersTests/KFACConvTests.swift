@@ -69,7 +69,7 @@ struct KFACConvTests {
         var rng = Xoshiro256StarStar(seed: 1)
         for (approximation, a, g) in [(WeightSharingApproximation.expand, aExpand, gExpand), (.reduce, aReduce, gReduce)] {
             let f = try #require(KroneckerFactorComputation.batchFactors(
-                layers: [("conv", conv)], model: model, curvature: data.curvature, fisher: .empirical,
+                blocks: [KroneckerBlock(name: "conv", uses: [conv])], model: model, curvature: data.curvature, fisher: .empirical,
                 approximation: { _ in approximation }, rng: &rng)["conv"])
             #expect(relativeError(f.activation, a) < 1e-12, "\(approximation) A")
             #expect(relativeError(f.gradient, g) < 1e-12, "\(approximation) G")

@@ -31,7 +31,7 @@ struct KFACSharedWeightTests {
             #expect(merged.outputGradients.row(2 * n + 1) == c2.outputGradients.row(n))
         }
         // gᵀā over the merged rows is the shared weight's accumulated gradient [∇W, ∇b].
-        let gta = BLAS.matmul(merged.outputGradients, merged.augmentedActivations(), transposeA: true)
+        let gta = BLAS.matmul(merged.outputGradients, transposeA: true, merged.augmentedActivations())
         let combined = Matrix(rows: 4, columns: 5, storage: (0..<4).flatMap { i in first.weight.gradient.row(i) + [first.bias!.gradient[0, i]] })
         #expect(relativeError(gta, combined) < 1e-13)
         _ = data
@@ -47,9 +47,9 @@ struct KFACSharedWeightTests {
         let a1 = try #require(first.capture).augmentedActivations(), a2 = try #require(second.capture).augmentedActivations()
         let g1 = try #require(first.capture).outputGradients, g2 = try #require(second.capture).outputGradients
         // expand: A = (1/(2b)) Σ_u ā_uᵀ ā_u, G = b Σ_u g_uᵀ g_u.
-        var expectedA = BLAS.matmul(a1, a1, transposeA: true) + BLAS.matmul(a2, a2, transposeA: true)
+        var expectedA = BLAS.matmul(a1, transposeA: true, a1) + BLAS.matmul(a2, transposeA: true, a2)
         expectedA.scale(by: 1 / Double(2 * b))
-        var expectedG = BLAS.matmul(g1, g1, transposeA: true) + BLAS.matmul(g2, g2, transposeA: true)
+        var expectedG = BLAS.matmul(g1, transposeA: true, g1) + BLAS.matmul(g2, transposeA: true, g2)
         expectedG.scale(by: Double(b))
         #expect(relativeError(KroneckerFactorComputation.activationFactor(capture, approximation: .expand), expectedA) < 1e-13)
         #expect(relativeError(KroneckerFactorComputation.gradientFactor(capture.outputGradients, examples: b, approximation: .expand),
@@ -57,10 +57,10 @@ struct KFACSharedWeightTests {
         // reduce: â_n = (ā_{1,n} + ā_{2,n})/2, ĝ_n = g_{1,n} + g_{2,n}.
         var abar = a1 + a2
         abar.scale(by: 0.5)
-        var ahat = BLAS.matmul(abar, abar, transposeA: true)
+        var ahat = BLAS.matmul(abar, transposeA: true, abar)
         ahat.scale(by: 1 / Double(b))
         let gsum = g1 + g2
-        var ghat = BLAS.matmul(gsum, gsum, transposeA: true)
+        var ghat = BLAS.matmul(gsum, transposeA: true, gsum)
         ghat.scale(by: Double(b))
         #expect(relativeError(KroneckerFactorComputation.activationFactor(capture, approximation: .reduce), ahat) < 1e-13)
         #expect(relativeError(KroneckerFactorComputation.gradientFactor(capture.outputGradients, examples: b, approximation: .reduce),
