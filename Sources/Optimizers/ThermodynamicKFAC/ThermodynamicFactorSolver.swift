@@ -80,15 +80,6 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         self.rawSources = rawCaptures
     }
 
-    /// A TK-FAC solver whose raw feed (if configured) reads the captures of `rawSources`, the model's
-    /// Kronecker blocks (`model.kroneckerBlocks`; their captures must be on, as `KFAC.init` sets them).
-    public convenience init(configuration: ThermodynamicKFACConfiguration,
-                            rawSources: [KroneckerBlock<Scalar>]) throws(KFACError) where Scalar: NeuralScalar {
-        try self.init(configuration: configuration, rawCaptures: Dictionary(rawSources.map { block in
-            (block.name, { block.capture })
-        }, uniquingKeysWith: { a, _ in a }))
-    }
-
     public var name: String { "thermo-\(configuration.method == .inversion ? "inversion" : "linear-systems")" }
 
     public var metrics: FactorSolverMetrics {
