@@ -10,7 +10,7 @@ import Linalg
 /// unrolled. Output rows are split over `ParallelLoop`'s threads. With `s = k` (windows tile the image)
 /// backward writes every input pixel once (`g` at the arg-max, 0 elsewhere) instead of zeroing and
 /// scattering.
-public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
+public final class MaxPool2d<Scalar: NeuralScalar>: Module {
     public let inputShape: ImageShape
     public let outputShape: ImageShape
     public let kernelSize: Int
@@ -243,7 +243,7 @@ private func routeMaxPool2x2(_ g: UnsafePointer<Float>, _ arg: UnsafePointer<Flo
 
 /// Average pooling over `k × k` windows with stride `s` of an NHWC image batch:
 /// `y[b, i, j, c] = (1/k²) Σ_{u,v<k} x[b, i·s + u, j·s + v, c]`; backward spreads `g/k²` over each window.
-public final class AvgPool2d<Scalar: NeuralScalar>: Layer {
+public final class AvgPool2d<Scalar: NeuralScalar>: Module {
     public let inputShape: ImageShape
     public let outputShape: ImageShape
     public let kernelSize: Int
