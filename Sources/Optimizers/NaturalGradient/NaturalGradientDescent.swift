@@ -84,7 +84,7 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
             do { linearization = try GeneralizedGaussNewton.linearize(batch.model, input: batch.input) } catch {
                 switch error { case let .unsupportedLayer(summary): throw .unsupportedLayer(summary: summary, operation: "GGN-vector product") }
             }
-            let r = try NaturalGradientSolve.conjugateGradient(
+            let r = NaturalGradientSolve.conjugateGradient(
                 gradient: g, damping: lambda, initial: start, tolerance: Scalar(configuration.cgTolerance),
                 maxIterations: configuration.cgMaxIterations) { (v: [Scalar]) -> [Scalar] in
                     GeneralizedGaussNewton.product(linearization, curvature: batch.curvature, v)
