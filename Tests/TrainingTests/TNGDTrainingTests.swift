@@ -33,9 +33,9 @@ import _TestSupport
         #expect(tensors["tngd.device_state"] != nil && tensors["tngd.power_vector"] != nil)
         #expect(tensors == second.optimizer.stateTensors())
         #expect(reference.optimizer.stateScalars() == second.optimizer.stateScalars())
-        let tngd = try #require(second.optimizer as? ThermodynamicNaturalGradient<Float>)
-        #expect(tngd.failedRuns == 0 && tngd.device.runCount == 21)
-        let step = try #require(tngd.lastReadout?.integratorStep)
+        let tngd = try #require(second.optimizer as? NaturalGradientDescent<Float>)
+        #expect(tngd.failedSteps == 0 && tngd.thermodynamicSolver?.device.runCount == 21)
+        let step = try #require(tngd.thermodynamicSolver?.lastReadout?.integratorStep)
         #expect(step < whole.tngd.timeStep, "the step cut is active, so the power vector matters")
     }
 }
