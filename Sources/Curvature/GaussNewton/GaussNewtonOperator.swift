@@ -44,7 +44,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         self.curvature = curvature
         self.damping = damping
         self.dataScale = dataScale
-        dimension = model.parameterCount
+        dimension = model.trainableParameters.reduce(0) { $0 + $1.count }
     }
 
     /// `F` of the batch a training step observed.

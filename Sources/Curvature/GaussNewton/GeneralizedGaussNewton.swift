@@ -34,7 +34,7 @@ public enum GeneralizedGaussNewton {
         return out
     }
 
-    /// `F v` without forming `J` (flat, `model.namedParameters` order): `GaussNewtonOperator`'s product
+    /// `F v` without forming `J` (flat, `model.trainableParameters` order): `GaussNewtonOperator`'s product
     /// with `λ = 0` after linearising the model at `input` (one extra forward). A solver making many products
     /// keeps one `GaussNewtonOperator` instead.
     public static func product<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>, curvature: OutputCurvature<S>,

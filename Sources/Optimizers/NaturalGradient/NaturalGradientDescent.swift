@@ -70,7 +70,7 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
         }
     }
 
-    /// `(F + λI)⁻¹ g` on `batch` (flat, `namedParameters` order), sum-normalised when configured.
+    /// `(F + λI)⁻¹ g` on `batch` (flat, `trainableParameters` order), sum-normalised when configured.
     /// Overwrites the parameter gradients.
     public func direction(for g: [Scalar], batch: CurvatureBatch<Scalar>) throws(LinearSolverError) -> [Scalar] {
         // Mean loss: F = JᵀHJ/b + λ, ∇ℓ as given; summed loss: b times the data term and the gradient.

@@ -23,7 +23,7 @@ public protocol LinearSolver<Scalar>: AnyObject {
     /// Whether `solve` starts from `warmStart` (an iterative solver). Direct solvers ignore it; the device
     /// continues from its own physical state instead.
     var usesWarmStart: Bool { get }
-    /// `x ≈ (F + λI)⁻¹ rhs` (`rhs` and `x` flat, `N` values, `model.namedParameters` order), starting from
+    /// `x ≈ (F + λI)⁻¹ rhs` (`rhs` and `x` flat, `N` values, `model.trainableParameters` order), starting from
     /// `warmStart` (the previous solution, or nil) when `usesWarmStart`.
     func solve(_ f: GaussNewtonOperator<Scalar>, rhs: [Scalar], warmStart: [Scalar]?) throws(LinearSolverError) -> [Scalar]
     /// Figures of the last solve and cumulative counters, name → value in a fixed order (the optimiser

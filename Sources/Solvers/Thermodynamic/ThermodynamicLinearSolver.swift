@@ -39,7 +39,8 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
 
     /// Device time and its terms (s), resistors, transferred bits, integrator step (τ), λ_max bound, simulator
     /// seconds (linearisation included), relative programming errors of the arrays (largest of `J_f`, `J_fᵀ`,
-    /// `H_L`) and of `∇ℓ` (0 on an ideal device); NaN after a failed run.
+    /// `H_L`) and of `∇ℓ` (0 on an ideal device), the rank of `F − λI` an exact run simulated (−1: Euler–Maruyama
+    /// ran); NaN after a failed run.
     public var metrics: [(name: String, value: Double)] {
         let r = lastReadout
         return [("device_seconds", r?.cost.deviceSeconds ?? .nan),
@@ -54,7 +55,8 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
                 ("simulator_seconds", (r?.cost.wallSeconds ?? .nan) + lastLinearizationSeconds),
                 ("array_error", r.map { Swift.max($0.programmingErrors.forward, $0.programmingErrors.transpose,
                                                    $0.programmingErrors.hessian) } ?? .nan),
-                ("gradient_dac_error", r?.programmingErrors.gradient ?? .nan)]
+                ("gradient_dac_error", r?.programmingErrors.gradient ?? .nan),
+                ("exact_rank", r.map { $0.integrator == .exact ? Double($0.rank) : -1 } ?? .nan)]
     }
 
     /// The carried device state (`tngd.device_state`), the power-iteration vector (`tngd.power_vector`) and
