@@ -1,6 +1,7 @@
 import CBLAS
 import Curvature
 import Linalg
+import Curvature
 import NeuralNet
 import ThermoDevice
 
