@@ -1,7 +1,6 @@
 import CBLAS
 import Curvature
 import Linalg
-import Curvature
 import NeuralNet
 import ThermoDevice
 
