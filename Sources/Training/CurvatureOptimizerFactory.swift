@@ -1,6 +1,7 @@
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 
 extension ModelFactory {
     /// The optimiser `c` describes, built for `model`: first-order ones as `optimizer(_:totalSteps:)`;
@@ -34,7 +35,7 @@ extension ModelFactory {
                 return try NaturalGradientDescent(inner: inner, configuration: ngd)
             }
         } catch {
-            throw .invalidConfiguration(error.description)
+            throw .invalidConfiguration(String(describing: error))
         }
     }
 }

@@ -1,6 +1,8 @@
+import Curvature
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import Testing
 import _TestSupport
 
@@ -90,7 +92,7 @@ struct NaturalGradientTests {
         // CG: the system is N = 31 dimensional, so N iterations suffice in exact arithmetic; with
         // κ ≈ ‖F‖/λ ~ 1e3 rounding needs a few more. Tolerance 1e-12 on the residual.
         let cg = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-12, maxIterations: 500) {
-            (v: [Double]) throws(KFACError) -> [Double] in
+            (v: [Double]) throws(CurvatureError) -> [Double] in
             try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
         }
         #expect(cg.relativeResidual <= 1e-12)
@@ -101,14 +103,14 @@ struct NaturalGradientTests {
         let rankBound = c.examples * model.outputFeatures + 1
         for k in [1, 3, rankBound + 2] {
             let r = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-14, maxIterations: k) {
-                (v: [Double]) throws(KFACError) -> [Double] in
+                (v: [Double]) throws(CurvatureError) -> [Double] in
                 try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
             }
             errors.append(relativeError(r.solution, reference))
         }
         #expect(errors[0] > errors[1] && errors[2] < 1e-7, "\(errors)")
         let warm = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, initial: reference, tolerance: 1e-8, maxIterations: 50) {
-            (v: [Double]) throws(KFACError) -> [Double] in
+            (v: [Double]) throws(CurvatureError) -> [Double] in
             try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
         }
         #expect(warm.iterations == 0)
@@ -166,7 +168,7 @@ struct NaturalGradientTests {
         #expect(reason.contains("Doubling"))
         #expect(model.namedParameters.flatMap { $0.value.storage } == before)
         #expect(model.namedParameters.flatMap { $0.gradient.storage } == gradient)
-        #expect(ngd.failedSolves == 1 && ngd.step == 0)
+        #expect(ngd.failedSteps == 1 && ngd.step == 0)
     }
 
     @Test("dense NGD refuses sizes whose matrices exceed the memory limit, naming N, the bytes and ngd-cg")
@@ -178,14 +180,14 @@ struct NaturalGradientTests {
         } catch {
             let n: Double = 669_706
             let bytes: Double = (n * n + 1280 * n) * 4
-            let expected = KFACError.denseSolveTooLarge(method: "exact", parameters: 669_706, bytes: bytes, limit: 1 << 31)
+            let expected = LinearSolverError.denseSolveTooLarge(method: "exact", parameters: 669_706, bytes: bytes, limit: 1 << 31)
             #expect(error == expected)
             #expect(error.description.contains("669706") && error.description.contains("1.6 TiB")
                     && error.description.contains("ngd-cg"), "\(error)")
         }
         // 20,000 parameters: 1.6 GB fits; 30,000 parameters: 3.6 GB does not. CG is matrix-free.
         try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 20_000, jacobianRows: 100)
-        #expect(throws: KFACError.self) { try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 30_000, jacobianRows: 100) }
+        #expect(throws: LinearSolverError.self) { try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 30_000, jacobianRows: 100) }
         try NaturalGradientDescent<Float>.checkDenseSize(.conjugateGradient, parameters: 669_706, jacobianRows: 1280)
         try NaturalGradientDescent<Float>.checkDenseSize(.woodbury, parameters: 20_000, jacobianRows: 1280)
     }
