@@ -13,11 +13,14 @@ extension LinearizedModel {
     ///   input Gram and the `bq × bq` cotangent Gram, `O((bq)² out)` instead of `O((bq)² in·out)`;
     /// - `Conv2d`: the rows of the layer's Jacobian `Σ_p δ_(e,k),p ⊗ P_e,p` explicitly (`o·k` columns), then
     ///   their Gram; `LayerNorm`: `[δ ⊙ x̂_e, δ]` explicitly.
-    /// Returns nil for a layer without a rule here (average pooling); the caller then forms `V` row by row.
+    /// Returns nil for a layer without a rule here (average pooling) or when the model has frozen parameters;
+    /// the caller then forms `V` row by row.
     /// The result is `bq × bq` in `Scalar`.
     public func jacobianGram(seeds: Matrix<Scalar>, perExample q: Int) -> Matrix<Scalar>? {
         let b = examples, rows = b * q
         precondition(seeds.rows == rows && seeds.columns == outputDimension, "jacobianGram: seeds are \(seeds.rows)×\(seeds.columns)")
+        // The rules see every parameter; with frozen ones (no column of J) the caller's row-by-row path applies.
+        guard trainableSlots == nil else { return nil }
         guard let firstParameters = rules.firstIndex(where: { $0.hasParameters }) else { return Matrix(rows: rows, columns: rows) }
         // Input width of every rule (the forward widths), for the scatter of max pooling.
         var widths: [Int] = []
