@@ -3,8 +3,9 @@ import Linalg
 import NeuralNet
 import Optimizers
 
-/// One optimisation step on one mini-batch: forward (training mode), the task's loss, backward
-/// (parameter gradients only), optimiser update. Shared by the training loop and the `bench train-step`
+/// One optimisation step on one mini-batch: forward (training mode), the task's loss, zeroed gradients,
+/// backward (parameter gradients only, accumulated), optimiser update of the trainable parameters. Shared
+/// by the training loop and the `bench train-step`
 /// benchmark so that both time exactly the same work.
 public final class TrainingStep {
     public let model: Sequential<Float>
@@ -39,12 +40,13 @@ public final class TrainingStep {
         let outputs = model.forward(batch.input, context: ForwardContext(isTraining: true, examples: batch.count))
         let value = task.loss(outputs, batch: batch)
         let correct = task.correctCount(batch: batch)
+        model.zeroGradients()
         model.backward(task.outputGradient(batch: batch))
         let d = clock.now - start
         lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         let curvature = optimizer as? any CurvatureOptimizer<Float>
         curvature?.observeCurvature(task.curvatureBatch(model: model, batch: batch, lossValue: value))
-        let outcome = optimizer.update(model.namedParameters)
+        let outcome = optimizer.update(model.trainableParameters)
         lastWarnings = curvature?.takeWarnings() ?? []
         return Result(loss: value, correct: correct, outcome: outcome)
     }
