@@ -1,8 +1,8 @@
 import Linalg
 
 /// Images with class labels: one image per row of `images` (`count × height·width·channels`, row-major
-/// pixels, channels last), normalised to Float.
-public struct LabeledImages: Sendable {
+/// pixels, channels last), normalised to Float. The image `DataSource`: its batches are `ImageBatch`es.
+public struct LabeledImages: DataSource {
     public var images: Matrix<Float>
     public var labels: [Int]
     public let height: Int
@@ -10,8 +10,11 @@ public struct LabeledImages: Sendable {
     public let channels: Int
     /// Human-readable class names, index = label.
     public let classNames: [String]
+    /// Display name of the data set (`"Fashion-MNIST"`, an IDX folder's name).
+    public let name: String
 
-    public init(images: Matrix<Float>, labels: [Int], height: Int, width: Int, channels: Int, classNames: [String]) {
+    public init(images: Matrix<Float>, labels: [Int], height: Int, width: Int, channels: Int, classNames: [String],
+                name: String = "images") {
         precondition(images.rows == labels.count && images.columns == height * width * channels,
                      "LabeledImages: \(images.rows)×\(images.columns) images, \(labels.count) labels, \(height)×\(width)×\(channels)")
         self.images = images
@@ -20,12 +23,15 @@ public struct LabeledImages: Sendable {
         self.width = width
         self.channels = channels
         self.classNames = classNames
+        self.name = name
     }
 
     /// Number of examples.
     public var count: Int { labels.count }
     /// Features per example.
     public var features: Int { images.columns }
+    /// Classes the labels may take: the named classes, or one more than the largest label.
+    public var classCount: Int { Swift.max(classNames.count, (labels.max() ?? 0) + 1) }
 
     /// The first `n` examples (all of them when `n ≥ count`); used for quick runs (`--train-subset`).
     public func prefix(_ n: Int) -> LabeledImages {
@@ -34,7 +40,19 @@ public struct LabeledImages: Sendable {
         let f = features
         let sub = Matrix(rows: m, columns: f, storage: Array(images.storage[0..<(m * f)]))
         return LabeledImages(images: sub, labels: Array(labels[0..<m]), height: height, width: width,
-                             channels: channels, classNames: classNames)
+                             channels: channels, classNames: classNames, name: name)
+    }
+
+    public func makeBatch(capacity: Int) -> ImageBatch {
+        ImageBatch(images: Matrix(rows: capacity, columns: features), labels: [Int](repeating: 0, count: capacity))
+    }
+
+    /// Gathers the examples at `indices` into `batch` (reallocated only when its size differs).
+    public func gather(_ indices: ArraySlice<Int>, into batch: inout ImageBatch) {
+        if batch.images.rows != indices.count || batch.images.columns != features || batch.labels.count != indices.count {
+            batch = makeBatch(capacity: indices.count)
+        }
+        gather(indices, into: &batch.images, labels: &batch.labels)
     }
 
     /// Copies the examples at `indices` into the first `indices.count` rows of `batch` and their labels
@@ -52,6 +70,21 @@ public struct LabeledImages: Sendable {
             }
         }
     }
+}
+
+/// A mini-batch of images: `images` is `count × height·width·channels` (one image per row), `labels` one
+/// class per image. The model input is `images`.
+public struct ImageBatch: LabeledBatch {
+    public var images: Matrix<Float>
+    public var labels: [Int]
+
+    public init(images: Matrix<Float>, labels: [Int]) {
+        precondition(images.rows == labels.count, "ImageBatch: \(images.rows) images but \(labels.count) labels")
+        self.images = images
+        self.labels = labels
+    }
+
+    public var count: Int { labels.count }
 }
 
 /// Pixel normalisation `x = (byte/255 − mean) / std`.

@@ -117,7 +117,7 @@ public final class TNGDExperimentRunner {
     public func run(_ a: TNGDArm, seed: UInt64, progress: ProgressLine? = nil) throws(ExperimentError) -> [ExperimentRecord] {
         let image = ImageShape(height: train.height, width: train.width, channels: train.channels)
         let model = TNGDModel.convolutionalDense(image: image, channels: settings.channels, hidden: settings.hidden,
-                                                 classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1), seed: seed)
+                                                 classes: train.classCount, seed: seed)
         return try ExperimentRunner.records(arm: a.arm, seed: seed, model: model, train: train, batchSize: settings.batchSize,
                                             steps: settings.schedule.steps, evaluateEvery: settings.schedule.evaluateEvery,
                                             evaluations: [("test", test), ("train_probe", probe)],

@@ -32,7 +32,7 @@ struct ExperimentCompare: ParsableCommand {
         let c = try o.configuration()
         let arm = try ExperimentArm.thermodynamicKFAC(name: c.label, training: settings.kfacTraining, kfac: settings.kfac,
                                                       options: o, measureUpdateError: true)
-        _ = try comparison.run(name: "compare", title: "Adam vs K-FAC vs TK-FAC · Fashion-MNIST",
+        _ = try comparison.run(name: "compare", title: "Adam vs K-FAC vs TK-FAC · \(comparison.dataName)",
                                header: "\(settings)\nTK-FAC: \(c)", arms: settings.baselines() + [arm],
                                columns: QuantizationExperiment.tableColumns)
     }

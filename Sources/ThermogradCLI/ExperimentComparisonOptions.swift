@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Experiments
 import Foundation
 import Linalg
@@ -109,8 +110,10 @@ struct ComparisonCommandOptions: ParsableArguments {
     var kfacEMA: Double?
     @Option(help: "Output folder.")
     var out: String?
-    @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
+    @Option(name: .customLong("data-dir"), help: "Folder of IDX files in the Fashion-MNIST layout (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]); plots are titled with its name.")
     var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+    /// The data set's display name (from the folder, `IDXImageFolder(directory:)`), for titles.
+    var dataName: String { IDXImageFolder(directory: dataDirectory).name }
     @Option(help: "OpenBLAS threads.")
     var threads: Int?
 
@@ -151,7 +154,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         print("thermograd experiment \(name)\n\(header)\nschedule: \(schedule)\nBLAS threads \(BLASThreads.current)\n")
         for arm in arms { print("  \(arm.name): \(arm.settings)") }
         print("")
-        let data = try ExperimentRunner.fashionMNIST(directory: dataDirectory)
+        let data = try ExperimentRunner.loadData(directory: dataDirectory)
         let runner = ExperimentRunner(train: data.train, test: data.test, schedule: schedule)
         // Results are rewritten after every finished run, so an interrupted sweep keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in

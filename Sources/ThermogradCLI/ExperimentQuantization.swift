@@ -55,7 +55,7 @@ struct ExperimentQuantization: ParsableCommand {
 
     func run() throws {
         let e = try experiment()
-        _ = try comparison.run(name: "quantization", title: "TK-FAC quantisation · Fashion-MNIST", header: e.description,
+        _ = try comparison.run(name: "quantization", title: "TK-FAC quantisation · \(comparison.dataName)", header: e.description,
                                arms: try e.arms(), columns: QuantizationExperiment.tableColumns)
     }
 }

@@ -56,8 +56,10 @@ struct TNGDExperimentOptions: ParsableArguments {
     var digital: Predict.DigitalPreset = .a100
     @Option(help: "Output folder.")
     var out: String?
-    @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
+    @Option(name: .customLong("data-dir"), help: "Folder of IDX files in the Fashion-MNIST layout (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]); plots are titled with its name.")
     var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+    /// The data set's display name (from the folder, `IDXImageFolder(directory:)`), for titles.
+    var dataName: String { IDXImageFolder(directory: dataDirectory).name }
     @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
     var threads: Int = 1
 
@@ -140,7 +142,7 @@ struct TNGDExperimentOptions: ParsableArguments {
         let s = try settings()
         let preamble = "thermograd experiment \(name)\nsettings: \(s)\n\(costText)\n" + arms.map { "\($0.arm.name): \($0.arm.settings)" }.joined(separator: "\n")
         print(preamble + "\n")
-        let data = try ExperimentRunner.fashionMNIST(directory: dataDirectory)
+        let data = try ExperimentRunner.loadData(directory: dataDirectory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
         // Results are rewritten after every finished run, so an interrupted experiment keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
@@ -190,7 +192,7 @@ struct ExperimentTNGDMnist: ParsableCommand {
             arms.append(TNGDExperiments.conjugateGradient("NGD-CG", k, iterations: cgIterations, batch: options.batch, digitalSeconds: d))
             arms.append(TNGDExperiments.woodbury("NGD-Woodbury", k, batch: options.batch, digitalSeconds: d))
         }
-        try options.run(name: "tngd-mnist", title: "TNGD vs Adam, Fashion-MNIST", arms: arms, costText: cost.description) { results in
+        try options.run(name: "tngd-mnist", title: "TNGD vs Adam, \(options.dataName)", arms: arms, costText: cost.description) { results in
             let adamFinal = ExperimentResults.summary(results.finalRecords(arm: "Adam").compactMap { $0.metrics["train_eval_loss"] }).mean
             var lines = [String(format: "Adam's final training loss (fixed subset, mean over seeds): %.4f. First evaluated step at or below it:", adamFinal)]
             for r in TNGDExperiments.stepsToReach(results, target: adamFinal) {
@@ -273,7 +275,7 @@ struct ExperimentTNGDNoise: ParsableCommand {
     func run() throws {
         if let runs = probe {
             BLASThreads.set(options.threads)
-            let data = try ExperimentRunner.fashionMNIST(directory: options.dataDirectory)
+            let data = try ExperimentRunner.loadData(directory: options.dataDirectory)
             let seed = options.seeds[0]
             let b = min(options.batch, data.train.count)
             var input = Matrix<Float>(rows: b, columns: data.train.features)

@@ -67,7 +67,7 @@ struct Train: ParsableCommand {
     var checkpointEvery: Int?
     @Option(help: "Run folder.")
     var out: String?
-    @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
+    @Option(name: .customLong("data-dir"), help: "Folder of IDX files in the Fashion-MNIST layout (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]); plots are titled with its name.")
     var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
     @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
     var threads: Int?
@@ -122,7 +122,7 @@ struct Train: ParsableCommand {
         if let t = threads { BLASThreads.set(t) }
         let c = try trainingConfiguration()
         print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)\n")
-        let data = try Trainer.loadFashionMNIST(c)
+        let data = try Trainer.loadData(c)
         let trainer = try Trainer(configuration: c, train: data.train, test: data.test)
         print("model        \(trainer.model.summary)")
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")

@@ -63,7 +63,7 @@ public final class Trainer {
         self.configuration = configuration
         self.train = configuration.trainSubset.map { train.prefix($0) } ?? train
         self.test = configuration.testSubset.map { test.prefix($0) } ?? test
-        model = ModelFactory.model(configuration, inputFeatures: train.features, classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
+        model = ModelFactory.model(configuration, inputFeatures: train.features, classes: train.classCount)
         batches = MiniBatches(count: self.train.count, batchSize: min(configuration.batchSize, self.train.count), seed: configuration.seed)
         totalSteps = configuration.epochs * batches.batchesPerEpoch
         do {
@@ -75,12 +75,11 @@ public final class Trainer {
         step = TrainingStep(model: model, optimizer: optimizer)
     }
 
-    /// Loads the Fashion-MNIST splits named by `configuration.dataDirectory`.
-    public static func loadFashionMNIST(_ configuration: TrainingConfiguration) throws(TrainingError) -> (train: LabeledImages, test: LabeledImages) {
-        do {
-            return (try FashionMNIST.load(.train, directory: configuration.dataDirectory),
-                    try FashionMNIST.load(.test, directory: configuration.dataDirectory))
-        } catch { throw .data(error.description) }
+    /// Loads the training and test splits of the IDX folder `configuration.dataDirectory` (Fashion-MNIST by
+    /// default; any folder in its layout, named after the folder: `IDXImageFolder(directory:)`), pixels
+    /// normalised with Fashion-MNIST's statistics.
+    public static func loadData(_ configuration: TrainingConfiguration) throws(TrainingError) -> (train: LabeledImages, test: LabeledImages) {
+        do { return try IDXImageFolder(directory: configuration.dataDirectory).load() } catch { throw .data(error.description) }
     }
 
     /// Trains from step 0 (or, with `resume`, from the run folder's checkpoint) to the end; with
@@ -112,7 +111,7 @@ public final class Trainer {
 
         let epochRows = recorder.epochRows, lastTest = recorder.lastTest
         let table = Self.table(epochRows)
-        try Self.plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · Fashion-MNIST")
+        try Self.plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · \(train.name)")
             .write(to: plotPath)
         let summary = TrainingSummary(
             steps: s, epochsCompleted: s / batches.batchesPerEpoch, finalTestLoss: lastTest.loss, finalTestAccuracy: lastTest.accuracy,

@@ -139,7 +139,7 @@ final class TrainerRecorder: TrainingHook {
         }
         progress?.update(String(format: "epoch %d/%d  step %d/%d  loss %.4f  acc %.1f%%  %.0f ex/s  lr %.2e",
                                 epoch + 1, configuration.epochs, s, event.totalSteps, event.result.loss,
-                                100 * Double(event.result.correct) / Double(event.examples),
+                                100 * Double(event.result.correct ?? 0) / Double(event.examples),
                                 Double(trainedExamples) / max(trainingSeconds, 1e-9), optimizer.currentLearningRate))
     }
 }

@@ -52,49 +52,60 @@ extension TrainingHook {
     public func didFinish(loop: TrainingLoop, steps: Int) throws {}
 }
 
-/// The one training loop: for every global step, gather its seeded mini-batch (`BatchFeeder`), run the
-/// `TrainingStep` (forward, loss, backward, curvature, update), then the hooks. `Trainer` and every
-/// experiment runner are this loop with different hooks, so a step, its data order and its evaluation are
-/// the same everywhere. The loop stops after the last step, after a step whose optimiser failed
-/// (`UpdateOutcome.failed`: it updated nothing), or when a hook asks it to.
+/// The one training loop: for every global step, gather its seeded mini-batch from the data source
+/// (`BatchFeeder`), run the `TrainingStep` for the task (forward, loss, backward, curvature, update), then
+/// the hooks. `Trainer` and every experiment runner are this loop with different hooks, so a step, its
+/// data order and its evaluation are the same everywhere. The loop stops after the last step, after a step
+/// whose optimiser failed (`UpdateOutcome.failed`: it updated nothing), or when a hook asks it to.
 public final class TrainingLoop {
     public let step: TrainingStep
     public let batches: MiniBatches
     /// Steps of the whole run (global step numbers `0..<totalSteps`).
     public let totalSteps: Int
     public var hooks: [any TrainingHook]
-    private var feeder: BatchFeeder
+    /// Gathers step `s`'s batch and runs the step on it: (examples, result, load seconds, step seconds).
+    private let advance: (Int) -> (examples: Int, result: TrainingStep.Result, load: Double, step: Double)
 
     public var model: Sequential<Float> { step.model }
     public var optimizer: any Optimizer<Float> { step.optimizer }
 
-    /// A loop over `data` in `batches`' seeded order for `totalSteps` steps.
-    public init(step: TrainingStep, data: LabeledImages, batches: MiniBatches, totalSteps: Int, hooks: [any TrainingHook] = []) {
+    /// A loop training `task` on `data` in `batches`' seeded order for `totalSteps` steps.
+    public init<Task: TrainingTask, Source: DataSource>(step: TrainingStep, task: Task, data: Source, batches: MiniBatches,
+                                                        totalSteps: Int, hooks: [any TrainingHook] = [])
+        where Source.Batch == Task.Batch {
         self.step = step
         self.batches = batches
         self.totalSteps = totalSteps
         self.hooks = hooks
-        feeder = BatchFeeder(data: data, batches: batches)
+        var feeder = BatchFeeder(data: data, batches: batches)
+        advance = { s in
+            let clock = ContinuousClock()
+            let t0 = clock.now
+            feeder.load(step: s)
+            let t1 = clock.now
+            let result = step.run(feeder.batch, task: task)
+            return (feeder.batch.count, result, (t1 - t0).seconds, (clock.now - t1).seconds)
+        }
+    }
+
+    /// Image classification (`SoftmaxClassification`) on `data`.
+    public convenience init(step: TrainingStep, data: LabeledImages, batches: MiniBatches, totalSteps: Int,
+                            hooks: [any TrainingHook] = []) {
+        self.init(step: step, task: step.imageClassification, data: data, batches: batches, totalSteps: totalSteps, hooks: hooks)
     }
 
     /// Runs global steps `start, start + 1, …` up to `end` (default: `totalSteps`) and returns the number of
     /// steps completed (the last step's 1-based number; `start` when nothing ran).
     @discardableResult
     public func run(from start: Int = 0, until end: Int? = nil) throws -> Int {
-        let clock = ContinuousClock()
         let last = min(end ?? totalSteps, totalSteps)
         var s = start
         while s < last {
-            let t0 = clock.now
-            feeder.load(step: s)
-            let t1 = clock.now
-            let result = step.run(feeder.images, labels: feeder.labels)
-            let t2 = clock.now
+            let (examples, result, load, seconds) = advance(s)
             s += 1
-            var event = StepEvent(step: s, totalSteps: totalSteps, epoch: feeder.epoch(ofStep: s - 1),
-                                  endsEpoch: s % batches.batchesPerEpoch == 0, examples: feeder.labels.count,
-                                  result: result, warnings: step.lastWarnings,
-                                  loadSeconds: (t1 - t0).seconds, stepSeconds: (t2 - t1).seconds)
+            var event = StepEvent(step: s, totalSteps: totalSteps, epoch: (s - 1) / batches.batchesPerEpoch,
+                                  endsEpoch: s % batches.batchesPerEpoch == 0, examples: examples,
+                                  result: result, warnings: step.lastWarnings, loadSeconds: load, stepSeconds: seconds)
             for hook in hooks { try hook.afterStep(&event, loop: self) }
             if event.stopRequested || event.failure != nil { break }
         }

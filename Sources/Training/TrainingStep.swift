@@ -1,15 +1,18 @@
 import Curvature
+import Datasets
 import Linalg
 import NeuralNet
 import Optimizers
 
-/// One optimisation step on one mini-batch: forward (training mode), softmax cross-entropy, zeroed
-/// gradients, backward (parameter gradients only, accumulated), optimiser update of the trainable parameters. Shared by the trainer and the `bench train-step`
+/// One optimisation step on one mini-batch: forward (training mode), the task's loss, zeroed gradients,
+/// backward (parameter gradients only, accumulated), optimiser update of the trainable parameters. Shared
+/// by the training loop and the `bench train-step`
 /// benchmark so that both time exactly the same work.
 public final class TrainingStep {
     public let model: Sequential<Float>
     public let optimizer: any Optimizer<Float>
-    public let loss = SoftmaxCrossEntropy<Float>()
+    /// The task of `run(_:labels:)`: image classification with softmax cross-entropy.
+    public let imageClassification = SoftmaxClassification<ImageBatch>()
 
     public init(model: Sequential<Float>, optimizer: any Optimizer<Float>) {
         self.model = model
@@ -19,53 +22,39 @@ public final class TrainingStep {
     public struct Result: Sendable, Equatable {
         /// Mean loss over the batch (before the update).
         public let loss: Float
-        /// Correctly classified examples (before the update).
-        public let correct: Int
+        /// Correctly predicted examples (before the update); nil for a task without accuracy.
+        public let correct: Int?
         public let outcome: UpdateOutcome
     }
 
-    /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes).
     /// Seconds of the last step's forward, loss and backward passes (the rest is the optimiser's).
     public private(set) var lastForwardBackwardSeconds = 0.0
     /// Warnings the optimiser raised during the last step (a degraded step: a layer left unpreconditioned, …).
     public private(set) var lastWarnings: [String] = []
 
-    /// Runs the step on `batch` (`b × features`) with `labels` (`b` classes). A `CurvatureOptimizer`
-    /// (K-FAC, NGD) sees the batch's curvature between the backward pass and its update.
+    /// Runs the step on `batch` for `task`. A `CurvatureOptimizer` (K-FAC, NGD, TNGD) sees the batch's
+    /// curvature (`task.curvatureBatch`) between the backward pass and its update.
     @discardableResult
-    public func run(_ batch: Matrix<Float>, labels: [Int]) -> Result {
+    public func run<Task: TrainingTask>(_ batch: Task.Batch, task: Task) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
-        let logits = model.forward(batch, training: true)
-        let value = loss.forward(logits, targets: labels)
-        let correct = loss.correctCount(targets: labels)
+        let outputs = model.forward(batch.input, context: ForwardContext(isTraining: true, examples: batch.count))
+        let value = task.loss(outputs, batch: batch)
+        let correct = task.correctCount(batch: batch)
         model.zeroGradients()
-        model.backward(loss.gradient(targets: labels))
+        model.backward(task.outputGradient(batch: batch))
         let d = clock.now - start
         lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         let curvature = optimizer as? any CurvatureOptimizer<Float>
-        curvature?.observeCurvature(CurvatureBatch(model: model, input: batch, loss: loss, targets: labels, lossValue: value))
+        curvature?.observeCurvature(task.curvatureBatch(model: model, batch: batch, lossValue: value))
         let outcome = optimizer.update(model.trainableParameters)
         lastWarnings = curvature?.takeWarnings() ?? []
         return Result(loss: value, correct: correct, outcome: outcome)
     }
-}
 
-/// Mean loss and accuracy of `model` (inference mode) on `images`/`labels`, in chunks of `chunk` rows.
-public func evaluate(_ model: Sequential<Float>, images: Matrix<Float>, labels: [Int], chunk: Int = 1000) -> (loss: Double, accuracy: Double) {
-    let n = labels.count
-    guard n > 0 else { return (.nan, .nan) }
-    let loss = SoftmaxCrossEntropy<Float>()
-    let f = images.columns
-    var total = 0.0, correct = 0
-    var start = 0
-    while start < n {
-        let m = min(chunk, n - start)
-        let rows = Matrix(rows: m, columns: f, storage: Array(images.storage[(start * f)..<((start + m) * f)]))
-        let targets = Array(labels[start..<(start + m)])
-        total += Double(loss.forward(model.forward(rows, training: false), targets: targets)) * Double(m)
-        correct += loss.correctCount(targets: targets)
-        start += m
+    /// Runs the step on images `batch` (`b × features`) with class `labels` (softmax cross-entropy).
+    @discardableResult
+    public func run(_ batch: Matrix<Float>, labels: [Int]) -> Result {
+        run(ImageBatch(images: batch, labels: labels), task: imageClassification)
     }
-    return (total / Double(n), Double(correct) / Double(n))
 }

@@ -50,8 +50,7 @@ final class ExperimentRecorder: TrainingHook {
             if event.failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(event.step) }
             records.append(ExperimentRecord(
                 arm: arm.name, seed: seed, step: event.step, wallSeconds: wallSeconds,
-                trainLoss: window.loss / Double(max(window.examples, 1)),
-                trainAccuracy: Double(window.correct) / Double(max(window.examples, 1)),
+                trainLoss: window.meanLoss, trainAccuracy: window.accuracy,
                 testLoss: test.loss, testAccuracy: test.accuracy, metrics: metrics))
             window = RunningMeans()
         }

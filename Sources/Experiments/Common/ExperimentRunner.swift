@@ -81,12 +81,13 @@ public final class ExperimentRunner {
         self.schedule = schedule
     }
 
-    /// Loads Fashion-MNIST from `directory` (the Debian package's folder by default).
-    public static func fashionMNIST(directory: String = "/usr/share/datasets/fashion-mnist") throws(ExperimentError)
+    /// Loads the IDX folder `directory` (Fashion-MNIST, the Debian package's folder, by default; see
+    /// `Trainer.loadData`).
+    public static func loadData(directory: String = FashionMNIST.defaultDirectory) throws(ExperimentError)
         -> (train: LabeledImages, test: LabeledImages) {
         var c = TrainingConfiguration()
         c.dataDirectory = directory
-        do { return try Trainer.loadFashionMNIST(c) } catch { throw .data(error.description) }
+        do { return try Trainer.loadData(c) } catch { throw .data(error.description) }
     }
 
     /// Runs `arms` × `schedule.seeds` in order; `log` receives one line per finished run, and
@@ -121,7 +122,7 @@ public final class ExperimentRunner {
         var c = arm.training
         c.seed = seed
         let model = ModelFactory.model(c, inputFeatures: train.features,
-                                       classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
+                                       classes: train.classCount)
         return try Self.records(arm: arm, seed: seed, model: model, train: train, batchSize: c.batchSize, steps: schedule.steps,
                                 evaluateEvery: schedule.evaluateEvery, evaluations: [("test", test)], progress: progress)
     }
