@@ -70,11 +70,11 @@ public struct DeviceEnsemble<Scalar: BLASScalar>: Sendable {
         }
         let kd = Double(results.count)
         var mean = Matrix<Double>(rows: a.rows, columns: a.columns)
-        for r in results { mean.axpy(1 / kd, r.estimate.converted(to: Double.self)) }
+        for r in results { mean.axpy(1 / kd, convert(r.estimate, to: Double.self)) }
         var ss = 0.0
-        for r in results { let d = (r.estimate.converted(to: Double.self) - mean).frobeniusNorm; ss += d * d }
+        for r in results { let d = (convert(r.estimate, to: Double.self) - mean).frobeniusNorm; ss += d * d }
         let se = results.count > 1 ? (ss / (kd * (kd - 1))).squareRoot() : results[0].standardErrorFrobenius
-        let avg = MatrixEstimate(estimate: mean.converted(to: Scalar.self), standardErrorFrobenius: se,
+        let avg = MatrixEstimate(estimate: convert(mean, to: Scalar.self), standardErrorFrobenius: se,
                                  relativeErrorBar: se / Swift.max(mean.frobeniusNorm, .leastNormalMagnitude),
                                  cost: Self.parallel(results.map(\.cost)), settings: results[0].settings)
         return (avg, results)

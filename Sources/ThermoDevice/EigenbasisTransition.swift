@@ -82,7 +82,7 @@ public struct EigenbasisTransition<Scalar: BLASScalar>: Sendable {
 
     /// A matrix from modal to device coordinates: `Q M Qᵀ` (two GEMMs; for moments accumulated in the eigenbasis).
     public func rotateToDevice(_ m: Matrix<Double>) -> Matrix<Double> {
-        let q = basis.converted(to: Double.self)
+        let q = convert(basis, to: Double.self)
         return BLAS.matmul(BLAS.matmul(q, m), q, transposeB: true)
     }
 

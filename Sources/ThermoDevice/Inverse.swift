@@ -29,6 +29,8 @@ extension ThermodynamicDevice {
     /// The relative Frobenius error is ≈ `sqrt((n+1)/N_eff)` (REFERENCE.md §1); readouts closer than
     /// the relaxation time `1/λ_min` are correlated, so `N_eff < samples` unless `sampleInterval`
     /// is comparable to `programmed.relaxationTime`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func inverse(_ programmed: ProgrammedMatrix<Scalar>, samples: Int, sampleInterval: Double = 1,
                                  burnIn: Double? = nil) throws(ThermoDeviceError) -> MatrixEstimate<Scalar> {
         let (moment, se, cost, settings) = try sampleMoments(programmed, samples: samples, interval: sampleInterval,
@@ -36,7 +38,7 @@ extension ThermodynamicDevice {
         let f = programmed.scale * configuration.beta
         var est = moment
         est.scale(by: f)
-        let estimate = est.converted(to: Scalar.self)
+        let estimate = convert(est, to: Scalar.self)
         return MatrixEstimate(estimate: estimate, standardErrorFrobenius: se * f,
                               relativeErrorBar: se * f / Swift.max(est.frobeniusNorm, .leastNormalMagnitude),
                               cost: cost, settings: settings)
@@ -64,10 +66,10 @@ extension ThermodynamicDevice {
         let seExp = se * configuration.beta * programmed.lambdaBound * programmed.scale
         var callerLag = lagCov
         callerLag.scale(by: programmed.scale)                // e^{-As} A⁻¹ = α e^{-A's'} A'⁻¹
-        let result = MatrixEstimate(estimate: exp.converted(to: Scalar.self), standardErrorFrobenius: seExp,
+        let result = MatrixEstimate(estimate: convert(exp, to: Scalar.self), standardErrorFrobenius: seExp,
                                     relativeErrorBar: seExp / Swift.max(exp.frobeniusNorm, .leastNormalMagnitude),
                                     cost: cost, settings: settings)
-        return (result, callerLag.converted(to: Scalar.self))
+        return (result, convert(callerLag, to: Scalar.self))
     }
 
     /// Runs zero-input chains and accumulates the covariance (or the lag covariance at one interval).

@@ -71,7 +71,7 @@ public struct UniformQuantizer: Sendable, Equatable {
                 q[i, i] = ((q[i, i] + r) / d).rounded(.up) * d
             }
         }
-        return q.converted(to: S.self)
+        return convert(q, to: S.self)
     }
 
     /// Quantises every element of a buffer in place (ADC readouts; round to nearest).

@@ -121,10 +121,10 @@ extension ThermodynamicDevice {
         // DAC: each column scaled into range and quantised.
         var bias = Matrix<Scalar>(rows: m, columns: n)
         var gains = [Double](repeating: 1, count: m)
-        for k in 0..<m {
-            let (values, gain) = programInput(bMatrix.column(k))
-            gains[k] = gain
-            bias.withMutableRow(k) { row in for j in 0..<n { row[j] = values[j] } }
+        bMatrix.withUnsafeBufferPointer { bp in
+            bias.withUnsafeMutableBufferPointer { dp in
+                for k in 0..<m { gains[k] = programInput(bp.baseAddress! + k, stride: m, count: n, into: dp.baseAddress! + k * n) }
+            }
         }
         let (h, stepsPerSample) = step(for: sampleInterval)
         let chainsTotal = m * perRHS

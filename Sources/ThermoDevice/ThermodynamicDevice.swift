@@ -33,6 +33,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     /// programming cost. Throws a `ThermoDeviceError` for a non-square, non-finite, non-symmetric or
     /// too large matrix, for a realised matrix that is not positive definite, and for an
     /// Euler–Maruyama step that the realised spectrum makes unstable.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func program(_ a: Matrix<Scalar>) throws(ThermoDeviceError) -> ProgrammedMatrix<Scalar> {
         let config = configuration
         guard a.isSquare else { throw .notSquare(rows: a.rows, columns: a.columns) }
@@ -40,7 +42,7 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         guard n >= 1 else { throw .dimensionMismatch(detail: "the matrix is empty") }
         guard n <= config.maximumSize else { throw .tooLarge(size: n, maximumSize: config.maximumSize) }
         guard a.isFinite else { throw .nonFinite(what: "the matrix A") }
-        let ad = a.converted(to: Double.self)
+        let ad = convert(a, to: Double.self)
         let tolerance = 64 * Double(Scalar.ulpOfOne) * Double(a.maxAbs)
         for i in 0..<n { for j in 0..<i {
             let d = abs(ad[i, j] - ad[j, i])
@@ -124,9 +126,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         cost.energyJoules = bits * config.costModel.energyPerBit
 
         return ProgrammedMatrix(size: n, scale: alpha, lambdaBound: bound, nominal: nominal,
-                                realized: realized.converted(to: Scalar.self), eigenvalues: values,
+                                realized: convert(realized, to: Scalar.self), eigenvalues: values,
                                 eigenvectors: vectors,
-                                modalBasis: config.integrator == .eigenbasis ? vectors?.converted(to: Scalar.self) : nil,
+                                modalBasis: config.integrator == .eigenbasis ? vectors.map { convert($0, to: Scalar.self) } : nil,
                                 programmingError: programmingError, dacStatistics: dacStatistics,
                                 programmingCost: cost)
     }
@@ -177,6 +179,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     /// i.e. already scaled into the DAC range) and integrator step `h` (τ), using the configured
     /// integrator and dynamics. The protocols use this; it is public for callers that need the
     /// trajectories themselves (relaxation experiments, custom estimators). Starts at `x = 0`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func makeChains(_ programmed: ProgrammedMatrix<Scalar>, bias: Matrix<Scalar>, chains: Int,
                                     step h: Double) throws(ThermoDeviceError) -> LangevinChains<Scalar> {
         let config = configuration
@@ -212,8 +216,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
             let lt = ql.transposed()
             var k = Matrix<Double>(rows: 2 * n, columns: n)
             for i in 0..<n { for j in 0..<n { k[i, j] = expA[i, j]; k[n + i, j] = lt[i, j] } }
-            let offset = BLAS.matmul(bias.converted(to: Double.self), phi) // rows cᵀφ (φ symmetric)
-            scheme = .exact(transition: k.converted(to: Scalar.self), offset: offset.converted(to: Scalar.self))
+            let offset = BLAS.matmul(convert(bias, to: Double.self), phi) // rows cᵀφ (φ symmetric)
+            scheme = .exact(transition: convert(k, to: Scalar.self), offset: convert(offset, to: Scalar.self))
         case (.eigenbasis, _):
             scheme = .eigenbasis(EigenbasisTransition(basis: programmed.modalBasis!, eigenvalues: programmed.eigenvalues,
                                                       beta: config.beta, bias: bias, step: h))
@@ -267,14 +271,23 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     /// Scales `b` into the DAC range (γ = range / max|b|) and quantises it. Returns `(b', γ)`.
     /// Inputs are always normalised by their own absmax (the gain γ is sent with them and undone on
     /// readout), so an auto-ranged DAC (`range == nil`) and a fixed range of 1 quantise `b` alike.
-    func programInput(_ b: [Scalar]) -> (values: [Scalar], gain: Double) {
+    /// Reads `count` values of `b` at `source`, `stride` apart (a column of a row-major matrix), and writes `b'`
+    /// contiguously to `target`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func programInput(_ source: UnsafePointer<Scalar>, stride: Int, count: Int, into target: UnsafeMutablePointer<Scalar>) -> Double {
         let range = configuration.inputConverter.range ?? 1
-        let m = b.reduce(0.0) { Swift.max($0, abs(Double($1))) }
+        var m = 0.0
+        for j in 0..<count { m = Swift.max(m, abs(Double(source[j * stride]))) }
         let gain = m > 0 ? range / m : 1
-        guard let bits = configuration.inputConverter.bits else { return (b.map { Scalar(Double($0) * gain) }, gain) }
+        guard let bits = configuration.inputConverter.bits else {
+            for j in 0..<count { target[j] = Scalar(Double(source[j * stride]) * gain) }
+            return gain
+        }
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
         var rng = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
-        return (b.map { Scalar(q.quantize(Double($0) * gain, uniform: rng.nextUniform())) }, gain)
+        for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j * stride]) * gain, uniform: rng.nextUniform())) }
+        return gain
     }
 
     /// Device-time cost of sampling: equilibration, sampling time and ADC transfer of `readouts`
