@@ -8,11 +8,14 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputFolder.create(directory.path)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        try data.write(to: temporary)
+        do { try OutputFolder.writeFile(data, to: temporary.path) } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw ReportingError.cannotWrite(path: path, reason: error.reason)
+        }
         guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = OutputFolder.posixReason(errno)
             try? FileManager.default.removeItem(at: temporary)
             throw ReportingError.cannotWrite(path: path, reason: reason)
         }
@@ -25,11 +28,22 @@ public enum AtomicFile {
 /// A report that could not be written, and why.
 public enum ReportingError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
+    case cannotCreateFolder(path: String, reason: String)
     case columnMismatch(path: String, expected: Int, got: Int)
+
+    /// The cause alone (for wrapping into another message).
+    public var reason: String {
+        switch self {
+        case let .cannotWrite(_, reason), let .cannotCreateFolder(_, reason): return reason
+        case .columnMismatch: return description
+        }
+    }
 
     public var description: String {
         switch self {
-        case let .cannotWrite(path, reason): return "cannot write \(path): \(reason). Check the directory and free space."
+        case let .cannotWrite(path, reason): return "cannot write \(path): \(reason). Check the folder's permissions and free space."
+        case let .cannotCreateFolder(path, reason):
+            return "cannot use the output folder \(path): \(reason). Choose another folder (--out) or fix its permissions."
         case let .columnMismatch(path, expected, got):
             return "\(path): a row has \(got) values but the header has \(expected) columns (a Thermograd bug)"
         }

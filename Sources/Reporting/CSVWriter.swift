@@ -14,12 +14,12 @@ public final class CSVWriter {
         self.path = path
         self.columns = columns
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try OutputFolder.create(url.deletingLastPathComponent().path)
         let exists = FileManager.default.fileExists(atPath: path)
-        if !append || !exists { guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw ReportingError.cannotWrite(path: path, reason: "cannot create the file")
-        } }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw ReportingError.cannotWrite(path: path, reason: "cannot open the file") }
+        if !append || !exists { try OutputFolder.writeFile(Data(), to: path) }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ReportingError.cannotWrite(path: path, reason: "cannot open the file for writing (\(OutputFolder.posixReason(errno)))")
+        }
         handle = h
         let size = try handle.seekToEnd()
         if size == 0 { try write(line: columns.map(Self.escape)) }

@@ -115,7 +115,11 @@ struct Train: ParsableCommand {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
-        _ = try trainingConfiguration()
+        let c = try trainingConfiguration()
+        do {
+            try SystemMemory.require(c.estimatedMemoryBytes(), for: "training the \(c.model.description(mlpSizes: c.mlpSizes)) with \(c.optimizer.rawValue)",
+                                     advice: "use smaller --hidden widths, a smaller --batch or another --optimizer")
+        } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {

@@ -109,10 +109,7 @@ public final class Trainer {
             let d = clock.now - t
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
-        let fm = FileManager.default
-        do { try fm.createDirectory(atPath: configuration.outputDirectory, withIntermediateDirectories: true) } catch {
-            throw TrainingError.output("\(configuration.outputDirectory): \(error.localizedDescription)")
-        }
+        try OutputFolder.create(configuration.outputDirectory)
         try AtomicFile.write(String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self) + "\n", to: configPath)
 
         var startStep = 0, wallOffset = 0.0, window = Running(), epochRun = Running()
