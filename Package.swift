@@ -14,6 +14,11 @@ let package = Package(
         .library(name: "ThermoDevice", targets: ["ThermoDevice"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        // For the fuzz targets in fuzz/ (a separate package that builds these with -sanitize=fuzzer).
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Predictions", targets: ["Predictions"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -38,6 +38,7 @@ public enum FashionMNIST {
     static func makeLabeledImages(images: IDXFile, labels: IDXFile, imagePath: String, labelPath: String,
                                   classes: [String], normalization: PixelNormalization) throws(DatasetError) -> LabeledImages {
         let (n, h, w) = (images.dimensions[0], images.dimensions[1], images.dimensions[2])
+        guard n > 0 else { throw .empty(path: imagePath, what: "images") }
         guard h == 28, w == 28 else {
             throw .inconsistent(path: imagePath, detail: "images are \(h)×\(w), Fashion-MNIST images are 28×28")
         }

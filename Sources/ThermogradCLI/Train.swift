@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
     var nesterov = false
     @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for sgd/adam, decoupled for adamw).")
     var weightDecay: Double = 0
-    @Option(help: "Epochs.")
+    @Option(help: "Epochs (a whole number, 1…\(TrainingConfiguration.maximumEpochs)).")
     var epochs: Int = 10
     @Option(help: "Mini-batch size.")
     var batch: Int = 128
@@ -127,6 +127,12 @@ struct Train: ParsableCommand {
         let c = try trainingConfiguration()
         print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)\n")
         let data = try Trainer.loadFashionMNIST(c)
+        for (option, asked, split) in [("--train-subset", c.trainSubset, data.train), ("--test-subset", c.testSubset, data.test)] {
+            if let n = asked, n > split.count {
+                throw ValidationError("\(option) \(n) asks for more examples than the \(split.count) in \(c.dataDirectory); "
+                                      + "omit \(option) to use all of them")
+            }
+        }
         let trainer = try Trainer(configuration: c, train: data.train, test: data.test)
         print("model        \(trainer.model.summary)")
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")

@@ -1,12 +1,16 @@
 /// A checkpoint that cannot be read or does not fit the run.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
     case missing(path: String)
+    /// Something is at the path but cannot be read as a file (a folder, no permission).
+    case unreadable(path: String, reason: String)
     case malformed(path: String, detail: String)
     case mismatch(path: String, detail: String)
 
     public var description: String {
         switch self {
         case let .missing(path): return "no checkpoint at \(path); run without --resume to start a new run"
+        case let .unreadable(path, reason):
+            return "cannot read the checkpoint \(path): \(reason). Move it out of the way, or start a new run in another folder (--out)."
         case let .malformed(path, detail): return "checkpoint \(path) is damaged: \(detail). Delete it or resume from another run."
         case let .mismatch(path, detail):
             return "checkpoint \(path) does not fit this run: \(detail). Resume with the settings it was written with (see config.json in the run folder)."
