@@ -21,6 +21,21 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files (`.<name>.tmp-<pid>`) that a killed writer left in `directory`: those of
+    /// processes that no longer run. Returns their names.
+    @discardableResult
+    public static func removeOrphanedTemporaries(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0 else { continue }
+            let alive = pid == ProcessInfo.processInfo.processIdentifier || kill(pid, 0) == 0 || errno == EPERM
+            if !alive, (try? FileManager.default.removeItem(atPath: directory + "/" + name)) != nil { removed.append(name) }
+        }
+        return removed
+    }
+
     /// Writes `text` as UTF-8 to `path`.
     public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
 }

@@ -73,6 +73,8 @@ struct Train: ParsableCommand {
     var threads: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.")
     var resume = false
+    @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
+    var overwrite = false
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
@@ -113,6 +115,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         let c = try trainingConfiguration()
@@ -138,7 +141,7 @@ struct Train: ParsableCommand {
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")
         print("data         \(trainer.train.count) training / \(trainer.test.count) test examples, \(trainer.batches.batchesPerEpoch) steps per epoch\n")
         fflush(nil) // show the header at once when standard output is a pipe
-        let summary = try trainer.run(resume: resume, log: { print($0) }, progress: ProgressLine())
+        let summary = try trainer.run(resume: resume, overwrite: overwrite, log: { print($0) }, progress: ProgressLine())
         print(summary.table)
         print(String(format: "\nfinal test accuracy %.2f%% (best %.2f%%), test loss %.4f, %d steps, %.1f s wall, %.0f examples/s%@",
                      100 * summary.finalTestAccuracy, 100 * summary.bestTestAccuracy, summary.finalTestLoss, summary.steps,

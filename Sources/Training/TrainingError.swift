@@ -25,6 +25,10 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case output(String)
     /// The optimiser could not compute step `step` (1-based) and has no legitimate fallback.
     case optimizerFailed(step: Int, reason: String)
+    /// A new run was asked for in a folder that holds one (`files` are its run files).
+    case runExists(folder: String, files: [String])
+    /// The training loss diverged (see `DivergenceGuard`): non-finite or above `threshold` from step `since` to `step`.
+    case diverged(step: Int, since: Int, loss: Double, threshold: Double, learningRate: Double)
 
     public var description: String {
         switch self {
@@ -32,6 +36,13 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .data(detail): return detail
         case let .output(detail): return "cannot write the run's outputs: \(detail)"
         case let .optimizerFailed(step, reason): return "step \(step) failed, run stopped: \(reason)"
+        case let .runExists(folder, files):
+            return "\(folder) already holds a run (\(files.joined(separator: ", "))); continue it with --resume, "
+                + "replace it with --overwrite, or choose another --out"
+        case let .diverged(step, since, loss, threshold, rate):
+            return "training diverged: the loss was \(loss.isFinite ? String(format: "%.3g", loss) : "\(loss)") at step \(step) "
+                + "(non-finite or above \(String(format: "%.0f", threshold)) since step \(since)); the run is stopped and its last "
+                + "checkpoint kept. Use a smaller learning rate (now \(rate); try \(rate / 10))"
         }
     }
 }
