@@ -75,7 +75,7 @@ import Training
     @Test func outputUnderAFileNamesTheFile() throws {
         let dir = temporaryDirectory("out-under-file")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/afile", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/afile", contents: Data("x".utf8))
         let error = #expect(throws: ReportingError.self) { try OutputFolder.create(dir + "/afile/run") }
         #expect(error == .cannotCreateFolder(path: dir + "/afile/run", reason: "\(dir)/afile is a file, not a folder"))
         #expect(throws: ReportingError.self) { try AtomicFile.write("x", to: dir + "/afile/run/config.json") }

@@ -70,8 +70,8 @@ import _TestSupport
         // PID 99999999 is above Linux's largest (2²²): no such process.
         let orphan = c.outputDirectory + "/.checkpoint.safetensors.tmp-99999999"
         let live = c.outputDirectory + "/.metrics.csv.tmp-1"   // PID 1 runs: not an orphan
-        FileManager.default.createFile(atPath: orphan, contents: Data("partial".utf8))
-        FileManager.default.createFile(atPath: live, contents: Data())
+        _ = FileManager.default.createFile(atPath: orphan, contents: Data("partial".utf8))
+        _ = FileManager.default.createFile(atPath: live, contents: Data())
         var messages: [String] = []
         _ = try Trainer(configuration: c, train: train, test: test).run(resume: true, log: { messages.append($0) })
         #expect(!FileManager.default.fileExists(atPath: orphan))
