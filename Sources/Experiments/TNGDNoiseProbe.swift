@@ -55,12 +55,13 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
             analogTime: configuration.analogTime, damping: configuration.damping, delay: configuration.delay,
             averagingTime: configuration.averagingTime, initialState: configuration.initialState,
             powerIterations: configuration.powerIterations, stepSafety: configuration.stepSafety,
-            lossNormalization: configuration.lossNormalization,
+            lossNormalization: configuration.lossNormalization, integrator: configuration.integrator,
             device: ThermodynamicNaturalGradientConfiguration.device(noise: 1e-300, timeStep: configuration.timeStep,
                                                                      seed: configuration.device.seed))
         let loss = SoftmaxCrossEntropy<Float>()
         let output = model.forward(input, training: false)
         let value = loss.forward(output, targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let gradient = model.namedParameters.flatMap { $0.gradient.storage }
         let batch = CurvatureBatch(model: model, input: input, loss: loss, targets: labels, lossValue: value)

@@ -104,7 +104,8 @@ struct ThermodynamicNaturalGradientTests {
     func noiseFreeMean() throws {
         let p = try Problem(damping: 0.2)
         let t = 3.0, h = 0.1
-        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.2, device: Self.noiseless(timeStep: h))
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.2, integrator: .eulerMaruyama,
+                                                                   device: Self.noiseless(timeStep: h))
         let device = NaturalGradientDevice<Double>(configuration: config)
         var rng = Xoshiro256StarStar(seed: 9)
         let g0: [Double] = (0..<p.f.dimension).map { _ in rng.nextNormal() }
@@ -131,7 +132,7 @@ struct ThermodynamicNaturalGradientTests {
         let p = try Problem(damping: 0.5)
         let (t, h, kappa) = (2.0, 0.05, 0.05)
         let device = try DeviceConfiguration(beta: 1 / kappa, timeStep: h, seed: 21)
-        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.5, device: device)
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.5, integrator: .eulerMaruyama, device: device)
         let dev = NaturalGradientDevice<Double>(configuration: config)
         let g0 = p.gradient.map { -$0 }
         let runs = 400
@@ -163,7 +164,7 @@ struct ThermodynamicNaturalGradientTests {
         let p = try Problem(damping: 0.2)
         let h = 0.1
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 2, damping: 0.2, delay: 0.5, averagingTime: 0.5,
-                                                                   device: Self.noiseless(timeStep: h))
+                                                                   integrator: .eulerMaruyama, device: Self.noiseless(timeStep: h))
         let device = NaturalGradientDevice<Double>(configuration: config)
         let g0 = [Double](repeating: 0.1, count: p.f.dimension)
         device.restore(state: g0, runs: 0)
@@ -223,6 +224,7 @@ struct ThermodynamicNaturalGradientTests {
         let labels = [0, 1, 2, 0]
         let loss = SoftmaxCrossEntropy<Double>()
         let value = loss.forward(model.forward(x, training: true), targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 1, device: DeviceConfiguration(beta: 100))
         let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .constant(0.1)), configuration: config)
@@ -251,6 +253,7 @@ struct ThermodynamicNaturalGradientTests {
                 let labels = (0..<5).map { _ in rng.nextInt(below: 3) }
                 let loss = SoftmaxCrossEntropy<Double>()
                 let value = loss.forward(model.forward(x, training: true), targets: labels)
+                model.zeroGradients()
                 model.backward(loss.gradient(targets: labels))
                 (optimizer as? any CurvatureOptimizer<Double>)?.observeCurvature(
                     CurvatureBatch(model: model, input: x, loss: loss, targets: labels, lossValue: value))
