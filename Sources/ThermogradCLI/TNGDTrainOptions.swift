@@ -1,5 +1,6 @@
 import ArgumentParser
 import Optimizers
+import Solvers
 
 /// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, REFERENCE.md §4).
 /// Defaults are the TNGD paper's MNIST settings (`ThermodynamicNaturalGradientSettings`).

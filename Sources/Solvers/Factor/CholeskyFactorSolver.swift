@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 
 /// What to do when the Cholesky factorisation of a damped factor fails (REFERENCE.md §2): retry with
