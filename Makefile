@@ -6,7 +6,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/thermograd
 
-.PHONY: deps build test demo bench-compare clean
+.PHONY: deps build test demo bench-compare fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -42,5 +42,14 @@ bench-compare: build
 	  .bench-$$m-swift.json .bench-$$m-torch.json $$m; rm -f .bench-$$m-swift.json .bench-$$m-torch.json; \
 	done
 
+# libFuzzer on every input parser (fuzz/README.md): builds fuzz/ with -sanitize=fuzzer,address and runs each
+# target for FUZZ_SECONDS (default 60 s each), seeded from fuzz/corpus/<target>; the growing corpus is kept in
+# .build-fuzz/corpus, a crasher is written to fuzz/crashes/<target>-crash-<hash> and stops the run with an error.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= FuzzIDX FuzzSafetensors FuzzWorkload FuzzRunCSV FuzzCheckpointSettings
+fuzz: deps
+	cd fuzz && $(SWIFT) build -c release --build-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

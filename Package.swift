@@ -17,6 +17,11 @@ let package = Package(
         .library(name: "Curvature", targets: ["Curvature"]),
         .library(name: "Solvers", targets: ["Solvers"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        // For the fuzz targets in fuzz/ (a separate package that builds these with -sanitize=fuzzer).
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Predictions", targets: ["Predictions"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -4,6 +4,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case missingFile(path: String, hint: String)
     /// zlib could not open or decompress the file (corrupt or truncated gzip stream).
     case unreadable(path: String, reason: String)
+    /// The file exists but cannot be opened (no permission, a folder in its place): the file may be intact.
+    case inaccessible(path: String, reason: String)
+    /// The file is valid but holds no examples.
+    case empty(path: String, what: String)
     /// The IDX magic number is wrong: not an IDX file, or the wrong kind (images vs labels).
     case badMagic(path: String, found: UInt32, expected: String)
     /// The header declares more data than the file holds.
@@ -19,6 +23,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "data file not found: \(path). \(hint)"
         case let .unreadable(path, reason):
             return "cannot read \(path): \(reason). The file is damaged; reinstall it (see `make deps`)."
+        case let .inaccessible(path, reason):
+            return "cannot open \(path): \(reason). Check the path and the file's permissions (ls -l \(path))."
+        case let .empty(path, what):
+            return "\(path) holds 0 \(what); training and evaluation need at least one. Use a complete data set (--data-dir)."
         case let .badMagic(path, found, expected):
             return "\(path) is not \(expected): magic number 0x\(String(found, radix: 16)). Check the path and the file."
         case let .truncated(path, expected, actual):

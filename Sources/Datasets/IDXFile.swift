@@ -54,7 +54,13 @@ public struct IDXFile: Sendable, Equatable {
 
     /// The whole file, decompressed by zlib when it is gzip'd (plain files pass through unchanged).
     public static func decompressedContents(of path: String, missingHint: String) throws(DatasetError) -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: path) else { throw .missingFile(path: path, hint: missingHint) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .missingFile(path: path, hint: missingHint) }
+        guard !isDirectory.boolValue else { throw .inaccessible(path: path, reason: "it is a folder, not a file") }
+        // Open with POSIX first: zlib's gzopen says only that it failed, and a permission problem is not damage.
+        let probe = open(path, O_RDONLY | O_CLOEXEC)
+        guard probe >= 0 else { throw .inaccessible(path: path, reason: String(cString: strerror(errno)).lowercased()) }
+        close(probe)
         guard let file = gzopen(path, "rb") else { throw .unreadable(path: path, reason: "zlib could not open the file") }
         defer { gzclose(file) }
         var out: [UInt8] = []

@@ -66,6 +66,7 @@ public struct IDXImageFolder: Sendable, Equatable {
         let images = try IDXFile(contentsOf: imagePath, expectedDimensions: 3, missingHint: missingHint)
         let labels = try IDXFile(contentsOf: labelPath, expectedDimensions: 1, missingHint: missingHint)
         let (n, h, w) = (images.dimensions[0], images.dimensions[1], images.dimensions[2])
+        guard n > 0 else { throw .empty(path: imagePath, what: "images") }
         if let size = imageSize, size.height != h || size.width != w {
             throw .inconsistent(path: imagePath, detail: "images are \(h)×\(w), \(name) images are \(size.height)×\(size.width)")
         }

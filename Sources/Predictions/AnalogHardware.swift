@@ -61,7 +61,8 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
         try require((1...32).contains(inputBits), "inputBits", inputBits, "1…32 bits")
         try require((1...32).contains(outputBits), "outputBits", outputBits, "1…32 bits")
         try require(transferRate > 0 && transferRate.isFinite, "transferRate", transferRate, "positive bits/s")
-        try require(programmingTimePerCoupling >= 0, "programmingTimePerCoupling", programmingTimePerCoupling, "non-negative")
+        try require(programmingTimePerCoupling >= 0 && programmingTimePerCoupling.isFinite, "programmingTimePerCoupling",
+                    programmingTimePerCoupling, "non-negative and finite seconds")
         try require(parallelRows >= 1, "parallelRows", parallelRows, "at least 1")
         try require(conditionNumber >= 1 && conditionNumber.isFinite, "conditionNumber", conditionNumber, "κ ≥ 1")
         try require(samples >= 2, "samples", samples, "at least 2 samples for a covariance")

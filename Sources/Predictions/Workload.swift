@@ -87,25 +87,39 @@ public struct Workload: Sendable, Equatable, Codable {
                 throw .invalidWorkload(name: name, detail: "layer \(i) '\(l.name)': \(field) must be at least 1, got \(v)")
             }
         }
+        try checkMagnitudes()
+    }
+
+    /// The largest count the cost model handles: every product of shapes it forms (parameters, rows
+    /// `b·positions`, outputs `b·d_z`, right-hand sides) must stay below 2⁵³, where Int arithmetic cannot
+    /// overflow and Double still counts exactly.
+    public static let largestCount = 9_007_199_254_740_992.0
+
+    /// Rejects shapes whose products leave the exactly countable range (`largestCount`), naming the product.
+    private func checkMagnitudes() throws(PredictionError) {
+        let limit = Self.largestCount
+        func check(_ value: Double, _ what: String) throws(PredictionError) {
+            guard value < limit else {
+                throw .invalidWorkload(name: name, detail: "\(what) = \(String(format: "%.3g", value)) exceeds 2⁵³ ≈ 9.0e15, "
+                                       + "the largest count this cost model handles; use smaller shapes")
+            }
+        }
+        let b = Double(batch)
+        try check(b * Double(outputDimension), "batch × outputDimension")
+        var parameters = 0.0
+        for (i, l) in layers.enumerated() {
+            let label = "layer \(i) '\(l.name)'"
+            let copy = (Double(l.inputs) + 1) * Double(l.outputs)
+            try check(copy * Double(l.count), "\(label): (inputs + 1) × outputs × count")
+            try check(b * Double(l.positions), "\(label): batch × positions")
+            try check((Double(l.inputs) + 1 + Double(l.outputs)) * Double(l.count), "\(label): (inputs + 1 + outputs) × count")
+            parameters += copy * Double(l.count)
+        }
+        try check(parameters, "the total parameter count")
     }
 
     /// Total trainable scalars `N`.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.count * $1.parameterCount } }
-
-    /// Loads and validates a workload from a JSON file.
-    public static func load(path: String) throws(PredictionError) -> Workload {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadableFile(path: path, detail: "\(error.localizedDescription)")
-        }
-        let w: Workload
-        do { w = try JSONDecoder().decode(Workload.self, from: data) } catch {
-            throw .unreadableFile(path: path, detail: "not a workload JSON (\(error)); expected fields name, batch, "
-                                  + "outputDimension, layers[{name, inputs, outputs, positions?, count?, bias?}]")
-        }
-        try w.validate()
-        return w
-    }
 }
 
 extension Workload {
@@ -118,6 +132,11 @@ extension Workload {
         case "ogbg-gnn": return ogbgGNN
         default:
             if name.hasPrefix("transformer-"), let n = Int(name.dropFirst("transformer-".count)), n >= 1 {
+                // 12n² parameters: widths beyond 2.7·10⁷ leave the countable range (and 4n must not overflow).
+                guard n <= 27_000_000 else {
+                    throw .invalidWorkload(name: name, detail: "width \(n) is too large: a block holds 12·n² parameters, "
+                                           + "which must stay below 2⁵³; use a width of at most 27000000")
+                }
                 return transformerBlock(width: n)
             }
             throw .unknownPreset(kind: "workload", name: name, known: ["mlp", "cnn", "vit-s16", "ogbg-gnn", "transformer-<width>"])

@@ -14,12 +14,12 @@ public final class CSVWriter {
         self.path = path
         self.columns = columns
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try OutputFolder.create(url.deletingLastPathComponent().path)
         let exists = FileManager.default.fileExists(atPath: path)
-        if !append || !exists { guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw ReportingError.cannotWrite(path: path, reason: "cannot create the file")
-        } }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw ReportingError.cannotWrite(path: path, reason: "cannot open the file") }
+        if !append || !exists { try OutputFolder.writeFile(Data(), to: path) }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ReportingError.cannotWrite(path: path, reason: "cannot open the file for writing (\(OutputFolder.posixReason(errno)))")
+        }
         handle = h
         let size = try handle.seekToEnd()
         if size == 0 { try write(line: columns.map(Self.escape)) }
@@ -39,35 +39,52 @@ public final class CSVWriter {
         try handle.write(contentsOf: Data((fields.joined(separator: ",") + "\n").utf8))
     }
 
-    /// A field quoted when it contains a comma, a quote or a line break.
+    /// A field quoted when it contains a comma, a quote or a line break. Checked on Unicode scalars: "\r\n"
+    /// is one Character, equal to neither "\r" nor "\n", and was written unquoted (found by fuzz/FuzzRunCSV).
     public static func escape(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Parses CSV text into rows of fields (the inverse of the writer; for tests and for re-plotting).
     public static func parse(_ text: String) -> [[String]] {
+        // Unicode scalars, not Characters: "\r\n" is one Character, which would hide the line break.
         var rows: [[String]] = []
         var row: [String] = []
-        var field = ""
+        var field = String.UnicodeScalarView()
         var quoted = false
-        var chars = text.makeIterator()
-        var pending: Character? = nil
-        while let c = pending ?? chars.next() {
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let c = pending ?? scalars.next() {
             pending = nil
             if quoted {
                 if c == "\"" {
-                    if let n = chars.next() {
+                    if let n = scalars.next() {
                         if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
                     } else { quoted = false }
                 } else { field.append(c) }
             } else if c == "\"" { quoted = true }
-            else if c == "," { row.append(field); field = "" }
-            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+            else if c == "," { row.append(String(field)); field = .init() }
+            else if c == "\n" { row.append(String(field)); rows.append(row); row = []; field = .init() }
             else if c != "\r" { field.append(c) }
         }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty { row.append(String(field)); rows.append(row) }
         return rows
+    }
+
+    /// The rows of a CSV file that a run appends to row by row (metrics.csv, epochs.csv), read back for
+    /// `--resume`: the header, the rows with exactly the header's number of fields, and how many lines were
+    /// left out. A power cut in the middle of an append leaves a last line without its line break, or a row
+    /// of fewer fields: such a line is dropped (and counted) rather than trusted.
+    public static func readAppended(_ text: String) -> (header: [String], rows: [[String]], droppedLines: Int) {
+        var lines = parse(text)
+        var dropped = 0
+        // A last line without its line break was cut short, even when its field count happens to fit.
+        if let last = text.unicodeScalars.last, last != "\n", lines.count > 1 { lines.removeLast(); dropped += 1 }
+        guard let header = lines.first else { return ([], [], dropped) }
+        let rows = lines.dropFirst().filter { $0.count == header.count }
+        dropped += lines.count - 1 - rows.count
+        return (header, Array(rows), dropped)
     }
 }
 

@@ -63,7 +63,12 @@ struct BenchDevice: ParsableCommand {
             throw ValidationError("sizes must be in 2…4096")
         }
         guard chains.allSatisfy({ $0 >= 2 }), accuracyChains >= 8 else { throw ValidationError("chains must be ≥ 2 (accuracy: ≥ 8)") }
-        guard kappas.allSatisfy({ $0 >= 1 }), thermoxKappa >= 1 else { throw ValidationError("--kappas and --thermox-kappa must be ≥ 1") }
+        guard kappas.allSatisfy({ $0 >= 1 && $0.isFinite }), thermoxKappa >= 1 && thermoxKappa.isFinite else {
+            throw ValidationError("--kappas and --thermox-kappa must be finite and ≥ 1")
+        }
+        for (option, target) in [("--solve-target", solveTarget), ("--inverse-target", inverseTarget)] where !(target > 0 && target < 1) {
+            throw ValidationError("\(option) must be a relative error between 0 and 1 (for example 0.01), got \(target)")
+        }
         guard thermoxSizes.allSatisfy({ $0 >= 2 && $0 <= 4096 }), thermoxRepeats >= 1 else {
             throw ValidationError("--thermox-sizes must be in 2…4096 and --thermox-repeats ≥ 1")
         }
@@ -201,6 +206,21 @@ struct BenchDevice: ParsableCommand {
                        fractionOfSameShapeGemm: gemmPerStep / perStep)
     }
 
+    /// The most readouts one time-to-accuracy run may take (about a minute of simulation at n = 512).
+    static let maximumReadouts = 100_000_000.0
+
+    /// Refuses a target whose predicted readout count (error ∝ 1/sqrt(N) from a run of `pilotSamples` readouts
+    /// with error `pilotBar`) exceeds `maximumReadouts`, naming the option and the smallest reachable target.
+    static func requireReachable(_ readouts: Double, target: Double, solve: Bool, n: Int, kappa: Double,
+                                 pilotBar: Double, pilotSamples: Int) throws {
+        guard !(readouts <= maximumReadouts) else { return }
+        let reachable = pilotBar * (1.1 * Double(pilotSamples) / maximumReadouts).squareRoot()
+        throw ValidationError("\(solve ? "--solve-target" : "--inverse-target") \(target) needs about "
+                              + String(format: "%.2g readouts at n = %d, κ = %g (a run of %d readouts reached %.3g); ",
+                                       readouts, n, kappa, pilotSamples, pilotBar)
+                              + String(format: "the benchmark stops at %.0e readouts per run: choose a target of at least %.2g", maximumReadouts, reachable))
+    }
+
     /// Readouts needed for the target: pilot run → predicted count from its error bar (error ∝ 1/sqrt(N))
     /// → final run, enlarged up to twice if the measured error misses the target.
     ///
@@ -238,12 +258,16 @@ struct BenchDevice: ParsableCommand {
         var samples = fixedSamples ?? pilotSamples
         if fixedSamples == nil {
             let pilot = try run(pilotSamples)
-            samples = max(pilotSamples, Int(Double(pilotSamples) * pow(pilot.bar / target, 2) * 1.1))
+            let predicted = Double(pilotSamples) * pow(pilot.bar / target, 2) * 1.1
+            try Self.requireReachable(predicted, target: target, solve: solve, n: n, kappa: kappa, pilotBar: pilot.bar, pilotSamples: pilotSamples)
+            samples = max(pilotSamples, Int(predicted))
         }
         var result = try run(samples)
         var tries = 0
         while fixedSamples == nil && result.error > target && tries < 2 {
-            samples = Int(Double(samples) * pow(result.error / target, 2) * 1.1)
+            let predicted = Double(samples) * pow(result.error / target, 2) * 1.1
+            try Self.requireReachable(predicted, target: target, solve: solve, n: n, kappa: kappa, pilotBar: result.error, pilotSamples: samples)
+            samples = Int(predicted)
             result = try run(samples)
             tries += 1
         }

@@ -85,9 +85,27 @@ struct Predict: ParsableCommand {
         if workloadFile == nil, workload != "width-sweep" {
             do { _ = try Workload.builtin(workload) } catch { throw ValidationError("\(error)") }
         }
-        do { _ = try makeModel(digital: .a100) } catch { throw ValidationError("\(error)") }
-        if let g = gemmFlops, !(g > 0) { throw ValidationError("--gemm-flops must be positive") }
-        if let f = factorizationFlops, !(f > 0) { throw ValidationError("--factorization-flops must be positive") }
+        if let g = gemmFlops, !(g > 0 && g.isFinite) { throw ValidationError("--gemm-flops must be positive and finite (FLOP/s), got \(g)") }
+        if let f = factorizationFlops, !(f > 0 && f.isFinite) {
+            throw ValidationError("--factorization-flops must be positive and finite (FLOP/s), got \(f)")
+        }
+        do { _ = try makeModel(digital: .a100) } catch { throw ValidationError(Self.namingOptions(error)) }
+    }
+
+    /// The cost model's parameter names as this command's options, so that an error names what to change.
+    static let optionNames = [
+        "devices": "--devices", "deviceSize": "--device-size", "tau": "--tau", "inputBits": "--input-bits",
+        "outputBits": "--output-bits", "transferRate": "--transfer-rate", "programmingTimePerCoupling": "--programming-time",
+        "parallelRows": "--parallel-rows", "conditionNumber": "--kappa", "samples": "--samples",
+        "factorInterval/inverseInterval": "--factor-interval/--inverse-interval", "tngdAnalogTime": "--tngd-time",
+    ]
+
+    /// `error`'s message, with a cost-model parameter named by its option (`parameter tau = 0` → `--tau 0`).
+    static func namingOptions(_ error: any Error) -> String {
+        guard case let .invalidParameter(name, value, requirement)? = error as? PredictionError, let option = optionNames[name] else {
+            return "\(error)"
+        }
+        return "\(option) \(value) is invalid: \(requirement)"
     }
 
     func makeModel(digital hardware: DigitalHardware) throws -> StepCostModel {
@@ -122,14 +140,16 @@ struct Predict: ParsableCommand {
         case .a100: hardware = .a100
         case .h100: hardware = .h100
         }
-        let model = try makeModel(digital: hardware)
-        if let dir = out { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let model: StepCostModel
+        do { model = try makeModel(digital: hardware) } catch { throw ValidationError(Self.namingOptions(error)) }
+        if let dir = out { try OutputFolder.create(dir) }
         if workloadFile == nil, workload == "width-sweep" {
             try widthSweep(model)
             return
         }
         let w = try workloadFile.map { try Workload.load(path: $0) } ?? Workload.builtin(workload)
-        let prediction = try model.predict(w)
+        let prediction: WorkloadPrediction
+        do { prediction = try model.predict(w) } catch { throw ValidationError(Self.namingOptions(error)) }
         if let dir = out { try AtomicFile.write(JSONReport.string(prediction), to: "\(dir)/prediction.json") }
         if json { try JSONReport.print(prediction); return }
         printAssumptions(model, workload: w)
@@ -199,7 +219,7 @@ enum PredictionTables {
         var t = TextTable(title: "Per-iteration prediction: \(p.workload.name) on \(p.digital.name)",
                           headers: ["optimizer", "time", "vs adam", "tkfac speedup over it", "memory", "bottleneck"])
         for o in p.optimizers {
-            let b = o.bottleneck.map { "\($0.name) (\(Int((100 * $0.seconds / o.totalSeconds).rounded())) %)" } ?? ""
+            let b = o.bottleneck.map { "\($0.name) (\(String(format: "%.0f", 100 * $0.seconds / o.totalSeconds)) %)" } ?? ""
             t.append([o.optimizer, formatEngineering(o.totalSeconds) + "s",
                       String(format: "%.2f×", o.totalSeconds / p.optimizer("adam")!.totalSeconds),
                       String(format: "%.2f×", p.speedup(of: "tkfac-m1", over: o.optimizer)),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Linalg
 import ThermoDevice
 
 extension DeviceConfiguration.Integrator: ExpressibleByArgument {}
@@ -25,11 +26,38 @@ struct DeviceOptions: ParsableArguments {
     @Option(help: "Seed of the device (noise, mismatch, rounding).")
     var deviceSeed: UInt64 = 1
 
+    /// The device these options describe; an invalid value is reported by its option (`--dt -1 is invalid: …`).
     func configuration() throws -> DeviceConfiguration {
-        try DeviceConfiguration(beta: beta, timeStep: dt, integrator: integrator,
-                                inputConverter: .init(bits: dacBits, range: 1),
-                                matrixQuantization: quantization,
-                                outputConverter: .init(bits: adcBits, range: nil),
-                                mismatch: mismatch, chains: chains, seed: deviceSeed)
+        do {
+            return try DeviceConfiguration(beta: beta, timeStep: dt, integrator: integrator,
+                                           inputConverter: .init(bits: dacBits, range: 1),
+                                           matrixQuantization: quantization,
+                                           outputConverter: .init(bits: adcBits, range: nil),
+                                           mismatch: mismatch, chains: chains, seed: deviceSeed)
+        } catch let error as ThermoDeviceError {
+            throw ValidationError(Self.namingOption(error))
+        }
+    }
+
+    /// The device configuration's parameter names as the options that set them.
+    static let optionNames = ["beta": "--beta", "timeStep": "--dt", "chains": "--chains", "mismatch": "--mismatch",
+                              "inputConverter": "--dac-bits", "outputConverter": "--adc-bits"]
+
+    static func namingOption(_ error: ThermoDeviceError) -> String {
+        guard case let .invalidParameter(name, value, requirement) = error else { return error.description }
+        if name == "errorBarGroups" {
+            return "--chains is too small: the error bar needs at least \(value) chains (\(requirement))"
+        }
+        guard let option = optionNames[name] else { return error.description }
+        return "\(option) \(value) is invalid: \(requirement)"
+    }
+
+    /// Refuses a simulation whose chains would not fit in memory: the state, the next state, the noise and
+    /// the running sums, each `chains × n` scalars, and the `n × n` matrices (problem, couplings, covariance).
+    func requireMemory(size n: Int, scalarBytes: Int) throws {
+        let bytes = Double(scalarBytes) * (6 * Double(chains) * Double(n) + 8 * Double(n) * Double(n))
+        do {
+            try SystemMemory.require(bytes, for: "simulating \(chains) chains of \(n) cells", advice: "lower --chains")
+        } catch { throw ValidationError(error.description) }
     }
 }

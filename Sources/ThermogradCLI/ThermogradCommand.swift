@@ -23,4 +23,21 @@ public struct ThermogradCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// `arguments` with every negative number that follows an option joined to it (`--train-subset -5` →
+    /// `--train-subset=-5`). ArgumentParser reads a lone `-5` as an option and reports "Missing value for
+    /// '--train-subset'", which hides the real problem; joined, the value reaches the option's own check
+    /// ("train subset must be at least 1"). No Thermograd option or flag is spelled like a number.
+    public static func joiningNegativeNumbers(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        for argument in arguments {
+            if let previous = out.last, previous.hasPrefix("--"), previous.count > 2, !previous.contains("="),
+               argument.hasPrefix("-"), let next = argument.dropFirst().first, next.isNumber || next == "." || argument == "-inf" || argument == "-nan" {
+                out[out.count - 1] = previous + "=" + argument
+            } else {
+                out.append(argument)
+            }
+        }
+        return out
+    }
 }

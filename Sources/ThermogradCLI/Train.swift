@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
     var nesterov = false
     @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for sgd/adam, decoupled for adamw).")
     var weightDecay: Double = 0
-    @Option(help: "Epochs.")
+    @Option(help: "Epochs (a whole number, 1…\(TrainingConfiguration.maximumEpochs)).")
     var epochs: Int = 10
     @Option(help: "Mini-batch size.")
     var batch: Int = 128
@@ -73,6 +73,8 @@ struct Train: ParsableCommand {
     var threads: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.")
     var resume = false
+    @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
+    var overwrite = false
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
@@ -113,9 +115,14 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
-        _ = try trainingConfiguration()
+        let c = try trainingConfiguration()
+        do {
+            try SystemMemory.require(c.estimatedMemoryBytes(), for: "training the \(c.model.description(mlpSizes: c.mlpSizes)) with \(c.optimizer.rawValue)",
+                                     advice: "use smaller --hidden widths, a smaller --batch or another --optimizer")
+        } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {
@@ -123,12 +130,18 @@ struct Train: ParsableCommand {
         let c = try trainingConfiguration()
         print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)\n")
         let data = try Trainer.loadData(c)
+        for (option, asked, split) in [("--train-subset", c.trainSubset, data.train), ("--test-subset", c.testSubset, data.test)] {
+            if let n = asked, n > split.count {
+                throw ValidationError("\(option) \(n) asks for more examples than the \(split.count) in \(c.dataDirectory); "
+                                      + "omit \(option) to use all of them")
+            }
+        }
         let trainer = try Trainer(configuration: c, train: data.train, test: data.test)
         print("model        \(trainer.model.summary)")
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")
         print("data         \(trainer.train.count) training / \(trainer.test.count) test examples, \(trainer.batches.batchesPerEpoch) steps per epoch\n")
         fflush(nil) // show the header at once when standard output is a pipe
-        let summary = try trainer.run(resume: resume, log: { print($0) }, progress: ProgressLine())
+        let summary = try trainer.run(resume: resume, overwrite: overwrite, log: { print($0) }, progress: ProgressLine())
         print(summary.table)
         print(String(format: "\nfinal test accuracy %.2f%% (best %.2f%%), test loss %.4f, %d steps, %.1f s wall, %.0f examples/s%@",
                      100 * summary.finalTestAccuracy, 100 * summary.bestTestAccuracy, summary.finalTestLoss, summary.steps,

@@ -47,19 +47,36 @@ public struct Checkpoint {
         return Checkpoint(file: file)
     }
 
+    /// Refuses a tensor holding NaN or ±∞: training on from it would only spread the damage (a run whose
+    /// weights diverged is stopped before its checkpoint is written, so such a file is damaged or foreign).
+    static func requireFinite<S: NeuralScalar>(_ m: Matrix<S>, name: String, path: String) throws(CheckpointError) {
+        let bad = m.withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+        if let bad {
+            throw .malformed(path: path, detail: "tensor \(name) holds a non-finite value (\(m.storage[bad]) at element \(bad))")
+        }
+    }
+
     /// Restores weights, optimiser state and generator states into `model` and `optimizer`; every
     /// parameter must be present with its shape. `path` names the file in errors.
     public func restore<S: NeuralScalar>(into model: Sequential<S>, optimizer: any Optimizer<S>, path: String) throws(CheckpointError) {
+        var weights: [Matrix<S>] = []
         for p in model.namedParameters {
             guard let t = file.tensors["model.\(p.name)"] else { throw .mismatch(path: path, detail: "no tensor for parameter \(p.name)") }
             let m: Matrix<S> = try t.matrix()
             guard m.rows == p.value.rows, m.columns == p.value.columns else {
                 throw .mismatch(path: path, detail: "\(p.name) is \(m.rows)×\(m.columns) in the checkpoint, \(p.value.rows)×\(p.value.columns) in the model")
             }
-            p.value = m
+            try Self.requireFinite(m, name: "model.\(p.name)", path: path)
+            weights.append(m)
         }
         var state: [String: Matrix<S>] = [:]
-        for (name, t) in file.tensors where name.hasPrefix("optimizer.") { state[String(name.dropFirst(10))] = try t.matrix() }
+        for (name, t) in file.tensors where name.hasPrefix("optimizer.") {
+            let m: Matrix<S> = try t.matrix()
+            try Self.requireFinite(m, name: name, path: path)
+            state[String(name.dropFirst(10))] = m
+        }
+        // Every tensor has been checked: only now are the weights replaced (a refused checkpoint leaves the model as it was).
+        for (p, m) in zip(model.namedParameters, weights) { p.value = m }
         var scalars: [String: String] = [:]
         for (k, v) in file.metadata where k.hasPrefix("optimizer.") { scalars[String(k.dropFirst(10))] = v }
         do { try optimizer.loadState(tensors: state, scalars: scalars, parameters: model.trainableParameters) } catch {

@@ -23,6 +23,18 @@ public struct SafetensorsTensor: Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// The product of `shape`, or nil when it overflows Int or a size is negative.
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
     /// A Float or Double matrix stored as F32 or F64 with shape `[rows, columns]`.
     public init<S: BLASScalar>(_ matrix: Matrix<S>) {
         let type: DataType = S.self == Float.self ? .float32 : .float64
@@ -40,7 +52,11 @@ public struct SafetensorsTensor: Sendable, Equatable {
         case 0: (rows, columns) = (1, 1)
         case 1: (rows, columns) = (1, shape[0])
         case 2: (rows, columns) = (shape[0], shape[1])
-        default: (rows, columns) = (shape.dropLast().reduce(1, *), shape.last!)
+        default:
+            guard let r = Self.elementCount(Array(shape.dropLast())) else {
+                throw .malformed(path: "tensor", detail: "shape \(shape) is too large")
+            }
+            (rows, columns) = (r, shape.last!)
         }
         let n = rows * columns
         var values = [S](repeating: 0, count: n)
@@ -124,8 +140,8 @@ public struct SafetensorsFile: Sendable, Equatable {
                 throw .malformed(path: path, detail: "tensor \(name) has unsupported dtype \(typeName) (supported: F32, F64, I64)")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, end >= begin, end <= dataLength, shape.allSatisfy({ $0 >= 0 }),
-                  shape.reduce(1, *) * type.byteCount == end - begin else {
+            guard begin >= 0, end >= begin, end <= dataLength, let count = SafetensorsTensor.elementCount(shape),
+                  count <= (end - begin) / type.byteCount, count * type.byteCount == end - begin else {
                 throw .malformed(path: path, detail: "tensor \(name): offsets \(offsets) do not fit shape \(shape) of \(typeName) within \(dataLength) data bytes")
             }
             covered += end - begin
@@ -140,7 +156,12 @@ public struct SafetensorsFile: Sendable, Equatable {
 
     /// Reads and parses the file at `path`.
     public init(contentsOf path: String) throws(CheckpointError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .missing(path: path) }
+        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "it is a folder, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: "permission denied or unreadable")
+        }
         try self.init(data: data, path: path)
     }
 }

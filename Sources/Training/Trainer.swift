@@ -60,6 +60,9 @@ public final class Trainer {
                 optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
         throws(TrainingError) {
         try configuration.validate()
+        guard train.count > 0, test.count > 0 else {
+            throw .data("the data set has \(train.count) training and \(test.count) test examples; training and evaluation need at least one of each")
+        }
         self.configuration = configuration
         self.train = configuration.trainSubset.map { train.prefix($0) } ?? train
         self.test = configuration.testSubset.map { test.prefix($0) } ?? test
@@ -87,23 +90,28 @@ public final class Trainer {
     /// `log` receives the configuration and messages; `progress` shows the progress line.
     /// The steps are `TrainingLoop`'s, with an `EvaluationHook` on the test split (end of every epoch, the
     /// last step, every `evaluateEvery` steps) and a `TrainerRecorder` (rows, checkpoints, progress).
-    public func run(resume: Bool = false, stopAfterStep: Int? = nil, log: @escaping (String) -> Void = { _ in },
+    ///
+    /// The run folder (`Trainer+RunFolder.swift`): a new run refuses a folder that holds one unless
+    /// `overwrite`; a resume writes nothing (config.json included) until its checkpoint has been accepted
+    /// (settings, data fingerprint, epochs not lowered); temporary files of a killed run are removed.
+    /// A diverged loss stops the run with `TrainingError.diverged` (`DivergenceGuard`).
+    public func run(resume: Bool = false, overwrite: Bool = false, stopAfterStep: Int? = nil, log: @escaping (String) -> Void = { _ in },
                     progress: ProgressLine? = nil) throws -> TrainingSummary {
         let sessionStart = ContinuousClock.now
-        do {
-            try FileManager.default.createDirectory(atPath: configuration.outputDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.output("\(configuration.outputDirectory): \(error.localizedDescription)")
+        if !resume { try prepareNewRunFolder(overwrite: overwrite) }
+        let fingerprint = Self.dataFingerprint(train: train, test: test)
+        let recorder = try TrainerRecorder(trainer: self, resume: resume, stopAfterStep: stopAfterStep, log: log,
+                                           progress: progress, sessionStart: sessionStart, dataFingerprint: fingerprint)
+        for orphan in AtomicFile.removeOrphanedTemporaries(in: configuration.outputDirectory) {
+            log("removed \(orphan), a temporary file left by an interrupted run")
         }
         try AtomicFile.write(String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self) + "\n", to: configPath)
-
-        let recorder = try TrainerRecorder(trainer: self, resume: resume, stopAfterStep: stopAfterStep, log: log,
-                                           progress: progress, sessionStart: sessionStart)
         let evaluateEvery = configuration.evaluateEvery
         let evaluation = EvaluationHook([("test", test)]) { e in
             e.endsEpoch || e.isLast || (evaluateEvery.map { e.step % $0 == 0 } ?? false)
         }
-        let loop = TrainingLoop(step: step, data: train, batches: batches, totalSteps: totalSteps, hooks: [evaluation, recorder])
+        let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: configuration.learningRate)
+        let loop = TrainingLoop(step: step, data: train, batches: batches, totalSteps: totalSteps, hooks: [evaluation, divergence, recorder])
         let start = recorder.startStep
         // A stop at or before the resumed step is never reached: the run goes on to the end.
         let s = try loop.run(from: start, until: stopAfterStep.flatMap { $0 > start ? $0 : nil })

@@ -26,9 +26,13 @@ final class TrainerRecorder: TrainingHook {
 
     var configuration: TrainingConfiguration { trainer.configuration }
 
+    /// `Trainer.dataFingerprint` of the run's examples, stored in every checkpoint and checked on resume.
+    let dataFingerprint: String
+
     init(trainer: Trainer, resume: Bool, stopAfterStep: Int?, log: @escaping (String) -> Void, progress: ProgressLine?,
-         sessionStart: ContinuousClock.Instant) throws {
+         sessionStart: ContinuousClock.Instant, dataFingerprint: String) throws {
         self.trainer = trainer
+        self.dataFingerprint = dataFingerprint
         self.stopAfterStep = stopAfterStep
         self.progress = progress
         self.log = log
@@ -42,15 +46,30 @@ final class TrainerRecorder: TrainingHook {
                                                + differences.prefix(8).joined(separator: "; ")
                                                + (differences.count > 8 ? "; … \(differences.count - 8) more" : "") + ")")
             }
+            if let stored = checkpoint.file.metadata["data"], stored != dataFingerprint {
+                throw CheckpointError.mismatch(path: path, detail: "it was trained on other data (\(stored)); --data-dir "
+                                               + "\(trainer.configuration.dataDirectory) gives \(dataFingerprint). Resume with the same --data-dir")
+            }
+            guard checkpoint.step <= trainer.totalSteps else {
+                let perEpoch = trainer.batches.batchesPerEpoch
+                throw TrainingError.invalidConfiguration(
+                    "the run in \(trainer.configuration.outputDirectory) has already trained \(checkpoint.step) steps "
+                    + "(\(checkpoint.step / perEpoch) epochs); --epochs \(trainer.configuration.epochs) is only \(trainer.totalSteps) steps. "
+                    + "Resuming never shortens a run: raise --epochs to train longer")
+            }
             try checkpoint.restore(into: trainer.model, optimizer: trainer.optimizer, path: path)
             startStep = checkpoint.step
             wallOffset = Double(checkpoint.file.metadata["wall_seconds"] ?? "") ?? 0
             window = RunningMeans(checkpoint.file.metadata["window"]) ?? RunningMeans()
             epochRun = RunningMeans(checkpoint.file.metadata["epoch_running"]) ?? RunningMeans()
             let start = startStep
+            // Rows up to the checkpoint's step; a line cut short by a power loss mid-append is dropped.
             func kept(_ path: String) -> [[String]] {
-                let rows = CSVWriter.parse((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").dropFirst()
-                return rows.filter { ($0.first.flatMap(Int.init) ?? .max) <= start }
+                let table = CSVWriter.readAppended((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+                if table.droppedLines > 0 {
+                    log("\(path): left out \(table.droppedLines) incomplete line(s) (an interrupted write); they are rewritten from the checkpoint")
+                }
+                return table.rows.filter { ($0.first.flatMap(Int.init) ?? .max) <= start }
             }
             metricRows = kept(trainer.metricsPath)
             epochRows = kept(trainer.epochsPath).filter { Int($0[1]) ?? .max <= start }
@@ -85,7 +104,7 @@ final class TrainerRecorder: TrainingHook {
     func saveCheckpoint(after s: Int) throws {
         let meta = ["configuration": configuration.resumeFingerprint(),
                     "configuration_format": TrainingConfiguration.resumeFingerprintFormat, "wall_seconds": String(wall()),
-                    "window": window.encoded, "epoch_running": epochRun.encoded]
+                    "window": window.encoded, "epoch_running": epochRun.encoded, "data": dataFingerprint]
         try Checkpoint(model: trainer.model, optimizer: trainer.optimizer, step: s, metadata: meta).write(to: trainer.checkpointPath)
     }
 

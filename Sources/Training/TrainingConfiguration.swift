@@ -115,14 +115,21 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
 
     public init() {}
 
+    /// The most epochs a run may ask for: a million passes over the data (epochs × steps per epoch must stay
+    /// far inside Int, and no run here needs more).
+    public static let maximumEpochs = 1_000_000
+
     /// Checks every value; the message names the setting and the valid range.
     public func validate() throws(TrainingError) {
         func check(_ ok: Bool, _ message: String) throws(TrainingError) { if !ok { throw .invalidConfiguration(message) } }
-        try check(epochs >= 1, "epochs must be at least 1, got \(epochs)")
+        try check((1...Self.maximumEpochs).contains(epochs), "epochs must be in 1...\(Self.maximumEpochs), got \(epochs)")
         try check(batchSize >= 1 && batchSize <= 65_536, "batch size must be in 1...65536, got \(batchSize)")
-        try check(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
+        // Weights are Float: a rate beyond Float's range becomes infinity and every step NaN.
+        try check(learningRate > 0 && learningRate <= Double(Float.greatestFiniteMagnitude),
+                  "learning rate must be positive and at most \(Float.greatestFiniteMagnitude) (Float's largest value), got \(learningRate)")
         try check((0..<1).contains(momentum), "momentum must be in [0, 1), got \(momentum)")
-        try check(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
+        try check(weightDecay >= 0 && weightDecay <= Double(Float.greatestFiniteMagnitude),
+                  "weight decay must be non-negative and finite in Float, got \(weightDecay)")
         try check((0..<1).contains(dropout), "dropout must be in [0, 1), got \(dropout)")
         try check(warmupSteps >= 0, "warm-up steps must be non-negative, got \(warmupSteps)")
         try check(mlpSizes.count >= 2 && mlpSizes.allSatisfy { $0 >= 1 }, "MLP sizes need at least two positive widths, got \(mlpSizes)")

@@ -1,3 +1,3 @@
 import ThermogradCLI
 
-ThermogradCommand.main()
+ThermogradCommand.main(ThermogradCommand.joiningNegativeNumbers(Array(CommandLine.arguments.dropFirst())))

@@ -129,9 +129,7 @@ public struct ExperimentResults {
     @discardableResult
     public func write(to directory: String, name: String, title: String,
                       extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = []) throws(ExperimentError) -> String {
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw .output(path: directory, detail: error.localizedDescription)
-        }
+        do { try OutputFolder.create(directory) } catch { throw .output(path: directory, detail: error.reason) }
         try writeCSV(to: "\(directory)/\(name).csv")
         let table = finalTable(title: title, extraColumns: extraColumns).render() + "\n" + settingsText + "\n"
         do {

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The memory this machine can still give a process, and a check made before a large allocation so that
+/// a request far beyond it is refused with numbers instead of killing the process (Swift traps when
+/// `malloc` fails).
+public enum SystemMemory {
+    /// `MemAvailable` from `/proc/meminfo` in bytes (the kernel's estimate of memory available to new work
+    /// without swapping); nil where the file or the field is missing.
+    public static var availableBytes: Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kib = Double(fields[1]) else { return nil }
+            return kib * 1024
+        }
+        return nil
+    }
+
+    /// Throws when `bytes` (an estimate of what `what` will allocate) exceeds the available memory.
+    /// `advice` says how to ask for less (an option to lower).
+    public static func require(_ bytes: Double, for what: String, advice: String) throws(InsufficientMemory) {
+        let available = availableBytes
+        let limit = available ?? Double(ProcessInfo.processInfo.physicalMemory)
+        guard !(bytes <= limit) else { return }
+        throw InsufficientMemory(what: what, neededBytes: bytes, availableBytes: limit,
+                                 source: available == nil ? "physical memory" : "MemAvailable in /proc/meminfo", advice: advice)
+    }
+
+    /// `3.1 TB`-style size.
+    public static func format(_ bytes: Double) -> String {
+        guard bytes.isFinite else { return "more than can be counted" }
+        let units: [(Double, String)] = [(1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        for (scale, unit) in units where bytes >= scale { return String(format: "%.3g %@", bytes / scale, unit) }
+        return String(format: "%.0f bytes", bytes)
+    }
+}
+
+/// A request for more memory than the machine has available.
+public struct InsufficientMemory: Error, CustomStringConvertible, Equatable, Sendable {
+    public var what: String
+    public var neededBytes: Double
+    public var availableBytes: Double
+    /// Where `availableBytes` comes from.
+    public var source: String
+    public var advice: String
+
+    public var description: String {
+        "\(what) needs about \(SystemMemory.format(neededBytes)) of memory, but this machine has "
+            + "\(SystemMemory.format(availableBytes)) available (\(source)); \(advice)"
+    }
+}
