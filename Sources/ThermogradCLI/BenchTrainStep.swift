@@ -63,7 +63,7 @@ struct BenchTrainStep: ParsableCommand {
         c.optimizer = optimizer
         c.seed = seed
         curvature.apply(to: &c)
-        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner : optimizer) == .sgd ? 0.01 : 1e-3
+        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner.kind : optimizer) == .sgd ? 0.01 : 1e-3
         try c.validate()
         let net = ModelFactory.model(c)
         let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000, model: net))

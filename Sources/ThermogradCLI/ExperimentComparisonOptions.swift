@@ -92,8 +92,8 @@ struct ComparisonCommandOptions: ParsableArguments {
     var testSubset: Int = 5000
     @Option(name: .customLong("adam-lr"), help: "Adam learning rate.")
     var adamLR: Double = 1e-3
-    @Option(name: .customLong("kfac-inner"), help: "Optimiser inside K-FAC and TK-FAC: sgd, adam or adamw.")
-    var kfacInner: TrainingConfiguration.OptimizerKind = .sgd
+    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC.")
+    var kfacInner: InnerOptimizerArgument = .sgd
     @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC.")
     var kfacLR: Double = 0.05
     @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ (π-corrected split).")
@@ -115,7 +115,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         c.hidden = hidden
         c.batchSize = batch
         c.adamLearningRate = adamLR
-        c.kfacInner = kfacInner
+        c.kfacInner = kfacInner.kind
         c.kfacLearningRate = kfacLR
         c.kfac.damping = kfacDamping
         c.kfac.inverseUpdateInterval = kfacInverseInterval
@@ -154,7 +154,8 @@ struct ComparisonCommandOptions: ParsableArguments {
         }
         let table = try results.write(to: folder, name: name, title: title, extraColumns: columns)
         print("\n" + table)
-        print("wrote \(folder)/\(name).csv, \(name).svg (+ one SVG per group), \(name)-table.txt")
+        let files = ["\(name).csv", "\(name).svg"] + results.groupPlotFiles(name: name).map(\.file) + ["\(name)-table.txt"]
+        print("wrote \(folder)/" + files.joined(separator: ", "))
         return results
     }
 }

@@ -10,8 +10,8 @@ extension WeightSharingApproximation: ExpressibleByArgument {}
 /// `thermograd train` and `thermograd bench train-step`. Defaults are `KFACConfiguration`'s and
 /// `NaturalGradientConfiguration`'s (Martens & Grosse 2015; kfac-pytorch; the TNGD paper's λ = 0.01).
 struct KFACOptions: ParsableArguments {
-    @Option(help: "First-order optimiser that applies the K-FAC/NGD direction: sgd, adam or adamw.")
-    var inner: TrainingConfiguration.OptimizerKind = .sgd
+    @Option(help: "First-order optimiser that applies the K-FAC/NGD direction.")
+    var inner: InnerOptimizerArgument = .sgd
     @Option(name: .customLong("kfac-fisher"), help: "K-FAC curvature: true (sampled labels), empirical, or ggn (exact, one backward per class).")
     var fisher: FisherType = .trueFisher
     @Option(name: .customLong("kfac-damping"), help: "K-FAC Tikhonov damping λ (initial value with --kfac-adaptive-damping).")
@@ -45,7 +45,7 @@ struct KFACOptions: ParsableArguments {
 
     /// Writes these settings into `c` (validated later with the rest of the configuration).
     func apply(to c: inout TrainingConfiguration) {
-        c.curvatureInner = inner
+        c.curvatureInner = inner.kind
         var k = KFACConfiguration()
         k.fisherType = fisher
         k.damping = damping

@@ -22,8 +22,8 @@ struct Predict: ParsableCommand {
 
         Examples:
           thermograd predict --workload vit-s16 --digital a100
-          thermograd predict --workload width-sweep --digital h100 --out runs/width-sweep
-          thermograd predict --workload ogbg-gnn --digital cpu --devices 16 --kappa 1000
+          thermograd predict --workload width-sweep --digital h100 --out runs/sweep
+          thermograd predict --workload ogbg-gnn --digital cpu --devices 16 --kappa 1e3
         """
     )
 
