@@ -71,10 +71,10 @@ public struct TNGDExperimentSettings: Sendable, CustomStringConvertible {
 
 /// Trains TNGD-experiment arms × seeds on the one-conv-two-dense model and returns `ExperimentResults`
 /// (the shared CSV / SVG / table machinery of `Experiments/Common`). The loop is `ExperimentRunner`'s
-/// (same `TrainingStep`, seeded `MiniBatches`, evaluation cadence) with two differences that runner
-/// cannot express: the model is `TNGDModel.convolutionalDense`, and every record carries
-/// `modelled_seconds` (cost-model digital time + simulated device time), `train_eval_loss` /
-/// `train_eval_accuracy` on a fixed training subset, and `wall_step_seconds`.
+/// (`ExperimentRunner.records`: same `TrainingLoop`, seeded `MiniBatches`, evaluation cadence) with a
+/// different model (`TNGDModel.convolutionalDense`), a second evaluation set (a fixed training subset) and
+/// a `DeviceTimeHook`: every record carries `modelled_seconds` (cost-model digital time + simulated device
+/// time), `train_eval_loss` / `train_eval_accuracy` and `wall_step_seconds`.
 public final class TNGDExperimentRunner {
     public let train: LabeledImages
     public let test: LabeledImages
@@ -112,70 +112,40 @@ public final class TNGDExperimentRunner {
         return ExperimentResults(arms: arms.map(\.arm), schedule: settings.schedule, records: records)
     }
 
+    /// One run of `a` with `seed` on `TNGDModel.convolutionalDense`: the shared experiment loop with the
+    /// training probe evaluated beside the test split and a `DeviceTimeHook` adding the modelled time.
     public func run(_ a: TNGDArm, seed: UInt64, progress: ProgressLine? = nil) throws(ExperimentError) -> [ExperimentRecord] {
         let image = ImageShape(height: train.height, width: train.width, channels: train.channels)
         let model = TNGDModel.convolutionalDense(image: image, channels: settings.channels, hidden: settings.hidden,
                                                  classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1), seed: seed)
-        let batches = MiniBatches(count: train.count, batchSize: min(settings.batchSize, train.count), seed: seed)
-        let total = settings.schedule.steps ?? a.arm.training.epochs * batches.batchesPerEpoch
-        let optimizer: any Optimizer<Float>
-        do { optimizer = try a.arm.makeOptimizer(model, total, seed) } catch {
-            throw .optimizer(arm: a.arm.name, detail: "\(error)")
-        }
-        let step = TrainingStep(model: model, optimizer: optimizer)
-        let clock = ContinuousClock(), start = clock.now
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        return try ExperimentRunner.records(arm: a.arm, seed: seed, model: model, train: train, batchSize: settings.batchSize,
+                                            steps: settings.schedule.steps, evaluateEvery: settings.schedule.evaluateEvery,
+                                            evaluations: [("test", test), ("train_probe", probe)],
+                                            hooks: [DeviceTimeHook(digitalSecondsPerStep: a.digitalSecondsPerStep)], progress: progress)
+    }
+}
 
-        var records: [ExperimentRecord] = []
-        var feeder = BatchFeeder(data: train, batches: batches)
-        var windowLoss = 0.0, windowCorrect = 0, windowExamples = 0
-        var deviceSeconds = 0.0, stepWall = 0.0
-        for s in 0..<total {
-            feeder.load(step: s)
-            let examples = feeder.labels.count
-            let t0 = clock.now
-            let result = step.run(feeder.images, labels: feeder.labels)
-            stepWall += seconds(clock.now - t0)
-            if let tngd = optimizer as? ThermodynamicNaturalGradient<Float> {
-                deviceSeconds += tngd.lastReadout?.cost.deviceSeconds ?? 0
-            }
-            windowLoss += Double(result.loss) * Double(examples)
-            windowCorrect += result.correct
-            windowExamples += examples
-            let done = s + 1
-            // As in `ExperimentRunner`: an optimiser that cannot step (a failed device run) ends this run here.
-            var failure: String? = nil
-            if case let .failed(reason) = result.outcome {
-                failure = reason
-                progress?.message("\(a.arm.name) seed \(seed): stopped at step \(done): \(reason)")
-            }
-            if done % settings.schedule.evaluateEvery == 0 || done == total || failure != nil {
-                let t = evaluate(model, images: test.images, labels: test.labels)
-                let p = evaluate(model, images: probe.images, labels: probe.labels)
-                var metrics: [String: Double] = [:]
-                if let curvature = optimizer as? any CurvatureOptimizer<Float> {
-                    for (k, v) in curvature.stepMetrics { metrics[k] = v }
-                }
-                metrics["skipped_steps"] = Double(optimizer.skippedSteps)
-                metrics["train_eval_loss"] = p.loss
-                metrics["train_eval_accuracy"] = p.accuracy
-                metrics["device_seconds"] = deviceSeconds
-                metrics["modelled_seconds"] = a.digitalSecondsPerStep * Double(done) + deviceSeconds
-                metrics["wall_step_seconds"] = stepWall / Double(done)
-                if let probe = a.arm.probe { for (k, v) in probe(optimizer, model) { metrics[k] = v } }
-                if failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(done) }
-                records.append(ExperimentRecord(
-                    arm: a.arm.name, seed: seed, step: done, wallSeconds: seconds(clock.now - start),
-                    trainLoss: windowLoss / Double(max(windowExamples, 1)),
-                    trainAccuracy: Double(windowCorrect) / Double(max(windowExamples, 1)),
-                    testLoss: t.loss, testAccuracy: t.accuracy, metrics: metrics))
-                windowLoss = 0; windowCorrect = 0; windowExamples = 0
-            }
-            if failure != nil { break }
-            progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", a.arm.name, seed, done, total,
-                                    result.loss, seconds(clock.now - start)))
+/// Adds a TNGD experiment's figures to every step: `device_seconds` (simulated device time so far, from
+/// `ThermodynamicNaturalGradient.lastReadout`), `modelled_seconds` (cost-model digital time per step × steps
+/// + device time), `wall_step_seconds` (mean wall time of a step) and, where the step was evaluated on the
+/// training probe, `train_eval_loss` / `train_eval_accuracy`.
+final class DeviceTimeHook: TrainingHook {
+    let digitalSecondsPerStep: Double
+    private var deviceSeconds = 0.0, stepWall = 0.0
+
+    init(digitalSecondsPerStep: Double) { self.digitalSecondsPerStep = digitalSecondsPerStep }
+
+    func afterStep(_ event: inout StepEvent, loop: TrainingLoop) throws {
+        stepWall += event.stepSeconds
+        if let tngd = loop.optimizer as? ThermodynamicNaturalGradient<Float> {
+            deviceSeconds += tngd.lastReadout?.cost.deviceSeconds ?? 0
         }
-        progress?.finish()
-        return records
+        if let p = event.evaluations["train_probe"] {
+            event.metrics["train_eval_loss"] = p.loss
+            event.metrics["train_eval_accuracy"] = p.accuracy
+        }
+        event.metrics["device_seconds"] = deviceSeconds
+        event.metrics["modelled_seconds"] = digitalSecondsPerStep * Double(event.step) + deviceSeconds
+        event.metrics["wall_step_seconds"] = stepWall / Double(event.step)
     }
 }

@@ -67,9 +67,9 @@ public struct ExperimentRecord: Sendable {
 /// Trains every arm of an experiment for every seed and collects `ExperimentRecord`s
 /// (see `ExperimentResults` for the CSV, plots and table).
 ///
-/// Each run: `ModelFactory.model` with the seed, `MiniBatches` with the seed, `TrainingStep` (which lets a
-/// `CurvatureOptimizer` observe the batch's curvature), evaluation with `evaluate` on the test split. Non-
-/// finite losses do not stop a run; they show in the records.
+/// Each run: `ModelFactory.model` with the seed, `MiniBatches` with the seed, and the `TrainingLoop`
+/// (whose `TrainingStep` lets a `CurvatureOptimizer` observe the batch's curvature) with an evaluation on
+/// the test split and an `ExperimentRecorder`. Non-finite losses do not stop a run; they show in the records.
 public final class ExperimentRunner {
     public let train: LabeledImages
     public let test: LabeledImages
@@ -116,64 +116,14 @@ public final class ExperimentRunner {
         return ExperimentResults(arms: arms, schedule: schedule, records: records)
     }
 
-    /// One run of `arm` with `seed`.
+    /// One run of `arm` with `seed`: `ModelFactory.model` for the seed, then `records(arm:seed:model:…)`.
     public func run(_ arm: ExperimentArm, seed: UInt64, progress: ProgressLine? = nil) throws(ExperimentError) -> [ExperimentRecord] {
         var c = arm.training
         c.seed = seed
         let model = ModelFactory.model(c, inputFeatures: train.features,
                                        classes: max(train.classNames.count, (train.labels.max() ?? 0) + 1))
-        let batches = MiniBatches(count: train.count, batchSize: min(c.batchSize, train.count), seed: seed)
-        let total = schedule.steps ?? c.epochs * batches.batchesPerEpoch
-        let optimizer: any Optimizer<Float>
-        do { optimizer = try arm.makeOptimizer(model, total, seed) } catch {
-            throw .optimizer(arm: arm.name, detail: "\(error)")
-        }
-        let step = TrainingStep(model: model, optimizer: optimizer)
-        let clock = ContinuousClock(), start = clock.now
-        func wall() -> Double { let d = clock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-
-        var records: [ExperimentRecord] = []
-        var feeder = BatchFeeder(data: train, batches: batches)
-        var windowLoss = 0.0, windowCorrect = 0, windowExamples = 0
-        for s in 0..<total {
-            feeder.load(step: s)
-            let examples = feeder.labels.count
-            let result = step.run(feeder.images, labels: feeder.labels)
-            windowLoss += Double(result.loss) * Double(examples)
-            windowCorrect += result.correct
-            windowExamples += examples
-            let done = s + 1
-            // An optimiser that cannot produce a trustworthy step (e.g. TK-FAC whose plainly rounded factors
-            // are indefinite at every refresh) ends this run here: the arm keeps a final record marked
-            // `failed_at_step`, the reason is printed, and the other arms and seeds go on. Continuing would
-            // report a run whose weights stopped changing as if it had trained.
-            var failure: String? = nil
-            if case let .failed(reason) = result.outcome {
-                failure = reason
-                progress?.message("\(arm.name) seed \(seed): stopped at step \(done): \(reason)")
-            }
-            if done % schedule.evaluateEvery == 0 || done == total || failure != nil {
-                let t = evaluate(model, images: test.images, labels: test.labels)
-                var metrics: [String: Double] = [:]
-                if let curvature = optimizer as? any CurvatureOptimizer<Float> {
-                    for (k, v) in curvature.stepMetrics { metrics[k] = v }
-                }
-                metrics["skipped_steps"] = Double(optimizer.skippedSteps)
-                if let probe = arm.probe { for (k, v) in probe(optimizer, model) { metrics[k] = v } }
-                if failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(done) }
-                records.append(ExperimentRecord(
-                    arm: arm.name, seed: seed, step: done, wallSeconds: wall(),
-                    trainLoss: windowLoss / Double(max(windowExamples, 1)),
-                    trainAccuracy: Double(windowCorrect) / Double(max(windowExamples, 1)),
-                    testLoss: t.loss, testAccuracy: t.accuracy, metrics: metrics))
-                windowLoss = 0; windowCorrect = 0; windowExamples = 0
-            }
-            if failure != nil { break }
-            progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", arm.name, seed, done, total,
-                                    result.loss, wall()))
-        }
-        progress?.finish()
-        return records
+        return try Self.records(arm: arm, seed: seed, model: model, train: train, batchSize: c.batchSize, steps: schedule.steps,
+                                evaluateEvery: schedule.evaluateEvery, evaluations: [("test", test)], progress: progress)
     }
 }
 
@@ -186,6 +136,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Sendable {
     case optimizer(arm: String, detail: String)
     /// Results could not be written.
     case output(path: String, detail: String)
+    /// A hook of the training loop failed during a run.
+    case training(arm: String, seed: UInt64, detail: String)
 
     public var description: String {
         switch self {
@@ -193,6 +145,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Sendable {
         case let .data(detail): return "experiment: \(detail)"
         case let .optimizer(arm, detail): return "experiment: the optimiser of arm '\(arm)' could not be built: \(detail); check its settings"
         case let .output(path, detail): return "experiment: cannot write \(path): \(detail); check the --out folder"
+        case let .training(arm, seed, detail): return "experiment: the run of arm '\(arm)' with seed \(seed) stopped: \(detail)"
         }
     }
 }

@@ -1,0 +1,109 @@
+import Datasets
+import Foundation
+import Linalg
+import NeuralNet
+import Optimizers
+
+/// One step of a `TrainingLoop`, as its hooks see it (in order; a hook may add evaluations or ask to stop).
+public struct StepEvent {
+    /// Steps completed, this one included (the 1-based number of this step).
+    public let step: Int
+    /// Steps of the whole run.
+    public let totalSteps: Int
+    /// 0-based epoch of this step.
+    public let epoch: Int
+    /// Whether this step is the last of its epoch.
+    public let endsEpoch: Bool
+    /// Examples in this step's batch.
+    public let examples: Int
+    /// Loss, training metrics and optimiser outcome of the step (before its update).
+    public let result: TrainingStep.Result
+    /// Warnings the optimiser raised in this step.
+    public let warnings: [String]
+    /// Seconds spent gathering the batch and running the step (forward, backward, update).
+    public let loadSeconds: Double
+    public let stepSeconds: Double
+    /// Evaluations made after this step, by data-set role (`"test"`), added by an `EvaluationHook`.
+    public var evaluations: [String: Evaluation] = [:]
+    /// Figures hooks measured at this step, by name (device seconds, …), for the hooks that record.
+    public var metrics: [String: Double] = [:]
+    /// Set by a hook to end the run after this step (the hooks after it still see the step).
+    public var stopRequested = false
+
+    /// Whether this is the run's last step.
+    public var isLast: Bool { step == totalSteps }
+    /// Why the optimiser could not step (`UpdateOutcome.failed`); the loop stops after such a step.
+    public var failure: String? {
+        if case let .failed(reason) = result.outcome { return reason }
+        return nil
+    }
+}
+
+/// Something that happens after training steps: evaluation, metrics rows, checkpoints, progress lines.
+/// Hooks run in the order the loop lists them, each seeing what the earlier ones added to the event.
+public protocol TrainingHook: AnyObject {
+    /// Called after every step; throwing ends the run with that error.
+    func afterStep(_ event: inout StepEvent, loop: TrainingLoop) throws
+    /// Called once when the loop ends without an error (`steps`: the last completed step).
+    func didFinish(loop: TrainingLoop, steps: Int) throws
+}
+
+extension TrainingHook {
+    public func didFinish(loop: TrainingLoop, steps: Int) throws {}
+}
+
+/// The one training loop: for every global step, gather its seeded mini-batch (`BatchFeeder`), run the
+/// `TrainingStep` (forward, loss, backward, curvature, update), then the hooks. `Trainer` and every
+/// experiment runner are this loop with different hooks, so a step, its data order and its evaluation are
+/// the same everywhere. The loop stops after the last step, after a step whose optimiser failed
+/// (`UpdateOutcome.failed`: it updated nothing), or when a hook asks it to.
+public final class TrainingLoop {
+    public let step: TrainingStep
+    public let batches: MiniBatches
+    /// Steps of the whole run (global step numbers `0..<totalSteps`).
+    public let totalSteps: Int
+    public var hooks: [any TrainingHook]
+    private var feeder: BatchFeeder
+
+    public var model: Sequential<Float> { step.model }
+    public var optimizer: any Optimizer<Float> { step.optimizer }
+
+    /// A loop over `data` in `batches`' seeded order for `totalSteps` steps.
+    public init(step: TrainingStep, data: LabeledImages, batches: MiniBatches, totalSteps: Int, hooks: [any TrainingHook] = []) {
+        self.step = step
+        self.batches = batches
+        self.totalSteps = totalSteps
+        self.hooks = hooks
+        feeder = BatchFeeder(data: data, batches: batches)
+    }
+
+    /// Runs global steps `start, start + 1, …` up to `end` (default: `totalSteps`) and returns the number of
+    /// steps completed (the last step's 1-based number; `start` when nothing ran).
+    @discardableResult
+    public func run(from start: Int = 0, until end: Int? = nil) throws -> Int {
+        let clock = ContinuousClock()
+        let last = min(end ?? totalSteps, totalSteps)
+        var s = start
+        while s < last {
+            let t0 = clock.now
+            feeder.load(step: s)
+            let t1 = clock.now
+            let result = step.run(feeder.images, labels: feeder.labels)
+            let t2 = clock.now
+            s += 1
+            var event = StepEvent(step: s, totalSteps: totalSteps, epoch: feeder.epoch(ofStep: s - 1),
+                                  endsEpoch: s % batches.batchesPerEpoch == 0, examples: feeder.labels.count,
+                                  result: result, warnings: step.lastWarnings,
+                                  loadSeconds: (t1 - t0).seconds, stepSeconds: (t2 - t1).seconds)
+            for hook in hooks { try hook.afterStep(&event, loop: self) }
+            if event.stopRequested || event.failure != nil { break }
+        }
+        for hook in hooks { try hook.didFinish(loop: self, steps: s) }
+        return s
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
