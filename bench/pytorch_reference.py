@@ -79,8 +79,9 @@ def main() -> None:
         "benchmark": "train-step-pytorch", "model": a.model, "batch": a.batch, "optimizer": a.optimizer,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "parameters": sum(p.numel() for p in net.parameters()), "repeats": len(times),
-        "medianSeconds": med, "madSeconds": statistics.median(abs(t - med) for t in times),
-        "examplesPerSecond": a.batch / med,
+        "meanSeconds": total / len(times), "medianSeconds": med,
+        "madSeconds": statistics.median(abs(t - med) for t in times),
+        "examplesPerSecond": a.batch * len(times) / total,
     }, indent=2, sort_keys=True))
 
 

@@ -12,6 +12,10 @@ import Linalg
 ///   (`Φ` holds the rows `φ(A) c`).
 /// - `.underdamped`: `V ← V − (δt/m)(γ V + X Fᵀ − C) + (sqrt(2γδt/β)/m) Z`, then `X ← X + δt V`
 ///   (semi-implicit Euler–Maruyama of `m ẍ = −γẋ − (Ax − c) + sqrt(2γ/β) ξ`).
+/// - `.eigenbasis`: the state is kept in modal coordinates `Y = X Q` and every chain advances as `n` scalar OU
+///   processes (`EigenbasisTransition`), O(n) per chain step. `state`, `withState` and `setState` still speak
+///   the device basis (one GEMM `chains × n × n` to rotate); the protocols read `withModalState` instead and
+///   rotate only what the observable needs.
 ///
 /// `C` (the constant inputs) has `biasRows` rows; chain `r` uses row `r / (chains / biasRows)`, so
 /// many right-hand sides run side by side. Noise comes from `noiseStreams` independent xoshiro
@@ -24,13 +28,15 @@ public final class LangevinChains<Scalar: BLASScalar> {
         /// `transition` is `2n × n`: `e^{-Aδt}` stacked on `Lᵀ`; `offset` is `biasRows × n` (`φ(A) c` rows).
         case exact(transition: Matrix<Scalar>, offset: Matrix<Scalar>)
         case underdamped(drift: any DriftOperator<Scalar>, mass: Double, friction: Double)
+        /// Exact per-mode transition; the state is stored as `Y = X Q`.
+        case eigenbasis(EigenbasisTransition<Scalar>)
     }
 
     public let dimension: Int
     public let chains: Int
     public let timeStep: Double
     public let beta: Double
-    let scheme: Scheme
+    private(set) var scheme: Scheme
     let bias: [Scalar]          // biasRows × n
     let chainsPerBiasRow: Int
     let width: Int              // leading dimension of the state buffers (n, or 2n for .exact)
@@ -82,6 +88,18 @@ public final class LangevinChains<Scalar: BLASScalar> {
         current.withUnsafeMutableBufferPointer { s in
             for r in 0..<chains { for j in 0..<n { s[r * w + j] = x0[j] } }
         }
+        rotateCurrentToModal()
+    }
+
+    /// `.eigenbasis`: the device-basis rows just written into `current` become modal coordinates (`Y = X Q`).
+    private func rotateCurrentToModal() {
+        guard case let .eigenbasis(t) = scheme else { return }
+        current.withUnsafeBufferPointer { x in
+            next.withUnsafeMutableBufferPointer { y in
+                t.toModal(x.baseAddress!, rows: chains, ldx: width, into: y.baseAddress!, ldy: width)
+            }
+        }
+        swap(&current, &next)
     }
 
     /// Sets chain `r`'s state from rows of `x0` (`chains × n`).
@@ -93,11 +111,42 @@ public final class LangevinChains<Scalar: BLASScalar> {
                 for r in 0..<chains { for j in 0..<n { s[r * w + j] = src[r * n + j] } }
             }
         }
+        rotateCurrentToModal()
     }
 
-    /// Reads the state: `body(pointer, leadingDimension)`; row `r` starts at `pointer + r * ld`.
+    /// Reads the state in the device basis: `body(pointer, leadingDimension)`; row `r` starts at `pointer + r * ld`.
+    /// (`.eigenbasis`: the modal state is rotated back first, one GEMM.)
     public func withState<R>(_ body: (UnsafePointer<Scalar>, Int) throws -> R) rethrows -> R {
+        if case let .eigenbasis(t) = scheme {
+            current.withUnsafeBufferPointer { y in
+                next.withUnsafeMutableBufferPointer { x in
+                    t.toDevice(y.baseAddress!, rows: chains, ldy: width, into: x.baseAddress!, ldx: width)
+                }
+            }
+            return try next.withUnsafeBufferPointer { try body($0.baseAddress!, width) }
+        }
+        return try current.withUnsafeBufferPointer { try body($0.baseAddress!, width) }
+    }
+
+    /// The eigenbasis transition, when the chains evolve in modal coordinates.
+    var eigenbasisTransition: EigenbasisTransition<Scalar>? {
+        if case let .eigenbasis(t) = scheme { return t }
+        return nil
+    }
+
+    /// Reads the state as stored: modal coordinates `Y = X Q` for `.eigenbasis`, the device basis otherwise.
+    func withStoredState<R>(_ body: (UnsafePointer<Scalar>, Int) throws -> R) rethrows -> R {
         try current.withUnsafeBufferPointer { try body($0.baseAddress!, width) }
+    }
+
+    /// `.eigenbasis` only: one exact jump of `time` τ (burn-in), drawing its noise from the same streams.
+    /// Not counted in `stepsTaken` (the caller accounts for it, as for a separate relaxation).
+    func jump(time: Double) {
+        guard case let .eigenbasis(t) = scheme else { preconditionFailure("jump(time:) needs the eigenbasis scheme") }
+        scheme = .eigenbasis(t.retimed(time))
+        step()
+        scheme = .eigenbasis(t)
+        stepsTaken -= 1
     }
 
     /// A copy of the state as a `chains × n` matrix.
@@ -156,6 +205,10 @@ public final class LangevinChains<Scalar: BLASScalar> {
         case let .eulerMaruyama(drift): stepEulerMaruyama(drift, z)
         case let .exact(transition, offset): stepExact(transition, offset, z)
         case let .underdamped(drift, m, g): stepUnderdamped(drift, mass: m, friction: g, z)
+        case let .eigenbasis(t):
+            current.withUnsafeMutableBufferPointer { y in
+                t.advance(y.baseAddress!, chains: chains, ld: width, chainsPerInputRow: chainsPerBiasRow, noise: z)
+            }
         }
     }
 

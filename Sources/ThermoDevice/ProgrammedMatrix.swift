@@ -9,7 +9,7 @@ import Linalg
 /// The simulator then knows the realised spectrum (one symmetric eigen-solve of the *physical*
 /// matrix, never returned as an answer): it decides positive definiteness, step stability, the
 /// relaxation time used for the default burn-in and the equilibration cost, and (for the exact
-/// integrator) the transition operator.
+/// integrators) the transition operator or the eigenbasis the chains evolve in.
 public struct ProgrammedMatrix<Scalar: BLASScalar>: Sendable {
     /// `n`.
     public let size: Int
@@ -23,8 +23,10 @@ public struct ProgrammedMatrix<Scalar: BLASScalar>: Sendable {
     public let realized: Matrix<Scalar>
     /// Eigenvalues of `realized`, ascending (device-side physics, in 1/τ).
     public let eigenvalues: [Double]
-    /// Eigenvectors of `realized` as columns (only kept for the exact integrator).
+    /// Eigenvectors of `realized` as columns (only kept for the exact integrators).
     let eigenvectors: Matrix<Double>?
+    /// The same in the simulation's precision (`.eigenbasis` only: the basis the chains evolve in).
+    let modalBasis: Matrix<Scalar>?
     /// Relative Frobenius difference between `realized` and `nominal` (quantisation + mismatch).
     public let programmingError: Double
     /// What the coupling DAC did (nil for an ideal DAC).

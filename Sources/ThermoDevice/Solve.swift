@@ -145,9 +145,13 @@ extension ThermodynamicDevice {
         let readoutsPerChain = Swift.max(1, Int((time / (Double(perRHS) * sampleInterval)).rounded(.up)))
         var sums = [Double](repeating: 0, count: chainsTotal * n)
         var readout = [Scalar](repeating: 0, count: chainsTotal * n)
+        // Eigenbasis with an ideal ADC: the mean is linear, so the readouts are summed in modal coordinates
+        // and the per-chain sums rotated back once at the end. A quantising ADC acts on x, so then every
+        // readout is rotated to the device basis first (`withState`).
+        let modalSums = adc == nil && chains.eigenbasisTransition != nil
         for _ in 0..<readoutsPerChain {
             chains.step(stepsPerSample)
-            chains.withState { p, ld in
+            let body = { (p: UnsafePointer<Scalar>, ld: Int) in
                 readout.withUnsafeMutableBufferPointer { rb in
                     for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
                     adc?.quantizeInPlace(rb)
@@ -156,6 +160,11 @@ extension ThermodynamicDevice {
                     }
                 }
             }
+            if modalSums { chains.withStoredState(body) } else { chains.withState(body) }
+        }
+        if modalSums, let q = programmed.eigenvectors {
+            // Rows of sums are Σ yᵀ; Σ xᵀ = (Σ yᵀ) Qᵀ.
+            sums = BLAS.matmul(Matrix(rows: chainsTotal, columns: n, storage: sums), q, transposeB: true).storage
         }
 
         // Per right-hand side: mean over chains and standard error from the chain-to-chain spread.

@@ -93,7 +93,7 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         let values: [Double]
         var vectors: Matrix<Double>? = nil
         do {
-            if config.integrator == .exact {
+            if config.integrator.isExact {
                 let e = try LAPACK.symmetricEigen(realized)
                 values = e.values
                 vectors = e.vectors
@@ -125,7 +125,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
 
         return ProgrammedMatrix(size: n, scale: alpha, lambdaBound: bound, nominal: nominal,
                                 realized: realized.converted(to: Scalar.self), eigenvalues: values,
-                                eigenvectors: vectors, programmingError: programmingError, dacStatistics: dacStatistics,
+                                eigenvectors: vectors,
+                                modalBasis: config.integrator == .eigenbasis ? vectors?.converted(to: Scalar.self) : nil,
+                                programmingError: programmingError, dacStatistics: dacStatistics,
                                 programmingCost: cost)
     }
 
@@ -164,9 +166,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
 
     /// The integrator step for a sampling interval: `h = interval / ceil(interval / δt)` ≤ δt, so that
     /// readouts fall exactly on steps. Returns `(h, stepsPerInterval)`.
-    /// The exact integrator takes the whole interval in one step (it is exact for any step).
+    /// The exact integrators take the whole interval in one step (they are exact for any step).
     func step(for interval: Double) -> (h: Double, steps: Int) {
-        if configuration.integrator == .exact { return (interval, 1) }
+        if configuration.integrator.isExact { return (interval, 1) }
         let k = Swift.max(1, Int((interval / configuration.timeStep - 1e-9).rounded(.up)))
         return (interval / Double(k), k)
     }
@@ -212,6 +214,9 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
             for i in 0..<n { for j in 0..<n { k[i, j] = expA[i, j]; k[n + i, j] = lt[i, j] } }
             let offset = BLAS.matmul(bias.converted(to: Double.self), phi) // rows cᵀφ (φ symmetric)
             scheme = .exact(transition: k.converted(to: Scalar.self), offset: offset.converted(to: Scalar.self))
+        case (.eigenbasis, _):
+            scheme = .eigenbasis(EigenbasisTransition(basis: programmed.modalBasis!, eigenvalues: programmed.eigenvalues,
+                                                      beta: config.beta, bias: bias, step: h))
         case (.eulerMaruyama, .overdamped):
             scheme = .eulerMaruyama(drift: DenseDrift(programmed.realized, symmetric: true))
         case let (.eulerMaruyama, .underdamped(m, g)):
@@ -221,14 +226,19 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
                               beta: config.beta, noiseStreams: config.noiseStreams, seed: nextNoiseSeed())
     }
 
-    /// Relaxes `chains` for `time` τ from their current state (inputs `bias`). With the exact
+    /// Relaxes `chains` for `time` τ from their current state (inputs `bias`). With an exact
     /// integrator this is *one* transition of size `time` (exact in distribution for any step, so
-    /// burn-in costs one GEMM instead of `time/δt`); otherwise `ceil(time/h)` integrator steps.
+    /// burn-in costs one GEMM (`.exact`) or O(n) per chain (`.eigenbasis`) instead of `time/δt` steps);
+    /// otherwise `ceil(time/h)` integrator steps.
     /// Returns the number of integrator steps simulated per chain.
     @discardableResult
     public mutating func relax(_ chains: LangevinChains<Scalar>, _ programmed: ProgrammedMatrix<Scalar>,
                                bias: Matrix<Scalar>, time: Double) throws(ThermoDeviceError) -> Int {
         guard time > 0 else { return 0 }
+        if case .eigenbasis = chains.scheme {
+            chains.jump(time: time)
+            return 1
+        }
         if configuration.integrator == .exact {
             let jump = try makeChains(programmed, bias: bias, chains: chains.chains, step: time)
             jump.setState(rows: chains.state)

@@ -13,7 +13,10 @@ struct BenchDevice: ParsableCommand {
         discussion: """
         Part 1 times one batched-chain step (chains × n state, one GEMM + noise) for every size and \
         chain count, reports GFLOP/s (2·chains·n² per Euler–Maruyama step, 4·chains·n² per exact step) \
-        next to the square-GEMM peak measured in the same run with the same threads. Part 2 finds, for \
+        next to the square-GEMM peak measured in the same run with the same threads; eigenbasis steps \
+        (O(n) per chain, no GEMM) are reported as seconds per chain step. Part 3 solves at thermox's \
+        protocol and signal-to-noise (--thermox-sizes, κ = --thermox-kappa) and runs \
+        bench/thermox_reference.py in the same run: wall times, errors and the ratio side by side. Part 2 finds, for \
         each n and κ, the number of readouts that reaches the target relative error (a pilot run's \
         error bar predicts it; the run is repeated larger if the measured error against LAPACK misses) \
         and reports the wall and device time of that final run. Default run: about 2–3 minutes on 2 cores.
@@ -38,6 +41,16 @@ struct BenchDevice: ParsableCommand {
     var accuracyChains: Int = 64
     @Flag(help: "Skip the time-to-accuracy part.")
     var skipAccuracy = false
+    @Option(name: .long, parsing: .upToNextOption, help: "Sizes n of the side-by-side rows against thermox (its protocol and signal-to-noise).")
+    var thermoxSizes: [Int] = [128, 512, 1024]
+    @Option(help: "Condition number κ of the thermox rows.")
+    var thermoxKappa: Double = 100
+    @Option(help: "Repeats (device seeds / thermox keys) of the thermox rows; medians of wall time, means of error.")
+    var thermoxRepeats: Int = 3
+    @Option(help: "The thermox reference script, run with python3 in the same run (needs `pip install thermox==0.0.6`).")
+    var thermoxScript: String = "bench/thermox_reference.py"
+    @Flag(help: "Skip the side-by-side thermox rows.")
+    var skipThermox = false
     @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
     var threads: Int?
     @Option(help: "Minimum measured seconds per step configuration.")
@@ -50,7 +63,10 @@ struct BenchDevice: ParsableCommand {
             throw ValidationError("sizes must be in 2…4096")
         }
         guard chains.allSatisfy({ $0 >= 2 }), accuracyChains >= 8 else { throw ValidationError("chains must be ≥ 2 (accuracy: ≥ 8)") }
-        guard kappas.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--kappas must be ≥ 1") }
+        guard kappas.allSatisfy({ $0 >= 1 }), thermoxKappa >= 1 else { throw ValidationError("--kappas and --thermox-kappa must be ≥ 1") }
+        guard thermoxSizes.allSatisfy({ $0 >= 2 && $0 <= 4096 }), thermoxRepeats >= 1 else {
+            throw ValidationError("--thermox-sizes must be in 2…4096 and --thermox-repeats ≥ 1")
+        }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -96,7 +112,8 @@ struct BenchDevice: ParsableCommand {
         var accuracy: [AccuracyRow]
         /// Same n, κ, sample count and spacing as thermox's defaults (dt = 1τ, one readout per τ).
         var thermoxProtocol: [AccuracyRow]
-        var thermoxQuoted = "thermox 0.0.6 solve n=128, κ=100, 10k samples: 0.12 s for 1.2 % error (issue #4); see bench/thermox_reference.py"
+        /// Thermograd (eigenbasis integrator) and thermox 0.0.6 at thermox's protocol and signal-to-noise, same run.
+        var thermoxSideBySide: [ThermoxRow]
     }
 
     func run() throws {
@@ -121,6 +138,7 @@ struct BenchDevice: ParsableCommand {
                 steps.append(try stepRow(.eulerMaruyama, n: n, chains: c, peak: peak, rng: &rng))
             }
             if n >= 256, let c = chains.max() { steps.append(try stepRow(.exact, n: n, chains: c, peak: peak, rng: &rng)) }
+            if let c = chains.max() { steps.append(try stepRow(.eigenbasis, n: n, chains: c, peak: peak, rng: &rng)) }
         }
         var accuracy: [AccuracyRow] = [], sameAsThermox: [AccuracyRow] = []
         if !skipAccuracy {
@@ -133,9 +151,11 @@ struct BenchDevice: ParsableCommand {
                 }
             }
         }
+        let sideBySide = skipThermox ? [] : try thermoxRows(sizes: thermoxSizes, kappa: thermoxKappa, samples: thermoxSamples,
+                                                             repeats: thermoxRepeats)
         try JSONReport.print(Report(loadAverage: load, threads: BLASThreads.current, core: BLASThreads.coreName, gemmPeak: peaks,
                                     peakGflops: peak, steps: steps, accuracy: accuracy,
-                                    thermoxProtocol: sameAsThermox))
+                                    thermoxProtocol: sameAsThermox, thermoxSideBySide: sideBySide))
     }
 
     static var loadAverage: Double {
@@ -153,6 +173,8 @@ struct BenchDevice: ParsableCommand {
         var device = ThermodynamicDevice<Float>(configuration: config)
         let p = try device.program(g)
         let lc = try device.makeChains(p, bias: Matrix(rows: 1, columns: n), chains: c, step: 0.5)
+        // GEMM flops per step. The eigenbasis step has no GEMM: its GFLOP/s are those of the Euler–Maruyama
+        // GEMM it replaces (2·chains·n²), and fractionOfSameShapeGemm > 1 means it is faster than that GEMM alone.
         let flopsPerStep = Double(integrator == .exact ? 4 : 2) * Double(c) * Double(n * n)
         let batch = max(1, Int(2e7 / flopsPerStep))   // ≈ 20 MFLOP per timed call
         // The GEMM alone at the step's shape (β = 1, as in the step).
@@ -182,7 +204,7 @@ struct BenchDevice: ParsableCommand {
     /// Readouts needed for the target: pilot run → predicted count from its error bar (error ∝ 1/sqrt(N))
     /// → final run, enlarged up to twice if the measured error misses the target.
     ///
-    /// Protocol (stated in the output): exact integrator, one step per readout, readouts every half
+    /// Protocol (stated in the output): eigenbasis (exact) integrator, one step per readout, readouts every half
     /// relaxation time `0.5/λ_min` of the programmed matrix (nearly independent readouts, so few steps;
     /// the device time this implies is reported too). Burn-in: the default 7 relaxation times.
     ///
@@ -195,7 +217,7 @@ struct BenchDevice: ParsableCommand {
         let refSolve = solve ? try LAPACK.solve(ad, b.map { Double($0) }) : []
         let refInverse = solve ? Matrix<Double>(rows: 0, columns: 0) : try LAPACK.inverseSPD(ad)
         let target = solve ? solveTarget : inverseTarget
-        let config = try DeviceConfiguration(timeStep: 1e6, integrator: .exact, chains: accuracyChains, seed: seed)
+        let config = try DeviceConfiguration(timeStep: 1e6, integrator: .eigenbasis, chains: accuracyChains, seed: seed)
         var device = ThermodynamicDevice<Float>(configuration: config)
         let clock = ContinuousClock(), start = clock.now
         let p = try device.program(a)

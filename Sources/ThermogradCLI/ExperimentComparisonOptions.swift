@@ -41,6 +41,8 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
     var mismatch: Double = 0
     @Option(name: .customLong("device-seed"), help: "Device seed (mismatch and noise).")
     var deviceSeed: UInt64 = 0
+    @Option(name: .customLong("tkfac-integrator"), help: "How the TK-FAC devices are simulated: eigenbasis (exact, O(n) per chain step; the default) or exact (the same law by one dense GEMM per step).")
+    var integrator: String = "eigenbasis"
 
     /// The codable TK-FAC options (validated by `options().configuration()`).
     func options() -> ThermodynamicKFACOptions {
@@ -60,6 +62,7 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
         o.beta = beta
         o.mismatch = mismatch
         o.seed = deviceSeed
+        o.integrator = integrator == "eigenbasis" ? nil : integrator
         return o
     }
 

@@ -6,8 +6,8 @@ extension QuantizationScheme: ExpressibleByArgument {}
 
 /// Device settings shared by `simulate` and `bench device`.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "Integrator: eulerMaruyama or exact.")
-    var integrator: DeviceConfiguration.Integrator = .eulerMaruyama
+    @Option(help: "Integrator: eigenbasis (exact OU transition per eigenmode, O(n) per chain step; the default), exact (the same transition as one dense GEMM per step) or eulerMaruyama (the papers' method, δt-biased).")
+    var integrator: DeviceConfiguration.Integrator = .eigenbasis
     @Option(help: "Integrator step δt in τ (EM is stable for δt < 2/λ_max = 2/couplingRange).")
     var dt: Double = 0.5
     @Option(help: "Inverse temperature β (noise sqrt(2/β) dW).")

@@ -5,15 +5,15 @@ import ThermoDevice
 
 /// Transient and stationary behaviour of the integrators.
 @Suite struct DynamicsTests {
-    /// The chain mean relaxes as `⟨y_t⟩ = y* + e^{−A't}(y₀ − y*)` (exact integrator) and as
+    /// The chain mean relaxes as `⟨y_t⟩ = y* + e^{−A't}(y₀ − y*)` (exact integrators, dense and eigenbasis) and as
     /// `y* + (I − hA')^k (y₀ − y*)` (Euler–Maruyama, the recursion's own mean). Each coordinate's
     /// chain average has standard error `sqrt(Cov_t,ii / C)` with `Cov_t = β⁻¹A'⁻¹(I − e^{−2A't})`
     /// (EM: per mode `s²(1 − (1−λh)^{2k})`); 4.5σ on 24 coordinates leaves ≈ 2e-4 to chance.
-    @Test(arguments: [DeviceConfiguration.Integrator.exact, .eulerMaruyama])
+    @Test(arguments: [DeviceConfiguration.Integrator.exact, .eigenbasis, .eulerMaruyama])
     func meanRelaxesExponentially(integrator: DeviceConfiguration.Integrator) throws {
         let n = 8, chains = 4096
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 4, seed: 5)
-        let config = try DeviceConfiguration(timeStep: integrator == .exact ? 0.25 : 0.05, integrator: integrator, seed: 9)
+        let config = try DeviceConfiguration(timeStep: integrator.isExact ? 0.25 : 0.05, integrator: integrator, seed: 9)
         var device = ThermodynamicDevice<Float>(configuration: config)
         let p = try device.program(a)
         let c: [Float] = BenchmarkProblems.randomVector(n, seed: 6).map { $0 * 0.5 }
@@ -31,9 +31,9 @@ import ThermoDevice
             taken = k
             let h = config.timeStep
             // Mode-wise transient factor and variance.
-            let decay = lambda.map { integrator == .exact ? exp(-$0 * h * Double(k)) : pow(1 - $0 * h, Double(k)) }
+            let decay = lambda.map { integrator.isExact ? exp(-$0 * h * Double(k)) : pow(1 - $0 * h, Double(k)) }
             let variance = lambda.map { l -> Double in
-                integrator == .exact ? (1 - exp(-2 * l * h * Double(k))) / (config.beta * l)
+                integrator.isExact ? (1 - exp(-2 * l * h * Double(k))) / (config.beta * l)
                     : (1 - pow(1 - l * h, 2 * Double(k))) / (config.beta * l * (1 - l * h / 2))
             }
             let offset = (0..<n).map { Double(y0[$0]) - yStar[$0] }

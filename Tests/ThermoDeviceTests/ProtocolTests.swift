@@ -10,13 +10,14 @@ import ThermoDevice
     /// 48 coordinates). A warm start at the answer with zero burn-in is unbiased (same check); a
     /// warm start far away with zero burn-in leaves the bias `A'⁻¹(I − e^{−A'T})(x₀ − x*)/T`,
     /// far outside the error bars.
-    @Test func batchedSolveWithWarmStart() throws {
+    @Test(arguments: [DeviceConfiguration.Integrator.eulerMaruyama, .eigenbasis])
+    func batchedSolveWithWarmStart(integrator: DeviceConfiguration.Integrator) throws {
         let n = 16, m = 3
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 10, seed: 15)
         var rng = Xoshiro256StarStar(seed: 16)
         let b: Matrix<Float> = rng.normalMatrix(rows: n, columns: m)
         let exact = try LAPACK.solve(a.converted(to: Double.self), b.converted(to: Double.self))
-        var device = ThermodynamicDevice<Float>(configuration: try DeviceConfiguration(timeStep: 0.5, seed: 3))
+        var device = ThermodynamicDevice<Float>(configuration: try DeviceConfiguration(timeStep: 0.5, integrator: integrator, seed: 3))
         let p = try device.program(a)
         func maxZ(_ r: BatchedSolveResult<Float>) -> Double {
             var z = 0.0
@@ -39,12 +40,13 @@ import ThermoDevice
         #expect(abs(cold.cost.equilibrationSeconds - Double(m) * cold.settings.burnIn * 1e-6) < 1e-12)
     }
 
-    /// `e^{−As}` from the lag covariance (exact integrator): agrees with the eigendecomposition value
+    /// `e^{−As}` from the lag covariance (exact integrators, dense and eigenbasis): agrees with the eigendecomposition value
     /// within 4.5 × its batch-means error bar, and that bar is small (< 10 % of ‖e^{−As}‖).
-    @Test func exponentialFromLagAutocovariance() throws {
+    @Test(arguments: [DeviceConfiguration.Integrator.exact, .eigenbasis])
+    func exponentialFromLagAutocovariance(integrator: DeviceConfiguration.Integrator) throws {
         let n = 6, s = 1.0
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 3, seed: 17)
-        var device = ThermodynamicDevice<Float>(configuration: try DeviceConfiguration(integrator: .exact, seed: 4))
+        var device = ThermodynamicDevice<Float>(configuration: try DeviceConfiguration(integrator: integrator, seed: 4))
         let p = try device.program(a)
         let (exp, lagCov) = try device.exponential(p, lag: s, samples: 32768)
         let reference = try Theory.function(a.converted(to: Double.self)) { Foundation.exp(-$0 * s) }

@@ -61,11 +61,12 @@ import ThermoDevice
     /// and ideal covariance estimates differ on the diagonal by αβΔ²/12 on average. Statistical
     /// scatter of that average (cross term 2xe, N = 16384 correlated readouts, 8 coordinates) is
     /// ≈ 5 % of it, so ±25 % is a 5σ band.
-    @Test func adcQuantisationAddsSheppardVariance() throws {
+    @Test(arguments: [DeviceConfiguration.Integrator.exact, .eigenbasis])
+    func adcQuantisationAddsSheppardVariance(integrator: DeviceConfiguration.Integrator) throws {
         let n = 8, bits = 4, range = 8.0
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 4, seed: 12)
         func estimate(_ adc: DeviceConfiguration.Converter) throws -> (Matrix<Double>, Double) {
-            let config = try DeviceConfiguration(integrator: .exact, outputConverter: adc, seed: 5)
+            let config = try DeviceConfiguration(integrator: integrator, outputConverter: adc, seed: 5)
             var device = ThermodynamicDevice<Float>(configuration: config)
             let p = try device.program(a)
             return (try device.inverse(p, samples: 16384, sampleInterval: 2).estimate.converted(to: Double.self), p.scale)

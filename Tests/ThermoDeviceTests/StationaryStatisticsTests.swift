@@ -61,17 +61,18 @@ import ThermoDevice
                 "mean-square error ratio for 16× samples: \(measured), theory \(predicted)")
     }
 
-    /// Inverse from β × sample covariance with the exact integrator at N and 16N readouts. Theory:
+    /// Inverse from β × sample covariance with the exact integrators (dense, eigenbasis) at N and 16N readouts. Theory:
     /// in the eigenbasis of A' the readout covariance entries have
     /// `Var(S_ij) = σ_i²σ_j²(1+δ_ij)(1+ρ_iρ_j)/((1−ρ_iρ_j)N)`, `σ_i² = 1/(βλ_i)`, `ρ_i = e^{−λ_iΔ}`;
     /// for independent readouts this is the `sqrt((n+1)/N)` rule. The estimate is `αβŜ`.
-    @Test func covarianceConvergesToInverseAtTheoreticalRate() throws {
+    @Test(arguments: [DeviceConfiguration.Integrator.exact, .eigenbasis])
+    func covarianceConvergesToInverseAtTheoreticalRate(integrator: DeviceConfiguration.Integrator) throws {
         let n = 12
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 5, seed: 4)
         let reference = try LAPACK.inverseSPD(a.converted(to: Double.self))
         var runs: [(err2: Double, predicted: Double, bounds: (lower: Double, upper: Double))] = []
         for samples in [4096, 65536] {
-            let config = try DeviceConfiguration(beta: 2, integrator: .exact, chains: 64, seed: 7)
+            let config = try DeviceConfiguration(beta: 2, integrator: integrator, chains: 64, seed: 7)
             var device = ThermodynamicDevice<Float>(configuration: config)
             let p = try device.program(a)
             let interval = 2.0

@@ -45,12 +45,14 @@ import _TestSupport
             c.kfac.seed = 3
             c.thermodynamicKFAC.method = 1; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
             c.thermodynamicKFAC.samples = 256; c.thermodynamicKFAC.seed = 5
+            c.thermodynamicKFAC.integrator = "exact"   // the dense exact integrator these values were recorded with
         },
         Case(name: "tkfac-method2-mlp", checksum: 0x640c_84a0_c2cb_91dc, steps: 8) { c in
             c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
             c.kfac.seed = 3
             c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
             c.thermodynamicKFAC.seed = 6
+            c.thermodynamicKFAC.integrator = "exact"   // the dense exact integrator these values were recorded with
         },
         Case(name: "ngd-cg-mlp", checksum: 0xee4a_d913_d2a1_b449, steps: 8) { c in
             c.optimizer = .ngdCG; c.learningRate = 0.05; c.naturalGradient.damping = 1e-2

@@ -112,16 +112,18 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         try validate()
     }
 
-    /// The default TK-FAC device: exact OU transitions (so ill-conditioned factors equilibrate in a few
-    /// simulated steps, in distribution exactly as the physical device), δt = 10⁴ τ (a readout interval is
-    /// then one integrator step), β = 10⁶, ideal DAC/ADC, 64 chains, seed 0. A quantised DAC is auto-ranged
+    /// The default TK-FAC device: exact OU transitions simulated per eigenmode (`.eigenbasis`: ill-conditioned
+    /// factors equilibrate in one jump, in distribution exactly as the physical device, at O(n) per chain step;
+    /// `.exact` gives the same law by one dense GEMM per step), δt = 10⁴ τ (a readout interval is then one
+    /// integrator step), β = 10⁶, ideal DAC/ADC, 64 chains, seed 0. A quantised DAC is auto-ranged
     /// per matrix (`inputRange == nil`, full scale = the factor's absmax) unless a fixed range is given.
     public static func defaultDevice(beta: Double = 1e6, inputBits: Int? = nil, inputRange: Double? = nil,
                                      outputBits: Int? = nil,
                                      quantization: QuantizationScheme = .conservative, mismatch: Double = 0,
-                                     seed: UInt64 = 0) throws(KFACError) -> DeviceConfiguration {
+                                     seed: UInt64 = 0,
+                                     integrator: DeviceConfiguration.Integrator = .eigenbasis) throws(KFACError) -> DeviceConfiguration {
         do {
-            return try DeviceConfiguration(beta: beta, timeStep: 1e4, integrator: .exact,
+            return try DeviceConfiguration(beta: beta, timeStep: 1e4, integrator: integrator,
                                            inputConverter: DeviceConfiguration.Converter(bits: inputBits, range: inputRange),
                                            matrixQuantization: quantization,
                                            outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),

@@ -46,6 +46,11 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var timeUnit: TimeUnit = .relaxationTimes
     /// Device seed (each factor of each layer derives its own device from it).
     public var seed: UInt64 = 0
+    /// How the devices' trajectories are simulated (`DeviceConfiguration.Integrator` raw value): nil is the
+    /// default, `eigenbasis` (exact, O(n) per chain step); `exact` is the same law by a dense GEMM per step
+    /// (bit-for-bit the results of runs made before `eigenbasis` existed). Optional so that older saved
+    /// configurations decode.
+    public var integrator: String? = nil
 
     public init() {}
 
@@ -60,10 +65,15 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
         guard let q = QuantizationScheme(rawValue: quantization) else {
             throw .invalidConfiguration(field: "tkfac.quantization", value: quantization, requirement: "use conservative or plainRounding")
         }
+        guard let integration = DeviceConfiguration.Integrator(rawValue: integrator ?? DeviceConfiguration.Integrator.eigenbasis.rawValue),
+              integration.isExact else {
+            throw .invalidConfiguration(field: "tkfac.integrator", value: integrator ?? "nil",
+                                        requirement: "use eigenbasis (the default) or exact: TK-FAC's readout intervals are one exact step")
+        }
         let device: DeviceConfiguration
         do {
             device = try DeviceConfiguration(
-                beta: beta, timeStep: 1e4, integrator: .exact,
+                beta: beta, timeStep: 1e4, integrator: integration,
                 inputConverter: DeviceConfiguration.Converter(bits: inputBits, range: inputRange,
                                                           rounding: stochasticRounding ? .stochastic : .nearest),
                 matrixQuantization: q, outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
