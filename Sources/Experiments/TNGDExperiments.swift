@@ -31,11 +31,13 @@ public enum TNGDExperiments {
         public var initialState = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart
         /// Mean- or sum-normalised `F` and `∇ℓ` (ours: mean).
         public var lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean
+        /// Exact (default) or Euler–Maruyama simulation of the device.
+        public var integrator = ThermodynamicNaturalGradientConfiguration.Integrator.exact
         /// Device programming: seconds per resistor and rows written in parallel (`ThermoDevice.CostModel`).
         public var costModel = CostModel()
         public init() {}
         public var description: String {
-            "TNGD η \(learningRate), t \(analogTime)τ, λ \(damping), δt \(timeStep)τ, κ0 \(noise), t_d \(delay)τ, averaging "
+            "TNGD \(integrator), η \(learningRate), t \(analogTime)τ, λ \(damping), δt \(timeStep)τ, κ0 \(noise), t_d \(delay)τ, averaging "
                 + "\(averagingTime)τ, momentum \(momentum), start \(initialState), loss \(lossNormalization); Adam η \(adamLearningRate); device \(costModel)"
         }
     }
@@ -64,7 +66,8 @@ public enum TNGDExperiments {
         let device = try ThermodynamicNaturalGradientConfiguration.device(noise: k.noise, timeStep: k.timeStep, costModel: k.costModel)
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: k.analogTime, damping: k.damping, delay: k.delay,
                                                                    averagingTime: k.averagingTime, initialState: k.initialState,
-                                                                   lossNormalization: k.lossNormalization, device: device)
+                                                                   lossNormalization: k.lossNormalization, integrator: k.integrator,
+                                                                   device: device)
         let rate = adam ? k.adamLearningRate : k.learningRate
         let settings = "\(config) [device noise seed per run: seed·7919 + 17], "
             + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")

@@ -55,7 +55,7 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
             analogTime: configuration.analogTime, damping: configuration.damping, delay: configuration.delay,
             averagingTime: configuration.averagingTime, initialState: configuration.initialState,
             powerIterations: configuration.powerIterations, stepSafety: configuration.stepSafety,
-            lossNormalization: configuration.lossNormalization,
+            lossNormalization: configuration.lossNormalization, integrator: configuration.integrator,
             device: ThermodynamicNaturalGradientConfiguration.device(noise: 1e-300, timeStep: configuration.timeStep,
                                                                      seed: configuration.device.seed))
         let loss = SoftmaxCrossEntropy<Float>()

@@ -33,18 +33,23 @@ struct BenchTrainStep: ParsableCommand {
     var threads: Int?
     @Option(help: "Minimum measured seconds.")
     var seconds: Double = 3
+    @Option(help: "Minimum measured steps.")
+    var repeats: Int = 20
     @Option(help: "Seed for the weights and the random batch.")
     var seed: UInt64 = 1
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac)")
     var thermodynamicKFAC: ThermodynamicKFACCommandOptions
+    @OptionGroup(title: "Thermodynamic NGD (--optimizer tngd|tngd-adam)")
+    var tngd: TNGDTrainOptions
 
     func validate() throws {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
 
     struct Report: Codable {
@@ -75,6 +80,7 @@ struct BenchTrainStep: ParsableCommand {
         c.seed = seed
         curvature.apply(to: &c)
         c.thermodynamicKFAC = thermodynamicKFAC.options()
+        c.tngd = tngd.settings
         c.learningRate = (optimizer.isCurvatureBased ? curvature.inner.kind : optimizer) == .sgd ? 0.01 : 1e-3
         try c.validate()
         let net = ModelFactory.model(c)
@@ -85,12 +91,12 @@ struct BenchTrainStep: ParsableCommand {
         var rng = Xoshiro256StarStar(seed: seed, stream: 7)
         let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
         let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
-        for _ in 0..<5 { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
+        for _ in 0..<min(5, repeats) { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
         // Whole cycles: a multiple of T_inv (and T_cov) steps holds every periodic refresh in proportion.
-        let cycle = optimizer.isCurvatureBased ? max(1, c.kfac.inverseUpdateInterval * c.kfac.factorUpdateInterval) : 1
+        let cycle = optimizer.isCurvatureBased && !optimizer.isThermodynamicNaturalGradient ? max(1, c.kfac.inverseUpdateInterval * c.kfac.factorUpdateInterval) : 1
         var times: [Double] = []
         var total = 0.0
-        while times.count < 20 || total < seconds || times.count % cycle != 0 {
+        while times.count < repeats || total < seconds || times.count % cycle != 0 {
             let t = BenchmarkTiming.seconds { step.run(x, labels: labels) }
             times.append(t)
             total += t

@@ -36,6 +36,8 @@ struct TNGDExperimentOptions: ParsableArguments {
     var timeStep: Double = 0.1
     @Option(help: "Thermal noise κ0 of the device.")
     var noise: Double = 1e-3
+    @Option(help: "Device simulation: exact (continuous time, in the eigenbasis of F) or euler-maruyama (step --time-step).")
+    var integrator: ThermodynamicNaturalGradientConfiguration.Integrator = .exact
     @Option(help: "TNGD momentum (SGD on g̃).")
     var momentum: Double = 0
     @Option(name: .customLong("averaging"), help: "Average readouts over the last T τ of each run (0: one readout).")
@@ -88,6 +90,7 @@ struct TNGDExperimentOptions: ParsableArguments {
         k.averagingTime = averaging
         k.initialState = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: start) ?? .warmStart
         k.lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: loss) ?? .mean
+        k.integrator = integrator
         k.costModel = CostModel(programmingTimePerCoupling: programmingTime, parallelRows: parallelRows)
         return k
     }
@@ -283,7 +286,8 @@ struct ExperimentTNGDNoise: ParsableCommand {
                 let device = try ThermodynamicNaturalGradientConfiguration.device(noise: kappa, timeStep: k.timeStep, seed: seed)
                 let config = try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: k.damping,
                                                                            averagingTime: k.averagingTime, initialState: k.initialState,
-                                                                           lossNormalization: k.lossNormalization, device: device)
+                                                                           lossNormalization: k.lossNormalization,
+                                                                           integrator: k.integrator, device: device)
                 let model = TNGDModel.convolutionalDense(channels: options.channels, hidden: options.hidden, seed: seed)
                 print(try TNGDNoiseProbe.measure(model: model, input: input, labels: labels, configuration: config, runs: runs,
                                                  learningRate: options.learningRate))

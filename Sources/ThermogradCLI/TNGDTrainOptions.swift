@@ -3,6 +3,8 @@ import Optimizers
 
 /// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, REFERENCE.md §4).
 /// Defaults are the TNGD paper's MNIST settings (`ThermodynamicNaturalGradientSettings`).
+extension ThermodynamicNaturalGradientConfiguration.Integrator: ExpressibleByArgument {}
+
 struct TNGDTrainOptions: ParsableArguments {
     @Option(name: .customLong("tngd-t"), help: "Analog time t per step, in τ = RC.")
     var analogTime: Double = ThermodynamicNaturalGradientSettings().analogTime
@@ -10,7 +12,9 @@ struct TNGDTrainOptions: ParsableArguments {
     var damping: Double = ThermodynamicNaturalGradientSettings().damping
     @Option(name: .customLong("tngd-noise"), help: "Thermal noise κ0 of the device.")
     var noise: Double = ThermodynamicNaturalGradientSettings().noise
-    @Option(name: .customLong("tngd-time-step"), help: "Euler–Maruyama step δt in τ (reduced automatically if unstable).")
+    @Option(name: .customLong("tngd-integrator"), help: "Device simulation: exact (continuous time, eigenbasis of F) or euler-maruyama.")
+    var integrator: ThermodynamicNaturalGradientConfiguration.Integrator = .exact
+    @Option(name: .customLong("tngd-time-step"), help: "Euler–Maruyama step δt in τ (reduced automatically if unstable); exact: readout spacing.")
     var timeStep: Double = ThermodynamicNaturalGradientSettings().timeStep
     @Option(name: .customLong("tngd-delay"), help: "Delay t_d in τ (the device keeps running while the next gradient is computed).")
     var delay: Double = 0
@@ -71,6 +75,7 @@ struct TNGDTrainOptions: ParsableArguments {
         s.dacBits = dacBits
         s.adcBits = adcBits
         s.mismatch = mismatch
+        s.integrator = integrator.rawValue
         return s
     }
 }

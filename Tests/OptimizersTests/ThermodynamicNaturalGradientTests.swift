@@ -104,7 +104,8 @@ struct ThermodynamicNaturalGradientTests {
     func noiseFreeMean() throws {
         let p = try Problem(damping: 0.2)
         let t = 3.0, h = 0.1
-        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.2, device: Self.noiseless(timeStep: h))
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.2, integrator: .eulerMaruyama,
+                                                                   device: Self.noiseless(timeStep: h))
         let device = NaturalGradientDevice<Double>(configuration: config)
         var rng = Xoshiro256StarStar(seed: 9)
         let g0: [Double] = (0..<p.f.dimension).map { _ in rng.nextNormal() }
@@ -131,7 +132,7 @@ struct ThermodynamicNaturalGradientTests {
         let p = try Problem(damping: 0.5)
         let (t, h, kappa) = (2.0, 0.05, 0.05)
         let device = try DeviceConfiguration(beta: 1 / kappa, timeStep: h, seed: 21)
-        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.5, device: device)
+        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: t, damping: 0.5, integrator: .eulerMaruyama, device: device)
         let dev = NaturalGradientDevice<Double>(configuration: config)
         let g0 = p.gradient.map { -$0 }
         let runs = 400
@@ -163,7 +164,7 @@ struct ThermodynamicNaturalGradientTests {
         let p = try Problem(damping: 0.2)
         let h = 0.1
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 2, damping: 0.2, delay: 0.5, averagingTime: 0.5,
-                                                                   device: Self.noiseless(timeStep: h))
+                                                                   integrator: .eulerMaruyama, device: Self.noiseless(timeStep: h))
         let device = NaturalGradientDevice<Double>(configuration: config)
         let g0 = [Double](repeating: 0.1, count: p.f.dimension)
         device.restore(state: g0, runs: 0)

@@ -61,10 +61,12 @@ import _TestSupport
         Case(name: "tngd-mlp", checksum: 0xa59b_c553_e7fb_ba8e, steps: 8) { c in
             c.optimizer = .tngd; c.learningRate = 0.05
             c.tngd.analogTime = 2; c.tngd.damping = 0.1; c.tngd.noise = 1e-2; c.tngd.delay = 0.3
+            c.tngd.integrator = "euler-maruyama"   // pinned: the golden values are Euler–Maruyama trajectories
         },
         Case(name: "tngd-adam-mlp", checksum: 0x38f6_bebe_3ded_1b76, steps: 8) { c in
             c.optimizer = .tngdAdam; c.learningRate = 0.01
             c.tngd.analogTime = 1; c.tngd.damping = 0.1; c.tngd.noise = 1e-3
+            c.tngd.integrator = "euler-maruyama"
         },
     ]
 

@@ -19,23 +19,32 @@ public struct NaturalGradientReadout<Scalar: BLASScalar>: Sendable {
     /// Integrator step actually used (τ) and the number of steps of the run (delay excluded).
     public let integratorStep: Double
     public let steps: Int
-    /// The `λ_max(F)` bound used to choose the step (NaN when `t = 0`).
+    /// The `λ_max(F)` bound used to choose the Euler–Maruyama step (NaN when `t = 0`); exact runs: `λ_max(F)`.
     public let lambdaMaxBound: Double
     /// Relative Frobenius programming errors of the arrays `J_f`, `J_fᵀ`, `H_L` and of `∇ℓ` (DAC quantisation
     /// and mismatch; all 0 on an ideal device).
     public let programmingErrors: (forward: Double, transpose: Double, hessian: Double, gradient: Double)
+    /// The integrator that ran: `.exact`, or `.eulerMaruyama` (asked for, or the fallback for a non-symmetric
+    /// realised drift — `fallback` then says why).
+    public let integrator: ThermodynamicNaturalGradientConfiguration.Integrator
+    public let fallback: String?
+    /// Exact runs: the rank `r` of `F − λI` simulated in its eigenbasis (0 otherwise).
+    public let rank: Int
 }
 
 /// The simulated TNGD device (REFERENCE.md §4): holds the state `g̃` between optimiser steps and, at each
-/// step, programs `F = J_fᵀ H_L J_f / b + λI` (as a `GaussNewtonOperator`) and `∇ℓ`, integrates
+/// step, programs `F = J_fᵀ H_L J_f / b + λI` (as a `GaussNewtonOperator`) and `∇ℓ`, runs
 ///
-///     g̃ ← g̃ − h (F g̃ − ∇ℓ) + sqrt(2 h κ0) z        (Euler–Maruyama; the paper's v1 has the drift sign wrong)
+///     dg̃ = −(F g̃ − ∇ℓ) dt + sqrt(2κ0) dW
 ///
-/// for the analog time `t` with `LangevinChains` (one chain, a matrix-free drift), averages the readouts
-/// of the last `averagingTime` τ, then lets the state run on for the delay `t_d`. The answer comes only
-/// from the trajectory: `F⁻¹∇ℓ` is never computed. The mean of the state after time `t` is
-/// `e^{-Ft}(g̃₀ − F⁻¹∇ℓ) + F⁻¹∇ℓ` (exactly, in the limit `h → 0`; for the Euler–Maruyama chain
-/// `(I − hF)^{t/h}` replaces `e^{-Ft}`).
+/// for the analog time `t`, averages the readouts of the last `averagingTime` τ, then lets the state run on
+/// for the delay `t_d`. Two integrators (`ThermodynamicNaturalGradientConfiguration.Integrator`):
+/// - `.exact` (default): the law of the whole run sampled exactly in the eigenbasis of the realised `F`
+///   (`GaussNewtonEigenbasis`, `ExactNaturalGradientRun`), a cost independent of `t`;
+/// - `.eulerMaruyama`: `g̃ ← g̃ − h (F g̃ − ∇ℓ) + sqrt(2 h κ0) z` (the paper's v1 has the drift sign wrong)
+///   with `LangevinChains` (one chain, a matrix-free drift), `h ≤ δt` kept stable by a `λ_max` bound.
+/// The answer comes only from the dynamics: `F⁻¹∇ℓ` is never computed. The mean of the state after time `t`
+/// is `e^{-Ft}(g̃₀ − F⁻¹∇ℓ) + F⁻¹∇ℓ` (for the Euler–Maruyama chain `(I − hF)^{t/h}` replaces `e^{-Ft}`).
 ///
 /// Non-ideal devices (`DeviceConfiguration`): a finite-resolution DAC quantises the arrays `J_f`, `H_L`,
 /// `J_fᵀ` (`ProgrammedGaussNewton`) and `∇ℓ` (each scaled to the DAC range by its own gain, unscaled
@@ -104,10 +113,28 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
         // The cold start is the gradient as the digital side holds it (t = 0 then passes ∇ℓ through exactly).
         let initial = c.initialState == .warmStart && state?.count == n ? state! : gradient
 
+        let horizon = Swift.max(c.analogTime, c.delay)
+        var fallback: String? = nil
+        if c.integrator == .exact && horizon > 0 {
+            let basis: GaussNewtonEigenbasis<Scalar>?
+            do {
+                if let programmed = curvature as? ProgrammedGaussNewton<Scalar> {
+                    basis = try GaussNewtonEigenbasis.make(programmed, examples: f.linearization.examples)
+                } else {
+                    basis = try GaussNewtonEigenbasis.make(f)
+                }
+            } catch {
+                throw .nonFinite(what: "the eigendecomposition of the programmed F (\(error))")
+            }
+            if let basis {
+                return try exactRun(basis, f: f, bias: bias, initial: initial, errors: errors, start: start)
+            }
+            fallback = "the realised drift is not symmetric (mismatch ε = \(d.mismatch), DAC \(d.inputConverter)): Euler–Maruyama"
+        }
+
         // Integrator step: δt, or less when the spectrum of F makes δt unstable (δt λ_max < 2).
         var lambdaBound = Double.nan
         var h = c.timeStep
-        let horizon = Swift.max(c.analogTime, c.delay)
         if horizon > 0 {
             let estimate = curvature.largestEigenvalueBound(iterations: c.powerIterations, safetyFactor: 1.1, start: powerVector)
             lambdaBound = estimate.bound
@@ -168,7 +195,53 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
             throw .nonFinite(what: "the device state (Euler–Maruyama diverged at step h = \(h)τ, λ_max bound \(lambdaBound))")
         }
 
-        // Device cost: the three resistor arrays and ∇ℓ through the DAC, resistor writes, analog time, readouts.
+        return readoutWithCost(f, direction: readout, steps: steps, window: window, h: h, chainSteps: chainSteps,
+                               lambdaBound: lambdaBound, errors: errors, start: start,
+                               integrator: .eulerMaruyama, fallback: fallback, rank: 0)
+    }
+
+    /// The exact run (`ExactNaturalGradientRun`): readouts `δt` apart, `t` split into equal intervals ≤ δt.
+    private func exactRun(_ basis: GaussNewtonEigenbasis<Scalar>, f: GaussNewtonOperator<Scalar>, bias: [Scalar], initial: [Scalar],
+                          errors: (forward: Double, transpose: Double, hessian: Double, gradient: Double),
+                          start: ContinuousClock.Instant) throws(ThermodynamicNaturalGradientError) -> NaturalGradientReadout<Scalar> {
+        let c = configuration, d = c.device
+        let steps = c.analogTime > 0 ? Swift.max(1, Int((c.analogTime / c.timeStep - 1e-9).rounded(.up))) : 0
+        let h = steps > 0 ? c.analogTime / Double(steps) : c.timeStep
+        let window = steps > 0 ? Swift.min(steps, Int((c.averagingTime / h).rounded())) : 0
+        let schedule: OrnsteinUhlenbeckRun
+        do {
+            schedule = try OrnsteinUhlenbeckRun(analogTime: c.analogTime, readouts: Swift.max(1, window), readoutSpacing: h,
+                                                delay: c.delay, noise: 1 / d.beta)
+        } catch {
+            throw .invalidConfiguration(field: "averagingTime", value: "\(c.averagingTime)", requirement: error.description)
+        }
+        let adc = d.outputConverter.bits.map { (bits: $0, range: d.outputConverter.range) }
+        let run = ExactNaturalGradientRun(basis: basis, damping: Double(f.damping), schedule: schedule, adc: adc)
+        var rng = Xoshiro256StarStar(seed: d.seed ^ (runs &* 0x9E37_79B9_7F4A_7C15), stream: 40)
+        var (readout, carried) = run.run(start: initial, input: bias, rng: &rng)
+        if steps == 0 { readout = initial }
+        state = carried
+        let lambdaMax = Double(f.damping) + (basis.rates.last ?? 0)
+        guard readout.allSatisfy(\.isFinite), carried.allSatisfy(\.isFinite) else {
+            state = nil
+            throw .nonFinite(what: "the device state (exact run, λ_max(F) = \(lambdaMax), smallest rate λ + μ = "
+                             + "\(Double(f.damping) + (basis.rates.first ?? 0)))")
+        }
+        let transitions = steps == 0 ? 0 : (adc != nil && window > 1 ? window : 1)
+        return readoutWithCost(f, direction: readout, steps: steps, window: window, h: h, chainSteps: transitions,
+                               lambdaBound: lambdaMax, errors: errors, start: start, integrator: .exact, fallback: nil,
+                               rank: basis.rank)
+    }
+
+    /// The readout with its device cost: the three resistor arrays and `∇ℓ` through the DAC, resistor writes,
+    /// analog time, readouts.
+    private func readoutWithCost(_ f: GaussNewtonOperator<Scalar>, direction readout: [Scalar], steps: Int, window: Int, h: Double,
+                                 chainSteps: Int, lambdaBound: Double,
+                                 errors: (forward: Double, transpose: Double, hessian: Double, gradient: Double),
+                                 start: ContinuousClock.Instant, integrator: ThermodynamicNaturalGradientConfiguration.Integrator,
+                                 fallback: String?, rank: Int) -> NaturalGradientReadout<Scalar> {
+        let c = configuration, d = c.device, n = f.dimension
+        let clock = ContinuousClock()
         let resistors = f.resistorCount
         let readouts = steps == 0 ? 0 : Swift.max(1, window)
         let bitsIn = Double(resistors + n) * Double(d.inputConverter.wireBits)
@@ -189,6 +262,6 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
         cost.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return NaturalGradientReadout(direction: readout, cost: cost, resistors: resistors, bitsIn: steps > 0 ? bitsIn : 0,
                                       bitsOut: bitsOut, integratorStep: h, steps: steps, lambdaMaxBound: lambdaBound,
-                                      programmingErrors: errors)
+                                      programmingErrors: errors, integrator: integrator, fallback: fallback, rank: rank)
     }
 }

@@ -92,7 +92,8 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
 
     /// Per-step figures for the metrics CSV: device time and its terms (s), resistors, transferred bits,
     /// integrator step (τ), λ_max bound, simulator seconds, relative programming errors of the arrays (largest
-    /// of `J_f`, `J_fᵀ`, `H_L`) and of `∇ℓ` (0 on an ideal device), failures.
+    /// of `J_f`, `J_fᵀ`, `H_L`) and of `∇ℓ` (0 on an ideal device), the rank of `F − λI` an exact run simulated
+    /// (−1: Euler–Maruyama ran), failures.
     public var stepMetrics: [(name: String, value: Double)] {
         let r = lastReadout
         return [("tngd_device_seconds", r?.cost.deviceSeconds ?? .nan),
@@ -108,6 +109,7 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
                 ("tngd_array_error", r.map { Swift.max($0.programmingErrors.forward, $0.programmingErrors.transpose,
                                                         $0.programmingErrors.hessian) } ?? .nan),
                 ("tngd_gradient_dac_error", r?.programmingErrors.gradient ?? .nan),
+                ("tngd_exact_rank", r.map { $0.integrator == .exact ? Double($0.rank) : -1 } ?? .nan),
                 ("tngd_failed_runs", Double(failedRuns))]
     }
 

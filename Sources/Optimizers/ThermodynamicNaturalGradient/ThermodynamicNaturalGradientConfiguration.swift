@@ -43,6 +43,20 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         public var description: String { rawValue }
     }
 
+    /// How the device's trajectory is simulated.
+    public enum Integrator: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+        /// Exact in continuous time (the default): `F` in its eigenbasis, `λI` plus a rank-≤ `b d_z` term, every
+        /// mode a scalar Ornstein–Uhlenbeck process sampled from its exact law over `t`, the averaging window
+        /// and the delay (`GaussNewtonEigenbasis`, `ExactNaturalGradientRun`; cost independent of `t`). Readouts
+        /// of the averaging window are `δt` apart (`t` split into equal intervals ≤ δt). A realised matrix whose
+        /// drift is not symmetric (resistor mismatch, separately stochastically rounded `J_f` arrays) is run
+        /// with Euler–Maruyama instead, and the readout says so (`NaturalGradientReadout.integrator`).
+        case exact
+        /// Euler–Maruyama with step `min(δt, stepSafety · 2/λ̂_max)` (the TNGD paper's simulation).
+        case eulerMaruyama = "euler-maruyama"
+        public var description: String { rawValue }
+    }
+
     /// Analog time `t` per step, in τ (0: no device run, the readout is the initial state).
     public let analogTime: Double
     /// Tikhonov damping `λ` of `F`.
@@ -62,6 +76,8 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     public let stepSafety: Double
     /// Mean- or sum-normalised `F` and `∇ℓ`.
     public let lossNormalization: LossNormalization
+    /// Exact (default) or Euler–Maruyama simulation of the device.
+    public let integrator: Integrator
     /// κ0, δt, τ, converters, link, cost constants and the noise seed.
     public private(set) var device: DeviceConfiguration
 
@@ -76,7 +92,8 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
 
     public init(analogTime: Double = 50, damping: Double = 0.01, delay: Double = 0, averagingTime: Double = 0,
                 initialState: InitialState = .warmStart, powerIterations: Int = 8, stepSafety: Double = 0.8,
-                lossNormalization: LossNormalization = .mean, device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
+                lossNormalization: LossNormalization = .mean, integrator: Integrator = .exact,
+                device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
         func require(_ ok: Bool, _ field: String, _ value: Any, _ rule: String) throws(ThermodynamicNaturalGradientError) {
             if !ok { throw .invalidConfiguration(field: field, value: "\(value)", requirement: rule) }
         }
@@ -88,8 +105,8 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         try require(powerIterations >= 1, "powerIterations", powerIterations, "at least 1")
         try require(stepSafety > 0 && stepSafety < 1, "stepSafety", stepSafety, "a fraction in (0, 1), e.g. 0.8")
         guard device.integrator == .eulerMaruyama, device.dynamics == .overdamped else {
-            throw .unsupportedDevice(detail: "\(device.integrator) integration of \(device.dynamics) dynamics; TNGD knows F "
-                                     + "only through products, so use the overdamped Euler–Maruyama device")
+            throw .unsupportedDevice(detail: "\(device.integrator) integration of \(device.dynamics) dynamics; TNGD chooses "
+                                     + "its integrator itself (`integrator:`), so use the overdamped Euler–Maruyama device")
         }
         self.analogTime = analogTime
         self.damping = damping
@@ -99,6 +116,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         self.powerIterations = powerIterations
         self.stepSafety = stepSafety
         self.lossNormalization = lossNormalization
+        self.integrator = integrator
         self.device = device
     }
 
@@ -129,7 +147,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     }
 
     public var description: String {
-        "TNGD(t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, delay t_d \(delay)τ, averaging \(averagingTime)τ, "
+        "TNGD(\(integrator), t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, delay t_d \(delay)τ, averaging \(averagingTime)τ, "
             + "start \(initialState), loss \(lossNormalization), DAC \(device.inputConverter), ADC \(device.outputConverter), "
             + "mismatch ε \(device.mismatch), λ_max power iterations \(powerIterations) × safety \(stepSafety), τ \(device.tau) s, "
             + "link \(device.transferRate) b/s, \(device.costModel), seed \(device.seed))"

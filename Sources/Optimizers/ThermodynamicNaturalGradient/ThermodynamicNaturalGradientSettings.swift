@@ -33,6 +33,9 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
     public var adcBits: Int?
     /// Resistor mismatch ε (nil: 0).
     public var mismatch: Double?
+    /// `exact` (the default for new settings) or `euler-maruyama`; nil (a `config.json` written before the
+    /// exact integrator existed) means `euler-maruyama`, so such a run resumes as it started.
+    public var integrator: String? = ThermodynamicNaturalGradientConfiguration.Integrator.exact.rawValue
 
     public init() {}
 
@@ -45,17 +48,21 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
         guard let loss = ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: normalization) else {
             throw .invalidConfiguration(field: "lossNormalization", value: normalization, requirement: "use mean or sum")
         }
+        let method = integrator ?? ThermodynamicNaturalGradientConfiguration.Integrator.eulerMaruyama.rawValue
+        guard let chosen = ThermodynamicNaturalGradientConfiguration.Integrator(rawValue: method) else {
+            throw .invalidConfiguration(field: "integrator", value: method, requirement: "use exact or euler-maruyama")
+        }
         let device = try ThermodynamicNaturalGradientConfiguration.device(
             noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17,
             inputConverter: dacBits.map { .init(bits: $0, range: 1) } ?? .ideal,
             outputConverter: adcBits.map { .init(bits: $0, range: nil) } ?? .ideal, mismatch: mismatch ?? 0)
         return try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: damping, delay: delay,
                                                              averagingTime: averagingTime, initialState: start,
-                                                             lossNormalization: loss, device: device)
+                                                             lossNormalization: loss, integrator: chosen, device: device)
     }
 
     public var description: String {
-        "TNGD t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2)), loss \(lossNormalization ?? "mean"), "
+        "TNGD \(integrator ?? "euler-maruyama"), t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2)), loss \(lossNormalization ?? "mean"), "
             + "DAC \(dacBits.map { "\($0) bits" } ?? "ideal"), ADC \(adcBits.map { "\($0) bits" } ?? "ideal"), mismatch \(mismatch ?? 0)"
     }
 }
