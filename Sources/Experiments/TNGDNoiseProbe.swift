@@ -61,6 +61,7 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
         let loss = SoftmaxCrossEntropy<Float>()
         let output = model.forward(input, training: false)
         let value = loss.forward(output, targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let gradient = model.namedParameters.flatMap { $0.gradient.storage }
         let batch = CurvatureBatch(model: model, input: input, loss: loss, targets: labels, lossValue: value)

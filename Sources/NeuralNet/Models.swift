@@ -7,7 +7,7 @@ public enum Models {
     public static func multilayerPerceptron<S: NeuralScalar>(_ sizes: [Int] = [784, 512, 512, 10],
                                                              rng: inout Xoshiro256StarStar) -> Sequential<S> {
         precondition(sizes.count >= 2, "an MLP needs at least input and output sizes")
-        var layers: [any Layer<S>] = []
+        var layers: [any Module<S>] = []
         for i in 0..<(sizes.count - 1) {
             layers.append(Linear<S>(sizes[i], sizes[i + 1], rng: &rng))
             if i + 2 < sizes.count { layers.append(ReLU<S>()) }

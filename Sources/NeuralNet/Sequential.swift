@@ -1,41 +1,42 @@
 import Linalg
 
-/// Layers applied one after another: `f = f_{L-1} ∘ … ∘ f_0`.
+/// Modules applied one after another: `f = f_{L-1} ∘ … ∘ f_0`; the usual root of a model.
 ///
-/// Parameters are named `"layers.<index>.<local name>"` (`"layers.0.weight"`), the keys that optimiser
-/// state and checkpoints use. `backward` runs the layers in reverse and skips the input gradient of the
-/// first layer unless asked for it.
-public final class Sequential<Scalar: NeuralScalar>: Layer {
-    public let layers: [any Layer<Scalar>]
+/// Children are named `"layers.<index>"`, so parameters are `"layers.<index>.<path in the child>"`
+/// (`"layers.0.weight"`, or `"layers.2.body.layers.0.weight"` inside a nested container): the keys that
+/// optimiser state and checkpoints use. `backward` runs the layers in reverse and skips the input
+/// gradient of the first layer unless asked for it.
+public final class Sequential<Scalar: NeuralScalar>: Module {
+    public let layers: [any Module<Scalar>]
     /// Input features the model expects.
     public let inputFeatures: Int
     /// Output features (e.g. class logits).
     public let outputFeatures: Int
-    /// Every parameter with its full name, in layer order; built once.
-    public let namedParameters: [Parameter<Scalar>]
+    /// Every distinct parameter (frozen ones included) with `name` set to its full path, in tree order;
+    /// built once (see `trainableParameters` for what optimisers update).
+    public private(set) var namedParameters: [Parameter<Scalar>]
 
     /// A model from `layers`; the shapes are checked once, here, starting from `inputFeatures`.
-    public init(inputFeatures: Int, _ layers: [any Layer<Scalar>]) {
+    /// Traps if a module instance appears twice in the tree (see `Module`).
+    public init(inputFeatures: Int, _ layers: [any Module<Scalar>]) {
         precondition(!layers.isEmpty, "Sequential needs at least one layer")
         self.layers = layers
         self.inputFeatures = inputFeatures
         var features = inputFeatures
         for layer in layers { features = layer.outputFeatures(forInput: features) }
         self.outputFeatures = features
-        var named: [Parameter<Scalar>] = []
-        for (i, layer) in layers.enumerated() {
-            for p in layer.parameters {
-                p.name = "layers.\(i).\(p.name)"
-                named.append(p)
-            }
-        }
-        self.namedParameters = named
+        self.namedParameters = []
+        requireDistinctInstances("Sequential")
+        assignParameterPaths()
+        self.namedParameters = allParameters
     }
 
-    public var parameters: [Parameter<Scalar>] { namedParameters }
+    public var children: [(name: String, module: any Module<Scalar>)] {
+        layers.enumerated().map { ("layers.\($0)", $1) }
+    }
     public var summary: String { layers.map(\.summary).joined(separator: " → ") }
-    /// Total number of trainable scalars.
-    public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.count } }
+    /// The parameters an optimiser updates: `namedParameters` without the frozen ones.
+    public var trainableParameters: [Parameter<Scalar>] { namedParameters.filter(\.isTrainable) }
 
     public func outputFeatures(forInput inputFeatures: Int) -> Int {
         precondition(inputFeatures == self.inputFeatures,
@@ -43,15 +44,19 @@ public final class Sequential<Scalar: NeuralScalar>: Layer {
         return outputFeatures
     }
 
-    /// The parameter called `name`, if any.
+    /// The parameter whose full path is `name`, if any.
     public func parameter(named name: String) -> Parameter<Scalar>? { namedParameters.first { $0.name == name } }
 
-    /// The layers that can capture K-FAC statistics, with their names (`"layers.0"`).
+    /// The modules anywhere in the tree that can capture K-FAC statistics and whose weight is trainable,
+    /// with their paths (`"layers.0"`), in tree order.
     public var kroneckerFactoredLayers: [(name: String, layer: any KroneckerFactored<Scalar>)] {
-        layers.enumerated().compactMap { i, l in (l as? any KroneckerFactored<Scalar>).map { ("layers.\(i)", $0) } }
+        namedModules().compactMap { path, m in
+            guard let k = m as? any KroneckerFactored<Scalar>, k.weight.isTrainable else { return nil }
+            return (path, k)
+        }
     }
 
-    /// Turns capture of `a` and `g` on or off in every Kronecker-factored layer.
+    /// Turns capture of `a` and `g` on or off in every Kronecker-factored module with a trainable weight.
     public func setCapture(_ enabled: Bool) {
         for (_, layer) in kroneckerFactoredLayers { layer.captureEnabled = enabled }
     }

@@ -40,7 +40,7 @@ extension Optimizer {
 /// exactly when no entry is NaN/∞ and the squared norm does not overflow). Returns the first bad name.
 @inlinable
 public func firstNonFiniteGradient<S: BLASScalar>(_ parameters: [Parameter<S>]) -> String? {
-    for p in parameters where p.count > 0 {
+    for p in parameters where p.isTrainable && p.count > 0 {
         let ss = p.gradient.withUnsafeBufferPointer { S.dot(Int32($0.count), $0.baseAddress!, 1, $0.baseAddress!, 1) }
         if !ss.isFinite { return p.name }
     }

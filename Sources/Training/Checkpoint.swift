@@ -5,9 +5,10 @@ import Optimizers
 import Reporting
 
 /// A training checkpoint in the safetensors format (see `SafetensorsFile`):
-/// - tensors `"model.<parameter name>"` (F32 weights) and `"optimizer.<state>.<parameter name>"`;
+/// - tensors `"model.<parameter path>"` (F32 weights, frozen ones included; nested paths such as
+///   `"model.layers.1.body.layers.0.weight"`) and `"optimizer.<state>.<parameter path>"` (trainable only);
 /// - `__metadata__`: `format`, `step`, the optimiser's counters (`optimizer.step`, …), the random
-///   generator states of stochastic layers (`rng.<layer name>` = four 64-bit words), the configuration
+///   generator states of stochastic layers (`rng.<module path>` = four 64-bit words), the configuration
 ///   fingerprint (`configuration`), and any trainer bookkeeping the caller adds.
 /// Written atomically (temporary file + rename), so an interrupted write never destroys the previous one.
 public struct Checkpoint {
@@ -25,9 +26,9 @@ public struct Checkpoint {
         meta["format"] = Self.format
         meta["step"] = String(step)
         for (k, v) in optimizer.stateScalars() { meta["optimizer.\(k)"] = v }
-        for (i, layer) in model.layers.enumerated() {
-            if let dropout = layer as? Dropout<S> {
-                meta["rng.layers.\(i)"] = dropout.generator.state.map(String.init).joined(separator: ",")
+        for (path, module) in model.namedModules() {
+            if let dropout = module as? Dropout<S> {
+                meta["rng.\(path)"] = dropout.generator.state.map(String.init).joined(separator: ",")
             }
         }
         file = SafetensorsFile(tensors: tensors, metadata: meta)
@@ -61,14 +62,14 @@ public struct Checkpoint {
         for (name, t) in file.tensors where name.hasPrefix("optimizer.") { state[String(name.dropFirst(10))] = try t.matrix() }
         var scalars: [String: String] = [:]
         for (k, v) in file.metadata where k.hasPrefix("optimizer.") { scalars[String(k.dropFirst(10))] = v }
-        do { try optimizer.loadState(tensors: state, scalars: scalars, parameters: model.namedParameters) } catch {
+        do { try optimizer.loadState(tensors: state, scalars: scalars, parameters: model.trainableParameters) } catch {
             throw .mismatch(path: path, detail: error.description)
         }
-        for (i, layer) in model.layers.enumerated() {
-            guard let dropout = layer as? Dropout<S> else { continue }
-            let words = (file.metadata["rng.layers.\(i)"] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        for (modulePath, module) in model.namedModules() {
+            guard let dropout = module as? Dropout<S> else { continue }
+            let words = (file.metadata["rng.\(modulePath)"] ?? "").split(separator: ",").compactMap { UInt64($0) }
             do { dropout.generator = try Xoshiro256StarStar(state: words) } catch {
-                throw .mismatch(path: path, detail: "no valid generator state for dropout layer layers.\(i)")
+                throw .mismatch(path: path, detail: "no valid generator state for dropout layer \(modulePath)")
             }
         }
     }

@@ -19,13 +19,13 @@ extension ModelFactory {
                 return try KFAC(model: model, inner: inner, configuration: c.kfac)
             case .tkfac:
                 let solver = try ThermodynamicFactorSolver<Float>(configuration: try c.thermodynamicKFAC.configuration(),
-                                                                  rawSources: model.kroneckerFactoredLayers)
+                                                                  rawSources: model.kroneckerBlocks)
                 return try KFAC(model: model, inner: inner, configuration: c.kfac, solver: solver)
             default:
                 if c.optimizer == .ngdExact {
                     // Refuse up front: the dense GGN of a large model cannot be allocated, and finding that out
                     // at the first step (or by swapping) is worse than a clear message now.
-                    let outputs = model.kroneckerFactoredLayers.last?.layer.weight.value.rows ?? 1
+                    let outputs = model.kroneckerBlocks.last?.weight.value.rows ?? 1
                     try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: model.parameterCount,
                                                                      jacobianRows: c.batchSize * outputs)
                 }

@@ -4,33 +4,12 @@ import Optimizers
 
 /// Builds the model and optimiser a `TrainingConfiguration` describes. Weights are drawn from the
 /// generator `(seed, stream 1)`, dropout masks from `(seed, stream 100 + layer index)`: the same
-/// configuration always gives the same initial state.
+/// configuration always gives the same initial state. Models come from `ModelRegistry`.
 public enum ModelFactory {
+    /// The model `c.model` names, built by its `ModelRegistry` entry with the generator `(c.seed, stream 1)`.
     public static func model(_ c: TrainingConfiguration, inputFeatures: Int = 784, classes: Int = 10) -> Sequential<Float> {
         var rng = Xoshiro256StarStar(seed: c.seed, stream: 1)
-        switch c.model {
-        case .cnn, .tinyCNN:
-            let side = Int(Double(inputFeatures).squareRoot())
-            precondition(side * side == inputFeatures, "the CNN needs square single-channel images, got \(inputFeatures) features")
-            let image = ImageShape(height: side, width: side, channels: 1)
-            return c.model == .cnn ? Models.smallConvolutional(image: image, classes: classes, rng: &rng)
-                                   : Models.tinyConvolutional(image: image, classes: classes, rng: &rng)
-        case .mlp:
-            var sizes = c.mlpSizes
-            sizes[0] = inputFeatures
-            sizes[sizes.count - 1] = classes
-            var layers: [any Layer<Float>] = []
-            for i in 0..<(sizes.count - 1) {
-                layers.append(Linear<Float>(sizes[i], sizes[i + 1], rng: &rng))
-                if i + 2 < sizes.count {
-                    layers.append(ReLU<Float>())
-                    if c.dropout > 0 {
-                        layers.append(Dropout<Float>(probability: c.dropout, seed: c.seed, stream: 100 + UInt64(layers.count)))
-                    }
-                }
-            }
-            return Sequential(inputFeatures: sizes[0], layers)
-        }
+        return c.model.builder.build(ModelRequest(configuration: c, inputFeatures: inputFeatures, classes: classes), &rng)
     }
 
     /// The optimiser, with a schedule over `totalSteps`.

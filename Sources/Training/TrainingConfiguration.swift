@@ -4,22 +4,55 @@ import Optimizers
 /// Every setting of a training run: immutable, validated once (`validate()`), printed at the start of
 /// the run and saved as `config.json` in the run folder, so that a result always carries its settings.
 public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
-    public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    /// The name of a model in `ModelRegistry` (`"mlp"`, `"cnn"`, `"tiny-cnn"`, or one a workload
+    /// registered). Only registered names can be made; it is stored in `config.json` as the bare name.
+    public struct ModelKind: RawRepresentable, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+        public let rawValue: String
+
+        /// The kind named `rawValue`, or nil when no such model is registered.
+        public init?(rawValue: String) {
+            guard ModelRegistry.builder(named: rawValue) != nil else { return nil }
+            self.rawValue = rawValue
+        }
+
+        private init(builtin name: String) { rawValue = name }
+
         /// Multilayer perceptron with `mlpSizes`.
-        case mlp
+        public static let mlp = ModelKind(builtin: "mlp")
         /// `Models.smallConvolutional`: conv32-pool-conv64-pool-fc128 (its 3137-wide dense factor is slow on a device).
-        case cnn
+        public static let cnn = ModelKind(builtin: "cnn")
         /// `Models.tinyConvolutional`: conv8(5×5)-pool-conv16(3×3)-pool-fc10, every K-FAC factor ≤ 785 wide
         /// (TK-FAC's CNN: it fits a simulated device in reasonable time).
-        case tinyCNN = "tiny-cnn"
+        public static let tinyCNN = ModelKind(builtin: "tiny-cnn")
 
-        /// One line for tables and configuration printouts.
+        /// Every registered model, built-in ones first.
+        public static var allCases: [ModelKind] { ModelRegistry.names.map(ModelKind.init(builtin:)) }
+
+        public var builder: ModelBuilder {
+            guard let b = ModelRegistry.builder(named: rawValue) else { preconditionFailure("model \(rawValue) is not registered") }
+            return b
+        }
+        public var description: String { rawValue }
+
+        /// One line for tables and configuration printouts (`mlpSizes` is used by the MLP).
         public func description(mlpSizes: [Int]) -> String {
-            switch self {
-            case .mlp: return "MLP " + mlpSizes.map(String.init).joined(separator: "-")
-            case .cnn: return "small CNN (conv32-pool-conv64-pool-fc128)"
-            case .tinyCNN: return "tiny CNN (conv8 5×5-pool-conv16 3×3-pool-fc10)"
+            var c = TrainingConfiguration()
+            c.mlpSizes = mlpSizes
+            return builder.describe(c)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let name = try decoder.singleValueContainer().decode(String.self)
+            guard let kind = ModelKind(rawValue: name) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                    "unknown model '\(name)' (registered: \(ModelRegistry.names.joined(separator: ", "))); register it before loading"))
             }
+            self = kind
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
         }
     }
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
@@ -110,7 +143,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     }
 
     public var description: String {
-        var lines = ["model        \(model.description(mlpSizes: mlpSizes))"
+        var lines = ["model        \(model.builder.describe(self))"
                      + (dropout > 0 ? ", dropout \(dropout)" : "")]
         lines.append("optimizer    \(optimizer.rawValue), lr \(learningRate), schedule \(schedule.rawValue)"
                      + (warmupSteps > 0 ? ", warm-up \(warmupSteps) steps" : "")

@@ -2,8 +2,8 @@ import Linalg
 import NeuralNet
 import Optimizers
 
-/// One optimisation step on one mini-batch: forward (training mode), softmax cross-entropy, backward
-/// (parameter gradients only), optimiser update. Shared by the trainer and the `bench train-step`
+/// One optimisation step on one mini-batch: forward (training mode), softmax cross-entropy, zeroed
+/// gradients, backward (parameter gradients only, accumulated), optimiser update of the trainable parameters. Shared by the trainer and the `bench train-step`
 /// benchmark so that both time exactly the same work.
 public final class TrainingStep {
     public let model: Sequential<Float>
@@ -38,12 +38,13 @@ public final class TrainingStep {
         let logits = model.forward(batch, training: true)
         let value = loss.forward(logits, targets: labels)
         let correct = loss.correctCount(targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let d = clock.now - start
         lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         let curvature = optimizer as? any CurvatureOptimizer<Float>
         curvature?.observeCurvature(CurvatureBatch(model: model, input: batch, loss: loss, targets: labels, lossValue: value))
-        let outcome = optimizer.update(model.namedParameters)
+        let outcome = optimizer.update(model.trainableParameters)
         lastWarnings = curvature?.takeWarnings() ?? []
         return Result(loss: value, correct: correct, outcome: outcome)
     }

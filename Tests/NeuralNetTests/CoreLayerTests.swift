@@ -102,6 +102,7 @@ let gradientTolerance = 1e-6
         let loss = SoftmaxCrossEntropy<Double>()
         let labels = [0, 1, 2, 0, 1, 2]
         _ = loss.forward(model.forward(x, training: true), targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let empirical = first.capture!
         #expect(empirical.activations == x)

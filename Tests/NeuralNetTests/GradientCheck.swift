@@ -5,8 +5,8 @@ import _TestSupport
 
 /// Checks a layer's backward pass against central differences in Double for the scalar
 /// `f(x, θ) = ⟨r, layer(x)⟩` with a fixed random `r`: `backward(r)` must return `∂f/∂x` and write
-/// `∂f/∂θ` into every parameter's gradient. Returns the largest relative error over all blocks.
-func maxGradientError(_ layer: some Layer<Double>, input: Matrix<Double>, examples: Int? = nil,
+/// `∂f/∂θ` into every trainable parameter's gradient (zeroed first). Returns the largest relative error over all blocks.
+func maxGradientError(_ layer: some Module<Double>, input: Matrix<Double>, examples: Int? = nil,
                       training: Bool = false, beforeForward: () -> Void = {}, seed: UInt64 = 7) -> Double {
     var rng = Xoshiro256StarStar(seed: seed, stream: 99)
     var x = input
@@ -14,8 +14,9 @@ func maxGradientError(_ layer: some Layer<Double>, input: Matrix<Double>, exampl
     beforeForward()
     let y = layer.forward(x, context: context)
     let r: Matrix<Double> = rng.normalMatrix(rows: y.rows, columns: y.columns)
+    layer.zeroGradients()
     let dx = layer.backward(r, options: .full)
-    let analyticParameters = layer.parameters.map { $0.gradient }
+    let analyticParameters = layer.trainableParameters.map { $0.gradient }
 
     func f() -> Double {
         beforeForward()
@@ -27,7 +28,7 @@ func maxGradientError(_ layer: some Layer<Double>, input: Matrix<Double>, exampl
         x.withUnsafeMutableBufferPointer { $0[i] += d }
     }, value: f)
     worst = max(worst, relativeError(dx.storage, numericX))
-    for (p, analytic) in zip(layer.parameters, analyticParameters) {
+    for (p, analytic) in zip(layer.trainableParameters, analyticParameters) {
         let numeric = centralDifferenceGradient(count: p.count, perturb: { i, d in
             p.value.withUnsafeMutableBufferPointer { $0[i] += d }
         }, value: f)

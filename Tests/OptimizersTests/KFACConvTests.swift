@@ -69,7 +69,7 @@ struct KFACConvTests {
         var rng = Xoshiro256StarStar(seed: 1)
         for (approximation, a, g) in [(WeightSharingApproximation.expand, aExpand, gExpand), (.reduce, aReduce, gReduce)] {
             let f = try #require(KroneckerFactorComputation.batchFactors(
-                layers: [("conv", conv)], model: model, curvature: data.curvature, fisher: .empirical,
+                blocks: [KroneckerBlock(name: "conv", uses: [conv])], model: model, curvature: data.curvature, fisher: .empirical,
                 approximation: { _ in approximation }, rng: &rng)["conv"])
             #expect(relativeError(f.activation, a) < 1e-12, "\(approximation) A")
             #expect(relativeError(f.gradient, g) < 1e-12, "\(approximation) G")
@@ -101,7 +101,7 @@ struct KFACConvTests {
         var rng = Xoshiro256StarStar(seed: 1)
         let layers = model.kroneckerFactoredLayers
         #expect(layers.count == 2)
-        let factors = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+        let factors = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                               fisher: .exactGGN, rng: &rng)
         let f = GeneralizedGaussNewton.dense(model, input: data.input, curvature: data.curvature)
         let offsets = parameterOffsets(model)

@@ -45,7 +45,7 @@ struct KFACExactnessTests {
         let data = TestBatch(model: model, loss: c.loss, examples: c.examples, seed: 5)
         var rng = Xoshiro256StarStar(seed: 1)
         let layers = model.kroneckerFactoredLayers
-        let factors = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+        let factors = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                               fisher: .exactGGN, rng: &rng)
         let f = GeneralizedGaussNewton.dense(model, input: data.input, curvature: data.curvature)
         let offsets = parameterOffsets(model)
@@ -65,7 +65,7 @@ struct KFACExactnessTests {
         let data = TestBatch(model: model, loss: .mse, examples: 7, seed: 9)
         var rng = Xoshiro256StarStar(seed: 1)
         let layers = model.kroneckerFactoredLayers
-        let factors = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+        let factors = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                               fisher: .exactGGN, rng: &rng)
         var expectedA = Matrix<Double>(rows: 4, columns: 4)
         for n in 0..<7 {
@@ -85,12 +85,12 @@ struct KFACExactnessTests {
             let data = TestBatch(model: model, loss: loss, examples: 2, seed: 8)
             var rng = Xoshiro256StarStar(seed: 21)
             let layers = model.kroneckerFactoredLayers
-            let exact = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+            let exact = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                                 fisher: .exactGGN, rng: &rng)
             let draws = 4000
             var mean = Matrix<Double>(rows: 4, columns: 4)
             for _ in 0..<draws {
-                let f = KroneckerFactorComputation.batchFactors(layers: layers, model: model, curvature: data.curvature,
+                let f = KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model, curvature: data.curvature,
                                                                 fisher: .trueFisher, rng: &rng)
                 mean.axpy(1 / Double(draws), try #require(f["layers.0"]).gradient)
             }

@@ -106,7 +106,7 @@ struct KFACOptimizerTests {
             // The factors this batch would give, computed on a copy of the batch before K-FAC sees it.
             let data = TestBatch(model: model, loss: .mse, examples: 4, seed: 100 + UInt64(s))
             var rng = Xoshiro256StarStar(seed: 0)
-            fresh.append(KroneckerFactorComputation.batchFactors(layers: model.kroneckerFactoredLayers, model: model,
+            fresh.append(KroneckerFactorComputation.batchFactors(blocks: model.kroneckerBlocks, model: model,
                                                                  curvature: data.curvature, fisher: .exactGGN, rng: &rng)["layers.0"]!)
             kfac.observeCurvature(data.batch)
             _ = kfac.update(model.namedParameters)

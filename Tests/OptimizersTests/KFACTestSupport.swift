@@ -12,7 +12,7 @@ enum TestLoss: String, Sendable { case mse, crossEntropy }
 /// Double, seeded.
 func makeNetwork(_ sizes: [Int], activation: TestActivation, bias: Bool = true, seed: UInt64) -> Sequential<Double> {
     var rng = Xoshiro256StarStar(seed: seed)
-    var layers: [any Layer<Double>] = []
+    var layers: [any Module<Double>] = []
     for i in 0..<(sizes.count - 1) {
         layers.append(Linear<Double>(sizes[i], sizes[i + 1], bias: bias, rng: &rng))
         if i < sizes.count - 2 {
@@ -51,6 +51,7 @@ struct TestBatch {
             let l = MeanSquaredError<Double>()
             let t: Matrix<Double> = rng.normalMatrix(rows: x.rows, columns: d)
             lossValue = l.forward(y, targets: t)
+            model.zeroGradients()
             model.backward(l.gradient(targets: t))
             curvature = l.outputCurvature()
             batch = CurvatureBatch(model: model, input: x, loss: l, targets: t, lossValue: lossValue)
@@ -58,6 +59,7 @@ struct TestBatch {
             let l = SoftmaxCrossEntropy<Double>()
             let t = (0..<x.rows).map { _ in rng.nextInt(below: d) }
             lossValue = l.forward(y, targets: t)
+            model.zeroGradients()
             model.backward(l.gradient(targets: t))
             curvature = l.outputCurvature()
             batch = CurvatureBatch(model: model, input: x, loss: l, targets: t, lossValue: lossValue)

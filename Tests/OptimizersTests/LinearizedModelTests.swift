@@ -26,7 +26,7 @@ struct LinearizedModelTests {
             n.bias.value = rng.normalMatrix(rows: 1, columns: f)
             return n
         }
-        let layers: [any Layer<Double>]
+        let layers: [any Module<Double>]
         switch name {
         case "linear": layers = [Linear<Double>(32, 3, rng: &rng)]
         case "relu": layers = [Linear<Double>(32, 5, rng: &rng), ReLU<Double>(), Linear<Double>(5, 3, rng: &rng)]

@@ -139,7 +139,7 @@ struct NaturalGradientTests {
     }
 
     /// A layer no curvature code knows (`y = 2x`), to reach the unsupported-layer path.
-    final class Doubling: Layer {
+    final class Doubling: Module {
         typealias Scalar = Double
         var summary: String { "Doubling" }
         func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }

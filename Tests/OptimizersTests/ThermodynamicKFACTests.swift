@@ -162,6 +162,7 @@ struct ThermodynamicKFACTests {
         let loss = MeanSquaredError<Double>()
         let t: Matrix<Double> = rng.normalMatrix(rows: 6, columns: 4)
         _ = loss.forward(model.forward(x, training: true), targets: t)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: t))
         let layers = model.kroneckerFactoredLayers
         let capture = try #require(layers[0].layer.capture)
@@ -171,7 +172,7 @@ struct ThermodynamicKFACTests {
         let damping = FactorDamping<Double>(activation: 1e-3, gradient: 1e-3)
         let c = try ThermodynamicKFACConfiguration(method: .linearSystems, feed: .raw,
                                                    device: Self.device(inputBits: 3, quantization: .plainRounding))
-        let solver = try ThermodynamicFactorSolver<Double>(configuration: c, rawSources: layers)
+        let solver = try ThermodynamicFactorSolver<Double>(configuration: c, rawSources: model.kroneckerBlocks)
         try solver.refresh(layer: layers[0].name, factors: factors, damping: damping)
         // 6 rows × (11 + 4) values plus the two diagonals, instead of 11·12/2 + 4·5/2 couplings.
         #expect(solver.metrics.extra["device_values_sent"] == Double(6 * 11 + 6 * 4 + 11 + 4))
@@ -216,6 +217,7 @@ struct ThermodynamicKFACTests {
         var first = 0.0, last = 0.0
         for step in 0..<20 {
             let value = loss.forward(model.forward(x, training: true), targets: targets)
+            model.zeroGradients()
             model.backward(loss.gradient(targets: targets))
             kfac.observeCurvature(CurvatureBatch(model: model, input: x, loss: loss, targets: targets, lossValue: value))
             #expect(kfac.update(model.namedParameters) == .applied)

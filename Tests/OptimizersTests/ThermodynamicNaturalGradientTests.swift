@@ -224,6 +224,7 @@ struct ThermodynamicNaturalGradientTests {
         let labels = [0, 1, 2, 0]
         let loss = SoftmaxCrossEntropy<Double>()
         let value = loss.forward(model.forward(x, training: true), targets: labels)
+        model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 1, device: DeviceConfiguration(beta: 100))
         let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .constant(0.1)), configuration: config)
@@ -252,6 +253,7 @@ struct ThermodynamicNaturalGradientTests {
                 let labels = (0..<5).map { _ in rng.nextInt(below: 3) }
                 let loss = SoftmaxCrossEntropy<Double>()
                 let value = loss.forward(model.forward(x, training: true), targets: labels)
+                model.zeroGradients()
                 model.backward(loss.gradient(targets: labels))
                 (optimizer as? any CurvatureOptimizer<Double>)?.observeCurvature(
                     CurvatureBatch(model: model, input: x, loss: loss, targets: labels, lossValue: value))

@@ -69,6 +69,7 @@ func resumedRun(matching reference: Trainer, configuration: TrainingConfiguratio
         let loss = SoftmaxCrossEntropy<Float>()
         for _ in 0..<3 {
             _ = loss.forward(model.forward(x, training: true), targets: [0, 1, 0, 1, 0, 1, 1, 0])
+            model.zeroGradients()
             model.backward(loss.gradient(targets: [0, 1, 0, 1, 0, 1, 1, 0]))
             _ = adam.update(model.namedParameters)
         }

@@ -37,7 +37,7 @@ extension ExperimentArm {
             var o = options
             o.seed = options.seed &+ seed &* 0x9E37_79B9
             let solver = try ThermodynamicFactorSolver<Float>(configuration: try o.configuration(),
-                                                              rawSources: model.kroneckerFactoredLayers)
+                                                              rawSources: model.kroneckerBlocks)
             solver.measuresUpdateError = measureUpdateError
             return solver
         }

@@ -4,13 +4,13 @@ import Linalg
 /// oracles of exact natural gradient; REFERENCE.md §4).
 ///
 /// `J` has `b·d` rows (row `n·d + k` is `∂y_{n,k}/∂θ`) and `N` columns, the parameters flattened in
-/// `model.namedParameters` order, each row-major. Built with one forward pass per example and `d`
+/// `model.trainableParameters` order, each row-major. Built with one forward pass per example and `d`
 /// vector–Jacobian products (`backward` with a unit output gradient) each: `O(b d)` backward passes.
 /// **Overwrites every `Parameter.gradient`**; save the gradients first if you still need them.
 public enum ModelJacobian {
     /// `J` (`b·d × N`) at `input` (`b × in`), forward in inference mode.
     public static func dense<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>) -> Matrix<S> {
-        let parameters = model.namedParameters
+        let parameters = model.trainableParameters
         let total = parameters.reduce(0) { $0 + $1.count }
         let d = model.outputFeatures
         var jacobian = Matrix<S>(rows: input.rows * d, columns: total)
@@ -20,6 +20,7 @@ public enum ModelJacobian {
             for k in 0..<d {
                 var e = Matrix<S>(rows: 1, columns: d)
                 e[0, k] = 1
+                model.zeroGradients()
                 model.backward(e)
                 var offset = 0
                 jacobian.withMutableRow(n * d + k) { row in
@@ -35,16 +36,16 @@ public enum ModelJacobian {
         return jacobian
     }
 
-    /// All parameter gradients flattened in `namedParameters` order (length `N`).
+    /// All parameter gradients flattened in `trainableParameters` order (length `N`).
     public static func flattenedGradients<S: NeuralScalar>(_ model: Sequential<S>) -> [S] {
-        model.namedParameters.flatMap { $0.gradient.storage }
+        model.trainableParameters.flatMap { $0.gradient.storage }
     }
 
     /// Splits a flat vector (length `N`) into per-parameter matrices keyed by name.
     public static func unflatten<S: NeuralScalar>(_ v: [S], like model: Sequential<S>) -> [String: Matrix<S>] {
         var out: [String: Matrix<S>] = [:]
         var offset = 0
-        for p in model.namedParameters {
+        for p in model.trainableParameters {
             out[p.name] = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(v[offset..<(offset + p.count)]))
             offset += p.count
         }

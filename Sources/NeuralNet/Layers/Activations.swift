@@ -34,7 +34,7 @@ func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, lay
 }
 
 /// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output.
-public final class ReLU<Scalar: NeuralScalar>: Layer {
+public final class ReLU<Scalar: NeuralScalar>: Module {
     private var output = Matrix<Scalar>(rows: 0, columns: 0)
     public init() {}
     public var summary: String { "ReLU" }
@@ -57,7 +57,7 @@ public final class ReLU<Scalar: NeuralScalar>: Layer {
 
 /// Gaussian error linear unit, exact form: `y = x Φ(x) = ½ x (1 + erf(x/√2))`;
 /// `∂y/∂x = Φ(x) + x φ(x)` with `φ(x) = e^{-x²/2}/√(2π)`. Caches the input.
-public final class GELU<Scalar: NeuralScalar>: Layer {
+public final class GELU<Scalar: NeuralScalar>: Module {
     private var input = Matrix<Scalar>(rows: 0, columns: 0)
     public init() {}
     public var summary: String { "GELU" }
@@ -86,7 +86,7 @@ public final class GELU<Scalar: NeuralScalar>: Layer {
 }
 
 /// Hyperbolic tangent `y = tanh x`; `∂y/∂x = 1 − y²`. Caches the output.
-public final class Tanh<Scalar: NeuralScalar>: Layer {
+public final class Tanh<Scalar: NeuralScalar>: Module {
     private var output = Matrix<Scalar>(rows: 0, columns: 0)
     public init() {}
     public var summary: String { "Tanh" }

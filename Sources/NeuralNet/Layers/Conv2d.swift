@@ -82,7 +82,9 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         }
     }
 
-    public var parameters: [Parameter<Scalar>] { bias.map { [weight, $0] } ?? [weight] }
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
+    }
     public var summary: String {
         "Conv2d(\(inputShape) → \(outputShape), \(kernelHeight)×\(kernelWidth), stride \(stride), padding \(padding))"
     }
@@ -138,22 +140,23 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
                      "\(summary) backward got \(outputGradient.rows)×\(outputGradient.columns)")
         let g = outputGradient.reshaped(rows: rows, columns: o)
         if captureEnabled {
-            capture = KroneckerCapture(activations: patches, outputGradients: g, examples: examples, hasBias: bias != nil)
+            capture = KroneckerCapture(activations: patches, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
         }
         if options.parameterGradients {
             g.withUnsafeBufferPointer { gp in
                 patches.withUnsafeBufferPointer { pp in
+                    guard weight.isTrainable else { return }
                     weight.gradient.withUnsafeMutableBufferPointer { dw in
                         Scalar.gemm(CblasTrans, CblasNoTrans, Int32(o), Int32(k), Int32(rows), 1,
-                                    gp.baseAddress!, Int32(o), pp.baseAddress!, Int32(k), 0, dw.baseAddress!, Int32(k))
+                                    gp.baseAddress!, Int32(o), pp.baseAddress!, Int32(k), 1, dw.baseAddress!, Int32(k))
                     }
                 }
-                if let bias {
+                if let bias = trainableBias {
                     if ones.count < rows { ones = [Scalar](repeating: 1, count: rows) }
                     ones.withUnsafeBufferPointer { op in
                         bias.gradient.withUnsafeMutableBufferPointer { db in
                             Scalar.gemv(CblasTrans, Int32(rows), Int32(o), 1, gp.baseAddress!, Int32(o),
-                                        op.baseAddress!, 1, 0, db.baseAddress!, 1)
+                                        op.baseAddress!, 1, 1, db.baseAddress!, 1)
                         }
                     }
                 }

@@ -5,7 +5,7 @@ import Linalg
 ///
 /// The mask comes from the layer's own `generator` (seeded, one stream per layer); a trainer saves its
 /// state in checkpoints so that a resumed run draws the same masks as an uninterrupted one.
-public final class Dropout<Scalar: NeuralScalar>: Layer {
+public final class Dropout<Scalar: NeuralScalar>: Module {
     /// Probability `p ∈ [0, 1)` of zeroing an entry.
     public let probability: Double
     /// Source of the masks; part of a training run's state.

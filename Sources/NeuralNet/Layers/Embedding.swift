@@ -5,9 +5,9 @@ import Linalg
 ///
 /// Shapes: input `b × T` (examples × positions), output `(b·T) × dimension` — one row per position, so
 /// that the following layers are applied per position with shared weights (K-FAC sees `positions = T`).
-/// Backward scatters `g` into `∂L/∂E` (rows of repeated tokens add up); the input has no gradient
+/// Backward adds `g` into `∂L/∂E` row by row (rows of repeated tokens add up); the input has no gradient
 /// (a zero matrix is returned when one is asked for). Initialisation (PyTorch): `E ~ N(0, 1)`.
-public final class Embedding<Scalar: NeuralScalar>: Layer {
+public final class Embedding<Scalar: NeuralScalar>: Module {
     public let vocabulary: Int
     public let dimension: Int
     public let weight: Parameter<Scalar>
@@ -21,7 +21,7 @@ public final class Embedding<Scalar: NeuralScalar>: Layer {
         weight = Parameter(name: "weight", value: rng.normalMatrix(rows: vocabulary, columns: dimension))
     }
 
-    public var parameters: [Parameter<Scalar>] { [weight] }
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [("weight", weight)] }
     public var summary: String { "Embedding(\(vocabulary) × \(dimension))" }
     /// Output features per row; the row count grows by the number of positions.
     public func outputFeatures(forInput inputFeatures: Int) -> Int { dimension }
@@ -50,8 +50,7 @@ public final class Embedding<Scalar: NeuralScalar>: Layer {
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         precondition(g.rows == tokens.count && g.columns == dimension, "\(summary) backward got \(g.rows)×\(g.columns)")
         let d = dimension
-        if options.parameterGradients {
-            weight.gradient = Matrix(rows: vocabulary, columns: d)
+        if options.parameterGradients && weight.isTrainable {
             g.withUnsafeBufferPointer { gp in
                 weight.gradient.withUnsafeMutableBufferPointer { dp in
                     for (r, t) in tokens.enumerated() {

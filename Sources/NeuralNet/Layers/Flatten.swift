@@ -4,7 +4,7 @@ import Linalg
 /// example per row (NHWC), so this is the identity on the data; it exists to make the model read like
 /// its diagram and to check the feature count. Note the NHWC order `(y, x, c)` differs from PyTorch's
 /// `(c, y, x)` flatten order, which matters only when importing PyTorch weights.
-public final class Flatten<Scalar: NeuralScalar>: Layer {
+public final class Flatten<Scalar: NeuralScalar>: Module {
     public init() {}
     public var summary: String { "Flatten" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }

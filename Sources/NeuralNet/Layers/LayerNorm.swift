@@ -5,7 +5,7 @@ import Linalg
 /// Backward: `∂L/∂γ = Σ_rows g ⊙ x̂`, `∂L/∂β = Σ_rows g`, and with `d = g ⊙ γ`,
 /// `∂L/∂x = (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) / √(σ² + ε)`.
 /// Shapes: `x`, `y` are `n × F`; `γ` ("weight") and `β` ("bias") are `1 × F`, initialised to 1 and 0.
-public final class LayerNorm<Scalar: NeuralScalar>: Layer {
+public final class LayerNorm<Scalar: NeuralScalar>: Module {
     public let features: Int
     public let epsilon: Scalar
     public let weight: Parameter<Scalar>
@@ -21,7 +21,7 @@ public final class LayerNorm<Scalar: NeuralScalar>: Layer {
         bias = Parameter(name: "bias", value: Matrix(rows: 1, columns: features))
     }
 
-    public var parameters: [Parameter<Scalar>] { [weight, bias] }
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [("weight", weight), ("bias", bias)] }
     public var summary: String { "LayerNorm(\(features))" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int {
         precondition(inputFeatures == features, "\(summary) got \(inputFeatures) input features")
@@ -72,16 +72,18 @@ public final class LayerNorm<Scalar: NeuralScalar>: Layer {
         let (n, f) = (normalized.rows, features)
         precondition(g.rows == n && g.columns == f, "\(summary) backward got \(g.rows)×\(g.columns)")
         if options.parameterGradients {
-            weight.gradient.withUnsafeMutableBufferPointer { dg in
-                bias.gradient.withUnsafeMutableBufferPointer { db in
-                    for j in 0..<f { dg[j] = 0; db[j] = 0 }
-                    g.withUnsafeBufferPointer { gp in
-                        normalized.withUnsafeBufferPointer { hp in
-                            for i in 0..<n { for j in 0..<f {
-                                dg[j] += gp[i * f + j] * hp[i * f + j]
-                                db[j] += gp[i * f + j]
-                            } }
+            // Accumulates: γ's and β's gradients may already hold other contributions this step.
+            g.withUnsafeBufferPointer { gp in
+                if weight.isTrainable {
+                    normalized.withUnsafeBufferPointer { hp in
+                        weight.gradient.withUnsafeMutableBufferPointer { dg in
+                            for i in 0..<n { for j in 0..<f { dg[j] += gp[i * f + j] * hp[i * f + j] } }
                         }
+                    }
+                }
+                if bias.isTrainable {
+                    bias.gradient.withUnsafeMutableBufferPointer { db in
+                        for i in 0..<n { for j in 0..<f { db[j] += gp[i * f + j] } }
                     }
                 }
             }

@@ -39,7 +39,19 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         }
     }
 
-    public var parameters: [Parameter<Scalar>] { bias.map { [weight, $0] } ?? [weight] }
+    /// A second application of `other`'s weights: a new instance with its own cache and K-FAC capture
+    /// whose `weight` and `bias` are the same `Parameter` objects. Gradients of both uses add up in the
+    /// shared parameters, and K-FAC combines both captures into one block (see `KroneckerFactored`).
+    public init(sharingParametersWith other: Linear<Scalar>) {
+        inFeatures = other.inFeatures
+        outFeatures = other.outFeatures
+        weight = other.weight
+        bias = other.bias
+    }
+
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
+    }
     public var summary: String { "Linear(\(inFeatures) → \(outFeatures)\(bias == nil ? ", no bias" : ""))" }
 
     public func outputFeatures(forInput inputFeatures: Int) -> Int {
@@ -85,22 +97,23 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
                      "Linear(\(inFeatures) → \(outFeatures)) backward got \(g.rows)×\(g.columns), expected \(n)×\(outFeatures)")
         let (k, m) = (inFeatures, outFeatures)
         if captureEnabled {
-            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: bias != nil)
+            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
         }
         if options.parameterGradients {
             g.withUnsafeBufferPointer { gp in
                 input.withUnsafeBufferPointer { xp in
+                    guard weight.isTrainable else { return }
                     weight.gradient.withUnsafeMutableBufferPointer { dw in
                         Scalar.gemm(CblasTrans, CblasNoTrans, Int32(m), Int32(k), Int32(n), 1,
-                                    gp.baseAddress!, Int32(m), xp.baseAddress!, Int32(k), 0, dw.baseAddress!, Int32(k))
+                                    gp.baseAddress!, Int32(m), xp.baseAddress!, Int32(k), 1, dw.baseAddress!, Int32(k))
                     }
                 }
-                if let bias {
+                if let bias = trainableBias {
                     if ones.count < n { ones = [Scalar](repeating: 1, count: n) }
                     ones.withUnsafeBufferPointer { op in
                         bias.gradient.withUnsafeMutableBufferPointer { db in
                             Scalar.gemv(CblasTrans, Int32(n), Int32(m), 1, gp.baseAddress!, Int32(m),
-                                        op.baseAddress!, 1, 0, db.baseAddress!, 1)
+                                        op.baseAddress!, 1, 1, db.baseAddress!, 1)
                         }
                     }
                 }

@@ -3,7 +3,7 @@ import Linalg
 /// Max pooling over non-overlapping (or strided) `k × k` windows of an NHWC image batch:
 /// `y[b, i, j, c] = max_{u,v<k} x[b, i·s + u, j·s + v, c]`, output `⌊(H − k)/s⌋ + 1` on a side.
 /// Backward routes `g` to the arg-max of each window (first one on ties).
-public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
+public final class MaxPool2d<Scalar: NeuralScalar>: Module {
     public let inputShape: ImageShape
     public let outputShape: ImageShape
     public let kernelSize: Int
@@ -89,7 +89,7 @@ public final class MaxPool2d<Scalar: NeuralScalar>: Layer {
 
 /// Average pooling over `k × k` windows with stride `s` of an NHWC image batch:
 /// `y[b, i, j, c] = (1/k²) Σ_{u,v<k} x[b, i·s + u, j·s + v, c]`; backward spreads `g/k²` over each window.
-public final class AvgPool2d<Scalar: NeuralScalar>: Layer {
+public final class AvgPool2d<Scalar: NeuralScalar>: Module {
     public let inputShape: ImageShape
     public let outputShape: ImageShape
     public let kernelSize: Int

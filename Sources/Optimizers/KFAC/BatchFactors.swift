@@ -2,8 +2,9 @@ import Linalg
 import NeuralNet
 
 extension KroneckerFactorComputation {
-    /// The fresh (not averaged) factors of every captured layer for one batch, after the ordinary forward
-    /// and backward passes with capture on.
+    /// The fresh (not averaged) factors of every captured block for one batch, after the ordinary forward
+    /// and backward passes with capture on. A block with several uses contributes the merged capture of
+    /// its uses (`KroneckerBlock.capture`).
     ///
     /// - `A_ℓ` from the captured activations of the forward pass.
     /// - `G_ℓ` by `fisher`: `.empirical` uses the captured gradients of the real labels; `.trueFisher` runs
@@ -14,21 +15,21 @@ extension KroneckerFactorComputation {
     /// For one example and positions = 1, `.exactGGN` gives `G ⊗ A` equal to the layer's exact GGN block;
     /// for deep linear networks with MSE it is exact for any batch (the same `Bᵀ B` for every example).
     public static func batchFactors<S: NeuralScalar>(
-        layers: [(name: String, layer: any KroneckerFactored<S>)], model: Sequential<S>,
+        blocks: [KroneckerBlock<S>], model: Sequential<S>,
         curvature: OutputCurvature<S>?, fisher: FisherType,
         approximation: (String) -> WeightSharingApproximation = { _ in .expand },
         rng: inout Xoshiro256StarStar
     ) -> [String: KroneckerFactors<S>] {
         var activation: [String: Matrix<S>] = [:]
-        for (name, layer) in layers {
-            if let c = layer.capture { activation[name] = activationFactor(c, approximation: approximation(name)) }
+        for block in blocks {
+            if let c = block.capture { activation[block.name] = activationFactor(c, approximation: approximation(block.name)) }
         }
         var gradient: [String: Matrix<S>] = [:]
         func accumulate() {
-            for (name, layer) in layers {
-                guard let c = layer.capture else { continue }
-                let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(name))
-                if gradient[name] != nil { gradient[name]!.axpy(1, g) } else { gradient[name] = g }
+            for block in blocks {
+                guard let c = block.capture else { continue }
+                let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(block.name))
+                if gradient[block.name] != nil { gradient[block.name]!.axpy(1, g) } else { gradient[block.name] = g }
             }
         }
         let noParameterGradients = BackwardOptions(parameterGradients: false, inputGradient: false)

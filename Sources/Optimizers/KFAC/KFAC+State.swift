@@ -47,11 +47,12 @@ extension KFAC {
         }
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         var restoredFactors: [String: KroneckerFactors<Scalar>] = [:]
-        for (name, layer) in layers {
+        for block in blocks {
+            let name = block.name
             guard let a = tensors["kfac.\(name).activation_factor"], let g = tensors["kfac.\(name).gradient_factor"] else { continue }
-            let inFeatures = layer.weight.value.columns + (layer.bias == nil ? 0 : 1)
-            guard a.rows == inFeatures, g.rows == layer.weight.value.rows else {
-                throw .stateMismatch("K-FAC factors of \(name) are \(a.rows)² and \(g.rows)², the layer needs \(inFeatures)² and \(layer.weight.value.rows)²")
+            let inFeatures = block.weight.value.columns + (block.bias == nil ? 0 : 1)
+            guard a.rows == inFeatures, g.rows == block.weight.value.rows else {
+                throw .stateMismatch("K-FAC factors of \(name) are \(a.rows)² and \(g.rows)², the layer needs \(inFeatures)² and \(block.weight.value.rows)²")
             }
             restoredFactors[name] = KroneckerFactors(activation: a, gradient: g)
         }

@@ -2,8 +2,8 @@ import Linalg
 import NeuralNet
 
 /// Kronecker-factored approximate curvature (Martens & Grosse 2015; REFERENCE.md §2) as a preconditioner
-/// in front of any first-order optimiser of the engine (SGD-momentum, Adam): for every Kronecker-factored
-/// layer `ℓ` it replaces `[∇W_ℓ, ∇b_ℓ]` by
+/// in front of any first-order optimiser of the engine (SGD-momentum, Adam): for every Kronecker block `ℓ`
+/// (a trainable weight with all the modules that apply it, `Sequential.kroneckerBlocks`) it replaces `[∇W_ℓ, ∇b_ℓ]` by
 ///
 ///     U_ℓ = ν (G_ℓ + λ_G I)⁻¹ [∇W_ℓ + wW_ℓ, ∇b_ℓ + wb_ℓ] (A_ℓ + λ_A I)⁻¹
 ///
@@ -27,8 +27,8 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// The first-order optimiser that applies the preconditioned gradient.
     public let inner: any Optimizer<Scalar>
     public let solver: any FactorSolver<Scalar>
-    /// The preconditioned layers with their paths (`"layers.0"`).
-    public let layers: [(name: String, layer: any KroneckerFactored<Scalar>)]
+    /// The preconditioned blocks, named by the path of each weight's first use (`"layers.0"`).
+    public let blocks: [KroneckerBlock<Scalar>]
     /// EMA factors per layer path.
     public private(set) var factors: [String: KroneckerFactors<Scalar>] = [:]
     /// Current damping `λ` (changes only with adaptive damping).
@@ -59,7 +59,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// The model, for the empirical-Fisher fallback (no extra backward is run on it then).
     private let modelForFallback: Sequential<Scalar>
 
-    /// K-FAC over the Kronecker-factored layers of `model` (turns their capture on), wrapping `inner`.
+    /// K-FAC over the Kronecker blocks of `model` (turns their capture on), wrapping `inner`.
     /// `solver` defaults to `configuration.solver`'s digital strategy.
     public init(model: Sequential<Scalar>, inner: any Optimizer<Scalar>, configuration: KFACConfiguration,
                 solver: (any FactorSolver<Scalar>)? = nil) throws(KFACError) {
@@ -67,7 +67,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         self.configuration = configuration
         self.inner = inner
         self.solver = solver ?? configuration.solver.makeSolver(Scalar.self, retry: configuration.choleskyRetry)
-        self.layers = model.kroneckerFactoredLayers
+        self.blocks = model.kroneckerBlocks
         self.damping = configuration.damping
         self.rng = Xoshiro256StarStar(seed: configuration.seed, stream: 0x4B46_4143)
         self.modelForFallback = model
@@ -84,7 +84,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         self.batch = batch
         // The captures of the real-label backward, before the true-Fisher/GGN passes replace them: the
         // factored preconditioning (`update`) rebuilds the step's gradient from these.
-        gradientCaptures = Dictionary(uniqueKeysWithValues: layers.compactMap { l in l.layer.capture.map { (l.name, $0) } })
+        gradientCaptures = Dictionary(uniqueKeysWithValues: blocks.compactMap { b in b.capture.map { (b.name, $0) } })
         guard step % configuration.factorUpdateInterval == 0,
               firstNonFiniteGradient(batch.model.namedParameters) == nil else { return }
         let (_, seconds) = measureSeconds { updateFactors(fisher: configuration.fisherType, batch: batch) }
@@ -95,9 +95,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// Fresh factors of every layer from the current captures (plus the extra backward passes that
     /// `fisher` needs), blended into the EMA when finite.
     private func updateFactors(fisher: FisherType, batch: CurvatureBatch<Scalar>?) {
-        guard let model = batch?.model ?? (layers.isEmpty ? nil : modelForFallback) else { return }
+        guard let model = batch?.model ?? (blocks.isEmpty ? nil : modelForFallback) else { return }
         let fresh = KroneckerFactorComputation.batchFactors(
-            layers: layers, model: model, curvature: batch?.curvature, fisher: batch == nil ? .empirical : fisher,
+            blocks: blocks, model: model, curvature: batch?.curvature, fisher: batch == nil ? .empirical : fisher,
             approximation: configuration.approximation(forLayer:), rng: &rng)
         let decay = Scalar(configuration.factorDecay)
         for (name, f) in fresh {
@@ -146,8 +146,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         var failure: String? = nil
         let captures = batch != nil ? gradientCaptures : [:]
         gradientCaptures = [:]
-        for (name, layer) in layers {
-            let g = Self.combined(layer, \.gradient, weightDecay: w)
+        for block in blocks {
+            let name = block.name
+            let g = Self.combined(block, \.gradient, weightDecay: w)
             gradients[name] = g
             do {
                 // Factored form when the batch has fewer rows than the layer is wide: the gradient of
@@ -207,10 +208,10 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
             let eta = Scalar(currentLearningRate)
             nu = Swift.min(1, (Scalar(c) / (eta * eta * alignment)).squareRoot())
         }
-        for (name, layer) in layers {
-            guard var u = directions[name] ?? gradients[name] else { continue }
-            if directions[name] != nil && nu != 1 { u.scale(by: nu) }
-            Self.split(u, into: layer)
+        for block in blocks {
+            guard var u = directions[block.name] ?? gradients[block.name] else { continue }
+            if directions[block.name] != nil && nu != 1 { u.scale(by: nu) }
+            Self.split(u, into: block)
         }
         metrics.klScale = Double(nu)
         let d = clock.now - start
@@ -218,7 +219,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
 
         let adaptDamping = configuration.adaptiveDamping.map { step % $0.interval == $0.interval - 1 } ?? false
         let before: [String: Matrix<Scalar>]? = adaptDamping && batch != nil
-            ? Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Self.combined($0.layer, \.value, weightDecay: 0)) })
+            ? Dictionary(uniqueKeysWithValues: blocks.map { ($0.name, Self.combined($0, \.value, weightDecay: 0)) })
             : nil
         let (outcome, innerSeconds) = measureSeconds { self.inner.update(parameters) }
         metrics.innerUpdateSeconds = innerSeconds
@@ -244,7 +245,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// Refreshes the solver for every layer with factors; a failure keeps that layer's previous state.
     private func refreshSolver() {
         let lambda = Scalar(damping)
-        for (name, _) in layers {
+        for name in blocks.map(\.name) {
             guard let f = factors[name] else { continue }
             let d = configuration.piCorrection ? FactorDamping.piCorrected(f, damping: lambda) : .uniform(lambda)
             do { try solver.refresh(layer: name, factors: f, damping: d) } catch {
@@ -252,21 +253,21 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                 pendingWarnings.append("K-FAC step \(step): refreshing \(name) failed (\(error)); its previous inverse stays in use")
             }
         }
-        needsRefresh = factors.count < layers.count
+        needsRefresh = factors.count < blocks.count
     }
 
     /// LM step on `λ` from the reduction ratio `ρ`; returns `ρ`.
     private func adapt(_ lm: AdaptiveDamping, before: [String: Matrix<Scalar>], gradients: [String: Matrix<Scalar>],
                        batch: CurvatureBatch<Scalar>) -> Double {
         var linear = 0.0, curvature = 0.0, squaredNorm = 0.0, decayChange = 0.0
-        for (name, layer) in layers {
-            guard let old = before[name], let g = gradients[name] else { continue }
-            let new = Self.combined(layer, \.value, weightDecay: 0)
+        for block in blocks {
+            guard let old = before[block.name], let g = gradients[block.name] else { continue }
+            let new = Self.combined(block, \.value, weightDecay: 0)
             let delta = new - old
             linear += Double(zip(g.storage, delta.storage).reduce(Scalar(0)) { $0 + $1.0 * $1.1 })
             squaredNorm += Double(delta.frobeniusNorm * delta.frobeniusNorm)
             decayChange += 0.5 * Double(new.frobeniusNorm * new.frobeniusNorm - old.frobeniusNorm * old.frobeniusNorm)
-            if let f = factors[name] {
+            if let f = factors[block.name] {
                 let gda = BLAS.matmul(BLAS.matmul(f.gradient, delta), f.activation)
                 curvature += Double(zip(delta.storage, gda.storage).reduce(Scalar(0)) { $0 + $1.0 * $1.1 })
             }
@@ -287,12 +288,12 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     // MARK: Layout of [W, b]
 
     /// `[X_W + w W, X_b + w b]` (`out × (in + 1)`, or `out × in` without bias) for `X` = value or gradient.
-    static func combined(_ layer: any KroneckerFactored<Scalar>, _ field: KeyPath<Parameter<Scalar>, Matrix<Scalar>>,
+    static func combined(_ block: KroneckerBlock<Scalar>, _ field: KeyPath<Parameter<Scalar>, Matrix<Scalar>>,
                          weightDecay w: Scalar) -> Matrix<Scalar> {
-        let weight = layer.weight[keyPath: field]
+        let weight = block.weight[keyPath: field]
         var wg = weight
-        if w != 0 { wg.axpy(w, layer.weight.value) }
-        guard let bias = layer.bias else { return wg }
+        if w != 0 { wg.axpy(w, block.weight.value) }
+        guard let bias = block.bias else { return wg }
         var bg = bias[keyPath: field]
         if w != 0 { bg.axpy(w, bias.value) }
         let (m, k) = (weight.rows, weight.columns)
@@ -306,12 +307,12 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         return out
     }
 
-    /// Writes `U = [U_W, U_b]` into the layer's weight and bias gradients.
-    static func split(_ u: Matrix<Scalar>, into layer: any KroneckerFactored<Scalar>) {
-        let (m, k) = (layer.weight.value.rows, layer.weight.value.columns)
-        guard let bias = layer.bias else { layer.weight.gradient = u; return }
+    /// Writes `U = [U_W, U_b]` into the block's weight and (trainable) bias gradients.
+    static func split(_ u: Matrix<Scalar>, into block: KroneckerBlock<Scalar>) {
+        let (m, k) = (block.weight.value.rows, block.weight.value.columns)
+        guard let bias = block.bias else { block.weight.gradient = u; return }
         u.withUnsafeBufferPointer { src in
-            layer.weight.gradient.withUnsafeMutableBufferPointer { w in
+            block.weight.gradient.withUnsafeMutableBufferPointer { w in
                 for i in 0..<m { (w.baseAddress! + i * k).update(from: src.baseAddress! + i * (k + 1), count: k) }
             }
             bias.gradient.withUnsafeMutableBufferPointer { b in for i in 0..<m { b[i] = src[i * (k + 1) + k] } }

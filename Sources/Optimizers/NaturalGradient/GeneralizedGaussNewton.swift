@@ -36,7 +36,7 @@ public enum GeneralizedGaussNewton {
 
     /// `F v` without forming `J`: one Jacobian–vector product (`LinearizedModel.jvp`), `M` applied per
     /// example, one vector–Jacobian product (`backward`). `v` and the result are flat in
-    /// `model.namedParameters` order. Linearises the model at `input` on every call (one extra forward);
+    /// `model.trainableParameters` order. Linearises the model at `input` on every call (one extra forward);
     /// a solver making many products should linearise once and use `product(_:curvature:_:)`.
     public static func product<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>, curvature: OutputCurvature<S>,
                                                 _ v: [S]) throws(KFACError) -> [S] {

@@ -60,7 +60,7 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
         }
     }
 
-    /// `(F + λI)⁻¹ g` on `batch` (flat, `namedParameters` order). Overwrites the parameter gradients.
+    /// `(F + λI)⁻¹ g` on `batch` (flat, `trainableParameters` order). Overwrites the parameter gradients.
     public func direction(for g: [Scalar], batch: CurvatureBatch<Scalar>) throws(KFACError) -> [Scalar] {
         let lambda = Scalar(configuration.damping)
         try Self.checkDenseSize(configuration.method, parameters: g.count,

@@ -62,3 +62,14 @@ enum RawFactorFeed {
         return cost
     }
 }
+
+extension ThermodynamicFactorSolver where Scalar: NeuralScalar {
+    /// A TK-FAC solver whose raw feed (if configured) reads the captures of `rawSources`, the model's
+    /// Kronecker blocks (`model.kroneckerBlocks`; their captures must be on, as `KFAC.init` sets them).
+    public convenience init(configuration: ThermodynamicKFACConfiguration,
+                            rawSources: [KroneckerBlock<Scalar>]) throws(KFACError) {
+        try self.init(configuration: configuration, rawCaptures: Dictionary(rawSources.map { block in
+            (block.name, { block.capture })
+        }, uniquingKeysWith: { a, _ in a }))
+    }
+}

@@ -64,20 +64,20 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     }
     private var devices: [String: Devices] = [:]
     private var layers: [String: LayerState] = [:]
-    /// Raw feed: the layers whose captures are read at `refresh`.
-    private let rawSources: [String: any KroneckerFactored<Scalar>]
+    /// Raw feed: per block name, the block's current (merged) capture, read at `refresh`.
+    private let rawSources: [String: () -> KroneckerCapture<Scalar>?]
 
-    /// A TK-FAC solver. For `configuration.feed == .raw`, pass the model's Kronecker-factored layers
-    /// (`model.kroneckerFactoredLayers`; their captures must be on, as `KFAC.init` sets them).
+    /// A TK-FAC solver. For `configuration.feed == .raw`, `rawCaptures` gives each block's current capture
+    /// by name (see the convenience initialiser taking `model.kroneckerBlocks`).
     public init(configuration: ThermodynamicKFACConfiguration,
-                rawSources: [(name: String, layer: any KroneckerFactored<Scalar>)] = []) throws(KFACError) {
+                rawCaptures: [String: () -> KroneckerCapture<Scalar>?] = [:]) throws(KFACError) {
         try configuration.validate()
-        if configuration.feed == .raw && rawSources.isEmpty {
+        if configuration.feed == .raw && rawCaptures.isEmpty {
             throw .invalidConfiguration(field: "tkfac.feed", value: "raw",
-                                        requirement: "the raw feed reads the layers' captures: pass rawSources (model.kroneckerFactoredLayers)")
+                                        requirement: "the raw feed reads the layers' captures: pass rawSources (model.kroneckerBlocks)")
         }
         self.configuration = configuration
-        self.rawSources = Dictionary(rawSources.map { ($0.name, $0.layer) }, uniquingKeysWith: { a, _ in a })
+        self.rawSources = rawCaptures
     }
 
     public var name: String { "thermo-\(configuration.method == .inversion ? "inversion" : "linear-systems")" }
@@ -170,7 +170,7 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             g.addDiagonal(damping.gradient)
             return (a, g, nil)
         case .raw:
-            guard let source = rawSources[layer], let capture = source.capture else {
+            guard let source = rawSources[layer], let capture = source() else {
                 throw .layerNotRefreshed(layer: layer, solver: "\(name) (raw feed: no capture of this layer; turn capture on)")
             }
             let r = RawFactorFeed.dampedFactors(capture, damping: damping, converter: configuration.device.inputConverter,

@@ -4,7 +4,7 @@ import NeuralNet
 
 /// A model linearised at one batch: its Jacobian `J_f` (`b·d_z × N`, REFERENCE.md §4) as two operators,
 /// never formed as a matrix:
-/// - `jvp`: `J_f v` for a parameter tangent `v` (flat, `namedParameters` order) → `b × d_z` output tangent;
+/// - `jvp`: `J_f v` for a parameter tangent `v` (flat, `trainableParameters` order) → `b × d_z` output tangent;
 /// - `vjp`: `J_fᵀ u` for an output cotangent `u` (`b × d_z`) → flat `N` (the model's own `backward`).
 ///
 /// Construction runs one forward pass (inference mode) and keeps what the tangent rules need per layer
@@ -31,8 +31,14 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     public let examples: Int
     /// Outputs per example `d_z`.
     public let outputDimension: Int
-    /// Trainable scalars `N`.
+    /// Trainable scalars `N` (frozen parameters are constants of the model: no tangent, no column of `J`).
     public let parameterCount: Int
+    /// Where each trainable parameter's `count` values go in the tangent layout of the rules, which has a
+    /// slot for every parameter (frozen ones too, filled with zeros); nil when nothing is frozen and `v`
+    /// is that layout already.
+    let trainableSlots: [(offset: Int, count: Int)]?
+    /// Length of the rules' tangent layout (all parameters).
+    let layoutCount: Int
     /// The model output at the batch, `b × d_z`.
     public let output: Matrix<Scalar>
 
@@ -48,7 +54,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         case layerNorm(normalized: Matrix<Scalar>, inverseStd: [Scalar], gamma: Matrix<Scalar>, weight: Int, bias: Int)
         /// A parameter-free linear layer (average pooling): a private copy applied to the tangent, so the
         /// model's own layer keeps the caches of this batch for `vjp`.
-        case linearMap(any Layer<Scalar>)
+        case linearMap(any Module<Scalar>)
         case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
         case identity
     }
@@ -61,7 +67,10 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         var offsets: [ObjectIdentifier: Int] = [:]
         var total = 0
         for p in model.namedParameters { offsets[ObjectIdentifier(p)] = total; total += p.count }
-        parameterCount = total
+        layoutCount = total
+        let trainable = model.trainableParameters
+        parameterCount = trainable.reduce(0) { $0 + $1.count }
+        trainableSlots = parameterCount == total ? nil : trainable.map { (offsets[ObjectIdentifier($0)]!, $0.count) }
         let context = ForwardContext(isTraining: false, examples: input.rows)
         var rules: [Rule] = []
         var x = input
@@ -106,7 +115,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     }
 
     /// The non-container layers of `model` in order.
-    static func leaves(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] {
+    static func leaves(_ layer: any Module<Scalar>) -> [any Module<Scalar>] {
         if let s = layer as? Sequential<Scalar> { return s.layers.flatMap { leaves($0) } }
         return [layer]
     }
@@ -171,9 +180,23 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     }
 
     /// `J_f v`: the output tangent (`b × d_z`) for the parameter tangent at `v` (`N` values).
+    public func jvp(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
+        guard let trainableSlots else { return jvpInLayout(v) }
+        var full = [Scalar](repeating: 0, count: layoutCount)
+        var offset = 0
+        for (start, count) in trainableSlots {
+            full.withUnsafeMutableBufferPointer { (f: inout UnsafeMutableBufferPointer<Scalar>) in
+                (f.baseAddress! + start).update(from: v + offset, count: count)
+            }
+            offset += count
+        }
+        return full.withUnsafeBufferPointer { jvpInLayout($0.baseAddress!) }
+    }
+
+    /// `J v` for `v` in the rules' layout (every parameter, frozen ones zero).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func jvp(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
+    func jvpInLayout(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
         var dx: Matrix<Scalar>? = nil   // nil: identically zero (the data have no tangent)
         let b = examples
         for rule in rules {
@@ -260,9 +283,10 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     @_specialize(where Scalar == Double)
     public func vjp(_ u: Matrix<Scalar>, into result: UnsafeMutablePointer<Scalar>) {
         precondition(u.rows == examples && u.columns == outputDimension, "vjp: u is \(u.rows)×\(u.columns)")
+        model.zeroGradients()
         model.backward(u)
         var offset = 0
-        for p in model.namedParameters {
+        for p in model.trainableParameters {
             p.gradient.withUnsafeBufferPointer { g in (result + offset).update(from: g.baseAddress!, count: g.count) }
             offset += p.count
         }

@@ -17,8 +17,8 @@ public struct ForwardContext: Sendable, Equatable {
 
 /// What a backward pass must produce.
 public struct BackwardOptions: Sendable, Equatable {
-    /// Write `∂L/∂θ` into each parameter's `gradient` (overwriting it). K-FAC's extra true-Fisher pass
-    /// turns this off: it needs only the captured output gradients.
+    /// Add `∂L/∂θ` into each trainable parameter's `gradient`. K-FAC's extra true-Fisher pass turns
+    /// this off: it needs only the captured output gradients.
     public var parameterGradients: Bool
     /// Return `∂L/∂input`. The first layer of a model does not need it (saves one GEMM per step).
     public var inputGradient: Bool
@@ -31,35 +31,47 @@ public struct BackwardOptions: Sendable, Equatable {
     public static let full = BackwardOptions()
 }
 
-/// A layer with an explicit forward and backward pass (the contract of tensorflow/swift-apis's
-/// backpropagator, spelled as two methods on a reference type).
+/// A node of a model tree with an explicit forward and backward pass (the contract of
+/// tensorflow/swift-apis's backpropagator, spelled as two methods on a reference type). Leaf modules
+/// (`Linear`, `Conv2d`, activations, …) compute; containers (`Sequential`, `Residual`, `Branches`, or a
+/// block of your own) hold `children` and compose their passes. Traversal (`parametersWithPaths`,
+/// `namedModules`, `freeze`, `zeroGradients`, …) is recursive over `children` (see `Module+Traversal`).
 ///
 /// - `forward` computes the output and caches what `backward` needs (inputs, masks, patches).
-/// - `backward` takes `∂L/∂output` (same shape as the output), writes parameter gradients and returns
-///   `∂L/∂input` (or an empty `0 × 0` matrix when `options.inputGradient` is false). It does **not**
-///   consume the cache: calling it again with another output gradient (labels sampled from the model
-///   for the true Fisher) gives that gradient's results without a new forward pass. This is the
-///   vector–Jacobian product of the layer; natural-gradient methods build on it.
-/// - Parameters are listed with local names (`"weight"`, `"bias"`); containers prefix them.
+/// - `backward` takes `∂L/∂output` (same shape as the output), **adds** `∂L/∂θ` into each trainable
+///   parameter's `gradient` and returns `∂L/∂input` (or an empty `0 × 0` matrix when
+///   `options.inputGradient` is false). Gradients accumulate, so a parameter used by several modules
+///   gets the sum of their contributions; the training step zeroes them once per step
+///   (`zeroGradients()`). `backward` does **not** consume the cache: calling it again with another
+///   output gradient (labels sampled from the model for the true Fisher) gives that gradient's results
+///   without a new forward pass. This is the vector–Jacobian product of the module.
+/// - A module instance keeps the cache of **one** application. To apply the same weights in two places,
+///   use two instances that share the parameters (`Linear(sharingParametersWith:)`); a container traps
+///   when it is given the same instance twice.
+/// - Parameters are listed with local names (`"weight"`, `"bias"`), children with local names
+///   (`"layers.0"`, `"attention"`); full paths join them with dots (`"encoder.layers.3.attention.query.weight"`).
 ///
-/// Shape mismatches are programming errors and trap with a message naming the layer.
-public protocol Layer<Scalar>: AnyObject {
+/// Shape mismatches are programming errors and trap with a message naming the module.
+public protocol Module<Scalar>: AnyObject {
     associatedtype Scalar: NeuralScalar
 
-    /// Output features (columns) for `inputFeatures` input columns; traps if the layer cannot take them.
+    /// Output features (columns) for `inputFeatures` input columns; traps if the module cannot take them.
     func outputFeatures(forInput inputFeatures: Int) -> Int
     /// The output for `input` (rows = examples or examples × positions, columns = features).
     func forward(_ input: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar>
     /// `∂L/∂input` from `∂L/∂output`; see the protocol's notes.
     func backward(_ outputGradient: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar>
-    /// Trainable parameters with local names, in a fixed order.
-    var parameters: [Parameter<Scalar>] { get }
+    /// The module's own parameters (not its children's) with local names, in a fixed order.
+    var localParameters: [(name: String, parameter: Parameter<Scalar>)] { get }
+    /// The direct sub-modules with local names, in a fixed order (empty for a leaf).
+    var children: [(name: String, module: any Module<Scalar>)] { get }
     /// One line for configuration printouts, e.g. `Linear(784 → 512, bias)`.
     var summary: String { get }
 }
 
-extension Layer {
-    public var parameters: [Parameter<Scalar>] { [] }
+extension Module {
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+    public var children: [(name: String, module: any Module<Scalar>)] { [] }
 }
 
 /// The pair a Kronecker-factored curvature method (K-FAC, KFC, TK-FAC) needs from one layer
@@ -119,7 +131,7 @@ public struct KroneckerCapture<Scalar: BLASScalar> {
 /// With capture on, `forward` keeps `a` (which the layer stores for its own backward anyway — no copy)
 /// and every `backward` replaces `g`, so a second backward with sampled labels captures the true-Fisher
 /// `g` while `a` from the single forward pass stays valid.
-public protocol KroneckerFactored<Scalar>: Layer {
+public protocol KroneckerFactored<Scalar>: Module {
     /// Weight `W`, shape `outFeatures × inFeatures` (for `Conv2d`: `outChannels × (kh·kw·inChannels)`).
     var weight: Parameter<Scalar> { get }
     /// Bias `b` as a `1 × outFeatures` row, if any.
@@ -129,4 +141,10 @@ public protocol KroneckerFactored<Scalar>: Layer {
     /// The activations of the last forward and output gradients of the last backward with capture on;
     /// nil until both have run.
     var capture: KroneckerCapture<Scalar>? { get }
+}
+
+extension KroneckerFactored {
+    /// The bias when it is trainable: the column `1` of `ā` and the last column of `[∇W, ∇b]` exist only
+    /// then (a frozen bias is a constant offset for the curvature).
+    public var trainableBias: Parameter<Scalar>? { bias.flatMap { $0.isTrainable ? $0 : nil } }
 }
