@@ -1,7 +1,7 @@
 import ArgumentParser
 import Optimizers
 
-/// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, REFERENCE.md §4).
+/// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, docs/tngd.md).
 /// Defaults are the TNGD paper's MNIST settings (`ThermodynamicNaturalGradientSettings`).
 extension ThermodynamicNaturalGradientConfiguration.Integrator: ExpressibleByArgument {}
 

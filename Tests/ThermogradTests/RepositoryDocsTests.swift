@@ -24,6 +24,21 @@ import Testing
 
     static func relative(_ url: URL) -> String { String(url.path.dropFirst(root.path.count + 1)) }
 
+    @Test func noFileRefersOutsideTheRepository() throws {
+        // Built from parts so that this file does not match itself.
+        let forbidden = ["REFERENCE" + ".md", "STYLE" + ".md", "../" + "shared", "/work/" + "shared"]
+        let files = Self.textFiles()
+        #expect(files.count > 100, "found only \(files.count) files under \(Self.root.path)")
+        for file in files {
+            guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                for word in forbidden where line.contains(word) {
+                    Issue.record("\(Self.relative(file)):\(number + 1) mentions \(word); cite docs/<page>.md#section instead")
+                }
+            }
+        }
+    }
+
     /// GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
     static func anchor(_ heading: String) -> String {
         String(heading.lowercased().compactMap { c -> Character? in

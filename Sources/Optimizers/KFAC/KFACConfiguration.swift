@@ -1,6 +1,6 @@
 import Linalg
 
-/// Which curvature K-FAC's gradient factor `G` estimates (REFERENCE.md §2).
+/// Which curvature K-FAC's gradient factor `G` estimates (docs/kfac.md#which-curvature-g-estimates).
 public enum FisherType: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// True Fisher: one extra backward pass with labels sampled from the model's predictive distribution
     /// (`OutputCurvature.sampledOutputGradient`). For MSE and softmax cross-entropy the true Fisher equals
@@ -16,7 +16,7 @@ public enum FisherType: String, Sendable, Codable, CaseIterable, CustomStringCon
     public var description: String { rawValue }
 }
 
-/// Levenberg–Marquardt adaptation of the damping `λ` (Martens & Grosse 2015, §6.5; REFERENCE.md §2).
+/// Levenberg–Marquardt adaptation of the damping `λ` (Martens & Grosse 2015, §6.5; docs/kfac.md#adaptive-damping).
 ///
 /// Every `interval` updates K-FAC evaluates the loss after the step and the reduction ratio
 /// `ρ = (L(θ+δ) − L(θ)) / (q(δ) − q(0))`, with the quadratic model

@@ -2,7 +2,7 @@ import Linalg
 import NeuralNet
 
 /// Natural-gradient descent on the damped GGN, `x = (F + λI)⁻¹ ∇L`, handed to a first-order optimiser
-/// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). REFERENCE.md §4.
+/// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). docs/tngd.md#digital-baselines.
 ///
 /// The baseline and oracle for TNGD: `exact` and `woodbury` for tiny models, `cg` for anything the
 /// forward-mode rules of `LinearizedModel` cover (Linear, Conv2d, activations, LayerNorm, pooling). Needs `observeCurvature` before every `update`

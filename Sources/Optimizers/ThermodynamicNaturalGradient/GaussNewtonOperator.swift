@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// The damped generalised Gauss–Newton matrix of one batch in factored form (REFERENCE.md §4),
+/// The damped generalised Gauss–Newton matrix of one batch in factored form (docs/tngd.md#curvature),
 ///
 ///     F v = J_fᵀ H_L J_f v / b + λ v,
 ///

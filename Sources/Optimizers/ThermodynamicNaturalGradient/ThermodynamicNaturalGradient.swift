@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// Thermodynamic natural gradient descent (TNGD, REFERENCE.md §4): each step the simulated device
+/// Thermodynamic natural gradient descent (TNGD, docs/tngd.md#device-dynamics): each step the simulated device
 /// (`NaturalGradientDevice`) turns the batch gradient `∇ℓ` into `g̃ ≈ (F + λI)⁻¹∇ℓ`, which is handed to a
 /// first-order optimiser as the gradient:
 /// - `tngd`: plain SGD, `θ ← θ − η g̃` (optionally with momentum);

@@ -1,6 +1,6 @@
 import ThermoDevice
 
-/// Settings of thermodynamic natural gradient descent (TNGD, REFERENCE.md §4): an immutable value,
+/// Settings of thermodynamic natural gradient descent (TNGD, docs/tngd.md): an immutable value,
 /// validated once by its initialiser and printed with every run (`description`).
 ///
 /// The device integrates `dg̃ = -(F g̃ - ∇ℓ) dt + sqrt(2κ0) dW` with `F = J_fᵀ H_L J_f / b + λI` for an analog
@@ -33,7 +33,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
 
     /// How `F` and `∇ℓ` are normalised over the batch before they are programmed.
     public enum LossNormalization: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
-        /// `F = J_fᵀ H_L J_f / b + λI`, `∇ℓ` of the mean loss (REFERENCE.md §4; the default).
+        /// `F = J_fᵀ H_L J_f / b + λI`, `∇ℓ` of the mean loss (docs/tngd.md; the default).
         case mean
         /// `F = J_fᵀ H_L J_f + λI`, `∇ℓ` of the summed loss: `b` times the data term and the gradient. The
         /// mean readout becomes `(J_fᵀ H_L J_f / b + λ/b)⁻¹ ∇ℓ_mean` (damping effectively `λ/b`), the
