@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 // Thermograd: thermodynamic second-order optimisation, simulated on the CPU.
 // The pipeline, one module per idea:
-//   forward/backward (NeuralNet) → curvature factors and optimisers (Optimizers)
-//   → solver: digital (Linalg, OpenBLAS/LAPACKE) or thermodynamic (ThermoDevice) → update (Training).
+//   forward/backward (NeuralNet) → curvature: Kronecker factors, GGN products (Curvature)
+//   → solver: digital (Linalg, OpenBLAS/LAPACKE) or thermodynamic (ThermoDevice) (Solvers)
+//   → update (Optimizers) → training loop (Training).
 import PackageDescription
 
 let package = Package(
@@ -15,6 +16,8 @@ let package = Package(
         .library(name: "Linalg", targets: ["Linalg"]),
         .library(name: "ThermoDevice", targets: ["ThermoDevice"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Curvature", targets: ["Curvature"]),
+        .library(name: "Solvers", targets: ["Solvers"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
     ],
     dependencies: [
@@ -46,19 +49,25 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         // Real data sets (Fashion-MNIST IDX files, …).
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
-        // SGD, Adam, K-FAC, NGD, TK-FAC, TNGD.
-        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "ThermoDevice"]),
+        // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),
+        // the generalised Gauss–Newton operator F·v. Digital only.
+        .target(name: "Curvature", dependencies: ["CBLAS", "Linalg", "NeuralNet"]),
+        // Solvers of the curvature systems, digital and thermodynamic side by side: K-FAC block (factor)
+        // solvers (Cholesky, eigen, device) and natural-gradient linear solvers (dense, CG, Woodbury, device).
+        .target(name: "Solvers", dependencies: ["CBLAS", "Linalg", "NeuralNet", "Curvature", "ThermoDevice"]),
+        // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
+        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice"]),
         // Trainer, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Optimizers", "Datasets", "Reporting"]),
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model).
         .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice"]),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
-            "Linalg", "NeuralNet", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
+            "Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
         ]),
         // Command-line interface as a library so that tests can parse commands.
         .target(name: "ThermogradCLI", dependencies: [
-            "Linalg", "ThermoDevice", "NeuralNet", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
+            "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
             "Predictions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -67,8 +76,8 @@ let package = Package(
         .executableTarget(name: "ThermogradTool", dependencies: ["ThermogradCLI"]),
         // The umbrella module: `@_exported import` of every public module.
         .target(name: "Thermograd", dependencies: [
-            "Linalg", "ThermoDevice", "NeuralNet", "Optimizers", "Datasets", "Training", "Reporting", "Predictions",
-            "Experiments",
+            "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training",
+            "Reporting", "Predictions", "Experiments",
         ]),
 
         // Shared test helpers: finite differences, approximate equality, statistics.
@@ -80,12 +89,12 @@ let package = Package(
         .testTarget(name: "ThermoDeviceTests", dependencies: ["ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Linalg", "_TestSupport"]),
-        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "NeuralNet", "Linalg", "_TestSupport"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Solvers", "Curvature", "NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+            "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "Training", "Optimizers", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+            "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
@@ -93,8 +102,8 @@ let package = Package(
         // The re-exported modules are listed too: a module seen only through `@_exported import` is not an
         // input of this target's compile step, and an API change there would leave stale objects to link.
         .testTarget(name: "ThermogradTests", dependencies: [
-            "Thermograd", "Linalg", "ThermoDevice", "NeuralNet", "Optimizers", "Datasets", "Training", "Reporting",
-            "Predictions", "Experiments", "_TestSupport",
+            "Thermograd", "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets",
+            "Training", "Reporting", "Predictions", "Experiments", "_TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import Optimizers
 import Reporting
+import Solvers
 
 /// `thermograd experiment methods` (docs/tkfac.md#method-1-or-method-2, the paper's open question 2): TK-FAC Method 1
 /// (inverse from the covariance of `N` readouts) against Method 2 (warm-started solves from means over an

@@ -1,5 +1,6 @@
 import Optimizers
 import Reporting
+import Solvers
 import ThermoDevice
 
 /// `thermograd experiment quantization` (docs/tkfac.md#quantisation, the TK-FAC paper's quantisation study): digital

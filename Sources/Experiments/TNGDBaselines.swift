@@ -1,7 +1,9 @@
+import Curvature
 import Foundation
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 
 /// NGD-CG on the damped GGN with the products of `GaussNewtonOperator` (the factored `F v` that TNGD's
 /// device realises), handed to a first-order optimiser: the TNGD experiments' digital baseline, warm-started

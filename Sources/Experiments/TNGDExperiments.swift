@@ -3,6 +3,7 @@ import Linalg
 import NeuralNet
 import Optimizers
 import Reporting
+import Solvers
 import ThermoDevice
 import Training
 

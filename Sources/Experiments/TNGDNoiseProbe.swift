@@ -1,8 +1,10 @@
+import Curvature
 import Datasets
 import Foundation
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import ThermoDevice
 
 /// How much thermal noise TNGD's readout carries, measured against theory (issue 7, docs/tngd.md#noise-and-loss-normalisation).

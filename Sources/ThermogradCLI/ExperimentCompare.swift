@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Optimizers
+import Solvers
 
 /// `thermograd experiment compare`: the main comparison (`make demo`) — Adam vs digital K-FAC vs TK-FAC
 /// with 8-bit converters on the Fashion-MNIST MLP.

@@ -4,6 +4,7 @@ import Foundation
 import Linalg
 import Optimizers
 import Reporting
+import Solvers
 import Training
 
 extension ThermodynamicKFACOptions.TimeUnit: ExpressibleByArgument {}

@@ -1,11 +1,12 @@
 import ArgumentParser
-import Experiments
 import Datasets
+import Experiments
 import Foundation
 import Linalg
 import Optimizers
 import Predictions
 import Reporting
+import Solvers
 import ThermoDevice
 
 /// Options shared by the TNGD experiments (`tngd-mnist`, `tngd-time`, `tngd-delay`, `tngd-noise`).

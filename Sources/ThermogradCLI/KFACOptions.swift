@@ -1,5 +1,7 @@
 import ArgumentParser
+import Curvature
 import Optimizers
+import Solvers
 import Training
 
 extension FisherType: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Optimizers
+import Solvers
 
 /// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, docs/tngd.md).
 /// Defaults are the TNGD paper's MNIST settings (`ThermodynamicNaturalGradientSettings`).

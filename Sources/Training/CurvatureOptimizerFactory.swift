@@ -1,6 +1,7 @@
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 
 extension ModelFactory {
     /// The optimiser `c` describes, built for `model`: first-order ones as `optimizer(_:totalSteps:)`;

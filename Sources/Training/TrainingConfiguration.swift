@@ -1,5 +1,6 @@
 import Foundation
 import Optimizers
+import Solvers
 
 /// Every setting of a training run: immutable, validated once (`validate()`), printed at the start of
 /// the run and saved as `config.json` in the run folder, so that a result always carries its settings.

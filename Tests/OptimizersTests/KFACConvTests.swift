@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 import NeuralNet
 import Optimizers

@@ -1,6 +1,8 @@
+import Curvature
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import Testing
 import _TestSupport
 

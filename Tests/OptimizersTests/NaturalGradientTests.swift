@@ -1,6 +1,8 @@
+import Curvature
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import Testing
 import _TestSupport
 
@@ -90,7 +92,7 @@ struct NaturalGradientTests {
         // CG: the system is N = 31 dimensional, so N iterations suffice in exact arithmetic; with
         // κ ≈ ‖F‖/λ ~ 1e3 rounding needs a few more. Tolerance 1e-12 on the residual.
         let cg = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-12, maxIterations: 500) {
-            (v: [Double]) throws(KFACError) -> [Double] in
+            (v: [Double]) throws(CurvatureError) -> [Double] in
             try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
         }
         #expect(cg.relativeResidual <= 1e-12)
@@ -101,14 +103,14 @@ struct NaturalGradientTests {
         let rankBound = c.examples * model.outputFeatures + 1
         for k in [1, 3, rankBound + 2] {
             let r = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, tolerance: 1e-14, maxIterations: k) {
-                (v: [Double]) throws(KFACError) -> [Double] in
+                (v: [Double]) throws(CurvatureError) -> [Double] in
                 try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
             }
             errors.append(relativeError(r.solution, reference))
         }
         #expect(errors[0] > errors[1] && errors[2] < 1e-7, "\(errors)")
         let warm = try NaturalGradientSolve.conjugateGradient(gradient: g, damping: lambda, initial: reference, tolerance: 1e-8, maxIterations: 50) {
-            (v: [Double]) throws(KFACError) -> [Double] in
+            (v: [Double]) throws(CurvatureError) -> [Double] in
             try GeneralizedGaussNewton.product(model, input: data.input, curvature: data.curvature, v)
         }
         #expect(warm.iterations == 0)

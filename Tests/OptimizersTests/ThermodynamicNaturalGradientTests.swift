@@ -1,7 +1,9 @@
+import Curvature
 import Foundation
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import Testing
 import ThermoDevice
 import _TestSupport

@@ -1,3 +1,4 @@
+import Curvature
 import Datasets
 import Foundation
 import Linalg

@@ -1,6 +1,7 @@
 import Linalg
 import NeuralNet
 import Optimizers
+import Solvers
 import Training
 
 extension ExperimentArm {

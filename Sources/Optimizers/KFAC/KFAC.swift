@@ -1,5 +1,7 @@
+import Curvature
 import Linalg
 import NeuralNet
+import Solvers
 
 /// Kronecker-factored approximate curvature (Martens & Grosse 2015; docs/kfac.md#factors) as a preconditioner
 /// in front of any first-order optimiser of the engine (SGD-momentum, Adam): for every Kronecker block `ℓ`

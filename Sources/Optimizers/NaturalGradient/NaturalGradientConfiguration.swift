@@ -1,3 +1,4 @@
+import Solvers
 /// Settings of natural-gradient descent on the GGN (`NaturalGradientDescent`), immutable and validated once.
 public struct NaturalGradientConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
     /// How `(F + λI) x = ∇L` is solved (`NaturalGradientSolve`).

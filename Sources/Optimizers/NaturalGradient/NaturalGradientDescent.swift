@@ -1,5 +1,7 @@
+import Curvature
 import Linalg
 import NeuralNet
+import Solvers
 
 /// Natural-gradient descent on the damped GGN, `x = (F + λI)⁻¹ ∇L`, handed to a first-order optimiser
 /// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). docs/tngd.md#digital-baselines.
@@ -78,10 +80,13 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
         case .conjugateGradient:
             let start = configuration.warmStart && previous?.count == g.count ? previous : nil
             // One linearisation (one forward pass) for all CG iterations of this step.
-            let linearization = try GeneralizedGaussNewton.linearize(batch.model, input: batch.input)
-            let r = try NaturalGradientSolve.conjugateGradient(
+            let linearization: LinearizedModel<Scalar>
+            do { linearization = try GeneralizedGaussNewton.linearize(batch.model, input: batch.input) } catch {
+                switch error { case let .unsupportedLayer(summary): throw .unsupportedLayer(summary: summary, operation: "GGN-vector product") }
+            }
+            let r = NaturalGradientSolve.conjugateGradient(
                 gradient: g, damping: lambda, initial: start, tolerance: Scalar(configuration.cgTolerance),
-                maxIterations: configuration.cgMaxIterations) { (v: [Scalar]) throws(KFACError) -> [Scalar] in
+                maxIterations: configuration.cgMaxIterations) { (v: [Scalar]) -> [Scalar] in
                     GeneralizedGaussNewton.product(linearization, curvature: batch.curvature, v)
                 }
             lastIterations = r.iterations

@@ -1,6 +1,8 @@
+import Curvature
 import Foundation
 import Linalg
 import NeuralNet
+import Solvers
 import ThermoDevice
 
 /// Thermodynamic natural gradient descent (TNGD, docs/tngd.md#device-dynamics): each step the simulated device
@@ -50,7 +52,10 @@ public final class ThermodynamicNaturalGradient<Scalar: NeuralScalar>: Curvature
     public func direction(for g: [Scalar], batch: CurvatureBatch<Scalar>) throws(ThermodynamicNaturalGradientError)
         -> NaturalGradientReadout<Scalar> {
         let clock = ContinuousClock(), start = clock.now
-        let linearization = try LinearizedModel(batch.model, input: batch.input)
+        let linearization: LinearizedModel<Scalar>
+        do { linearization = try LinearizedModel(batch.model, input: batch.input) } catch {
+            switch error { case let .unsupportedLayer(summary): throw .unsupportedLayer(summary: summary) }
+        }
         // Mean loss: F = JᵀHJ/b + λ, ∇ℓ as given; summed loss: b times the data term and the gradient.
         let scale = Scalar(configuration.lossNormalization == .sum ? linearization.examples : 1)
         let f = GaussNewtonOperator(linearization: linearization, curvature: batch.curvature,

@@ -1,3 +1,4 @@
+import Solvers
 import ThermoDevice
 
 /// The TNGD settings of a training run as plain, codable data (saved in `config.json` with the run, part

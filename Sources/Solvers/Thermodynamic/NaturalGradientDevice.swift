@@ -1,3 +1,4 @@
+import Curvature
 import Foundation
 import Linalg
 import NeuralNet

@@ -1,4 +1,5 @@
 import Linalg
+import NeuralNet
 
 /// The curvature of a loss in the model outputs at one batch, frozen as a value (so that later forward
 /// passes cannot change it): what the generalised Gauss–Newton matrix `F = (1/b) Σₙ Jₙᵀ Hₙ Jₙ`

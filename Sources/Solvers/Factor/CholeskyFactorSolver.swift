@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 
 /// What to do when the Cholesky factorisation of a damped factor fails (docs/kfac.md#inverting-the-factors): retry with

@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 
 /// Factor solver by eigendecomposition: at each refresh, `A = Q_A diag(d_A) Q_Aᵀ`, `G = Q_G diag(d_G) Q_Gᵀ`

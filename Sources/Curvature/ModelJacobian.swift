@@ -1,4 +1,5 @@
 import Linalg
+import NeuralNet
 
 /// The dense Jacobian of a model's outputs with respect to all its parameters, for small models (the
 /// oracles of exact natural gradient; docs/tngd.md#curvature).

@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 import NeuralNet
 import ThermoDevice
@@ -64,13 +65,5 @@ extension DeviceCurvature {
     }
 }
 
-/// `result ← α f + β result` over `n` values (the last step of every `DeviceCurvature.apply`).
-func combine<Scalar: BLASScalar>(_ n: Int, alpha: Scalar, _ f: UnsafePointer<Scalar>, beta: Scalar,
-                                 into result: UnsafeMutablePointer<Scalar>) {
-    if beta == 0 {
-        for i in 0..<n { result[i] = alpha * f[i] }
-    } else {
-        if beta != 1 { Scalar.scal(Int32(n), beta, result, 1) }
-        Scalar.axpy(Int32(n), alpha, f, 1, result, 1)
-    }
-}
+/// The ideal device: the GGN operator itself, matrix-free.
+extension GaussNewtonOperator: DeviceCurvature {}

@@ -1,5 +1,6 @@
 import CBLAS
 import Linalg
+import Curvature
 import NeuralNet
 import ThermoDevice
 

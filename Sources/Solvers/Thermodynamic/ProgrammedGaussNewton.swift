@@ -1,4 +1,5 @@
 import CBLAS
+import Curvature
 import Linalg
 import NeuralNet
 import ThermoDevice

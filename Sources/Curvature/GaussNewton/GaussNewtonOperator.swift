@@ -1,7 +1,6 @@
 import CBLAS
 import Linalg
 import NeuralNet
-import ThermoDevice
 
 /// The damped generalised Gauss–Newton matrix of one batch in factored form (docs/tngd.md#curvature),
 ///
@@ -15,7 +14,7 @@ import ThermoDevice
 /// `dataScale` `s` multiplies the data term, `F v = s J_fᵀ H_L J_f v / b + λ v`: 1 for the mean loss over
 /// the batch (our convention, the default), `b` for the batch-sum convention (see
 /// `ThermodynamicNaturalGradientConfiguration.LossNormalization`).
-public final class GaussNewtonOperator<Scalar: NeuralScalar>: DeviceCurvature {
+public final class GaussNewtonOperator<Scalar: NeuralScalar> {
     public let linearization: LinearizedModel<Scalar>
     public let curvature: OutputCurvature<Scalar>
     /// Tikhonov damping `λ`.
@@ -56,5 +55,16 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: DeviceCurvature {
         Scalar.axpy(Int32(n), damping, x, 1, scratch, 1)             // scratch = F x
         combine(n, alpha: alpha, scratch, beta: beta, into: result)
         products += 1
+    }
+}
+
+/// `result ← α f + β result` over `n` values (the last step of every `DeviceCurvature.apply`).
+package func combine<Scalar: BLASScalar>(_ n: Int, alpha: Scalar, _ f: UnsafePointer<Scalar>, beta: Scalar,
+                                 into result: UnsafeMutablePointer<Scalar>) {
+    if beta == 0 {
+        for i in 0..<n { result[i] = alpha * f[i] }
+    } else {
+        if beta != 1 { Scalar.scal(Int32(n), beta, result, 1) }
+        Scalar.axpy(Int32(n), alpha, f, 1, result, 1)
     }
 }

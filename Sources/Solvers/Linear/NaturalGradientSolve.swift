@@ -43,13 +43,13 @@ public enum NaturalGradientSolve {
     /// Conjugate gradient on `(F + λI) x = g` with `apply(v) = F v` (Hestenes & Stiefel), from `initial`
     /// (warm start) or 0, until `‖r‖ ≤ tolerance ‖g‖` or `maxIterations`. In exact arithmetic it converges
     /// in at most `N` iterations; the error falls like `((√κ − 1)/(√κ + 1))^k`.
-    public static func conjugateGradient<S: BLASScalar>(gradient g: [S], damping lambda: S, initial: [S]? = nil,
-                                                        tolerance: S, maxIterations: Int,
-                                                        apply: ([S]) throws(KFACError) -> [S]) throws(KFACError)
+    public static func conjugateGradient<S: BLASScalar, E: Error>(gradient g: [S], damping lambda: S, initial: [S]? = nil,
+                                                                  tolerance: S, maxIterations: Int,
+                                                                  apply: ([S]) throws(E) -> [S]) throws(E)
         -> ConjugateGradientResult<S> {
         let gNorm = Swift.max(BLAS.norm(g), S.leastNormalMagnitude)
         var x = initial ?? [S](repeating: 0, count: g.count)
-        func damped(_ v: [S]) throws(KFACError) -> [S] {
+        func damped(_ v: [S]) throws(E) -> [S] {
             var out = try apply(v)
             BLAS.axpy(lambda, v, &out)
             return out

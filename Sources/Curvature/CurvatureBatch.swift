@@ -1,4 +1,5 @@
 import Linalg
+import NeuralNet
 
 /// What a curvature-based optimiser (K-FAC, natural gradient) needs to know about the current batch
 /// beyond the gradients: the model and its input, the loss value and its output curvature (frozen at

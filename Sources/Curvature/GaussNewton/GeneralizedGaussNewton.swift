@@ -39,19 +39,14 @@ public enum GeneralizedGaussNewton {
     /// `model.trainableParameters` order. Linearises the model at `input` on every call (one extra forward);
     /// a solver making many products should linearise once and use `product(_:curvature:_:)`.
     public static func product<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>, curvature: OutputCurvature<S>,
-                                                _ v: [S]) throws(KFACError) -> [S] {
+                                                _ v: [S]) throws(CurvatureError) -> [S] {
         product(try linearize(model, input: input), curvature: curvature, v)
     }
 
     /// `model` linearised at `input` (one forward pass, inference mode); a layer without a tangent rule is
     /// a typed error (`.unsupportedLayer`), never a silent fallback.
-    public static func linearize<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>) throws(KFACError) -> LinearizedModel<S> {
-        do { return try LinearizedModel(model, input: input) } catch {
-            guard case let .unsupportedLayer(summary) = error else {
-                throw .unsupportedLayer(summary: error.description, operation: "GGN-vector product")
-            }
-            throw .unsupportedLayer(summary: summary, operation: "GGN-vector product")
-        }
+    public static func linearize<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>) throws(CurvatureError) -> LinearizedModel<S> {
+        try LinearizedModel(model, input: input)
     }
 
     /// `F v = (1/b) Jᵀ H J v` on a linearisation: `jvp`, `H/b` per example, `vjp`. Overwrites the gradients.

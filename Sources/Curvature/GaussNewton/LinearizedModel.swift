@@ -17,7 +17,7 @@ import NeuralNet
 ///   `ẏ = γ ⊙ r (ẋ − mean(ẋ) − x̂ mean(x̂ ⊙ ẋ)) + γ̇ ⊙ x̂ + β̇`;
 /// - `MaxPool2d`: `ẋ` at each window's arg-max; `AvgPool2d`: the same average of `ẋ` (a linear map);
 /// - `Flatten`, `Dropout` (inference mode): `ẏ = ẋ`.
-/// Other layers are reported (`ThermodynamicNaturalGradientError.unsupportedLayer`), never guessed.
+/// Other layers are reported (`CurvatureError.unsupportedLayer`), never guessed.
 ///
 /// This is the project's one forward-mode implementation: NGD-CG's GGN-vector products
 /// (`GeneralizedGaussNewton.product`) and TNGD both use it. Every rule is tested against central
@@ -61,7 +61,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     let rules: [Rule]
 
     /// Linearises `model` at `input` (`b × in`). Throws for a layer without a tangent rule.
-    public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>) throws(ThermodynamicNaturalGradientError) {
+    public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>) throws(CurvatureError) {
         self.model = model
         examples = input.rows
         var offsets: [ObjectIdentifier: Int] = [:]

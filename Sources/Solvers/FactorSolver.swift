@@ -1,3 +1,4 @@
+import Curvature
 import Linalg
 
 /// Tikhonov damping of the two Kronecker factors: the solver inverts `A + λ_A I` and `G + λ_G I`.
@@ -118,7 +119,7 @@ public enum FactorSolverKind: String, Sendable, Codable, CaseIterable, CustomStr
 
 /// `body`'s result and its wall-clock seconds (monotonic clock).
 @inline(__always)
-func measureSeconds<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> (R, Double) {
+package func measureSeconds<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> (R, Double) {
     let clock = ContinuousClock()
     let start = clock.now
     let r = try body()
