@@ -126,7 +126,7 @@ public final class TNGDExperimentRunner {
 }
 
 /// Adds a TNGD experiment's figures to every step: `device_seconds` (simulated device time so far, from
-/// `ThermodynamicNaturalGradient.lastReadout`), `modelled_seconds` (cost-model digital time per step × steps
+/// `ThermodynamicLinearSolver.lastReadout`), `modelled_seconds` (cost-model digital time per step × steps
 /// + device time), `wall_step_seconds` (mean wall time of a step) and, where the step was evaluated on the
 /// training probe, `train_eval_loss` / `train_eval_accuracy`.
 final class DeviceTimeHook: TrainingHook {
@@ -137,8 +137,8 @@ final class DeviceTimeHook: TrainingHook {
 
     func afterStep(_ event: inout StepEvent, loop: TrainingLoop) throws {
         stepWall += event.stepSeconds
-        if let tngd = loop.optimizer as? ThermodynamicNaturalGradient<Float> {
-            deviceSeconds += tngd.lastReadout?.cost.deviceSeconds ?? 0
+        if let device = (loop.optimizer as? NaturalGradientDescent<Float>)?.thermodynamicSolver {
+            deviceSeconds += device.lastReadout?.cost.deviceSeconds ?? 0
         }
         if let p = event.evaluations["train_probe"] {
             event.metrics["train_eval_loss"] = p.loss

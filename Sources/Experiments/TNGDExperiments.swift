@@ -1,3 +1,4 @@
+import Curvature
 import Foundation
 import Linalg
 import NeuralNet
@@ -21,10 +22,10 @@ public enum TNGDExperiments {
     public struct Knobs: Sendable, CustomStringConvertible {
         public var learningRate = 0.01
         public var adamLearningRate = 1e-3
-        public var analogTime = 50.0
-        public var damping = 0.01
-        public var timeStep = 0.1
-        public var noise = 1e-3
+        public var analogTime = ThermodynamicNaturalGradientConfiguration.Defaults.analogTime
+        public var damping = ThermodynamicNaturalGradientConfiguration.Defaults.damping
+        public var timeStep = ThermodynamicNaturalGradientConfiguration.Defaults.timeStep
+        public var noise = ThermodynamicNaturalGradientConfiguration.Defaults.noise
         public var delay = 0.0
         public var averagingTime = 0.0
         public var momentum = 0.0
@@ -77,7 +78,7 @@ public enum TNGDExperiments {
             let inner: any Optimizer<Float> = adam
                 ? try Adam<Float>(schedule: schedule(rate, steps: steps), beta1: 0, beta2: 0)
                 : try SGD<Float>(schedule: schedule(rate, steps: steps), momentum: k.momentum)
-            return ThermodynamicNaturalGradient<Float>(inner: inner, configuration: seeded)
+            return NaturalGradientDescent<Float>.thermodynamic(inner: inner, configuration: seeded)
         }, digitalSecondsPerStep: digitalSeconds("tngd"))
     }
 
@@ -93,13 +94,18 @@ public enum TNGDExperiments {
         }, digitalSecondsPerStep: digitalSeconds("ngd-woodbury"))
     }
 
-    /// NGD-CG with factored products (`FactoredConjugateGradientDescent`), SGD η on top.
+    /// NGD-CG (`NaturalGradientDescent` with the CG solver on `GaussNewtonOperator`'s factored products, warm
+    /// started), SGD η on top: TNGD's digital baseline.
     public static func conjugateGradient(_ name: String, _ k: Knobs, iterations: Int, batch: Int,
                                          digitalSeconds: (String) -> Double) -> TNGDArm {
         TNGDArm(arm: ExperimentArm(name: name, training: training(k.learningRate, batch: batch),
                                    settings: "NGD-CG(λ \(k.damping), ≤ \(iterations) iterations, tolerance 1e-3, warm start), SGD η \(k.learningRate)") { _, steps, _ in
-            FactoredConjugateGradientDescent(inner: try SGD<Float>(schedule: schedule(k.learningRate, steps: steps)), damping: k.damping,
-                                             tolerance: 1e-3, maxIterations: iterations)
+            var c = NaturalGradientConfiguration()
+            c.damping = k.damping
+            c.cgTolerance = 1e-3
+            c.cgMaxIterations = iterations
+            c.warmStart = true
+            return try NaturalGradientDescent<Float>(inner: SGD(schedule: schedule(k.learningRate, steps: steps)), configuration: c)
         }, digitalSecondsPerStep: digitalSeconds("ngd-cg"))
     }
 

@@ -67,26 +67,25 @@ public struct TNGDNoiseProbe: Sendable, CustomStringConvertible {
         model.backward(loss.gradient(targets: labels))
         let gradient = model.namedParameters.flatMap { $0.gradient.storage }
         let batch = CurvatureBatch(model: model, input: input, loss: loss, targets: labels, lossValue: value)
-        let noisy = ThermodynamicNaturalGradient<Float>(inner: try SGD<Float>(schedule: .init(baseRate: learningRate, decay: .constant,
-                                                                                                     warmupSteps: 0, totalSteps: 1)),
-                                                        configuration: configuration)
-        let clean = ThermodynamicNaturalGradient<Float>(inner: try SGD<Float>(schedule: .init(baseRate: learningRate, decay: .constant,
-                                                                                                     warmupSteps: 0, totalSteps: 1)),
-                                                        configuration: quiet)
+        let noisy = ThermodynamicLinearSolver<Float>(configuration: configuration)
+        let clean = ThermodynamicLinearSolver<Float>(configuration: quiet)
+        let scale: Float = configuration.lossNormalization == .sum ? Float(input.rows) : 1
+        let rhs = scale == 1 ? gradient : gradient.map { $0 * scale }
+        func operatorOfBatch() -> GaussNewtonOperator<Float> {
+            GaussNewtonOperator(batch: batch, damping: Float(configuration.damping), dataScale: scale)
+        }
         var a: [Float] = [], b: [Float] = []
         var h = configuration.timeStep
         for _ in 0..<max(1, runs) {
-            let r = try noisy.direction(for: gradient, batch: batch)
-            a = r.direction
-            h = r.integratorStep
-            b = try clean.direction(for: gradient, batch: batch).direction
+            a = try noisy.solve(operatorOfBatch(), rhs: rhs, warmStart: nil)
+            h = noisy.lastReadout?.integratorStep ?? h
+            b = try clean.solve(operatorOfBatch(), rhs: rhs, warmStart: nil)
         }
         let n = gradient.count
         // F⁻¹∇ℓ by CG on the same factored F (the models' caches are re-linearised here).
         let lin = try LinearizedModel(model, input: input)
         let f = GaussNewtonOperator(linearization: lin, curvature: batch.curvature, damping: 0,
                                     dataScale: configuration.lossNormalization == .sum ? Float(input.rows) : 1)
-        let scale: Float = configuration.lossNormalization == .sum ? Float(input.rows) : 1
         let cg = try NaturalGradientSolve.conjugateGradient(gradient: gradient.map { $0 * scale }, damping: Float(configuration.damping),
                                                             tolerance: 1e-6, maxIterations: 5000) {
             (v: [Float]) throws(KFACError) -> [Float] in f.product(v)

@@ -1,7 +1,7 @@
 import Linalg
 import ThermoDevice
 
-/// A failure of K-FAC, a factor solver or a natural-gradient method, saying what to do about it.
+/// A failure of K-FAC or a factor solver (and invalid natural-gradient settings), saying what to do about it.
 public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A configuration field is out of range.
     case invalidConfiguration(field: String, value: String, requirement: String)
@@ -13,13 +13,6 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
     case shapeMismatch(layer: String, detail: String)
     /// Saved state does not fit this optimiser (other model, other solver, missing tensor).
     case stateMismatch(key: String, detail: String)
-    /// A layer type the curvature code has no rule for.
-    case unsupportedLayer(summary: String, operation: String)
-    /// A dense natural-gradient solve (`exact`: the `N × N` GGN; `woodbury`: the `b·d × N` Jacobian twice)
-    /// would need more memory than `limit` bytes.
-    case denseSolveTooLarge(method: String, parameters: Int, bytes: Double, limit: Int)
-    /// A linear-algebra routine failed inside a natural-gradient solve.
-    case linearAlgebra(LinalgError)
     /// A thermodynamic device refused or failed a factor operation (TK-FAC; `operation` names the factor
     /// and the protocol, e.g. "program A + λ_A I").
     case device(layer: String, operation: String, error: ThermoDeviceError)
@@ -37,16 +30,6 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
             return "K-FAC: shapes of \(layer) do not fit: \(detail)"
         case let .stateMismatch(key, detail):
             return "K-FAC state: \(key): \(detail); resume with the same model, optimiser and solver settings"
-        case let .unsupportedLayer(summary, operation):
-            return "\(operation) has no rule for layer \(summary); use Linear/ReLU/Tanh/GELU models or K-FAC instead"
-        case let .denseSolveTooLarge(method, parameters, bytes, limit):
-            let tib = Double(1 << 40), gibibyte = Double(1 << 30)
-            let gib = { (x: Double) in x >= tib ? String(format: "%.1f TiB", x / tib) : String(format: "%.2f GiB", x / gibibyte) }
-            let what = method == "exact" ? "the dense N × N GGN" : "the dense Jacobian"
-            return "NGD-\(method) would build \(what) for N = \(parameters) parameters: \(gib(bytes)) "
-                + "(limit \(gib(Double(limit)))); use --optimizer ngd-cg (matrix-free GGN-vector products) or kfac"
-        case let .linearAlgebra(error):
-            return "natural gradient: \(error)"
         case let .device(layer, operation, error):
             return "TK-FAC: \(operation) of \(layer) failed on the device: \(error)"
         }

@@ -94,18 +94,19 @@ struct ComparisonCommandOptions: ParsableArguments {
     // Non-optional with 0 meaning "all": an optional option with a default could never be set back to nil.
     @Option(name: .customLong("test-subset"), help: "Use only the first N test examples (0: all 10,000).")
     var testSubset: Int = 5000
-    @Option(name: .customLong("adam-lr"), help: "Adam learning rate.")
-    var adamLR: Double = 1e-3
-    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC.")
-    var kfacInner: InnerOptimizerArgument = .sgd
-    @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC.")
-    var kfacLR: Double = 0.05
-    @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ (π-corrected split).")
-    var kfacDamping: Double = 1e-2
-    @Option(name: .customLong("kfac-inv-interval"), help: "T_inv: steps between inversions / device programmings.")
-    var kfacInverseInterval: Int = 10
-    @Option(name: .customLong("kfac-ema"), help: "EMA decay of the factors.")
-    var kfacEMA: Double = 0.95
+    // The comparison's defaults live in `KFACComparisonSettings`; an option the user did not pass keeps them.
+    @Option(name: .customLong("adam-lr"), help: "Adam learning rate (default \(KFACComparisonSettings().adamLearningRate)).")
+    var adamLR: Double?
+    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC (default \(KFACComparisonSettings().kfacInner.rawValue)).")
+    var kfacInner: InnerOptimizerArgument?
+    @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC (default \(KFACComparisonSettings().kfacLearningRate)).")
+    var kfacLR: Double?
+    @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ, π-corrected split (default \(KFACComparisonSettings().kfac.damping)).")
+    var kfacDamping: Double?
+    @Option(name: .customLong("kfac-inv-interval"), help: "T_inv: steps between inversions / device programmings (default \(KFACComparisonSettings().kfac.inverseUpdateInterval)).")
+    var kfacInverseInterval: Int?
+    @Option(name: .customLong("kfac-ema"), help: "EMA decay of the factors (default \(KFACComparisonSettings().kfac.factorDecay)).")
+    var kfacEMA: Double?
     @Option(help: "Output folder.")
     var out: String?
     @Option(name: .customLong("data-dir"), help: "Folder with the Fashion-MNIST .gz files.")
@@ -118,12 +119,12 @@ struct ComparisonCommandOptions: ParsableArguments {
         c.model = model
         c.hidden = hidden
         c.batchSize = batch
-        c.adamLearningRate = adamLR
-        c.kfacInner = kfacInner.kind
-        c.kfacLearningRate = kfacLR
-        c.kfac.damping = kfacDamping
-        c.kfac.inverseUpdateInterval = kfacInverseInterval
-        c.kfac.factorDecay = kfacEMA
+        if let adamLR { c.adamLearningRate = adamLR }
+        if let kfacInner { c.kfacInner = kfacInner.kind }
+        if let kfacLR { c.kfacLearningRate = kfacLR }
+        if let kfacDamping { c.kfac.damping = kfacDamping }
+        if let kfacInverseInterval { c.kfac.inverseUpdateInterval = kfacInverseInterval }
+        if let kfacEMA { c.kfac.factorDecay = kfacEMA }
         return c
     }
 

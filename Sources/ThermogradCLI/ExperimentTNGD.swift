@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curvature
 import Datasets
 import Experiments
 import Foundation
@@ -32,11 +33,11 @@ struct TNGDExperimentOptions: ParsableArguments {
     @Option(name: .customLong("adam-lr"), help: "Adam (and TNGD-Adam) learning rate (the paper: 1e-3).")
     var adamLearningRate: Double = 1e-3
     @Option(help: "Damping λ of F (the paper: 0.01).")
-    var damping: Double = 0.01
+    var damping: Double = ThermodynamicNaturalGradientConfiguration.Defaults.damping
     @Option(name: .customLong("time-step"), help: "Euler–Maruyama step δt in τ (the paper: 0.1).")
-    var timeStep: Double = 0.1
+    var timeStep: Double = ThermodynamicNaturalGradientConfiguration.Defaults.timeStep
     @Option(help: "Thermal noise κ0 of the device.")
-    var noise: Double = 1e-3
+    var noise: Double = ThermodynamicNaturalGradientConfiguration.Defaults.noise
     @Option(help: "Device simulation: exact (continuous time, in the eigenbasis of F) or euler-maruyama (step --time-step).")
     var integrator: ThermodynamicNaturalGradientConfiguration.Integrator = .exact
     @Option(help: "TNGD momentum (SGD on g̃).")
@@ -169,7 +170,7 @@ struct ExperimentTNGDMnist: ParsableCommand {
 
     @OptionGroup var options: TNGDExperimentOptions
     @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
-    var analogTime: Double = 50
+    var analogTime: Double = ThermodynamicNaturalGradientConfiguration.Defaults.analogTime
     @Flag(name: .customLong("tngd-adam"), help: "Also run TNGD-Adam (β₁ = β₂ = 0, η = --adam-lr).")
     var tngdAdam = false
     @Flag(help: "Also run the digital baselines NGD-CG and NGD-Woodbury (exact).")

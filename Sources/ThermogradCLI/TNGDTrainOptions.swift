@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curvature
 import Optimizers
 import Solvers
 

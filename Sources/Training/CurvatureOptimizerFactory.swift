@@ -35,7 +35,7 @@ extension ModelFactory {
                 return try NaturalGradientDescent(inner: inner, configuration: ngd)
             }
         } catch {
-            throw .invalidConfiguration(error.description)
+            throw .invalidConfiguration(String(describing: error))
         }
     }
 }

@@ -12,7 +12,7 @@ extension ModelFactory {
         let inner: any Optimizer<Float> = c.optimizer == .tngdAdam
             ? try Adam<Float>(schedule: schedule, beta1: c.tngd.adamBeta1, beta2: c.tngd.adamBeta2, weightDecay: c.weightDecay)
             : try SGD<Float>(schedule: schedule, momentum: c.tngd.momentum, weightDecay: c.weightDecay)
-        do { return ThermodynamicNaturalGradient(inner: inner, configuration: try c.tngd.configuration(seed: c.seed)) } catch {
+        do { return NaturalGradientDescent.thermodynamic(inner: inner, configuration: try c.tngd.configuration(seed: c.seed)) } catch {
             throw .invalidConfiguration(error.description)
         }
     }

@@ -111,6 +111,6 @@ struct LinearizedModelTests {
         #expect(ngd.update(model.namedParameters) == .applied)
         let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { $1 - $0 }
         #expect(relativeError(delta, reference) < 1e-7)
-        #expect(ngd.failedSolves == 0)
+        #expect(ngd.failedSteps == 0)
     }
 }

@@ -168,7 +168,7 @@ struct NaturalGradientTests {
         #expect(reason.contains("Doubling"))
         #expect(model.namedParameters.flatMap { $0.value.storage } == before)
         #expect(model.namedParameters.flatMap { $0.gradient.storage } == gradient)
-        #expect(ngd.failedSolves == 1 && ngd.step == 0)
+        #expect(ngd.failedSteps == 1 && ngd.step == 0)
     }
 
     @Test("dense NGD refuses sizes whose matrices exceed the memory limit, naming N, the bytes and ngd-cg")
@@ -180,14 +180,14 @@ struct NaturalGradientTests {
         } catch {
             let n: Double = 669_706
             let bytes: Double = (n * n + 1280 * n) * 4
-            let expected = KFACError.denseSolveTooLarge(method: "exact", parameters: 669_706, bytes: bytes, limit: 1 << 31)
+            let expected = LinearSolverError.denseSolveTooLarge(method: "exact", parameters: 669_706, bytes: bytes, limit: 1 << 31)
             #expect(error == expected)
             #expect(error.description.contains("669706") && error.description.contains("1.6 TiB")
                     && error.description.contains("ngd-cg"), "\(error)")
         }
         // 20,000 parameters: 1.6 GB fits; 30,000 parameters: 3.6 GB does not. CG is matrix-free.
         try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 20_000, jacobianRows: 100)
-        #expect(throws: KFACError.self) { try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 30_000, jacobianRows: 100) }
+        #expect(throws: LinearSolverError.self) { try NaturalGradientDescent<Float>.checkDenseSize(.exact, parameters: 30_000, jacobianRows: 100) }
         try NaturalGradientDescent<Float>.checkDenseSize(.conjugateGradient, parameters: 669_706, jacobianRows: 1280)
         try NaturalGradientDescent<Float>.checkDenseSize(.woodbury, parameters: 20_000, jacobianRows: 1280)
     }

@@ -199,7 +199,7 @@ struct ThermodynamicNaturalGradientTests {
         ngdConfig.damping = 0.5
         let a = try Problem(damping: 0.5), b = try Problem(damping: 0.5)
         let ngd = try NaturalGradientDescent<Double>(inner: SGD<Double>(schedule: schedule), configuration: ngdConfig)
-        let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: schedule), configuration: config)
+        let tngd = NaturalGradientDescent<Double>.thermodynamic(inner: try SGD<Double>(schedule: schedule), configuration: config)
         // Problem() linearised the model; restore the gradients the batches computed.
         let pairs: [(Problem, any CurvatureOptimizer<Double>)] = [(a, ngd), (b, tngd)]
         for (problem, optimizer) in pairs {
@@ -229,13 +229,13 @@ struct ThermodynamicNaturalGradientTests {
         model.zeroGradients()
         model.backward(loss.gradient(targets: labels))
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 1, device: DeviceConfiguration(beta: 100))
-        let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .constant(0.1)), configuration: config)
+        let tngd = NaturalGradientDescent<Double>.thermodynamic(inner: try SGD<Double>(schedule: .constant(0.1)), configuration: config)
         let before = model.namedParameters.map(\.value)
         tngd.observeCurvature(CurvatureBatch(model: model, input: x, loss: loss, targets: labels, lossValue: value))
         let outcome = tngd.update(model.namedParameters)
         guard case let .failed(reason) = outcome else { Issue.record("expected .failed, got \(outcome)"); return }
         #expect(reason.contains("Embedding"), "\(reason)")
-        #expect(tngd.failedRuns == 1 && tngd.step == 0)
+        #expect(tngd.failedSteps == 1 && tngd.step == 0)
         #expect(model.namedParameters.map(\.value) == before)
     }
 
@@ -245,7 +245,7 @@ struct ThermodynamicNaturalGradientTests {
                           initialState: ThermodynamicNaturalGradientConfiguration.InitialState, steps: Int) throws -> ([Double], [Double]) {
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 0, initialState: initialState,
                                                                    device: DeviceConfiguration(beta: 100))
-        let tngd = ThermodynamicNaturalGradient<Double>(inner: wrapped, configuration: config)
+        let tngd = NaturalGradientDescent<Double>.thermodynamic(inner: wrapped, configuration: config)
         var weights: [[Double]] = []
         for optimizer in [reference, tngd as any Optimizer<Double>] {
             let model = convolutionalModel(seed: 8)
@@ -263,7 +263,7 @@ struct ThermodynamicNaturalGradientTests {
             }
             weights.append(model.namedParameters.flatMap { $0.value.storage })
         }
-        #expect(tngd.failedRuns == 0 && tngd.missingCurvature == 0)
+        #expect(tngd.failedSteps == 0 && tngd.missingCurvature == 0)
         return (weights[0], weights[1])
     }
 
@@ -369,14 +369,14 @@ struct ThermodynamicNaturalGradientTests {
         let p = try Problem(damping: 0.5)
         let config = try ThermodynamicNaturalGradientConfiguration(analogTime: 60, damping: 0.5, initialState: .gradient,
                                                                    lossNormalization: .sum, device: Self.noiseless())
-        let tngd = ThermodynamicNaturalGradient<Double>(inner: try SGD<Double>(schedule: .init(baseRate: 0.1)), configuration: config)
-        let r = try tngd.direction(for: p.gradient, batch: p.batch.batch)
+        let tngd = NaturalGradientDescent<Double>.thermodynamic(inner: try SGD<Double>(schedule: .init(baseRate: 0.1)), configuration: config)
+        let direction = try tngd.direction(for: p.gradient, batch: p.batch.batch)
         var f = p.dampedGGN
         let b = Double(p.batch.batch.examples)
         f.addDiagonal(0.5 / b - 0.5)
         // Slowest mode of F_sum = b·GGN + λ is ≥ λ = 0.5: e^{-30} of the start is left after 60 τ.
-        #expect(relativeError(r.direction, try LAPACK.cholesky(f).solve(p.gradient)) < 1e-9)
-        #expect(relativeError(r.direction, p.naturalGradient) > 1e-3)   // not the mean-normalised answer
+        #expect(relativeError(direction, try LAPACK.cholesky(f).solve(p.gradient)) < 1e-9)
+        #expect(relativeError(direction, p.naturalGradient) > 1e-3)   // not the mean-normalised answer
     }
 
     @Test("Invalid settings are refused with the field named")

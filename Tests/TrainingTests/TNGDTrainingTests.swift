@@ -35,9 +35,9 @@ import _TestSupport
         #expect(tensors["tngd.device_state"] != nil && (tensors["tngd.power_vector"] != nil) == !exact)
         #expect(tensors == second.optimizer.stateTensors())
         #expect(reference.optimizer.stateScalars() == second.optimizer.stateScalars())
-        let tngd = try #require(second.optimizer as? ThermodynamicNaturalGradient<Float>)
-        #expect(tngd.failedRuns == 0 && tngd.device.runCount == 21)
-        let readout = try #require(tngd.lastReadout)
+        let tngd = try #require(second.optimizer as? NaturalGradientDescent<Float>)
+        #expect(tngd.failedSteps == 0 && tngd.thermodynamicSolver?.device.runCount == 21)
+        let readout = try #require(tngd.thermodynamicSolver?.lastReadout)
         if exact {
             #expect(readout.integrator == .exact && readout.rank > 0)
         } else {

@@ -2,52 +2,99 @@ import CBLAS
 import Linalg
 import NeuralNet
 
-/// The damped generalised Gauss–Newton matrix of one batch in factored form (docs/tngd.md#curvature),
+/// The damped generalised Gauss–Newton matrix of one batch (docs/tngd.md#digital-baselines), the one GGN operator of the
+/// project: every natural-gradient solver (dense, CG, Woodbury, the TNGD device) receives it.
 ///
-///     F v = J_fᵀ H_L J_f v / b + λ v,
+///     F v = s J_fᵀ H_L J_f v / b + λ v,
 ///
 /// with `J_f` the model Jacobian (`b·d_z × N`, a `LinearizedModel`) and `H_L` the loss Hessian in the
-/// outputs (`OutputCurvature`; softmax cross-entropy: `diag(p) − p pᵀ` per example). The `N × N`
-/// matrix is never formed: each product is one JVP, `H_L` per example and one VJP — the three resistor
-/// arrays `J_f`, `H_L`, `J_fᵀ` of the TNGD device, `b d_z (b d_z + 2N)` resistors in all.
+/// outputs (`OutputCurvature`; softmax cross-entropy: `diag(p) − p pᵀ` per example). Products never form
+/// the `N × N` matrix: each is one JVP, `H_L` per example and one VJP — the three resistor arrays `J_f`,
+/// `H_L`, `J_fᵀ` of the TNGD device, `b d_z (b d_z + 2N)` resistors in all. Small models may ask for the
+/// dense forms (`denseMatrix`, `denseJacobian`), built from the dense Jacobian (`ModelJacobian`).
 ///
-/// `dataScale` `s` multiplies the data term, `F v = s J_fᵀ H_L J_f v / b + λ v`: 1 for the mean loss over
-/// the batch (our convention, the default), `b` for the batch-sum convention (see
-/// `ThermodynamicNaturalGradientConfiguration.LossNormalization`).
-public final class GaussNewtonOperator<Scalar: NeuralScalar> {
-    public let linearization: LinearizedModel<Scalar>
+/// `dataScale` `s` multiplies the data term: 1 for the mean loss over the batch (our convention, the
+/// default), `b` for the batch-sum convention (`LossNormalization.sum`).
+///
+/// Made from a batch, the operator linearises the model lazily (`linearize()`, one forward pass in inference
+/// mode) so that the dense solvers, which do not need the linearisation, also work for layers without a
+/// tangent rule. Every product and dense form runs the model's backward and **overwrites its parameter
+/// gradients**.
+public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
+    public let model: Sequential<Scalar>
+    /// The batch input `x`, `b × in`.
+    public let input: Matrix<Scalar>
     public let curvature: OutputCurvature<Scalar>
     /// Tikhonov damping `λ`.
     public let damping: Scalar
     /// `s`: 1 (mean loss) or `b` (summed loss).
     public let dataScale: Scalar
+    /// `N`, the trainable scalars.
+    public let dimension: Int
     /// Products `F v` computed so far (each ≈ one forward + one backward pass).
     public private(set) var products = 0
+    private var cachedLinearization: LinearizedModel<Scalar>?
 
+    /// `F` of `model` at `input` with output curvature `curvature`; linearises on first use.
+    public init(model: Sequential<Scalar>, input: Matrix<Scalar>, curvature: OutputCurvature<Scalar>, damping: Scalar,
+                dataScale: Scalar = 1) {
+        precondition(curvature.examples == input.rows, "GaussNewtonOperator: curvature has \(curvature.examples) examples, input \(input.rows)")
+        self.model = model
+        self.input = input
+        self.curvature = curvature
+        self.damping = damping
+        self.dataScale = dataScale
+        dimension = model.trainableParameters.reduce(0) { $0 + $1.count }
+    }
+
+    /// `F` of the batch a training step observed.
+    public convenience init(batch: CurvatureBatch<Scalar>, damping: Scalar, dataScale: Scalar = 1) {
+        self.init(model: batch.model, input: batch.input, curvature: batch.curvature, damping: damping, dataScale: dataScale)
+    }
+
+    /// `F` on an existing linearisation.
     public init(linearization: LinearizedModel<Scalar>, curvature: OutputCurvature<Scalar>, damping: Scalar, dataScale: Scalar = 1) {
         precondition(curvature.examples == linearization.examples && curvature.outputDimension == linearization.outputDimension,
                      "GaussNewtonOperator: curvature is \(curvature.examples)×\(curvature.outputDimension), model "
                      + "\(linearization.examples)×\(linearization.outputDimension)")
-        self.linearization = linearization
+        model = linearization.model
+        input = linearization.input
         self.curvature = curvature
         self.damping = damping
         self.dataScale = dataScale
+        dimension = linearization.parameterCount
+        cachedLinearization = linearization
     }
 
-    /// `N`.
-    public var dimension: Int { linearization.parameterCount }
+    /// The model linearised at the batch (one forward pass the first time). A layer without a tangent rule
+    /// is a typed error, never a silent fallback.
+    @discardableResult
+    public func linearize() throws(CurvatureError) -> LinearizedModel<Scalar> {
+        if let cachedLinearization { return cachedLinearization }
+        let l = try LinearizedModel(model, input: input)
+        cachedLinearization = l
+        return l
+    }
+
+    /// The linearisation; `linearize()` must have succeeded first.
+    public var linearization: LinearizedModel<Scalar> {
+        guard let cachedLinearization else { preconditionFailure("GaussNewtonOperator: call linearize() before using products") }
+        return cachedLinearization
+    }
 
     /// Resistors of the device realising `J_f`, `H_L` and `J_fᵀ`: `b d_z (b d_z + 2N)`.
     public var resistorCount: Int {
-        let bd = linearization.examples * linearization.outputDimension
+        let bd = curvature.examples * curvature.outputDimension
         return bd * (bd + 2 * dimension)
     }
 
-    /// `result ← α F x + β result` for one vector `x` (`N` values): one JVP, `H_L`, one VJP.
+    /// `result ← α F x + β result` for one vector `x` (`N` values): one JVP, `H_L`, one VJP, `+ λx`;
+    /// `scratch` holds `N` values. Needs `linearize()` first.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func apply(_ x: UnsafePointer<Scalar>, alpha: Scalar, beta: Scalar, into result: UnsafeMutablePointer<Scalar>,
                       scratch: UnsafeMutablePointer<Scalar>) {
+        let linearization = self.linearization
         let n = dimension
         var u = curvature.hessianProduct(linearization.jvp(x))
         u.scale(by: dataScale / Scalar(linearization.examples))
@@ -56,11 +103,27 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar> {
         combine(n, alpha: alpha, scratch, beta: beta, into: result)
         products += 1
     }
+
+    /// The undamped data term `s JᵀMJ` as a dense `N × N` matrix, from the dense Jacobian (`b·d` backward
+    /// passes): `O(b d N²)` time, `O(N²)` memory — small models only.
+    public func denseMatrix() -> Matrix<Scalar> {
+        let (j, mj) = denseJacobian()
+        return BLAS.matmul(j, transposeA: true, mj)
+    }
+
+    /// The dense Jacobian `J` (`b·d × N`) and `s M J` with `M = blockdiag(Hₙ)/b`, so that the data term is
+    /// `Jᵀ (s M J)` (the Woodbury form).
+    public func denseJacobian() -> (jacobian: Matrix<Scalar>, weighted: Matrix<Scalar>) {
+        let j = ModelJacobian.dense(model, input: input)
+        var mj = GeneralizedGaussNewton.weightedRows(j, curvature)
+        if dataScale != 1 { mj.scale(by: dataScale) }
+        return (j, mj)
+    }
 }
 
 /// `result ← α f + β result` over `n` values (the last step of every `DeviceCurvature.apply`).
 package func combine<Scalar: BLASScalar>(_ n: Int, alpha: Scalar, _ f: UnsafePointer<Scalar>, beta: Scalar,
-                                 into result: UnsafeMutablePointer<Scalar>) {
+                                         into result: UnsafeMutablePointer<Scalar>) {
     if beta == 0 {
         for i in 0..<n { result[i] = alpha * f[i] }
     } else {

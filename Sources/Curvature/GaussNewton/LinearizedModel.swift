@@ -27,6 +27,8 @@ import NeuralNet
 /// model on other inputs while the linearisation is in use. `vjp` overwrites the parameter gradients.
 public final class LinearizedModel<Scalar: NeuralScalar> {
     public let model: Sequential<Scalar>
+    /// The batch the model is linearised at, `b × in`.
+    public let input: Matrix<Scalar>
     /// Examples `b`.
     public let examples: Int
     /// Outputs per example `d_z`.
@@ -63,6 +65,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     /// Linearises `model` at `input` (`b × in`). Throws for a layer without a tangent rule.
     public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>) throws(CurvatureError) {
         self.model = model
+        self.input = input
         examples = input.rows
         var offsets: [ObjectIdentifier: Int] = [:]
         var total = 0

@@ -18,6 +18,8 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
     public var kfacInner: TrainingConfiguration.OptimizerKind = .sgd
     public var kfacLearningRate = 0.05
     public var momentum = 0.9
+    /// K-FAC's settings with the comparison's damping λ = 1e-2 (the only place it is declared; `train`'s
+    /// default is `KFACConfiguration`'s 1e-3; `make demo` passes 0.1).
     public var kfac: KFACConfiguration = {
         var k = KFACConfiguration()
         k.damping = 1e-2

@@ -8,8 +8,7 @@ import NeuralNet
 /// everything a resumed run needs to produce the same numbers as an uninterrupted one.
 extension KFAC {
     public func stateTensors() -> [String: Matrix<Scalar>] {
-        var out: [String: Matrix<Scalar>] = [:]
-        for (k, v) in inner.stateTensors() { out["inner.\(k)"] = v }
+        var out = coreTensors
         for (layer, f) in factors {
             out["kfac.\(layer).activation_factor"] = f.activation
             out["kfac.\(layer).gradient_factor"] = f.gradient
@@ -19,10 +18,7 @@ extension KFAC {
     }
 
     public func stateScalars() -> [String: String] {
-        var out: [String: String] = [:]
-        for (k, v) in inner.stateScalars() { out["inner.\(k)"] = v }
-        out["step"] = String(step)
-        out["skipped_steps"] = String(skippedSteps)
+        var out = coreScalars
         out["damping"] = String(damping)
         out["rng"] = samplingState.map(String.init).joined(separator: ",")
         out["solver"] = solver.name
@@ -35,10 +31,7 @@ extension KFAC {
 
     public func loadState(tensors: [String: Matrix<Scalar>], scalars: [String: String],
                           parameters: [Parameter<Scalar>]) throws(OptimizerError) {
-        func strip(_ prefix: String) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: scalars.compactMap { k, v in k.hasPrefix(prefix) ? (String(k.dropFirst(prefix.count)), v) : nil })
-        }
-        guard let s = scalars["step"].flatMap(Int.init), let k = scalars["skipped_steps"].flatMap(Int.init),
+        guard scalars["step"].flatMap(Int.init) != nil, scalars["skipped_steps"].flatMap(Int.init) != nil,
               let lambda = scalars["damping"].flatMap(Double.init), let refresh = scalars["needs_refresh"].flatMap(Bool.init),
               let rngText = scalars["rng"] else {
             throw .stateMismatch("K-FAC step counters, damping or RNG state missing")
@@ -57,13 +50,9 @@ extension KFAC {
             }
             restoredFactors[name] = KroneckerFactors(activation: a, gradient: g)
         }
-        let innerTensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
-            k.hasPrefix("inner.") ? (String(k.dropFirst(6)), v) : nil })
-        let solverTensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
-            k.hasPrefix("solver.") ? (String(k.dropFirst(7)), v) : nil })
-        try inner.loadState(tensors: innerTensors, scalars: strip("inner."), parameters: parameters)
-        do { try solver.importState(solverTensors) } catch { throw .stateMismatch(error.description) }
-        do { try restore(step: s, skipped: k, damping: lambda, rng: words, factors: restoredFactors, needsRefresh: refresh,
+        try loadCore(tensors: tensors, scalars: scalars, parameters: parameters)
+        do { try solver.importState(PreconditionedCore<Scalar>.stripping("solver.", tensors)) } catch { throw .stateMismatch(error.description) }
+        do { try restore(damping: lambda, rng: words, factors: restoredFactors, needsRefresh: refresh,
                          counters: (Int(scalars["empirical_fallbacks"] ?? "0") ?? 0,
                                     Int(scalars["nonfinite_factor_updates"] ?? "0") ?? 0,
                                     Int(scalars["failed_refreshes"] ?? "0") ?? 0)) }

@@ -26,8 +26,6 @@ import Solvers
 /// here without a change to this type.
 public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     public let configuration: KFACConfiguration
-    /// The first-order optimiser that applies the preconditioned gradient.
-    public let inner: any Optimizer<Scalar>
     public let solver: any FactorSolver<Scalar>
     /// The preconditioned blocks, named by the path of each weight's first use (`"layers.0"`).
     public let blocks: [KroneckerBlock<Scalar>]
@@ -35,8 +33,6 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     public private(set) var factors: [String: KroneckerFactors<Scalar>] = [:]
     /// Current damping `λ` (changes only with adaptive damping).
     public private(set) var damping: Double
-    public private(set) var step = 0
-    public private(set) var skippedSteps = 0
     /// Factor updates made from the empirical Fisher because `observeCurvature` was not called.
     public private(set) var empiricalFallbacks = 0
     /// Fresh factors discarded because they held NaN/∞.
@@ -48,12 +44,12 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     public private(set) var lastStep = KFACStepMetrics()
 
     private var rng: Xoshiro256StarStar
-    private var batch: CurvatureBatch<Scalar>?
+    /// Batch handling, non-finite skips, failures, warnings and the inner optimiser's state.
+    private var core: PreconditionedCore<Scalar>
     private var factorsObservedAtStep = -1
     private var needsRefresh = true
     /// Consecutive steps each layer went without an inverse (absent: preconditioned last step).
     private var unpreconditionedRun: [String: Int] = [:]
-    private var pendingWarnings: [String] = []
     /// Real-label captures of the current step (set by `observeCurvature`, cleared by `update`).
     private var gradientCaptures: [String: KroneckerCapture<Scalar>] = [:]
     /// Layer-steps preconditioned in factored form, `(G⁻¹gᵀ)(āA⁻¹)` (see `update`).
@@ -67,7 +63,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                 solver: (any FactorSolver<Scalar>)? = nil) throws(KFACError) {
         try configuration.validate()
         self.configuration = configuration
-        self.inner = inner
+        self.core = PreconditionedCore(inner: inner, label: "K-FAC")
         self.solver = solver ?? configuration.solver.makeSolver(Scalar.self, retry: configuration.choleskyRetry)
         self.blocks = model.kroneckerBlocks
         self.damping = configuration.damping
@@ -76,6 +72,12 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         model.setCapture(true)
     }
 
+    /// The first-order optimiser that applies the preconditioned gradient.
+    public var inner: any Optimizer<Scalar> { core.inner }
+    public var step: Int { core.step }
+    public var skippedSteps: Int { core.skippedSteps }
+    /// Steps that returned `.failed` (a layer without a usable inverse, a solver failure).
+    public var failedSteps: Int { core.failedSteps }
     public var schedule: LearningRateSchedule { inner.schedule }
     public var currentLearningRate: Double { inner.currentLearningRate }
     public var summary: String { "\(configuration), solver \(solver.name), wrapping \(inner.summary)" }
@@ -83,7 +85,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     // MARK: Factors
 
     public func observeCurvature(_ batch: CurvatureBatch<Scalar>) {
-        self.batch = batch
+        core.observe(batch)
         // The captures of the real-label backward, before the true-Fisher/GGN passes replace them: the
         // factored preconditioning (`update`) rebuilds the step's gradient from these.
         gradientCaptures = Dictionary(uniqueKeysWithValues: blocks.compactMap { b in b.capture.map { (b.name, $0) } })
@@ -111,23 +113,21 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     // MARK: Update
 
     public func update(_ parameters: [Parameter<Scalar>]) -> UpdateOutcome {
-        let batch = self.batch
-        self.batch = nil
+        let batch = core.takeBatch()
         var metrics = KFACStepMetrics()
         metrics.damping = damping
         if step == factorsObservedAtStep { metrics.factorSeconds = lastStep.factorSeconds }
-        if let bad = firstNonFiniteGradient(parameters) {
-            skippedSteps += 1
+        if let skipped = core.skipIfNonFinite(parameters) {
             metrics.skipped = true
             metrics.factorSeconds = 0
             lastStep = metrics
-            return .skippedNonFinite(parameter: bad)
+            return skipped
         }
         if step % configuration.factorUpdateInterval == 0 && factorsObservedAtStep != step {
             let (_, seconds) = measureSeconds { updateFactors(fisher: .empirical, batch: nil) }
             if configuration.fisherType != .empirical {
                 if empiricalFallbacks == 0 {
-                    pendingWarnings.append("K-FAC: no observeCurvature before update; factors use the empirical Fisher "
+                    core.warn("K-FAC: no observeCurvature before update; factors use the empirical Fisher "
                         + "instead of \(configuration.fisherType) (counted in kfac_empirical_fallbacks)")
                 }
                 empiricalFallbacks += 1
@@ -188,7 +188,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                     break
                 }
                 if run == 1 {
-                    pendingWarnings.append("K-FAC step \(step): layer \(name) has no inverse yet (failed refreshes "
+                    core.warn("K-FAC step \(step): layer \(name) has no inverse yet (failed refreshes "
                         + "\(failedRefreshes), non-finite factor updates \(nonFiniteFactorUpdates)); its raw gradient is "
                         + "used until the next refresh (≤ \(configuration.inverseUpdateInterval) steps)")
                 }
@@ -200,10 +200,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
             }
         }
         if let failure {
-            skippedSteps += 1
             metrics.skipped = true
             lastStep = metrics
-            return .failed(reason: failure)
+            return core.fail(failure)
         }
         var nu: Scalar = 1
         if let c = configuration.klClip, alignment > 0 {
@@ -223,10 +222,9 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         let before: [String: Matrix<Scalar>]? = adaptDamping && batch != nil
             ? Dictionary(uniqueKeysWithValues: blocks.map { ($0.name, Self.combined($0, \.value, weightDecay: 0)) })
             : nil
-        let (outcome, innerSeconds) = measureSeconds { self.inner.update(parameters) }
+        let (outcome, innerSeconds) = measureSeconds { self.core.applyInner(parameters) }
         metrics.innerUpdateSeconds = innerSeconds
         if outcome != .applied {
-            skippedSteps += 1
             metrics.skipped = true
             lastStep = metrics
             return outcome
@@ -234,7 +232,6 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         if let before, let batch, let lm = configuration.adaptiveDamping {
             metrics.reductionRatio = adapt(lm, before: before, gradients: gradients, batch: batch)
         }
-        step += 1
         lastStep = metrics
         return .applied
     }
@@ -252,7 +249,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
             let d = configuration.piCorrection ? FactorDamping.piCorrected(f, damping: lambda) : .uniform(lambda)
             do { try solver.refresh(layer: name, factors: f, damping: d) } catch {
                 failedRefreshes += 1
-                pendingWarnings.append("K-FAC step \(step): refreshing \(name) failed (\(error)); its previous inverse stays in use")
+                core.warn("K-FAC step \(step): refreshing \(name) failed (\(error)); its previous inverse stays in use")
             }
         }
         needsRefresh = factors.count < blocks.count
@@ -328,24 +325,25 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// Whether the solver must be refreshed at the next update regardless of `T_inv`.
     var refreshPending: Bool { needsRefresh }
 
-    /// Restores everything `KFAC+State` saves besides the inner optimiser and the solver.
-    func restore(step: Int, skipped: Int, damping: Double, rng words: [UInt64], factors: [String: KroneckerFactors<Scalar>],
+    /// The core's state: the inner optimiser (`inner.…`) and the step counters.
+    var coreTensors: [String: Matrix<Scalar>] { core.stateTensors() }
+    var coreScalars: [String: String] { core.stateScalars() }
+    func loadCore(tensors: [String: Matrix<Scalar>], scalars: [String: String], parameters: [Parameter<Scalar>]) throws(OptimizerError) {
+        try core.loadState(tensors: tensors, scalars: scalars, parameters: parameters)
+    }
+
+    /// Restores everything `KFAC+State` saves besides the core (inner optimiser, counters) and the solver.
+    func restore(damping: Double, rng words: [UInt64], factors: [String: KroneckerFactors<Scalar>],
                  needsRefresh: Bool, counters: (Int, Int, Int)) throws {
         rng = try Xoshiro256StarStar(state: words)
-        self.step = step
-        self.skippedSteps = skipped
         self.damping = damping
         self.factors = factors
         self.needsRefresh = needsRefresh
         (empiricalFallbacks, nonFiniteFactorUpdates, failedRefreshes) = counters
-        batch = nil
         factorsObservedAtStep = -1
     }
 
-    public func takeWarnings() -> [String] {
-        defer { pendingWarnings = [] }
-        return pendingWarnings
-    }
+    public func takeWarnings() -> [String] { core.takeWarnings() }
 
     public var stepMetrics: [(name: String, value: Double)] {
         let s = solver.metrics
@@ -354,6 +352,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
                 ("kfac_inner_update_seconds", lastStep.innerUpdateSeconds),
                 ("kfac_damping", lastStep.damping), ("kfac_kl_scale", lastStep.klScale),
                 ("kfac_reduction_ratio", lastStep.reductionRatio), ("kfac_skipped_steps", Double(skippedSteps)),
+                ("kfac_failed_steps", Double(failedSteps)),
                 ("kfac_cholesky_retries", Double(s.choleskyRetries)),
                 ("kfac_double_fallbacks", Double(s.doublePrecisionFallbacks)),
                 ("kfac_failed_refreshes", Double(failedRefreshes)),

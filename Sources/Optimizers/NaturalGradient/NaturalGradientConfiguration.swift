@@ -1,3 +1,4 @@
+import NeuralNet
 import Solvers
 /// Settings of natural-gradient descent on the GGN (`NaturalGradientDescent`), immutable and validated once.
 public struct NaturalGradientConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -35,5 +36,14 @@ public struct NaturalGradientConfiguration: Sendable, Equatable, Codable, Custom
     public var description: String {
         "NGD(\(method), λ \(damping)" + (method == .conjugateGradient
             ? ", CG tolerance \(cgTolerance), ≤ \(cgMaxIterations) iterations, warm start \(warmStart))" : ")")
+    }
+
+    /// The linear solver `method` names: dense Cholesky, CG (`cgTolerance`, `cgMaxIterations`) or Woodbury.
+    public func makeSolver<S: NeuralScalar>(_: S.Type = S.self) -> any LinearSolver<S> {
+        switch method {
+        case .exact: return DenseLinearSolver<S>()
+        case .conjugateGradient: return ConjugateGradientLinearSolver<S>(tolerance: cgTolerance, maxIterations: cgMaxIterations)
+        case .woodbury: return WoodburyLinearSolver<S>()
+        }
     }
 }

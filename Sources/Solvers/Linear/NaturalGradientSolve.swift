@@ -10,7 +10,7 @@ import NeuralNet
 ///   This is the consistent form of the TNGD paper's Woodbury formula (whose v1 has a typo, docs/tngd.md#the-papers-typos-and-the-forms-we-implement).
 public enum NaturalGradientSolve {
     /// `(F + λI)⁻¹ g` by Cholesky of the dense damped `F`.
-    public static func exact<S: BLASScalar>(curvature f: Matrix<S>, gradient g: [S], damping lambda: S) throws(KFACError) -> [S] {
+    public static func exact<S: BLASScalar>(curvature f: Matrix<S>, gradient g: [S], damping lambda: S) throws(LinearSolverError) -> [S] {
         var damped = f
         damped.addDiagonal(lambda)
         do { return try LAPACK.cholesky(damped).solve(g) } catch { throw .linearAlgebra(error) }
@@ -18,7 +18,7 @@ public enum NaturalGradientSolve {
 
     /// `(λI + JᵀMJ)⁻¹ g` by the Woodbury identity (`mj` = `M J` from `GeneralizedGaussNewton.weightedRows`).
     public static func woodbury<S: BLASScalar>(jacobian j: Matrix<S>, weightedJacobian mj: Matrix<S>, gradient g: [S],
-                                               damping lambda: S) throws(KFACError) -> [S] {
+                                               damping lambda: S) throws(LinearSolverError) -> [S] {
         // Small system: (λI + J Jᵀ M) z = J g, with J Jᵀ M = J (M J)ᵀ since M is symmetric.
         var small = BLAS.matmul(j, mj, transposeB: true)
         small.addDiagonal(lambda)
@@ -40,20 +40,26 @@ public enum NaturalGradientSolve {
         public var relativeResidual: S
     }
 
-    /// Conjugate gradient on `(F + λI) x = g` with `apply(v) = F v` (Hestenes & Stiefel), from `initial`
-    /// (warm start) or 0, until `‖r‖ ≤ tolerance ‖g‖` or `maxIterations`. In exact arithmetic it converges
-    /// in at most `N` iterations; the error falls like `((√κ − 1)/(√κ + 1))^k`.
+    /// Conjugate gradient on `(F + λI) x = g` with `apply(v) = F v` (undamped; `λ v` is added here).
     public static func conjugateGradient<S: BLASScalar, E: Error>(gradient g: [S], damping lambda: S, initial: [S]? = nil,
                                                                   tolerance: S, maxIterations: Int,
                                                                   apply: ([S]) throws(E) -> [S]) throws(E)
         -> ConjugateGradientResult<S> {
-        let gNorm = Swift.max(BLAS.norm(g), S.leastNormalMagnitude)
-        var x = initial ?? [S](repeating: 0, count: g.count)
-        func damped(_ v: [S]) throws(E) -> [S] {
+        try conjugateGradient(rhs: g, initial: initial, tolerance: tolerance, maxIterations: maxIterations) { (v: [S]) throws(E) -> [S] in
             var out = try apply(v)
             BLAS.axpy(lambda, v, &out)
             return out
         }
+    }
+
+    /// Conjugate gradient on `A x = b` for a symmetric positive definite `A` given by `apply(v) = A v`
+    /// (Hestenes & Stiefel), from `initial` (warm start) or 0, until `‖r‖ ≤ tolerance ‖b‖` or `maxIterations`.
+    /// In exact arithmetic it converges in at most `N` iterations; the error falls like `((√κ − 1)/(√κ + 1))^k`.
+    public static func conjugateGradient<S: BLASScalar, E: Error>(rhs g: [S], initial: [S]? = nil, tolerance: S, maxIterations: Int,
+                                                                  apply damped: ([S]) throws(E) -> [S]) throws(E)
+        -> ConjugateGradientResult<S> {
+        let gNorm = Swift.max(BLAS.norm(g), S.leastNormalMagnitude)
+        var x = initial ?? [S](repeating: 0, count: g.count)
         var r = g
         if initial != nil { BLAS.axpy(-1, try damped(x), &r) }
         var p = r

@@ -7,32 +7,14 @@ import ThermoDevice
 /// The ideal device is `GaussNewtonOperator` (symmetric, matrix-free); a device with quantising DACs or
 /// mismatched resistors is `ProgrammedGaussNewton` (the arrays as realised; with mismatch `F̃` is no
 /// longer exactly symmetric, which the Euler–Maruyama drift `F̃ g̃ − ∇ℓ` does not need).
-public protocol DeviceCurvature<Scalar>: AnyObject {
-    associatedtype Scalar: NeuralScalar
-    /// `N`.
-    var dimension: Int { get }
+public protocol DeviceCurvature<Scalar>: LinearOperator where Scalar: NeuralScalar {
     /// Tikhonov damping `λ` (the floor of the spectrum).
     var damping: Scalar { get }
     /// Resistors of the device realising `J_f`, `H_L` and `J_fᵀ`: `b d_z (b d_z + 2N)`.
     var resistorCount: Int { get }
-    /// `result ← α F x + β result` for one vector `x` (`N` values); `scratch` holds `N` values.
-    func apply(_ x: UnsafePointer<Scalar>, alpha: Scalar, beta: Scalar, into result: UnsafeMutablePointer<Scalar>,
-               scratch: UnsafeMutablePointer<Scalar>)
 }
 
 extension DeviceCurvature {
-    /// `F x` for a flat vector (tests, power iteration).
-    public func product(_ x: [Scalar]) -> [Scalar] {
-        var out = [Scalar](repeating: 0, count: dimension)
-        var scratch = out
-        x.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { op in
-                scratch.withUnsafeMutableBufferPointer { sp in apply(xp.baseAddress!, alpha: 1, beta: 0, into: op.baseAddress!, scratch: sp.baseAddress!) }
-            }
-        }
-        return out
-    }
-
     /// The drift of the TNGD device for `LangevinChains`: row by row `y ← α F x + β y` (the chains' `X Fᵀ`
     /// convention; each row is one chain's state).
     public func drift() -> MatrixFreeDrift<Scalar> {

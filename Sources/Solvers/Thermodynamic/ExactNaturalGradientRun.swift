@@ -1,6 +1,6 @@
 import CBLAS
-import Linalg
 import Curvature
+import Linalg
 import NeuralNet
 import ThermoDevice
 

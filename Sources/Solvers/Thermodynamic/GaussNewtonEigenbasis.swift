@@ -1,6 +1,6 @@
 import CBLAS
-import Linalg
 import Curvature
+import Linalg
 import NeuralNet
 
 /// The realised TNGD matrix in its own eigenbasis (docs/tngd.md#exact-simulation):

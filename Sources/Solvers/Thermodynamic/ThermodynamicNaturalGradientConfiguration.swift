@@ -1,3 +1,4 @@
+import Curvature
 import ThermoDevice
 
 /// Settings of thermodynamic natural gradient descent (TNGD, docs/tngd.md): an immutable value,
@@ -31,16 +32,23 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         public var description: String { rawValue }
     }
 
-    /// How `F` and `∇ℓ` are normalised over the batch before they are programmed.
-    public enum LossNormalization: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
-        /// `F = J_fᵀ H_L J_f / b + λI`, `∇ℓ` of the mean loss (docs/tngd.md; the default).
-        case mean
-        /// `F = J_fᵀ H_L J_f + λI`, `∇ℓ` of the summed loss: `b` times the data term and the gradient. The
-        /// mean readout becomes `(J_fᵀ H_L J_f / b + λ/b)⁻¹ ∇ℓ_mean` (damping effectively `λ/b`), the
-        /// relaxation `b` times faster (so δt is cut `b`-fold), and the noise `κ0 F⁻¹` is `b` times smaller
-        /// in every direction with curvature well above `λ/b` (unchanged, `κ0/λ`, in the null space).
-        case sum
-        public var description: String { rawValue }
+    /// How `F` and `∇ℓ` are normalised over the batch before they are programmed (`Curvature.LossNormalization`).
+    public typealias LossNormalization = Curvature.LossNormalization
+
+    /// The one home of TNGD's defaults (the paper's MNIST settings; κ0 ours): the initialiser, `device(…)`,
+    /// `ThermodynamicNaturalGradientSettings`, the experiments' knobs and the CLI options refer to these.
+    public enum Defaults {
+        /// `t`, τ.
+        public static let analogTime = 50.0
+        /// `λ`.
+        public static let damping = 0.01
+        /// κ0.
+        public static let noise = 1e-3
+        /// δt, τ.
+        public static let timeStep = 0.1
+        /// Power iterations for the `λ_max` bound and the fraction of `2/λ_max` the integrator step may use.
+        public static let powerIterations = 8
+        public static let stepSafety = 0.8
     }
 
     /// How the device's trajectory is simulated.
@@ -90,10 +98,10 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     /// Requested integrator step δt, in τ.
     public var timeStep: Double { device.timeStep }
 
-    public init(analogTime: Double = 50, damping: Double = 0.01, delay: Double = 0, averagingTime: Double = 0,
-                initialState: InitialState = .warmStart, powerIterations: Int = 8, stepSafety: Double = 0.8,
-                lossNormalization: LossNormalization = .mean, integrator: Integrator = .exact,
-                device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
+    public init(analogTime: Double = Defaults.analogTime, damping: Double = Defaults.damping, delay: Double = 0, averagingTime: Double = 0,
+                initialState: InitialState = .warmStart, powerIterations: Int = Defaults.powerIterations,
+                stepSafety: Double = Defaults.stepSafety, lossNormalization: LossNormalization = .mean,
+                integrator: Integrator = .exact, device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
         func require(_ ok: Bool, _ field: String, _ value: Any, _ rule: String) throws(ThermodynamicNaturalGradientError) {
             if !ok { throw .invalidConfiguration(field: field, value: "\(value)", requirement: rule) }
         }
@@ -130,7 +138,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     /// The device TNGD runs on: noise κ0 (β = 1/κ0), step δt in τ, noise seed, DAC (arrays and `∇ℓ`), ADC
     /// (readouts) and mismatch ε; everything else at the simulator's defaults (τ = 1 µs, 50 Gb/s; `CostModel`
     /// for programming times).
-    public static func device(noise: Double = 1e-3, timeStep: Double = 0.1, seed: UInt64 = 0,
+    public static func device(noise: Double = Defaults.noise, timeStep: Double = Defaults.timeStep, seed: UInt64 = 0,
                               inputConverter: DeviceConfiguration.Converter = .ideal,
                               outputConverter: DeviceConfiguration.Converter = .ideal, mismatch: Double = 0,
                               costModel: CostModel = CostModel()) throws(ThermodynamicNaturalGradientError) -> DeviceConfiguration {

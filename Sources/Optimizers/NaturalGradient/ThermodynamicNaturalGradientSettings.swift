@@ -1,3 +1,4 @@
+import Curvature
 import Solvers
 import ThermoDevice
 
@@ -6,13 +7,13 @@ import ThermoDevice
 /// `ThermodynamicNaturalGradientConfiguration`. Defaults: the paper's MNIST settings.
 public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Analog time `t` per step, τ.
-    public var analogTime: Double = 50
+    public var analogTime: Double = ThermodynamicNaturalGradientConfiguration.Defaults.analogTime
     /// Damping `λ`.
-    public var damping: Double = 0.01
+    public var damping: Double = ThermodynamicNaturalGradientConfiguration.Defaults.damping
     /// Thermal noise κ0.
-    public var noise: Double = 1e-3
+    public var noise: Double = ThermodynamicNaturalGradientConfiguration.Defaults.noise
     /// Euler–Maruyama step δt, τ.
-    public var timeStep: Double = 0.1
+    public var timeStep: Double = ThermodynamicNaturalGradientConfiguration.Defaults.timeStep
     /// Delay `t_d`, τ.
     public var delay: Double = 0
     /// Readout averaging window, τ.

@@ -1,0 +1,75 @@
+import Curvature
+import Linalg
+import NeuralNet
+import ThermoDevice
+
+/// `(F + λI)⁻¹ b` read from the simulated TNGD device (`NaturalGradientDevice`, docs/tngd.md#device-dynamics): the
+/// operator's arrays and `b` are programmed, the state relaxes for the analog time `t` and is read out
+/// (`g̃ ≈ (F + λI)⁻¹ b` up to the finite time and the thermal noise). The device carries its own physical
+/// state to the next solve (`ThermodynamicNaturalGradientConfiguration.InitialState`), so the caller's
+/// `warmStart` is not used. Cost and device figures of each run are in `lastReadout` and `metrics`.
+public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver {
+    public let device: NaturalGradientDevice<Scalar>
+    /// The last device run (nil before the first or after a failure).
+    public private(set) var lastReadout: NaturalGradientReadout<Scalar>?
+    /// Device cost summed over the solves so far.
+    public private(set) var totalDeviceCost = DeviceCost()
+    /// Seconds of the last solve's digital set-up (linearisation).
+    public private(set) var lastLinearizationSeconds = 0.0
+
+    public init(configuration: ThermodynamicNaturalGradientConfiguration) {
+        device = NaturalGradientDevice(configuration: configuration)
+    }
+
+    public var configuration: ThermodynamicNaturalGradientConfiguration { device.configuration }
+    public var name: String { "thermodynamic" }
+
+    public func solve(_ f: GaussNewtonOperator<Scalar>, rhs: [Scalar], warmStart: [Scalar]?) throws(LinearSolverError) -> [Scalar] {
+        lastReadout = nil
+        let clock = ContinuousClock(), start = clock.now
+        try linearize(f)
+        let d = clock.now - start
+        lastLinearizationSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        let r: NaturalGradientReadout<Scalar>
+        do { r = try device.run(f, gradient: rhs) } catch { throw .device(detail: error.description) }
+        lastReadout = r
+        totalDeviceCost = totalDeviceCost + r.cost
+        return r.direction
+    }
+
+    /// Device time and its terms (s), resistors, transferred bits, integrator step (τ), λ_max bound, simulator
+    /// seconds (linearisation included), relative programming errors of the arrays (largest of `J_f`, `J_fᵀ`,
+    /// `H_L`) and of `∇ℓ` (0 on an ideal device), the rank of `F − λI` an exact run simulated (−1: Euler–Maruyama
+    /// ran); NaN after a failed run.
+    public var metrics: [(name: String, value: Double)] {
+        let r = lastReadout
+        return [("device_seconds", r?.cost.deviceSeconds ?? .nan),
+                ("dac_seconds", r?.cost.dacTransferSeconds ?? .nan),
+                ("programming_seconds", r?.cost.programmingSeconds ?? .nan),
+                ("analog_seconds", r.map { $0.cost.equilibrationSeconds + $0.cost.samplingSeconds } ?? .nan),
+                ("adc_seconds", r?.cost.adcReadoutSeconds ?? .nan),
+                ("resistors", r.map { Double($0.resistors) } ?? .nan),
+                ("transfer_bits", r.map { $0.bitsIn + $0.bitsOut } ?? .nan),
+                ("integrator_step", r?.integratorStep ?? .nan),
+                ("lambda_max_bound", r?.lambdaMaxBound ?? .nan),
+                ("simulator_seconds", (r?.cost.wallSeconds ?? .nan) + lastLinearizationSeconds),
+                ("array_error", r.map { Swift.max($0.programmingErrors.forward, $0.programmingErrors.transpose,
+                                                   $0.programmingErrors.hessian) } ?? .nan),
+                ("gradient_dac_error", r?.programmingErrors.gradient ?? .nan),
+                ("exact_rank", r.map { $0.integrator == .exact ? Double($0.rank) : -1 } ?? .nan)]
+    }
+
+    /// The carried device state (`tngd.device_state`), the power-iteration vector (`tngd.power_vector`) and
+    /// the run counter (`device_runs`, it mixes into the noise seed).
+    public func exportState() -> (tensors: [String: Matrix<Scalar>], scalars: [String: String]) {
+        var tensors: [String: Matrix<Scalar>] = [:]
+        if let s = device.state { tensors["tngd.device_state"] = Matrix(column: s) }
+        if let v = device.powerVector { tensors["tngd.power_vector"] = Matrix(column: v) }
+        return (tensors, ["device_runs": String(device.runCount)])
+    }
+
+    public func importState(tensors: [String: Matrix<Scalar>], scalars: [String: String]) throws(LinearSolverError) {
+        guard let runs = scalars["device_runs"].flatMap(UInt64.init) else { throw .stateMismatch("TNGD device run counter missing") }
+        device.restore(state: tensors["tngd.device_state"]?.storage, runs: runs, powerVector: tensors["tngd.power_vector"]?.storage)
+    }
+}
