@@ -10,7 +10,9 @@ let package = Package(
     name: "Thermograd",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "thermograd", targets: ["thermograd"]),
+        .executable(name: "thermograd", targets: ["ThermogradTool"]),
+        // One import for everything: `import Thermograd` re-exports the public modules below.
+        .library(name: "Thermograd", targets: ["Thermograd"]),
         .library(name: "Linalg", targets: ["Linalg"]),
         .library(name: "ThermoDevice", targets: ["ThermoDevice"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
@@ -26,6 +28,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        // `swift package generate-documentation` for the DocC catalogues (Sources/*/*.docc); build-time only.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // System libraries. Debian: libopenblas-dev (CBLAS), liblapacke-dev (LAPACKE), zlib1g-dev.
@@ -72,7 +76,14 @@ let package = Package(
             "Predictions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "thermograd", dependencies: ["ThermogradCLI"]),
+        // The `thermograd` executable (a module name distinct from the `Thermograd` umbrella on
+        // case-insensitive file systems).
+        .executableTarget(name: "ThermogradTool", dependencies: ["ThermogradCLI"]),
+        // The umbrella module: `@_exported import` of every public module.
+        .target(name: "Thermograd", dependencies: [
+            "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training",
+            "Reporting", "Predictions", "Experiments",
+        ]),
 
         // Shared test helpers: finite differences, approximate equality, statistics.
         .target(name: "_TestSupport", dependencies: [
@@ -92,6 +103,13 @@ let package = Package(
         ]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
+        // The getting-started article's code, compiled and run through the umbrella module.
+        // The re-exported modules are listed too: a module seen only through `@_exported import` is not an
+        // input of this target's compile step, and an API change there would leave stale objects to link.
+        .testTarget(name: "ThermogradTests", dependencies: [
+            "Thermograd", "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets",
+            "Training", "Reporting", "Predictions", "Experiments", "_TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@ import Linalg
 import NeuralNet
 
 /// The dense Jacobian of a model's outputs with respect to all its parameters, for small models (the
-/// oracles of exact natural gradient; REFERENCE.md §4).
+/// oracles of exact natural gradient; docs/tngd.md#curvature).
 ///
 /// `J` has `b·d` rows (row `n·d + k` is `∂y_{n,k}/∂θ`) and `N` columns, the parameters flattened in
 /// `model.trainableParameters` order, each row-major. Built with one forward pass per example and `d`

@@ -3,7 +3,7 @@ import NeuralNet
 
 /// The curvature of a loss in the model outputs at one batch, frozen as a value (so that later forward
 /// passes cannot change it): what the generalised Gauss–Newton matrix `F = (1/b) Σₙ Jₙᵀ Hₙ Jₙ`
-/// (REFERENCE.md §4) and the true Fisher need besides the model's Jacobian `Jₙ = ∂yₙ/∂θ`.
+/// (docs/tngd.md#curvature) and the true Fisher need besides the model's Jacobian `Jₙ = ∂yₙ/∂θ`.
 ///
 /// For both losses the negative log-likelihood's Hessian in `y` equals the Fisher of the predictive
 /// distribution, so the true Fisher (labels sampled from the model) equals the GGN in expectation

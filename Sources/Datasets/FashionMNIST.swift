@@ -1,6 +1,6 @@
 /// Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 28×28 grey images of 10 clothing classes, 60,000 for
 /// training and 10,000 for testing, read from the Debian package `dataset-fashion-mnist`
-/// (`/usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`) as an `IDXImageFolder`.
+/// (`/usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`, docs/data.md#fashion-mnist) as an `IDXImageFolder`.
 public enum FashionMNIST {
     public typealias Split = IDXImageFolder.Split
 

@@ -3,7 +3,7 @@ import Optimizers
 import Reporting
 import Solvers
 
-/// `thermograd experiment methods` (REFERENCE.md §3, the paper's open question 2): TK-FAC Method 1
+/// `thermograd experiment methods` (docs/tkfac.md#method-1-or-method-2, the paper's open question 2): TK-FAC Method 1
 /// (inverse from the covariance of `N` readouts) against Method 2 (warm-started solves from means over an
 /// analog time `T` per right-hand side) over a range of device budgets, so that the two can be compared at
 /// equal device time per step.

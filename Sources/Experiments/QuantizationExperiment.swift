@@ -3,7 +3,7 @@ import Reporting
 import Solvers
 import ThermoDevice
 
-/// `thermograd experiment quantization` (REFERENCE.md §3, the TK-FAC paper's quantisation study): digital
+/// `thermograd experiment quantization` (docs/tkfac.md#quantisation, the TK-FAC paper's quantisation study): digital
 /// K-FAC against TK-FAC with a `b`-bit DAC on the inputs (conservative PSD-preserving or plain rounding,
 /// ideal ADC) and with a `b`-bit ADC on the outputs (ideal DAC), and Adam, on Fashion-MNIST.
 ///

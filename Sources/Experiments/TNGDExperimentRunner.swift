@@ -6,7 +6,7 @@ import Optimizers
 import Reporting
 import Training
 
-/// The model of the TNGD paper's MNIST experiment (REFERENCE.md §4): one convolution and two dense
+/// The model of the TNGD paper's MNIST experiment (docs/tngd.md#paper-settings): one convolution and two dense
 /// layers, `Conv(3×3, c channels, stride 2, pad 1) → ReLU → Flatten → Linear(→ h) → ReLU → Linear(→ 10)`.
 /// The paper does not give the widths; ours (c = 4, h = 32: 25,490 parameters for 28×28 inputs) are
 /// chosen so that the simulated device (three model passes per integrator step) stays affordable.

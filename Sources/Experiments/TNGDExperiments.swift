@@ -8,7 +8,7 @@ import Solvers
 import ThermoDevice
 import Training
 
-/// The TNGD experiments (issue 7, REFERENCE.md §4) as lists of arms, and their reports.
+/// The TNGD experiments (issue 7, docs/tngd.md#paper-settings) as lists of arms, and their reports.
 ///
 /// - `mnist`: the paper's setting (b = 64, TNGD η = 0.01, t = 50τ, λ = 0.01, δt = 0.1τ; Adam η = 1e-3),
 ///   optionally TNGD-Adam and the digital baselines NGD-CG / NGD-Woodbury with the same step counts;

@@ -7,7 +7,7 @@ import Optimizers
 import Solvers
 import ThermoDevice
 
-/// How much thermal noise TNGD's readout carries, measured against theory (issue 7, REFERENCE.md §4).
+/// How much thermal noise TNGD's readout carries, measured against theory (issue 7, docs/tngd.md#noise-and-loss-normalisation).
 ///
 /// Two devices with identical settings and seeds except κ0 (the second at κ0 = 1e-300, noise-free) run
 /// `runs` warm-started device runs of analog time `t` on the same model `θ` (not updated) and the same

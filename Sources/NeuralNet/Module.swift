@@ -75,7 +75,7 @@ extension Module {
 }
 
 /// The pair a Kronecker-factored curvature method (K-FAC, KFC, TK-FAC) needs from one layer
-/// `s = W a (+ b)`, captured during the ordinary forward and backward passes (REFERENCE.md §2).
+/// `s = W a (+ b)`, captured during the ordinary forward and backward passes (docs/kfac.md#factors).
 ///
 /// - `activations` `a`: `(examples · positions) × inFeatures` — the layer input for `Linear`, the
 ///   im2col patches for `Conv2d`. The bias column is **not** included; when `hasBias`, `ā = [a, 1]`

@@ -5,7 +5,7 @@
 //   gradient (the true-Fisher pass of K-FAC) without a new forward pass. `children` make a tree with
 //   recursive, named traversal (`parametersWithPaths`, `namedModules`, `freeze`, `trainableParameters`).
 // - `KroneckerFactored`: trainable layers that hand a curvature method their input activations `a` and
-//   output gradients `g = ∂L/∂s` (REFERENCE.md §2), captured only while `captureEnabled` is set.
+//   output gradients `g = ∂L/∂s` (docs/kfac.md#factors), captured only while `captureEnabled` is set.
 //   `KroneckerBlock` groups the modules applying one weight (one capture per use) into one K-FAC block.
 // - `Parameter`: a named tensor, its gradient and a trainable flag ("layers.0.weight"), shared by
 //   optimisers and checkpoints.

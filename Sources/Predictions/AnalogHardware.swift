@@ -1,6 +1,6 @@
 import ThermoDevice
 
-/// The analog side of a thermodynamic step (REFERENCE.md §1, §5): one or more devices (stochastic
+/// The analog side of a thermodynamic step (docs/cost-model.md#analog-side): one or more devices (stochastic
 /// processing units) with their converters, link, time constant and the rules for how long they run.
 ///
 /// Defaults are read from the simulator's (`ThermoDevice.DeviceConfiguration`, `ThermoDevice.CostModel`)

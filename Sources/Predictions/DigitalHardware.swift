@@ -1,6 +1,6 @@
 import Foundation
 
-/// The digital side of a training step (REFERENCE.md §5): rates at which a processor sustains the
+/// The digital side of a training step (docs/cost-model.md#digital-side): rates at which a processor sustains the
 /// three kinds of work a step is made of. Every number is a named parameter; presets state where
 /// their figures come from.
 ///

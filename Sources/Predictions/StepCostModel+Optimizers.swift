@@ -91,7 +91,7 @@ extension StepCostModel {
             memoryBytes: adamMemory + factorScalars / 2 * bytesPerScalar,
             notes: ["\(rhsCount) right-hand sides per step over \(Int(m2Parallel)) devices, factors reprogrammed every \(schedule.inverseInterval) steps"]))
 
-        // Whole-model natural gradient (REFERENCE.md §4), N = parameters, b·d_z = batch outputs.
+        // Whole-model natural gradient (docs/tngd.md#digital-baselines), N = parameters, b·d_z = batch outputs.
         let bdz = Double(w.batch * w.outputDimension)
         // d_z backward passes over the batch, each ≈ 2× the forward FLOPs.
         let jacobian = gemmSeconds(Double(w.outputDimension) * 2 * forwardFLOPs(w))

@@ -1,4 +1,4 @@
-/// How K-FAC is run, as far as cost is concerned (REFERENCE.md §2).
+/// How K-FAC is run, as far as cost is concerned (docs/kfac.md#ema-and-update-intervals).
 public struct KFACSchedule: Sendable, Equatable, Codable {
     /// Factors are rebuilt every `factorInterval` steps (T_cov).
     public var factorInterval: Int = 1
@@ -15,7 +15,7 @@ public struct KFACSchedule: Sendable, Equatable, Codable {
     public var tngdAnalogTime: Double = 50
     /// For layers applied at several positions: K-FAC-expand (every position an example: factors from
     /// `b·positions` rows) or K-FAC-reduce (positions averaged first: factors from `b` rows);
-    /// Eschenhagen et al., NeurIPS 2023 (REFERENCE.md §2).
+    /// Eschenhagen et al., NeurIPS 2023 (docs/kfac.md#weight-sharing-expand-and-reduce).
     public var approximation: SharedWeightApproximation = .expand
 
     public enum DeviceFeed: String, Sendable, Equatable, Codable, CaseIterable { case factors, raw }
@@ -68,14 +68,14 @@ public struct LayerPrediction: Sendable, Equatable, Codable {
     public var tkfacMethod2Seconds: Double
 }
 
-/// Per-iteration cost model for first-order, K-FAC, TK-FAC, NGD and TNGD steps (REFERENCE.md §5).
+/// Per-iteration cost model for first-order, K-FAC, TK-FAC, NGD and TNGD steps (docs/cost-model.md).
 ///
 /// Digital work is FLOPs (or bytes) over the rates of `DigitalHardware`; device work follows the
 /// simulator's accounting (DAC transfer of programmed values, coupling programming, equilibration ≈
 /// burn-in × κτ, sampling, ADC readout), spread over `AnalogHardware.devices` devices. Counts per layer
 /// with `m = b·positions` rows, `n_A = inputs (+1 bias)`, `n_G = outputs`:
 /// forward `2 m n_in n_out`, backward `4 m n_in n_out`; factor build `m (n_A² + n_G²)` (syrk);
-/// inversion `(4/3) n³` per factor (potrf `n³/3` + potri `n³`… LAPACK's potri is `2n³/3`; REFERENCE.md
+/// inversion `(4/3) n³` per factor (potrf `n³/3` + potri `n³`… LAPACK's potri is `2n³/3`; docs/cost-model.md#digital-side
 /// rounds the pair to `n³/3 + n³`, we use that); preconditioning `2 n_G² n_A + 2 n_G n_A²`.
 public struct StepCostModel: Sendable {
     public var digital: DigitalHardware

@@ -36,7 +36,7 @@ public struct WorkloadLayer: Sendable, Equatable, Codable {
     public var parameterCount: Int { inputs * outputs + (bias ? outputs : 0) }
 }
 
-/// A training workload as data: layer shapes, batch, output dimension (REFERENCE.md §5). Built-in
+/// A training workload as data: layer shapes, batch, output dimension (docs/cost-model.md#workloads). Built-in
 /// workloads are below; others load from JSON (`Workload.load(path:)`) with the same fields.
 public struct Workload: Sendable, Equatable, Codable {
     public var name: String

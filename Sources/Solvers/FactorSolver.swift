@@ -13,7 +13,7 @@ public struct FactorDamping<Scalar: BLASScalar>: Sendable, Equatable, Codable {
         self.gradient = gradient
     }
 
-    /// Factored Tikhonov damping with π-correction (Martens & Grosse 2015, §6.3; REFERENCE.md §2):
+    /// Factored Tikhonov damping with π-correction (Martens & Grosse 2015, §6.3; docs/kfac.md#damping):
     /// `π = sqrt((tr A / dim A) / (tr G / dim G))`, `λ_A = π √λ`, `λ_G = √λ / π`.
     /// The product `λ_A λ_G = λ`, and `π` balances the two factors' scales so that moving a constant
     /// from `G` to `A` leaves `(A + λ_A I) ⊗ (G + λ_G I)` unchanged. A zero or non-finite trace ratio
@@ -53,7 +53,7 @@ public struct FactorSolverMetrics: Sendable, Equatable, Codable {
 
 /// The pluggable inversion behind K-FAC ("factor solver"), in the pattern of Distributed Shampoo's
 /// matrix-function configs: K-FAC hands over factors and damping, the strategy decides how to apply
-/// `U = (G + λ_G I)⁻¹ ∇ (A + λ_A I)⁻¹` (REFERENCE.md §2, §3).
+/// `U = (G + λ_G I)⁻¹ ∇ (A + λ_A I)⁻¹` (docs/kfac.md#factors, docs/tkfac.md#the-idea).
 ///
 /// Protocol of use, per layer (named by its path, `"layers.0"`):
 /// 1. `refresh(layer:factors:damping:)` every `T_inv` steps with the raw (undamped, EMA) factors and the

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Timing and energy constants of the device beyond τ and the transfer rate (REFERENCE.md §5).
+/// Timing and energy constants of the device beyond τ and the transfer rate (docs/device.md#cost-accounting).
 ///
 /// The papers give τ = RC = 1 µs and 50 Gb/s; they are silent on how long writing a coupling takes
 /// and on energy, so those defaults are our stated assumptions (change them, they are printed).

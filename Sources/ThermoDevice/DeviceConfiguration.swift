@@ -3,7 +3,7 @@
 /// every result (`description`), so that an estimate always carries its settings.
 ///
 /// Units: time in τ = RC (the device's relaxation unit; `tau` converts to seconds), noise as the
-/// inverse temperature β of `dx = -(A x - b) dt + sqrt(2/β) dW` (REFERENCE.md §1; κ0 = 1/β in the
+/// inverse temperature β of `dx = -(A x - b) dt + sqrt(2/β) dW` (docs/device.md#dynamics; κ0 = 1/β in the
 /// TNGD paper's notation), converter resolutions in bits, the transfer rate in bits per second.
 ///
 /// Defaults follow the papers where they say something (τ = 1 µs from R = 1 kΩ, C = 1 nF; 50 Gb/s;
@@ -30,7 +30,7 @@ public struct DeviceConfiguration: Sendable, Equatable, CustomStringConvertible 
     public let dynamics: Dynamics
     /// Input converter (DAC) for the couplings `A` and the inputs `b`.
     public let inputConverter: Converter
-    /// How the coupling matrix is quantised by the DAC (REFERENCE.md §3).
+    /// How the coupling matrix is quantised by the DAC (docs/device.md#conservative-quantisation).
     public let matrixQuantization: QuantizationScheme
     /// Output converter (ADC) for the readouts of the state `x`.
     public let outputConverter: Converter

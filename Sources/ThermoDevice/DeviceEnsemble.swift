@@ -1,7 +1,7 @@
 import Linalg
 
 /// Error mitigation by averaging `count` devices of the same design with independent mismatch and
-/// rounding draws (REFERENCE.md §1, "Thermies").
+/// rounding draws (docs/device.md#error-mitigation, "Thermies").
 ///
 /// A single device's systematic error `δx ≈ −A⁻¹ E x` (E: quantisation / mismatch error of the
 /// couplings) is first order in ε and has zero mean over devices when the draws are unbiased

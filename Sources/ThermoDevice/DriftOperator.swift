@@ -5,7 +5,7 @@ import Linalg
 /// `Y ← α X Fᵀ + β Y` with `X` of shape `rows × dimension` (leading dimension `ldx`) and `Y` likewise.
 ///
 /// The device's own coupling matrix is a `DenseDrift` (one GEMM per step). Solvers that only have
-/// `F` as a product (TNGD's `F = JᵀHJ/b + λI` through Jacobian–vector products, REFERENCE.md §4)
+/// `F` as a product (TNGD's `F = JᵀHJ/b + λI` through Jacobian–vector products, docs/tngd.md#curvature)
 /// supply a `MatrixFreeDrift` and run the same Euler–Maruyama integrator (`LangevinChains`).
 public protocol DriftOperator<Scalar> {
     associatedtype Scalar: BLASScalar

@@ -26,7 +26,7 @@ extension ThermodynamicDevice {
     /// `A⁻¹ ≈ α β Ĉov(y)`: inputs `b = 0`, `samples` readouts (split over the chains) taken every
     /// `sampleInterval` τ after burn-in; `Ĉov` is the sample covariance around the sample mean.
     ///
-    /// The relative Frobenius error is ≈ `sqrt((n+1)/N_eff)` (REFERENCE.md §1); readouts closer than
+    /// The relative Frobenius error is ≈ `sqrt((n+1)/N_eff)` (docs/device.md#statistical-error); readouts closer than
     /// the relaxation time `1/λ_min` are correlated, so `N_eff < samples` unless `sampleInterval`
     /// is comparable to `programmed.relaxationTime`.
     @_specialize(where Scalar == Float)

@@ -7,7 +7,7 @@ import Linalg
 /// The state is a `chains × n` row-major matrix `X` (one chain per row), so every step is one
 /// matrix–matrix product plus a noise fill:
 /// - `.eulerMaruyama`: `X ← X − δt (X Fᵀ − C) + σ Z`, `σ = sqrt(2δt/β)`; the noise (and `X + δt C`)
-///   is written into the next buffer, then one GEMM with `β = 1` adds `−δt X Fᵀ` (REFERENCE.md §1).
+///   is written into the next buffer, then one GEMM with `β = 1` adds `−δt X Fᵀ` (docs/device.md#integrators).
 /// - `.exact`: `X ← X e^{-Aδt} + Φ + Z Lᵀ` as *one* GEMM `[X | Z] · [e^{-Aδt}; Lᵀ]` of depth `2n`
 ///   (`Φ` holds the rows `φ(A) c`).
 /// - `.underdamped`: `V ← V − (δt/m)(γ V + X Fᵀ − C) + (sqrt(2γδt/β)/m) Z`, then `X ← X + δt V`

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The exact law of one scalar Ornstein–Uhlenbeck mode over one device run (docs/exact-simulation.md):
+/// The exact law of one scalar Ornstein–Uhlenbeck mode over one device run (docs/tngd.md#exact-simulation):
 ///
 ///     dx = −(μ x − c) dt + sqrt(2κ) dW,      x(0) = x₀ given,   κ = 1/β,
 ///

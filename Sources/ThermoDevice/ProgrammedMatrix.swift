@@ -3,7 +3,7 @@ import Linalg
 /// A coupling matrix as the device realises it, ready to be sampled many times (programming is
 /// paid once; TK-FAC's column-by-column solves reuse it).
 ///
-/// Pipeline (REFERENCE.md §1, §3): check `A` (square, finite, symmetric, size) → bound `λ_max(A)`
+/// Pipeline (docs/device.md#programming-a-matrix): check `A` (square, finite, symmetric, size) → bound `λ_max(A)`
 /// without an eigendecomposition (`SpectralBound`) → scale `A' = α A` with `α = couplingRange / λ̂_max`
 /// → DAC quantisation (plain or conservative) → component mismatch `a'_ij (1 + ε η_ij)`.
 /// The simulator then knows the realised spectrum (one symmetric eigen-solve of the *physical*

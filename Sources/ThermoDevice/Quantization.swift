@@ -1,6 +1,6 @@
 import Linalg
 
-/// How the DAC turns a real coupling matrix into programmable levels (REFERENCE.md §3).
+/// How the DAC turns a real coupling matrix into programmable levels (docs/device.md#conservative-quantisation).
 public enum QuantizationScheme: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     /// Each entry rounded to the grid independently. Can make a positive-definite matrix indefinite.
     case plainRounding

@@ -62,7 +62,7 @@ extension ThermodynamicDevice {
     /// every `sampleInterval` τ for an analog sampling time `time` τ in total, split over the chains.
     /// The mean of readouts `ȳ → (αA)⁻¹ γ b` is unscaled as `x̂ = (α/γ) ȳ`.
     ///
-    /// Statistical error of the time average: `Var(x̄_T) ≈ (2/(βT)) A'⁻²` (device units, REFERENCE.md §1).
+    /// Statistical error of the time average: `Var(x̄_T) ≈ (2/(βT)) A'⁻²` (device units, docs/device.md#statistical-error).
     public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, _ b: [Scalar], time: Double,
                                sampleInterval: Double = 1, burnIn: Double? = nil,
                                warmStart: [Scalar]? = nil) throws(ThermoDeviceError) -> SolveResult<Scalar> {

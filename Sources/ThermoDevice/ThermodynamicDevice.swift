@@ -3,7 +3,7 @@ import Foundation
 
 /// A simulated thermodynamic device (stochastic processing unit): programs a symmetric
 /// positive-definite matrix into its couplings and answers linear-algebra questions **only from
-/// simulated trajectories** of `dx = -(A x - b) dt + sqrt(2/β) dW` (REFERENCE.md §1).
+/// simulated trajectories** of `dx = -(A x - b) dt + sqrt(2/β) dW` (docs/device.md#dynamics).
 ///
 /// Protocols (each returns the estimate, a statistical error bar and a `DeviceCost`):
 /// - `solve(_:_:time:…)`: `A⁻¹b` as the mean of readouts;

@@ -81,7 +81,7 @@ struct BenchTrainStep: ParsableCommand {
         curvature.apply(to: &c)
         c.thermodynamicKFAC = thermodynamicKFAC.options()
         c.tngd = tngd.settings
-        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner : optimizer) == .sgd ? 0.01 : 1e-3
+        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner.kind : optimizer) == .sgd ? 0.01 : 1e-3
         try c.validate()
         let net = ModelFactory.model(c)
         let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000, model: net))

@@ -98,8 +98,8 @@ struct ComparisonCommandOptions: ParsableArguments {
     // The comparison's defaults live in `KFACComparisonSettings`; an option the user did not pass keeps them.
     @Option(name: .customLong("adam-lr"), help: "Adam learning rate (default \(KFACComparisonSettings().adamLearningRate)).")
     var adamLR: Double?
-    @Option(name: .customLong("kfac-inner"), help: "Optimiser inside K-FAC and TK-FAC: sgd, adam or adamw (default \(KFACComparisonSettings().kfacInner.rawValue)).")
-    var kfacInner: TrainingConfiguration.OptimizerKind?
+    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC (default \(KFACComparisonSettings().kfacInner.rawValue)).")
+    var kfacInner: InnerOptimizerArgument?
     @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC (default \(KFACComparisonSettings().kfacLearningRate)).")
     var kfacLR: Double?
     @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ, π-corrected split (default \(KFACComparisonSettings().kfac.damping)).")
@@ -123,7 +123,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         c.hidden = hidden
         c.batchSize = batch
         if let adamLR { c.adamLearningRate = adamLR }
-        if let kfacInner { c.kfacInner = kfacInner }
+        if let kfacInner { c.kfacInner = kfacInner.kind }
         if let kfacLR { c.kfacLearningRate = kfacLR }
         if let kfacDamping { c.kfac.damping = kfacDamping }
         if let kfacInverseInterval { c.kfac.inverseUpdateInterval = kfacInverseInterval }
@@ -162,7 +162,8 @@ struct ComparisonCommandOptions: ParsableArguments {
         }
         let table = try results.write(to: folder, name: name, title: title, extraColumns: columns)
         print("\n" + table)
-        print("wrote \(folder)/\(name).csv, \(name).svg (+ one SVG per group), \(name)-table.txt")
+        let files = ["\(name).csv", "\(name).svg"] + results.groupPlotFiles(name: name).map(\.file) + ["\(name)-table.txt"]
+        print("wrote \(folder)/" + files.joined(separator: ", "))
         return results
     }
 }

@@ -99,7 +99,7 @@ struct TNGDExperimentOptions: ParsableArguments {
         return k
     }
 
-    /// The cost model's digital seconds per step for this model and batch, by optimiser name (REFERENCE.md §5).
+    /// The cost model's digital seconds per step for this model and batch, by optimiser name (docs/cost-model.md).
     func digitalSeconds(analogTime: Double, cgIterations: Int) throws -> (lookup: [String: Double], description: String) {
         let hardware: DigitalHardware
         switch digital {

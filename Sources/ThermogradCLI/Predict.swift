@@ -4,7 +4,7 @@ import Predictions
 import Reporting
 
 /// `thermograd predict`: per-iteration time and memory of each optimiser on a workload, from the
-/// stated cost model (REFERENCE.md §5), with every term shown so that the bottleneck is visible.
+/// stated cost model (docs/cost-model.md), with every term shown so that the bottleneck is visible.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict per-iteration runtime and memory of Adam, K-FAC, TK-FAC, NGD and TNGD on real hardware.",
@@ -22,8 +22,8 @@ struct Predict: ParsableCommand {
 
         Examples:
           thermograd predict --workload vit-s16 --digital a100
-          thermograd predict --workload width-sweep --digital h100 --out runs/width-sweep
-          thermograd predict --workload ogbg-gnn --digital cpu --devices 16 --kappa 1000
+          thermograd predict --workload width-sweep --digital h100 --out runs/sweep
+          thermograd predict --workload ogbg-gnn --digital cpu --devices 16 --kappa 1e3
         """
     )
 

@@ -16,7 +16,8 @@ struct Simulate: ParsableCommand {
 
         Examples:
           thermograd simulate solve --n 256 --kappa 100 --samples 10000
-          thermograd simulate inverse --n 128 --kappa 10 --samples 20000 --integrator exact --interval 5
+          thermograd simulate inverse --n 128 --kappa 10 --samples 20000 \\
+            --integrator exact --interval 5
         """,
         subcommands: [SimulateSolve.self, SimulateInverse.self]
     )

@@ -3,7 +3,7 @@ import Curvature
 import Optimizers
 import Solvers
 
-/// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, REFERENCE.md §4).
+/// Options of `--optimizer tngd|tngd-adam` (thermodynamic natural gradient descent, docs/tngd.md).
 /// Defaults are the TNGD paper's MNIST settings (`ThermodynamicNaturalGradientSettings`).
 extension ThermodynamicNaturalGradientConfiguration.Integrator: ExpressibleByArgument {}
 

@@ -16,8 +16,8 @@ public struct ThermogradCommand: ParsableCommand {
         by a command's --threads option where it has one.
 
         Examples:
-          thermograd bench blas                 GEMM GFLOP/s, the practical peak of this machine
-          thermograd bench blas --sizes 512     one size only
+          thermograd bench blas               # GEMM GFLOP/s, this machine's peak
+          thermograd bench blas --sizes 512   # one size only
         """,
         subcommands: [Bench.self, Simulate.self, Train.self, Predict.self, Experiment.self]
     )

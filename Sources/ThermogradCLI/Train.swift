@@ -21,10 +21,10 @@ struct Train: ParsableCommand {
         (--epochs may be raised).
 
         Examples:
-          thermograd train                                   MLP 784-512-512-10, Adam, 10 epochs
+          thermograd train                      # MLP 784-512-512-10, Adam, 10 epochs
           thermograd train --model cnn --epochs 3 --out runs/cnn
           thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
-          thermograd train --train-subset 5000 --epochs 2     a quick run
+          thermograd train --train-subset 5000 --epochs 2        # a quick run
           thermograd train --out runs/cnn --model cnn --epochs 5 --resume
         """
     )
@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
         c.optimizer = optimizer
         curvature.apply(to: &c)
         c.thermodynamicKFAC = thermodynamicKFAC.options()
-        let firstOrder = optimizer.isCurvatureBased ? curvature.inner : optimizer
+        let firstOrder = optimizer.isCurvatureBased ? curvature.inner.kind : optimizer
         c.learningRate = lr ?? (optimizer == .tngd ? 0.01 : optimizer == .tngdAdam ? 1e-3 : firstOrder == .sgd ? 0.05 : 1e-3)
         c.tngd = tngd.settings
         c.schedule = schedule

@@ -1,7 +1,7 @@
 import Optimizers
 
 extension ModelFactory {
-    /// TNGD for `--optimizer tngd|tngd-adam` (REFERENCE.md §4): the device settings come from `c.tngd`;
+    /// TNGD for `--optimizer tngd|tngd-adam` (docs/tngd.md#device-dynamics): the device settings come from `c.tngd`;
     /// `tngd` applies `g̃` with SGD (`c.tngd.momentum`), `tngd-adam` with Adam (`c.tngd.adamBeta1/2`, the
     /// paper: 0, 0), both with `c`'s learning rate and schedule (`--inner` does not apply).
     public static func thermodynamicNaturalGradient(_ c: TrainingConfiguration, totalSteps: Int) throws(OptimizerError)

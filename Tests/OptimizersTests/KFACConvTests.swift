@@ -5,7 +5,7 @@ import Optimizers
 import Testing
 import _TestSupport
 
-/// K-FAC for `Conv2d` (KFC, Grosse & Martens 2016; REFERENCE.md §2): the factors against a naive
+/// K-FAC for `Conv2d` (KFC, Grosse & Martens 2016; docs/kfac.md#convolutions): the factors against a naive
 /// computation written from the definitions, and the block against the exact GGN where KFC is exact.
 @Suite("K-FAC for Conv2d")
 struct KFACConvTests {

@@ -7,7 +7,7 @@ import Testing
 import _TestSupport
 
 /// Natural gradient on the GGN: forward-mode tangents against finite differences, GGN-vector products
-/// against the dense GGN, and exact / CG / Woodbury against an independent dense solve (REFERENCE.md §4).
+/// against the dense GGN, and exact / CG / Woodbury against an independent dense solve (docs/tngd.md#digital-baselines).
 @Suite("Natural gradient")
 struct NaturalGradientTests {
     struct Case: CustomTestStringConvertible, Sendable {

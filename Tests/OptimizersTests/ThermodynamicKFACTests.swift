@@ -8,7 +8,7 @@ import ThermoDevice
 import _TestSupport
 
 /// TK-FAC's device factor solver against digital K-FAC (Cholesky) on small Kronecker factors, with
-/// tolerances from the sampling theory of REFERENCE.md §1:
+/// tolerances from the sampling theory of docs/device.md#statistical-error:
 /// - Method 1: `Σ̂ = β α Ĉov` from `N` independent readouts has relative Frobenius error
 ///   `ε(Σ) ≈ sqrt(((tr Σ)²/‖Σ‖²_F + 1)/N)` (Wishart), so the update error falls as `1/sqrt(N)`;
 /// - Method 2: the mean of `R` independent readouts has variance `Var(x)/R = β⁻¹A⁻¹/R`, so with the

@@ -8,7 +8,7 @@ import Testing
 import ThermoDevice
 import _TestSupport
 
-/// TNGD (REFERENCE.md §4) against dense oracles built only here: the Jacobian operators against
+/// TNGD (docs/tngd.md#curvature) against dense oracles built only here: the Jacobian operators against
 /// `ModelJacobian.dense`, the device's Ornstein–Uhlenbeck mean against `e^{-Ft}(g̃₀ − F⁻¹∇ℓ) + F⁻¹∇ℓ`,
 /// `t = 0` against SGD/Adam bit for bit, long `t` against exact NGD.
 @Suite("ThermodynamicNaturalGradient")

@@ -2,7 +2,7 @@ import Foundation
 import Predictions
 import Testing
 
-/// The cost model's terms scale as REFERENCE.md §3–§5 states; exponents are checked by fitting two
+/// The cost model's terms scale as docs/cost-model.md#analog-side states; exponents are checked by fitting two
 /// sizes: `log(t₂/t₁) / log(n₂/n₁)`.
 @Suite("Step cost model")
 struct StepCostModelTests {

@@ -3,7 +3,7 @@ import Linalg
 import Testing
 import ThermoDevice
 
-/// DAC quantisation of the couplings (REFERENCE.md §3) and ADC quantisation of readouts.
+/// DAC quantisation of the couplings (docs/device.md#conservative-quantisation) and ADC quantisation of readouts.
 @Suite struct QuantizationTests {
     static func smallestEigenvalue(_ m: Matrix<Double>) throws -> Double { try LAPACK.symmetricEigen(m).values[0] }
 

@@ -2,7 +2,7 @@ import CBLAS
 import Linalg
 import NeuralNet
 
-/// The damped generalised Gauss–Newton matrix of one batch (REFERENCE.md §4), the one GGN operator of the
+/// The damped generalised Gauss–Newton matrix of one batch (docs/tngd.md#digital-baselines), the one GGN operator of the
 /// project: every natural-gradient solver (dense, CG, Woodbury, the TNGD device) receives it.
 ///
 ///     F v = s J_fᵀ H_L J_f v / b + λ v,

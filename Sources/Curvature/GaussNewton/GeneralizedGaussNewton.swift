@@ -1,7 +1,7 @@
 import Linalg
 import NeuralNet
 
-/// The generalised Gauss–Newton matrix of a model and loss on a batch (REFERENCE.md §4),
+/// The generalised Gauss–Newton matrix of a model and loss on a batch (docs/tngd.md#curvature),
 ///
 ///     F = (1/b) Σₙ Jₙᵀ Hₙ Jₙ = Jᵀ M J,   M = blockdiag(Hₙ)/b,
 ///

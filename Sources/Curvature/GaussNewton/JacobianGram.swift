@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 
 extension LinearizedModel {
-    /// The Gram matrix `V Vᵀ` of `V = Cᵀ J_f` without forming `J_f` (docs/tngd.md, exact simulation): `C` is
+    /// The Gram matrix `V Vᵀ` of `V = Cᵀ J_f` without forming `J_f` (docs/tngd.md#exact-simulation): `C` is
     /// block diagonal over the examples, example `e`'s block `d_z × q` given as the rows `e·q … e·q+q−1` of
     /// `seeds` (`b·q × d_z`, row `e·q + k` = column `k` of `C_e`). Row `(e, k)` of `V` is `Σ_c C_e[c, k] J_(e,c)`.
     ///

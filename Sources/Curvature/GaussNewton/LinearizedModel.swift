@@ -2,7 +2,7 @@ import CBLAS
 import Linalg
 import NeuralNet
 
-/// A model linearised at one batch: its Jacobian `J_f` (`b·d_z × N`, REFERENCE.md §4) as two operators,
+/// A model linearised at one batch: its Jacobian `J_f` (`b·d_z × N`, docs/tngd.md#curvature) as two operators,
 /// never formed as a matrix:
 /// - `jvp`: `J_f v` for a parameter tangent `v` (flat, `trainableParameters` order) → `b × d_z` output tangent;
 /// - `vjp`: `J_fᵀ u` for an output cotangent `u` (`b × d_z`) → flat `N` (the model's own `backward`).

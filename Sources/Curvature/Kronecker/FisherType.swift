@@ -1,4 +1,4 @@
-/// Which curvature K-FAC's gradient factor `G` estimates (REFERENCE.md §2).
+/// Which curvature K-FAC's gradient factor `G` estimates (docs/kfac.md#which-curvature-g-estimates).
 public enum FisherType: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// True Fisher: one extra backward pass with labels sampled from the model's predictive distribution
     /// (`OutputCurvature.sampledOutputGradient`). For MSE and softmax cross-entropy the true Fisher equals

@@ -3,7 +3,7 @@ import NeuralNet
 
 /// How a layer applied at several positions with shared weights (sequences, graphs, convolution
 /// patches) turns its `examples · positions` rows into Kronecker factors (Eschenhagen et al., "Kronecker-
-/// Factored Approximate Curvature for Modern Neural Network Architectures", NeurIPS 2023; REFERENCE.md §2).
+/// Factored Approximate Curvature for Modern Neural Network Architectures", NeurIPS 2023; docs/kfac.md#weight-sharing-expand-and-reduce).
 ///
 /// With `b` examples, `R` positions, activation rows `ā_{n,r}` and output-gradient rows `g_{n,r}` (which
 /// carry the `1/b` of the mean loss, see `KroneckerCapture`):
@@ -22,7 +22,7 @@ public enum WeightSharingApproximation: String, Sendable, Codable, CaseIterable,
     public var description: String { rawValue }
 }
 
-/// The Kronecker factors of one layer's Fisher block `F_ℓ ≈ A_ℓ ⊗ G_ℓ` (REFERENCE.md §2).
+/// The Kronecker factors of one layer's Fisher block `F_ℓ ≈ A_ℓ ⊗ G_ℓ` (docs/kfac.md#factors).
 ///
 /// - `activation` `A`: `(in + 1) × (in + 1)` with the bias folded in as the last coordinate of `ā`
 ///   (`in × in` without a bias).

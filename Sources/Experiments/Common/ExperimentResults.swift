@@ -124,6 +124,14 @@ public struct ExperimentResults {
         (["schedule: \(schedule)"] + arms.map { "\($0.name): \($0.settings)" }).joined(separator: "\n")
     }
 
+    /// The per-group plots `write(to:name:…)` produces: `(group, "<name>-<group>.svg")` in order of the
+    /// groups' first appearance among the arms; empty when no arm names a group.
+    public func groupPlotFiles(name: String) -> [(group: String, file: String)] {
+        var groups: [String] = []
+        for arm in arms { for g in arm.groups where !groups.contains(g) { groups.append(g) } }
+        return groups.map { g in (g, "\(name)-\(String(g.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })).svg") }
+    }
+
     /// Writes `<directory>/<name>.csv`, `<name>.svg`, `<name>-table.txt` (table and settings) and one
     /// `<name>-<group>.svg` per arm group; returns the table text.
     @discardableResult
@@ -134,12 +142,9 @@ public struct ExperimentResults {
         let table = finalTable(title: title, extraColumns: extraColumns).render() + "\n" + settingsText + "\n"
         do {
             try plot(title: title).write(to: "\(directory)/\(name).svg")
-            var groups: [String] = []
-            for arm in arms { for g in arm.groups where !groups.contains(g) { groups.append(g) } }
-            for g in groups {
+            for (g, file) in groupPlotFiles(name: name) {
                 let members = arms.filter { $0.groups.contains(g) }.map(\.name)
-                let file = g.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
-                try plot(title: "\(title) — \(g)", arms: members).write(to: "\(directory)/\(name)-\(String(file)).svg")
+                try plot(title: "\(title) — \(g)", arms: members).write(to: "\(directory)/\(file)")
             }
             try AtomicFile.write(table, to: "\(directory)/\(name)-table.txt")
         } catch { throw .output(path: directory, detail: "\(error)") }

@@ -31,7 +31,7 @@ public struct ImageShape: Sendable, Equatable, CustomStringConvertible {
 /// single GEMM whose `b·H'·W' × O` result is already the NHWC output. Backward: `∂L/∂W = Gᵀ P`,
 /// `∂L/∂bias = Gᵀ1`, `∂L/∂P = G W` scattered back by col2im.
 ///
-/// K-FAC (KFC, REFERENCE.md §2): the capture's activations are the patches `P` and its output gradients `G`
+/// K-FAC (KFC, docs/kfac.md#convolutions): the capture's activations are the patches `P` and its output gradients `G`
 /// (`b·H'·W' × O`), `positions = H'·W'`. Weight shape `O × (kh·kw·C)`, bias `1 × O`.
 /// Initialisation (PyTorch's default): `W, b ~ U(-1/√(C·kh·kw), 1/√(C·kh·kw))`.
 public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {

@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import Solvers
 
-/// Kronecker-factored approximate curvature (Martens & Grosse 2015; REFERENCE.md §2) as a preconditioner
+/// Kronecker-factored approximate curvature (Martens & Grosse 2015; docs/kfac.md#factors) as a preconditioner
 /// in front of any first-order optimiser of the engine (SGD-momentum, Adam): for every Kronecker block `ℓ`
 /// (a trainable weight with all the modules that apply it, `Sequential.kroneckerBlocks`) it replaces `[∇W_ℓ, ∇b_ℓ]` by
 ///

@@ -2,7 +2,7 @@ import Curvature
 import Linalg
 import Solvers
 
-/// Levenberg–Marquardt adaptation of the damping `λ` (Martens & Grosse 2015, §6.5; REFERENCE.md §2).
+/// Levenberg–Marquardt adaptation of the damping `λ` (Martens & Grosse 2015, §6.5; docs/kfac.md#adaptive-damping).
 ///
 /// Every `interval` updates K-FAC evaluates the loss after the step and the reduction ratio
 /// `ρ = (L(θ+δ) − L(θ)) / (q(δ) − q(0))`, with the quadratic model

@@ -1,4 +1,4 @@
-/// What the last K-FAC step did, for the metrics CSV (REFERENCE.md §5's cost split).
+/// What the last K-FAC step did, for the metrics CSV (the cost split of docs/cost-model.md#digital-side).
 public struct KFACStepMetrics: Sendable, Equatable {
     /// Seconds building the factors (incl. the extra true-Fisher / GGN backward passes) and their EMA.
     public var factorSeconds = 0.0

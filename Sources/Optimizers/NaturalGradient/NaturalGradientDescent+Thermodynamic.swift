@@ -2,7 +2,7 @@ import Curvature
 import Solvers
 
 extension NaturalGradientDescent {
-    /// Thermodynamic natural gradient descent (TNGD, REFERENCE.md §4): natural-gradient descent whose linear
+    /// Thermodynamic natural gradient descent (TNGD, docs/tngd.md#digital-baselines): natural-gradient descent whose linear
     /// solver is the simulated device (`ThermodynamicLinearSolver`), which turns `∇ℓ` into
     /// `g̃ ≈ (F + λI)⁻¹∇ℓ` for the first-order optimiser `inner`:
     /// - `tngd`: plain SGD, `θ ← θ − η g̃` (optionally with momentum);

@@ -4,7 +4,7 @@ import NeuralNet
 import Solvers
 
 /// Natural-gradient descent on the damped GGN, `x = (F + λI)⁻¹ ∇L`, handed to a first-order optimiser
-/// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). REFERENCE.md §4.
+/// (plain SGD gives `θ ← θ − η x`; Adam with β₁ = β₂ = 0 is TNGD-Adam's digital twin). docs/tngd.md#digital-baselines.
 ///
 /// One optimiser for every way of solving the system: the step builds the batch's `GaussNewtonOperator`
 /// (damping `λ`, mean- or sum-normalised) and hands it with `∇L` to a `LinearSolver` — dense (`exact`), CG,

@@ -1,7 +1,7 @@
 import Curvature
 import Linalg
 
-/// What to do when the Cholesky factorisation of a damped factor fails (REFERENCE.md §2): retry with
+/// What to do when the Cholesky factorisation of a damped factor fails (docs/kfac.md#inverting-the-factors): retry with
 /// the damping multiplied by `dampingGrowth`, up to `maxRetries` times, then once more in Double.
 public struct CholeskyRetryPolicy: Sendable, Equatable, Codable {
     public var maxRetries: Int

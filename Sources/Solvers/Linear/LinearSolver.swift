@@ -2,7 +2,7 @@ import Curvature
 import Linalg
 import NeuralNet
 
-/// A solver of the damped natural-gradient system of one batch (REFERENCE.md §4),
+/// A solver of the damped natural-gradient system of one batch (docs/tngd.md),
 ///
 ///     (F + λI) x = b,    F = s J_fᵀ H_L J_f / b,
 ///

@@ -2,12 +2,12 @@ import Linalg
 import NeuralNet
 
 /// Solvers of the damped natural-gradient system `(F + λI) x = g` with `F = Jᵀ M J` the GGN
-/// (REFERENCE.md §4). All three give the same `x` up to their tolerances; they differ in cost:
+/// (docs/tngd.md#digital-baselines). All three give the same `x` up to their tolerances; they differ in cost:
 /// - `exact`: dense `F`, Cholesky — `O(N³ + b d N²)` time, `O(N²)` memory.
 /// - `conjugateGradient`: `F v` products only — `O(c b N)` for `c` iterations, `O(N)` memory.
 /// - `woodbury`: `(λI + JᵀMJ)⁻¹ = λ⁻¹[I − Jᵀ M (λI + J Jᵀ M)⁻¹ J]` (push-through form, valid for a
 ///   singular `M` such as cross-entropy's) — `O(b²d²N + b³d³)` time, `O(b d N)` memory.
-///   This is the consistent form of the TNGD paper's Woodbury formula (whose v1 has a typo, REFERENCE.md §4).
+///   This is the consistent form of the TNGD paper's Woodbury formula (whose v1 has a typo, docs/tngd.md#the-papers-typos-and-the-forms-we-implement).
 public enum NaturalGradientSolve {
     /// `(F + λI)⁻¹ g` by Cholesky of the dense damped `F`.
     public static func exact<S: BLASScalar>(curvature f: Matrix<S>, gradient g: [S], damping lambda: S) throws(LinearSolverError) -> [S] {

@@ -1,6 +1,6 @@
 import ThermoDevice
 
-/// Device time and energy of TK-FAC, accumulated per optimiser step (REFERENCE.md §3, §5).
+/// Device time and energy of TK-FAC, accumulated per optimiser step (docs/tkfac.md#device-time, docs/cost-model.md).
 ///
 /// Every factor of every layer has its own device and layers run in parallel, so a step's **device time**
 /// is the critical path: per layer, work on the `A` and `G` devices that can overlap (programming both,

@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// The matrix a TNGD device run relaxes with (REFERENCE.md §4): anything that gives `F x` products.
+/// The matrix a TNGD device run relaxes with (docs/tngd.md#curvature): anything that gives `F x` products.
 /// The ideal device is `GaussNewtonOperator` (symmetric, matrix-free); a device with quantising DACs or
 /// mismatched resistors is `ProgrammedGaussNewton` (the arrays as realised; with mismatch `F̃` is no
 /// longer exactly symmetric, which the Euler–Maruyama drift `F̃ g̃ − ∇ℓ` does not need).

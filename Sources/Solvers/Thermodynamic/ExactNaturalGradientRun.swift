@@ -4,7 +4,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// One TNGD device run in exact continuous time (docs/tngd.md, exact simulation): the law of
+/// One TNGD device run in exact continuous time (docs/tngd.md#exact-simulation): the law of
 ///
 ///     dg̃ = −(F g̃ − c) dt + sqrt(2κ0) dW,   g̃(0) = g̃₀,   F = λI + W diag(μ) Wᵀ  (`GaussNewtonEigenbasis`)
 ///

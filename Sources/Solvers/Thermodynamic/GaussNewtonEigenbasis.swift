@@ -3,7 +3,7 @@ import Curvature
 import Linalg
 import NeuralNet
 
-/// The realised TNGD matrix in its own eigenbasis (docs/tngd.md, exact simulation):
+/// The realised TNGD matrix in its own eigenbasis (docs/tngd.md#exact-simulation):
 ///
 ///     F = λI + Vᵀ Σ V = λI + W diag(μ) Wᵀ,     V = Cᵀ J_f sqrt(s/b)  (r' × N),   W = Vᵀ U S⁻¹ Z  (N × r, orthonormal)
 ///

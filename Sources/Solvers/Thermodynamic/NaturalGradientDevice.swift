@@ -33,7 +33,7 @@ public struct NaturalGradientReadout<Scalar: BLASScalar>: Sendable {
     public let rank: Int
 }
 
-/// The simulated TNGD device (REFERENCE.md §4): holds the state `g̃` between optimiser steps and, at each
+/// The simulated TNGD device (docs/tngd.md#device-dynamics): holds the state `g̃` between optimiser steps and, at each
 /// step, programs `F = J_fᵀ H_L J_f / b + λI` (as a `GaussNewtonOperator`) and `∇ℓ`, runs
 ///
 ///     dg̃ = −(F g̃ − ∇ℓ) dt + sqrt(2κ0) dW

@@ -4,7 +4,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// The three resistor arrays of the TNGD device as they are realised (REFERENCE.md §3–§4): `J_f`
+/// The three resistor arrays of the TNGD device as they are realised (docs/tngd.md#non-ideal-arrays): `J_f`
 /// (`m × N`, `m = b d_z`), `H_L` (`m × m`, block diagonal per example) and a second, physically separate
 /// copy of `J_f` wired as `J_fᵀ`, each
 ///

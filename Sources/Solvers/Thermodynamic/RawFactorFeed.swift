@@ -2,7 +2,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// TK-FAC's raw feed (REFERENCE.md §3, "What is sent"): instead of the `n × n` EMA factor, the device
+/// TK-FAC's raw feed (docs/tkfac.md#feeds, "What is sent"): instead of the `n × n` EMA factor, the device
 /// receives the batch arrays — activations `ā` (`m × n_A`, `m = b·R` rows, bias column included) and output
 /// gradients `g` (`m × n_G`) — through the DAC, and its resistor arrays realise the outer products.
 ///

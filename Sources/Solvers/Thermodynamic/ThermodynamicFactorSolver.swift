@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// Thermodynamic K-FAC (TK-FAC, REFERENCE.md §3): a `FactorSolver` whose factor work runs on simulated
+/// Thermodynamic K-FAC (TK-FAC, docs/tkfac.md#the-idea): a `FactorSolver` whose factor work runs on simulated
 /// thermodynamic devices — one per factor per layer, all in parallel — so that `KFAC` becomes TK-FAC without
 /// a change to its logic.
 ///

@@ -2,7 +2,7 @@ import ThermoDevice
 
 /// A span of analog time, either absolute (in τ) or relative to the programmed matrix's slowest mode
 /// (`k / λ_min`, i.e. `k` relaxation times). Relative spans follow the conditioning of each factor, which
-/// is what equilibration physically needs (REFERENCE.md §1: relaxation time ≈ `1/λ_min` in τ).
+/// is what equilibration physically needs (docs/device.md#relaxation-and-equilibration: relaxation time ≈ `1/λ_min` in τ).
 public enum AnalogDuration: Sendable, Equatable, CustomStringConvertible {
     /// A fixed time in τ.
     case tau(Double)
@@ -27,7 +27,7 @@ public enum AnalogDuration: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Every setting of thermodynamic K-FAC (TK-FAC, REFERENCE.md §3): which method runs on the devices, how the
+/// Every setting of thermodynamic K-FAC (TK-FAC, docs/tkfac.md): which method runs on the devices, how the
 /// devices are fed, how long they run, and the device itself (noise β, DAC/ADC bits, quantisation scheme,
 /// mismatch, integrator, timing constants). Immutable once validated, printed with every run.
 ///
@@ -50,7 +50,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         public var description: String { self == .inversion ? "method 1 (inversion)" : "method 2 (linear systems)" }
     }
 
-    /// What is sent to the device to program a factor (REFERENCE.md §3, "What is sent").
+    /// What is sent to the device to program a factor (docs/tkfac.md#feeds, "What is sent").
     public enum Feed: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
         /// The EMA factors as `n(n+1)/2` couplings through the DAC (quantised with `matrixQuantization`).
         case factors
@@ -88,7 +88,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     public var batchSize: Int
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
-    /// device's noise level per REFERENCE.md §1) and ideal converters; 4096 samples spaced one relaxation
+    /// device's noise level per docs/device.md#non-idealities) and ideal converters; 4096 samples spaced one relaxation
     /// time apart; Method 2 averaging over one relaxation time with 8 readouts and a warm-started burn-in
     /// of one relaxation time (cold: 7).
     public init(method: Method = .inversion, feed: Feed = .factors, device: DeviceConfiguration? = nil,

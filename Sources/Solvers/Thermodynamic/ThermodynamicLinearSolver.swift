@@ -3,7 +3,7 @@ import Linalg
 import NeuralNet
 import ThermoDevice
 
-/// `(F + λI)⁻¹ b` read from the simulated TNGD device (`NaturalGradientDevice`, REFERENCE.md §4): the
+/// `(F + λI)⁻¹ b` read from the simulated TNGD device (`NaturalGradientDevice`, docs/tngd.md#device-dynamics): the
 /// operator's arrays and `b` are programmed, the state relaxes for the analog time `t` and is read out
 /// (`g̃ ≈ (F + λI)⁻¹ b` up to the finite time and the thermal noise). The device carries its own physical
 /// state to the next solve (`ThermodynamicNaturalGradientConfiguration.InitialState`), so the caller's

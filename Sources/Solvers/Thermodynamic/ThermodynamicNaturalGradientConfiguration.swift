@@ -1,7 +1,7 @@
 import Curvature
 import ThermoDevice
 
-/// Settings of thermodynamic natural gradient descent (TNGD, REFERENCE.md §4): an immutable value,
+/// Settings of thermodynamic natural gradient descent (TNGD, docs/tngd.md): an immutable value,
 /// validated once by its initialiser and printed with every run (`description`).
 ///
 /// The device integrates `dg̃ = -(F g̃ - ∇ℓ) dt + sqrt(2κ0) dW` with `F = J_fᵀ H_L J_f / b + λI` for an analog
