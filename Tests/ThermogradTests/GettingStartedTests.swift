@@ -33,7 +33,8 @@ import Thermograd
             let batch = Matrix<Float>(rows: 64, columns: 16, storage: rows.flatMap { r in (0..<16).map { inputs[r, $0] } })
             step.run(batch, labels: rows.map { labels[$0] })
         }
-        let (loss, accuracy) = evaluate(model, images: inputs, labels: labels)
+        let result = SoftmaxClassification<ImageBatch>().evaluate(model, on: LabeledImages(images: inputs, labels: labels, height: 1, width: 16, channels: 1, classNames: ["a", "b", "c"]))
+        let (loss, accuracy) = (result.loss, result.accuracy)
         print("loss \(loss), accuracy \(accuracy), device time \(solver.metrics.extra["device_seconds"] ?? 0) s")
         // --- article code ends ---
 
