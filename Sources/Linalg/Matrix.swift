@@ -34,6 +34,22 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
         self._storage = storage
     }
 
+    /// A `rows × columns` matrix whose elements `body` writes, skipping the zeroing pass of
+    /// `init(rows:columns:repeating:)`: for kernel outputs that are overwritten entirely (a GEMM with β = 0,
+    /// an element-wise map). `body` must write every element; reading one before writing it is undefined
+    /// (the contract of `Array(unsafeUninitializedCapacity:initializingWith:)`).
+    @inlinable
+    public init(rows: Int, columns: Int, unsafeUninitializedWith body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        let n = rows * columns
+        self._storage = try Array(unsafeUninitializedCapacity: n) { buffer, initialized in
+            try body(UnsafeMutableBufferPointer(rebasing: buffer[0..<n]))
+            initialized = n
+        }
+    }
+
     /// A matrix from nested rows, `[[1, 2], [3, 4]]`; all rows must have the same length.
     public init(_ nestedRows: [[Scalar]]) {
         let r = nestedRows.count

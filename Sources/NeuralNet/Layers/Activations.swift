@@ -1,18 +1,21 @@
 import Linalg
 
 /// Shared machinery of element-wise activations `y = f(x)`: the forward map and `∂L/∂x = f'(x) ⊙ g`,
-/// each one loop over raw buffers.
+/// each one loop over raw buffers written without a zeroing pass, split over `ParallelLoop`'s threads
+/// (each element is computed alone, so the split never changes a result).
 @usableFromInline
 @_specialize(where S == Float)
 @_specialize(where S == Double)
 func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
-    var y = Matrix<S>(rows: x.rows, columns: x.columns)
-    x.withUnsafeBufferPointer { xp in
-        y.withUnsafeMutableBufferPointer { yp in
-            for i in 0..<xp.count { yp[i] = f(xp[i]) }
+    guard x.count > 0 else { return x }
+    return x.withUnsafeBufferPointer { xb in
+        Matrix<S>(rows: x.rows, columns: x.columns) { yb in
+            let (xp, yp) = (xb.baseAddress!, yb.baseAddress!)
+            ParallelLoop.forEachChunk(xb.count) { range in
+                for i in range { yp[i] = f(xp[i]) }
+            }
         }
     }
-    return y
 }
 
 @usableFromInline
@@ -22,15 +25,17 @@ func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, lay
                                          _ derivativeTimes: (S, S) -> S) -> Matrix<S> {
     precondition(g.rows == cached.rows && g.columns == cached.columns,
                  "\(layer) backward got \(g.rows)×\(g.columns), expected \(cached.rows)×\(cached.columns)")
-    var dx = Matrix<S>(rows: g.rows, columns: g.columns)
-    cached.withUnsafeBufferPointer { cp in
-        g.withUnsafeBufferPointer { gp in
-            dx.withUnsafeMutableBufferPointer { dp in
-                for i in 0..<gp.count { dp[i] = derivativeTimes(cp[i], gp[i]) }
+    guard g.count > 0 else { return g }
+    return cached.withUnsafeBufferPointer { cb in
+        g.withUnsafeBufferPointer { gb in
+            Matrix<S>(rows: g.rows, columns: g.columns) { db in
+                let (cp, gp, dp) = (cb.baseAddress!, gb.baseAddress!, db.baseAddress!)
+                ParallelLoop.forEachChunk(gb.count) { range in
+                    for i in range { dp[i] = derivativeTimes(cp[i], gp[i]) }
+                }
             }
         }
     }
-    return dx
 }
 
 /// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output.

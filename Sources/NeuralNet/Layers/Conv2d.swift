@@ -50,8 +50,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
     private var patches = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 0
     private var ones: [Scalar] = []
-    /// `∂L/∂P`, reused between steps: the largest buffer of a CNN step (b·H'·W' × kh·kw·C); allocating
-    /// it afresh each time costs page faults and zeroing comparable to the GEMMs themselves.
+    /// `∂L/∂P` of one chunk of examples (about `patchGradientChunkElements` scalars), reused between steps
+    /// and chunks: the full `b·H'·W' × kh·kw·C` matrix would be the largest buffer of a CNN step.
     private var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init(input: ImageShape, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
@@ -109,14 +109,17 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         x.withUnsafeBufferPointer { xp in
             patches.withUnsafeMutableBufferPointer { pp in im2col(xp.baseAddress!, pp.baseAddress!, batch: b) }
         }
-        var y = Matrix<Scalar>(rows: b, columns: positions * o)
-        guard rows > 0 else { return y }
-        y.withUnsafeMutableBufferPointer { yp in
+        guard rows > 0 else { return Matrix(rows: b, columns: positions * o) }
+        // Every element of y is written: by the bias rows (then GEMM with β = 1) or by the GEMM with β = 0.
+        return Matrix<Scalar>(rows: b, columns: positions * o) { yp in
             let yb = yp.baseAddress!
             var beta: Scalar = 0
             if let bias {
                 bias.value.withUnsafeBufferPointer { bp in
-                    for r in 0..<rows { (yb + r * o).update(from: bp.baseAddress!, count: o) }
+                    let bb = bp.baseAddress!
+                    ParallelLoop.forEachChunk(rows, workPerIndex: o) { range in
+                        for r in range { (yb + r * o).update(from: bb, count: o) }
+                    }
                 }
                 beta = 1
             }
@@ -127,7 +130,6 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
                 }
             }
         }
-        return y
     }
 
     @_specialize(where Scalar == Float)
@@ -163,41 +165,29 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
             }
         }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        if patchGradient.rows != rows || patchGradient.columns != k { patchGradient = Matrix(rows: rows, columns: k) }
-        g.withUnsafeBufferPointer { gp in
-            weight.value.withUnsafeBufferPointer { wp in
-                patchGradient.withUnsafeMutableBufferPointer { dp in
-                    Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(rows), Int32(k), Int32(o), 1,
-                                gp.baseAddress!, Int32(o), wp.baseAddress!, Int32(k), 0, dp.baseAddress!, Int32(k))
-                }
-            }
+        // ∂L/∂P = G W and its col2im, a chunk of examples at a time: the chunk's patch gradient stays in
+        // cache between the GEMM that writes it and the scatter that reads it (each row of G W depends on
+        // its own row of G only, so chunking changes no result).
+        let chunk = max(1, min(b, Self.patchGradientChunkElements / max(positions * k, 1)))
+        if patchGradient.rows != chunk * positions || patchGradient.columns != k {
+            patchGradient = Matrix(rows: chunk * positions, columns: k)
         }
-        var dx = Matrix<Scalar>(rows: b, columns: inputShape.features)
-        patchGradient.withUnsafeBufferPointer { dp in
-            dx.withUnsafeMutableBufferPointer { xp in col2im(dp.baseAddress!, xp.baseAddress!, batch: b) }
-        }
-        return dx
-    }
-
-    /// Visits every (patch row, kernel offset) pair whose input pixel lies inside the image:
-    /// `body(patchOffset, inputOffset)` for runs of `C` contiguous channels; out-of-image offsets are skipped.
-    @inline(__always)
-    private func forEachPatchRun(batch: Int, _ body: (Int, Int) -> Void) {
-        let (h, w, c) = (inputShape.height, inputShape.width, inputShape.channels)
-        let (oh, ow) = (outputShape.height, outputShape.width)
-        let k = patchSize
-        for n in 0..<batch {
-            let imageBase = n * h * w * c
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let rowBase = ((n * oh + oy) * ow + ox) * k
-                    for u in 0..<kernelHeight {
-                        let iy = oy * stride - padding + u
-                        guard iy >= 0 && iy < h else { continue }
-                        for v in 0..<kernelWidth {
-                            let ix = ox * stride - padding + v
-                            guard ix >= 0 && ix < w else { continue }
-                            body(rowBase + (u * kernelWidth + v) * c, imageBase + (iy * w + ix) * c)
+        let imageSize = inputShape.features
+        guard b > 0 else { return Matrix(rows: 0, columns: imageSize) }
+        return Matrix<Scalar>(rows: b, columns: imageSize) { xp in
+            let dx = xp.baseAddress!
+            g.withUnsafeBufferPointer { gp in
+                weight.value.withUnsafeBufferPointer { wp in
+                    patchGradient.withUnsafeMutableBufferPointer { dp in
+                        var first = 0
+                        while first < b {
+                            let count = min(chunk, b - first)
+                            let chunkRows = count * positions
+                            Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(chunkRows), Int32(k), Int32(o), 1,
+                                        gp.baseAddress! + first * positions * o, Int32(o), wp.baseAddress!, Int32(k),
+                                        0, dp.baseAddress!, Int32(k))
+                            col2im(dp.baseAddress!, dx + first * imageSize, batch: count)
+                            first += count
                         }
                     }
                 }
@@ -205,26 +195,69 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         }
     }
 
-    /// Gathers the patches of `batch` images into `out` (`b·H'·W' × kh·kw·C`), zeros outside the image.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func im2col(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, batch: Int) {
-        let c = inputShape.channels
-        if padding > 0 { out.update(repeating: 0, count: batch * outputShape.height * outputShape.width * patchSize) }
-        if c == 1 {
-            forEachPatchRun(batch: batch) { p, i in out[p] = x[i] }
-        } else {
-            forEachPatchRun(batch: batch) { p, i in (out + p).update(from: x + i, count: c) }
+    /// Elements of the reused patch-gradient buffer (about 4 MiB of Float): the examples of one backward
+    /// chunk.
+    private static var patchGradientChunkElements: Int { 1 << 20 }
+
+    /// Visits the patch rows of the examples in `examples` (all kernel rows `u`, also those outside the
+    /// image): `body(patchOffset, inputOffset, inside, vLow, vHigh)` for each (row, u), where the kernel
+    /// columns `vLow..<vHigh` read the `(vHigh − vLow)·C` contiguous inputs from `inputOffset` to patch
+    /// offset `patchOffset + vLow·C`; the rest of the `kw·C` run is outside the image (`inside` is false
+    /// when the whole kernel row is).
+    @inline(__always)
+    private func forEachKernelRow(examples: Range<Int>, _ body: (Int, Int, Bool, Int, Int) -> Void) {
+        let (h, w, c) = (inputShape.height, inputShape.width, inputShape.channels)
+        let (oh, ow) = (outputShape.height, outputShape.width)
+        let (k, kw) = (patchSize, kernelWidth)
+        for n in examples {
+            let imageBase = n * h * w * c
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let rowBase = ((n * oh + oy) * ow + ox) * k
+                    let x0 = ox * stride - padding
+                    let vLow = max(0, -x0), vHigh = min(kw, w - x0)
+                    for u in 0..<kernelHeight {
+                        let iy = oy * stride - padding + u
+                        let inside = iy >= 0 && iy < h && vLow < vHigh
+                        body(rowBase + u * kw * c, imageBase + (iy * w + x0 + vLow) * c, inside, vLow, vHigh)
+                    }
+                }
+            }
         }
     }
 
-    /// Adds every patch gradient back onto the input pixel it came from (the adjoint of `im2col`).
+    /// Gathers the patches of `batch` images into `out` (`b·H'·W' × kh·kw·C`), zeros outside the image;
+    /// each element written once, examples split over `ParallelLoop`'s threads.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    private func im2col(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, batch: Int) {
+        let c = inputShape.channels, run = kernelWidth * inputShape.channels
+        ParallelLoop.forEachChunk(batch, workPerIndex: outputShape.height * outputShape.width * patchSize) { examples in
+            forEachKernelRow(examples: examples) { p, i, inside, vLow, vHigh in
+                let dst = out + p
+                guard inside else { dst.update(repeating: 0, count: run); return }
+                if vLow > 0 { dst.update(repeating: 0, count: vLow * c) }
+                let count = (vHigh - vLow) * c
+                if count == 1 { dst[vLow * c] = x[i] } else { (dst + vLow * c).update(from: x + i, count: count) }
+                if vHigh * c < run { (dst + vHigh * c).update(repeating: 0, count: run - vHigh * c) }
+            }
+        }
+    }
+
+    /// Adds every patch gradient back onto the input pixel it came from (the adjoint of `im2col`) into
+    /// `dx`, which it zeroes first: `batch` images, split over `ParallelLoop`'s threads (images are
+    /// disjoint; within one, contributions are added in patch-row order whatever the split).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     private func col2im(_ dp: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, batch: Int) {
-        let c = inputShape.channels
-        forEachPatchRun(batch: batch) { p, i in
-            for j in 0..<c { dx[i + j] += dp[p + j] }
+        let c = inputShape.channels, imageSize = inputShape.features
+        ParallelLoop.forEachChunk(batch, workPerIndex: outputShape.height * outputShape.width * patchSize) { examples in
+            (dx + examples.lowerBound * imageSize).update(repeating: 0, count: examples.count * imageSize)
+            forEachKernelRow(examples: examples) { p, i, inside, vLow, vHigh in
+                guard inside else { return }
+                let src = dp + p + vLow * c, dst = dx + i
+                for j in 0..<((vHigh - vLow) * c) { dst[j] += src[j] }
+            }
         }
     }
 }

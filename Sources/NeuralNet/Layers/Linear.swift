@@ -67,10 +67,10 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         input = x
         examples = context.examples
         capture = nil
-        var y = Matrix<Scalar>(rows: n, columns: outFeatures)
-        guard n > 0 else { return y }
+        guard n > 0 else { return Matrix(rows: 0, columns: outFeatures) }
         let (k, m) = (inFeatures, outFeatures)
-        y.withUnsafeMutableBufferPointer { yp in
+        // Every element of y is written: by the bias rows (then GEMM with β = 1) or by the GEMM with β = 0.
+        return Matrix<Scalar>(rows: n, columns: m) { yp in
             let yb = yp.baseAddress!
             var beta: Scalar = 0
             if let bias {
@@ -86,7 +86,6 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
                 }
             }
         }
-        return y
     }
 
     @_specialize(where Scalar == Float)
@@ -120,15 +119,15 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
             }
         }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        var dx = Matrix<Scalar>(rows: n, columns: k)
-        g.withUnsafeBufferPointer { gp in
-            weight.value.withUnsafeBufferPointer { wp in
-                dx.withUnsafeMutableBufferPointer { dp in
+        guard n > 0 else { return Matrix(rows: 0, columns: k) }
+        // GEMM with β = 0 writes every element: no zeroing pass.
+        return Matrix<Scalar>(rows: n, columns: k) { dp in
+            g.withUnsafeBufferPointer { gp in
+                weight.value.withUnsafeBufferPointer { wp in
                     Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(n), Int32(k), Int32(m), 1,
                                 gp.baseAddress!, Int32(m), wp.baseAddress!, Int32(k), 0, dp.baseAddress!, Int32(k))
                 }
             }
         }
-        return dx
     }
 }

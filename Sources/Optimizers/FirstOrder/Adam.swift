@@ -60,14 +60,19 @@ public final class Adam<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
             parameter.value.withUnsafeMutableBufferPointer { wp in
                 firstMoment.withUnsafeMutableBufferPointer { mp in
                     secondMoment.withUnsafeMutableBufferPointer { vp in
-                        for i in 0..<gp.count {
-                            let w = wp[i] * shrink
-                            let g = gp[i] + l2 * w
-                            let m = b1 * mp[i] + oneMinusB1 * g
-                            let v = b2 * vp[i] + oneMinusB2 * g * g
-                            mp[i] = m
-                            vp[i] = v
-                            wp[i] = w - stepSize * m / (v.squareRoot() / sqrtCorrection2 + eps)
+                        guard let g0 = gp.baseAddress else { return }
+                        let (w0, m0, v0) = (wp.baseAddress!, mp.baseAddress!, vp.baseAddress!)
+                        // Element-wise: any split over threads gives the same bits.
+                        ParallelLoop.forEachChunk(gp.count, workPerIndex: 4) { range in
+                            for i in range {
+                                let w = w0[i] * shrink
+                                let g = g0[i] + l2 * w
+                                let m = b1 * m0[i] + oneMinusB1 * g
+                                let v = b2 * v0[i] + oneMinusB2 * g * g
+                                m0[i] = m
+                                v0[i] = v
+                                w0[i] = w - stepSize * m / (v.squareRoot() / sqrtCorrection2 + eps)
+                            }
                         }
                     }
                 }
