@@ -66,7 +66,7 @@ let package = Package(
         // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
         .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice"]),
         // Trainer, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting"]),
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Chemistry", "Reporting"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model).
         .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice"]),
         // The papers' experiments.

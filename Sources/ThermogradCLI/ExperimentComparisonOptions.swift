@@ -139,6 +139,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     }
 
     func validate() throws {
+        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if testSubset < 0 { throw ValidationError("--test-subset must be 0 (all) or a positive count, got \(testSubset)") }
         _ = try schedule()

@@ -115,6 +115,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
