@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Thermograd needs, when missing: OpenBLAS and LAPACKE (every matrix
-# product and factorisation), zlib (gzip'd IDX files), pkg-config (include paths), and the
-# Fashion-MNIST data set. Runs apt-get as root, or through sudo when available.
+# product and factorisation), zlib (gzip'd IDX files), Open MPI (library, headers and mpirun: multi-process
+# training, docs/multi-process.md), pkg-config (include paths), and the Fashion-MNIST data set.
+# Runs apt-get as root, or through sudo when available.
 set -euo pipefail
-packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist)
+packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
