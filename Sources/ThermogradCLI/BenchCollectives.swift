@@ -13,8 +13,11 @@ struct BenchCollectives: ParsableCommand {
         commandName: "collectives",
         abstract: "Check MPI all-reduce, broadcast, gather and barrier, and time an all-reduce (run under mpirun).",
         discussion: """
+        As root, Open MPI needs OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 in the \
+        environment (docs/multi-process.md#running).
+
         Example:
-          OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 thermograd bench collectives
+          mpirun -np 2 thermograd bench collectives
         """
     )
 
