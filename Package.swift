@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Predictions", targets: ["Predictions"]),
+        .library(name: "Chemistry", targets: ["Chemistry"]),  // also for fuzz/ (FuzzSMILES)
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "Communication", targets: ["Communication"]),
         .library(name: "MPICommunication", targets: ["MPICommunication"]),
@@ -63,6 +64,8 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         // Real data sets (Fashion-MNIST IDX files, …).
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
+        // Molecules: SMILES parser, OGB-style atom/bond features, scaffold split, molecule data sources.
+        .target(name: "Chemistry", dependencies: ["Linalg", "NeuralNet", "Datasets"]),
         // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),
         // the generalised Gauss–Newton operator F·v. Digital only.
         .target(name: "Curvature", dependencies: ["CBLAS", "Linalg", "NeuralNet", "Communication"]),
@@ -111,6 +114,7 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
+        .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
         // The getting-started article's code, compiled and run through the umbrella module.
