@@ -11,8 +11,8 @@ public enum BertNormalizer {
     /// full Unicode mapping without context, so `İ` → `i` after its dot above is stripped, and final sigma is
     /// not special).
     ///
-    /// Clean-up drops U+0000, U+FFFD and control scalars (categories Cc, Cf, Cn, Co, Cs except tab, line
-    /// feed and carriage return) and turns every white-space scalar into a space.
+    /// Clean-up drops U+0000, U+FFFD and control scalars (categories Cc, Cf, Co, Cs except tab, line
+    /// feed and carriage return; unassigned scalars stay and become `[UNK]`) and turns every white-space scalar into a space.
     public static func normalize(_ text: String) -> String {
         var cleaned = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
@@ -61,12 +61,12 @@ public enum BertNormalizer {
         scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar.properties.isWhitespace
     }
 
-    /// Control: general category Cc, Cf, Cn (unassigned), Co (private use) or Cs, except tab, line feed and
-    /// carriage return (white space, kept as spaces).
+    /// Control: general category Cc, Cf, Co (private use) or Cs, except tab, line feed and carriage return
+    /// (white space, kept as spaces). Unassigned scalars (Cn) are not: the reference keeps them.
     public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         if scalar == "\t" || scalar == "\n" || scalar == "\r" { return false }
         switch scalar.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
     }

@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func badVocabulariesAreTypedErrors() {
-        #expect(throws: TextError.emptyVocabulary(path: "v")) { try WordPieceVocabulary(text: "\n", path: "v") }
+        #expect(throws: TextError.emptyVocabulary(path: "v")) { try WordPieceVocabulary(text: "", path: "v") }
         #expect(throws: TextError.duplicateToken(path: "v", token: "a", first: 4, second: 5)) {
             try WordPieceVocabulary(text: "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\na\n", path: "v")
         }
