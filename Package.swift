@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Text", targets: ["Text"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Predictions", targets: ["Predictions"]),
+        .library(name: "Chemistry", targets: ["Chemistry"]),  // also for fuzz/ (FuzzSMILES)
         .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
@@ -57,6 +58,8 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
         // Text: BERT's WordPiece tokenizer (vocab.txt), text data sets as token batches.
         .target(name: "Text", dependencies: ["Linalg", "Datasets"]),
+        // Molecules: SMILES parser, OGB-style atom/bond features, scaffold split, molecule data sources.
+        .target(name: "Chemistry", dependencies: ["Linalg", "NeuralNet", "Datasets"]),
         // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),
         // the generalised Gauss–Newton operator F·v. Digital only.
         .target(name: "Curvature", dependencies: ["CBLAS", "Linalg", "NeuralNet"]),
@@ -105,6 +108,7 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
+        .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
         // The getting-started article's code, compiled and run through the umbrella module.

@@ -21,5 +21,6 @@ let package = Package(
         target("FuzzRunCSV", ["Reporting"]),
         target("FuzzCheckpointSettings", ["Training"]),
         target("FuzzWordPiece", ["Text"]),
+        target("FuzzSMILES", ["Chemistry"]),
     ]
 )
