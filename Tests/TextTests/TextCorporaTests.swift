@@ -23,10 +23,6 @@ import Testing
         #expect([0, 1, 2].map { c in tweets.labels.filter { $0 == c }.count } == [16186, 15018, 6954])
     }
 
-    @Test func csvQuotingAndLineEnds() {
-        #expect(TextCorpora.parseCSV("a,b\r\n\"x, \"\"y\"\"\nz\",2\n") == [["a", "b"], ["x, \"y\"\nz", "2"]])
-    }
-
     @Test func tokenizedTextsGatherRowsIntoTokenBatches() throws {
         let vocabulary = try WordPieceVocabulary(text: "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nworld\n")
         let texts = LabeledTexts(name: "t", texts: ["hello", "world world", "hello world hello"], labels: [0, 1, 0], classNames: ["a", "b"])
