@@ -62,6 +62,30 @@ struct VisionTransformerTrainingTests {
         #expect(kfac.factors.count == model.kroneckerBlocks.count && kfac.unpreconditionedLayerSteps == 0)
     }
 
+    @Test("NGD-CG and TNGD train a tiny ViT: the linearised model covers every layer, every step applies, the loss falls",
+          arguments: [TrainingConfiguration.OptimizerKind.ngdCG, .tngd])
+    func naturalGradientOnViT(_ kind: TrainingConfiguration.OptimizerKind) throws {
+        let model = Self.tinyModel(seed: 5)
+        var c = TrainingConfiguration()
+        c.optimizer = kind
+        c.learningRate = kind == .tngd ? 0.05 : 0.1
+        c.seed = 5
+        let step = TrainingStep(model: model, optimizer: try ModelFactory.optimizer(c, totalSteps: 30, model: model))
+        let train = clusters(count: 480, seed: 1)
+        var losses: [Float] = []
+        for s in 0..<30 {
+            let batch = train.batch(Array((s * 16)..<(s * 16 + 16))[...])
+            let result = step.run(batch.images, labels: batch.labels)
+            #expect(result.outcome == .applied, "step \(s): \(result.outcome)")
+            losses.append(result.loss)
+        }
+        // Mean loss of the last five batches well below chance level ln 3 ≈ 1.1 (the loss of the untrained model).
+        let late = losses.suffix(5).reduce(0, +) / 5
+        let chance: Float = 1.0986123   // ln 3
+        #expect(late < 0.7 * chance, "losses \(losses)")
+        #expect(late < losses[0])
+    }
+
     @Test("ViT settings out of range are refused with the option named")
     func invalidSettings() {
         var c = TrainingConfiguration()

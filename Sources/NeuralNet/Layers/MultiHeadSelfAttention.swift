@@ -35,6 +35,9 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: Module {
     /// `P` of every `(n, h)`: rows `((n·H + h)·T + i)`, `T` columns.
     private var probabilities = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 0
+    /// `O` of the last forward pass (`(b·T) × D`, the heads' outputs side by side): the output projection's
+    /// input, which the linearised model's tangent rule needs.
+    public private(set) var attended = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init(dimension: Int, heads: Int, rng: inout Xoshiro256StarStar) {
         precondition(dimension >= 1 && heads >= 1 && dimension % heads == 0,
@@ -73,9 +76,17 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: Module {
         k = key.forward(x, context: context)
         v = value.forward(x, context: context)
         probabilities = Matrix(rows: b * heads * t, columns: t)
-        let attended = Self.attend(q: q, k: k, v: v, probabilities: &probabilities, examples: b, heads: heads,
-                                   isReal: context.positionMask?.isReal)
+        attended = Self.attend(q: q, k: k, v: v, probabilities: &probabilities, examples: b, heads: heads,
+                               isReal: context.positionMask?.isReal)
         return output.forward(attended, context: context)
+    }
+
+    /// Forward FLOPs per example of the attention core, not counted in its four `Linear`s (cost model):
+    /// `S = QKᵀ` and `O = PV` are `2·T²·D` each for `T` tokens, plus `5·T²·H` for the softmax (max,
+    /// subtract, exp, sum, divide). Uses `T` of the last forward pass (0 before one).
+    public var coreForwardFLOPsPerExample: Double {
+        let t = Double(tokens)
+        return 4 * t * t * Double(dimension) + 5 * t * t * Double(heads)
     }
 
     /// `O` (`(b·T) × D`) from `Q`, `K`, `V`, writing every `P` into `probabilities` (`b·H·T × T`).
