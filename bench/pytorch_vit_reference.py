@@ -17,11 +17,11 @@ Usage: python3 bench/pytorch_vit_reference.py --batch 256 --optimizer adam --thr
 import argparse
 import json
 import math
-import statistics
-import time
 
 import torch
 from torch import nn
+
+from pytorch_reference import measure  # the same timing loop and JSON fields as the MLP/CNN reference
 
 
 class Attention(nn.Module):
@@ -99,41 +99,8 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     net = ViT(a.patch, a.width, a.depth, a.heads, a.mlp_ratio, a.pooling).float()
-    if a.optimizer == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    elif a.optimizer == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    else:
-        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 784, dtype=torch.float32)
-    y = torch.randint(0, 10, (a.batch,))
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
-        loss.backward()
-        opt.step()
-
-    for _ in range(5):
-        step()
-    times = []
-    total = 0.0
-    while len(times) < 20 or total < a.seconds:
-        t0 = time.perf_counter()
-        step()
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        total += dt
-    med = statistics.median(times)
-    print(json.dumps({
-        "benchmark": "train-step-pytorch", "model": "vit", "batch": a.batch, "optimizer": a.optimizer,
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "parameters": sum(q.numel() for q in net.parameters()), "repeats": len(times),
-        "meanSeconds": total / len(times), "medianSeconds": med,
-        "madSeconds": statistics.median(abs(t - med) for t in times),
-        "examplesPerSecond": a.batch * len(times) / total,
-    }, indent=2, sort_keys=True))
+    print(json.dumps(measure(net, torch.randn(a.batch, 784, dtype=torch.float32), a.optimizer, a.seconds, "vit"),
+                     indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":
