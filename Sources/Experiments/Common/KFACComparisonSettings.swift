@@ -1,4 +1,5 @@
 import Optimizers
+import Solvers
 import Training
 
 /// The common ground of the Adam / digital K-FAC / TK-FAC comparisons (`experiment quantization`,
@@ -24,6 +25,14 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
         var k = KFACConfiguration()
         k.damping = 1e-2
         return k
+    }()
+
+    /// The TK-FAC arm of `experiment compare` (`make demo`): TK-FAC's defaults with an 8-bit DAC and ADC.
+    public var compareDevice: ThermodynamicKFACOptions = {
+        var o = ThermodynamicKFACOptions()
+        o.inputBits = 8
+        o.outputBits = 8
+        return o
     }()
 
     public init() {}
