@@ -21,7 +21,15 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
         precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(columns)")
         self.rows = rows
         self.columns = columns
-        self._storage = Array(repeating: value, count: rows * columns)
+        // Called from code that is not specialised for a concrete scalar, `Array(repeating:)` copies every
+        // element through a value witness (≈ 3 % of a TK-FAC step); the concrete fills run at memset speed.
+        if Scalar.self == Float.self {
+            self._storage = unsafeBitCast(Array(repeating: Float(value), count: rows * columns), to: [Scalar].self)
+        } else if Scalar.self == Double.self {
+            self._storage = unsafeBitCast(Array(repeating: Double(value), count: rows * columns), to: [Scalar].self)
+        } else {
+            self._storage = Array(repeating: value, count: rows * columns)
+        }
     }
 
     /// A matrix over existing row-major elements; `storage.count` must equal `rows * columns`.

@@ -25,7 +25,7 @@ extension StepCostModel {
             fisher += c * f.trueFisherFLOPs / tCov
             invert += c * f.inversionFLOPs / tInv
             precondition += c * f.preconditionFLOPs
-            factorScalars += c * 2 * Double(f.factorOrders.reduce(0) { $0 + $1 * $1 })
+            factorScalars += c * 2 * f.factorOrders.reduce(0.0) { $0 + Double($1) * Double($1) }
             var layerM1 = DeviceTerms(), layerProgram = DeviceTerms()
             var layerCov = 0.0
             for n in f.factorOrders {

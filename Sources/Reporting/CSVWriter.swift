@@ -43,7 +43,16 @@ public final class CSVWriter {
     /// is one Character, equal to neither "\r" nor "\n", and was written unquoted (found by fuzz/FuzzRunCSV).
     public static func escape(_ field: String) -> String {
         guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // Doubled scalar by scalar: a quote followed by a combining mark is one Character, which
+        // Character-level replacement (`replacingOccurrences`) does not match (found by fuzz/FuzzRunCSV).
+        var escaped = String.UnicodeScalarView()
+        escaped.append("\"")
+        for scalar in field.unicodeScalars {
+            escaped.append(scalar)
+            if scalar == "\"" { escaped.append("\"") }
+        }
+        escaped.append("\"")
+        return String(escaped)
     }
 
     /// Parses CSV text into rows of fields (the inverse of the writer; for tests and for re-plotting).

@@ -98,73 +98,18 @@ extension ThermodynamicDevice {
         let burnSteps = try relax(chains, programmed, bias: zero, time: burn)
         let adc = outputQuantizer(chains)
         let perChain = (samples + c - 1) / c
-        var acc = MomentAccumulator<Scalar>(n: n, groups: groups, paired: lagged, capacity: Swift.max(16, Swift.min(256, perChain * c / groups)))
-        var previous = [Scalar](repeating: 0, count: c * n)
-        var readout = [Scalar](repeating: 0, count: c * n)
-        // Eigenbasis with an ideal ADC: moments are accumulated in modal coordinates and the result rotated
-        // once, `Q M Qᵀ` (the batch-means error bar is a Frobenius norm, unchanged by the rotation). A
-        // quantising ADC acts on x: then the modal readouts of up to `blockSteps` readout times are rotated to
-        // the device basis by one GEMM, quantised one by one, and accumulated in order.
-        let eigen = chains.eigenbasisTransition
-        let modal: EigenbasisTransition<Scalar>? = adc == nil ? eigen : nil
-        let blockSteps = eigen != nil && adc != nil ? Swift.max(1, Swift.min(perChain, 4096 / c)) : 0
-        var pendingModal = [Scalar](repeating: 0, count: blockSteps * c * n)
-        var pendingDevice = pendingModal
-        var pending = 0
-        func read(into buffer: inout [Scalar]) {
-            let body = { (p: UnsafePointer<Scalar>, ld: Int) in
-                buffer.withUnsafeMutableBufferPointer { rb in
-                    for r in 0..<c { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
-                    adc?.quantizeInPlace(rb)
-                }
-            }
-            if modal != nil { chains.withStoredState(body) } else { chains.withState(body) }
-        }
-        /// Appends one readout time's `c` rows (device basis, quantised) to the accumulator.
-        func consume(_ rows: UnsafePointer<Scalar>) {
-            previous.withUnsafeMutableBufferPointer { pb in
-                for r in 0..<c {
-                    let g = r * groups / c
-                    if lagged {
-                        acc.append(group: g, u: pb.baseAddress! + r * n, v: rows + r * n)
-                    } else {
-                        acc.append(group: g, u: rows + r * n, v: nil)
-                    }
-                }
-                if lagged { for i in 0..<(c * n) { pb[i] = rows[i] } }
-            }
-        }
-        func flushPending() {
-            guard pending > 0, let eigen, let adc else { return }
-            pendingModal.withUnsafeBufferPointer { mb in
-                pendingDevice.withUnsafeMutableBufferPointer { db in
-                    eigen.toDevice(mb.baseAddress!, rows: pending * c, ldy: n, into: db.baseAddress!, ldx: n)
-                    adc.quantizeInPlace(UnsafeMutableBufferPointer(rebasing: db[0..<(pending * c * n)]))
-                    for i in 0..<pending { consume(db.baseAddress! + i * c * n) }
-                }
-            }
-            pending = 0
-        }
-        if lagged { read(into: &previous) }
+        // Readouts are collected a block of readout times at a time and accumulated by one syrk (gemm with a
+        // lag) per error-bar group (`ReadoutBlocks`). Eigenbasis with an ideal ADC: moments are accumulated in
+        // modal coordinates and the result rotated once, `Q M Qᵀ` (the batch-means error bar is a Frobenius
+        // norm, unchanged by the rotation); a quantising ADC acts on x, so then each block is rotated first.
+        var blocks = ReadoutBlocks(chains: chains, readoutsPerChain: perChain, groups: groups, lagged: lagged, adc: adc)
+        if lagged { blocks.captureStart(chains) }
         for _ in 0..<perChain {
             chains.step(stepsPerSample)
-            if blockSteps > 0 {
-                chains.withStoredState { p, ld in
-                    pendingModal.withUnsafeMutableBufferPointer { mb in
-                        let base = pending * c * n
-                        for r in 0..<c { for j in 0..<n { mb[base + r * n + j] = p[r * ld + j] } }
-                    }
-                }
-                pending += 1
-                if pending == blockSteps { flushPending() }
-            } else {
-                read(into: &readout)
-                readout.withUnsafeBufferPointer { consume($0.baseAddress!) }
-            }
+            blocks.capture(chains)
         }
-        flushPending()
-        var (moment, se) = acc.finish()
-        if let modal { moment = modal.rotateToDevice(moment) }
+        var (moment, se) = blocks.finish()
+        if blocks.readsStoredState, let modal = chains.eigenbasisTransition { moment = modal.rotateToDevice(moment) }
         let readouts = perChain * c + (lagged ? c : 0)
         var cost = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: Double(perChain * c) * interval,
                                 readouts: readouts)

@@ -114,6 +114,27 @@ public final class LangevinChains<Scalar: BLASScalar> {
         rotateCurrentToModal()
     }
 
+    /// Sets chain `r`'s state to row `r / chainsPerRow` of `x0` (`chains / chainsPerRow × n`): one start per
+    /// group of chains (a warm start per right-hand side). `.eigenbasis` rotates the distinct rows only.
+    public func setState(rows x0: Matrix<Scalar>, chainsPerRow per: Int) {
+        precondition(per >= 1 && x0.rows * per == chains && x0.columns == dimension,
+                     "setState(rows:chainsPerRow:): expected \(chains / Swift.max(per, 1))×\(dimension)")
+        var start = x0
+        if case let .eigenbasis(t) = scheme {
+            start = Matrix(rows: x0.rows, columns: dimension, unsafeUninitializedWith: { out in
+                x0.withUnsafeBufferPointer { x in
+                    t.toModal(x.baseAddress!, rows: x0.rows, ldx: dimension, into: out.baseAddress!, ldy: dimension)
+                }
+            })
+        }
+        let (n, w) = (dimension, width)
+        start.withUnsafeBufferPointer { src in
+            current.withUnsafeMutableBufferPointer { s in
+                for r in 0..<chains { for j in 0..<n { s[r * w + j] = src[(r / per) * n + j] } }
+            }
+        }
+    }
+
     /// Reads the state in the device basis: `body(pointer, leadingDimension)`; row `r` starts at `pointer + r * ld`.
     /// (`.eigenbasis`: the modal state is rotated back first, one GEMM.)
     public func withState<R>(_ body: (UnsafePointer<Scalar>, Int) throws -> R) rethrows -> R {

@@ -5,128 +5,156 @@ import Linalg
 /// `S_g = Σ u vᵀ` over the readout pairs `(u, v)` of group `g` (`v = u` for a covariance, `v` the
 /// readout `s` later for a lag covariance), and the sums `Σ u`, `Σ v`.
 ///
-/// Rows are buffered and flushed with one syrk (or gemm) of depth `capacity`, so the products run
-/// at BLAS speed; each flush is added to Double accumulators to keep long sums accurate.
+/// The caller hands over blocks of readouts where they already lie (no copy): one syrk over a block of
+/// rows (covariance) or one gemm per pair of row segments (lag covariance) in the readouts' precision,
+/// added to Double accumulators so that long sums stay accurate. Only the symmetric part
+/// `(S_g + S_gᵀ)/2` is kept, as its lower triangle: the estimators are symmetrised anyway
+/// (docs/device.md#statistical-error), and half the memory is half the page faults.
 struct MomentAccumulator<Scalar: BLASScalar> {
     let n: Int
     let groups: Int
-    let capacity: Int
     let paired: Bool
-    var bufferU: [Scalar]
-    var bufferV: [Scalar]
-    var filled: [Int]
-    var second: [Double]   // groups × n × n
+    /// Per group, the lower triangle of `(S_g + S_gᵀ)/2` packed by rows: entry `(i, j ≤ i)` at `i(i+1)/2 + j`.
+    var second: [Double]
     var sumU: [Double]     // groups × n
     var sumV: [Double]
     var counts: [Int]
+    /// `n × n` scratch for one block's product.
     var product: [Scalar]
 
-    init(n: Int, groups: Int, paired: Bool, capacity: Int = 256) {
+    init(n: Int, groups: Int, paired: Bool) {
         self.n = n
         self.groups = groups
-        self.capacity = capacity
         self.paired = paired
-        bufferU = [Scalar](repeating: 0, count: groups * capacity * n)
-        bufferV = paired ? bufferU : []
-        filled = [Int](repeating: 0, count: groups)
-        second = [Double](repeating: 0, count: groups * n * n)
+        second = [Double](repeating: 0, count: groups * Self.packedCount(n))
         sumU = [Double](repeating: 0, count: groups * n)
-        sumV = sumU
+        sumV = paired ? sumU : []
         counts = [Int](repeating: 0, count: groups)
         product = [Scalar](repeating: 0, count: n * n)
     }
 
-    /// Adds one readout pair (`v` ignored unless paired) to group `g`.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    mutating func append(group g: Int, u: UnsafePointer<Scalar>, v: UnsafePointer<Scalar>?) {
-        let n = self.n
-        let offset = (g * capacity + filled[g]) * n
-        bufferU.withUnsafeMutableBufferPointer { b in for j in 0..<n { b[offset + j] = u[j] } }
-        if paired, let v { bufferV.withUnsafeMutableBufferPointer { b in for j in 0..<n { b[offset + j] = v[j] } } }
-        filled[g] += 1
-        if filled[g] == capacity { flush(g) }
-    }
+    static func packedCount(_ n: Int) -> Int { n * (n + 1) / 2 }
 
+    /// Covariance: adds the `k` contiguous rows at `u` (row stride `n`) to group `g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    mutating func flush(_ g: Int) {
-        let k = filled[g]
+    mutating func add(group g: Int, rows u: UnsafePointer<Scalar>, count k: Int) {
+        precondition(!paired, "MomentAccumulator: a lag accumulator takes pairs")
         guard k > 0 else { return }
-        let n = self.n, base = g * capacity * n
-        bufferU.withUnsafeBufferPointer { ub in
-            bufferV.withUnsafeBufferPointer { vb in
-                product.withUnsafeMutableBufferPointer { pb in
-                    let u = ub.baseAddress! + base
-                    if paired {
-                        // P = Vᵀ U: Σ v uᵀ (lag covariance Cov(x_{t+s}, x_t)).
-                        Scalar.gemm(CblasTrans, CblasNoTrans, Int32(n), Int32(n), Int32(k), 1,
-                                    vb.baseAddress! + base, Int32(n), u, Int32(n), 0, pb.baseAddress!, Int32(n))
-                    } else {
-                        Scalar.syrk(CblasLower, CblasTrans, Int32(n), Int32(k), 1, u, Int32(n), 0, pb.baseAddress!, Int32(n))
-                    }
-                    second.withUnsafeMutableBufferPointer { sb in
-                        let s = sb.baseAddress! + g * n * n
-                        if paired {
-                            for i in 0..<(n * n) { s[i] += Double(pb[i]) }
-                        } else {
-                            for i in 0..<n { for j in 0...i { s[i * n + j] += Double(pb[i * n + j]) } }
-                        }
-                    }
-                    sumU.withUnsafeMutableBufferPointer { su in
-                        for r in 0..<k { for j in 0..<n { su[g * n + j] += Double(u[r * n + j]) } }
-                    }
-                    if paired {
-                        let v = vb.baseAddress! + base
-                        sumV.withUnsafeMutableBufferPointer { sv in
-                            for r in 0..<k { for j in 0..<n { sv[g * n + j] += Double(v[r * n + j]) } }
-                        }
-                    }
-                }
-            }
+        let n = self.n
+        product.withUnsafeMutableBufferPointer { pb in
+            Scalar.syrk(CblasLower, CblasTrans, Int32(n), Int32(k), 1, u, Int32(n), 0, pb.baseAddress!, Int32(n))
         }
+        addProduct(group: g, symmetricLower: true)
+        Self.addRowSums(u, rows: k, n: n, into: &sumU, at: g * n)
         counts[g] += k
-        filled[g] = 0
     }
 
-    /// Flushes everything and returns the pooled centred moment `S/N − mean_v mean_uᵀ`
-    /// (symmetrised) and the standard error of its entries from the group-to-group spread:
-    /// `‖SE‖_F = sqrt(Σ_g ‖M_g − M̄‖²_F / (G(G−1)))`.
-    mutating func finish() -> (moment: Matrix<Double>, standardErrorFrobenius: Double) {
-        for g in 0..<groups { flush(g) }
+    /// Lag covariance: for each segment pair `(u, v)` of `k` contiguous rows each, adds `Σ_r v_r u_rᵀ` to group `g`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    mutating func add(group g: Int, pairs: [(u: UnsafePointer<Scalar>, v: UnsafePointer<Scalar>)], count k: Int) {
+        precondition(paired, "MomentAccumulator: a covariance accumulator takes rows")
+        guard k > 0, !pairs.isEmpty else { return }
         let n = self.n
-        func centred(_ s: ArraySlice<Double>, _ su: ArraySlice<Double>, _ sv: ArraySlice<Double>, _ count: Int) -> Matrix<Double> {
-            let c = Double(count)
-            var m = Matrix<Double>(rows: n, columns: n)
-            let s0 = s.startIndex, u0 = su.startIndex, v0 = sv.startIndex
-            for i in 0..<n {
-                for j in 0..<n {
-                    let raw: Double
-                    if paired { raw = s[s0 + i * n + j] } else { raw = i >= j ? s[s0 + i * n + j] : s[s0 + j * n + i] }
-                    m[i, j] = raw / c - (sv[v0 + i] / c) * (su[u0 + j] / c)
+        product.withUnsafeMutableBufferPointer { pb in
+            for (i, p) in pairs.enumerated() {
+                // P += Vᵀ U: Σ v uᵀ (Cov(x_{t+s}, x_t)).
+                Scalar.gemm(CblasTrans, CblasNoTrans, Int32(n), Int32(n), Int32(k), 1, p.v, Int32(n), p.u, Int32(n),
+                            i == 0 ? 0 : 1, pb.baseAddress!, Int32(n))
+            }
+        }
+        addProduct(group: g, symmetricLower: false)
+        for p in pairs {
+            Self.addRowSums(p.u, rows: k, n: n, into: &sumU, at: g * n)
+            Self.addRowSums(p.v, rows: k, n: n, into: &sumV, at: g * n)
+        }
+        counts[g] += k * pairs.count
+    }
+
+    /// `second[g] += sym(product)` (lower triangle; `symmetricLower`: the product's lower triangle is already it).
+    private mutating func addProduct(group g: Int, symmetricLower: Bool) {
+        let n = self.n
+        product.withUnsafeBufferPointer { pb in
+            second.withUnsafeMutableBufferPointer { sb in
+                let s = sb.baseAddress! + g * Self.packedCount(n), p = pb.baseAddress!
+                for i in 0..<n {
+                    let row = s + i * (i + 1) / 2, pr = p + i * n
+                    if symmetricLower {
+                        for j in 0..<(i + 1) { row[j] += Double(pr[j]) }
+                    } else {
+                        for j in 0..<(i + 1) { row[j] += 0.5 * (Double(pr[j]) + Double(p[j * n + i])) }
+                    }
                 }
             }
-            // Symmetrise: Cov(x_{t+s}, x_t) is symmetric in equilibrium; averaging with the transpose
-            // keeps the estimator unbiased and lowers its variance.
-            for i in 0..<n { for j in 0..<i { let a = 0.5 * (m[i, j] + m[j, i]); m[i, j] = a; m[j, i] = a } }
-            return m
         }
-        let total = counts.reduce(0, +)
-        var pooledS = [Double](repeating: 0, count: n * n)
+    }
+
+    private static func addRowSums(_ u: UnsafePointer<Scalar>, rows k: Int, n: Int, into sums: inout [Double], at offset: Int) {
+        sums.withUnsafeMutableBufferPointer { sb in
+            let s = sb.baseAddress! + offset
+            for r in 0..<k { let row = u + r * n; for j in 0..<n { s[j] += Double(row[j]) } }
+        }
+    }
+
+    /// The pooled centred moment `sym(S/N − mean_v mean_uᵀ)` and the standard error of its entries from the
+    /// group-to-group spread: `‖SE‖_F = sqrt(Σ_g ‖M_g − M̄‖²_F / (G(G−1)))`, computed as
+    /// `Σ_g ‖M_g‖² − G‖M̄‖²` over one contiguous pass per group (the spread is of the order of the entries
+    /// themselves, so the difference loses no accuracy in Double).
+    func finish() -> (moment: Matrix<Double>, standardErrorFrobenius: Double) {
+        let n = self.n, groups = self.groups, packed = Self.packedCount(n)
+        let total = Double(counts.reduce(0, +))
+        let sv = paired ? sumV : sumU
         var pooledU = [Double](repeating: 0, count: n), pooledV = pooledU
         for g in 0..<groups {
-            for i in 0..<(n * n) { pooledS[i] += second[g * n * n + i] }
-            for j in 0..<n { pooledU[j] += sumU[g * n + j]; pooledV[j] += (paired ? sumV : sumU)[g * n + j] }
+            for j in 0..<n { pooledU[j] += sumU[g * n + j] / total; pooledV[j] += sv[g * n + j] / total }
         }
-        let pooled = centred(pooledS[...], pooledU[...], pooledV[...], total)
-        let perGroup = (0..<groups).map { g in
-            centred(second[(g * n * n)..<((g + 1) * n * n)], sumU[(g * n)..<((g + 1) * n)],
-                    (paired ? sumV : sumU)[(g * n)..<((g + 1) * n)], counts[g])
+        var rawSum = [Double](repeating: 0, count: packed), groupSum = rawSum
+        var squares = 0.0
+        rawSum.withUnsafeMutableBufferPointer { rb in
+            groupSum.withUnsafeMutableBufferPointer { mb in
+                second.withUnsafeBufferPointer { sb in
+                    let raw = rb.baseAddress!, sumM = mb.baseAddress!
+                    for g in 0..<groups {
+                        let w = 1 / Double(Swift.max(counts[g], 1))
+                        // Group g's mean readouts and its centred, symmetrised entries.
+                        let u = (0..<n).map { sumU[g * n + $0] * w }, v = (0..<n).map { sv[g * n + $0] * w }
+                        let s = sb.baseAddress! + g * packed
+                        var diagonal = 0.0, offDiagonal = 0.0
+                        for i in 0..<n {
+                            let row = i * (i + 1) / 2, ui = u[i], vi = v[i]
+                            for j in 0..<i {
+                                let e = row + j, x = s[e] * w - 0.5 * (vi * u[j] + v[j] * ui)
+                                raw[e] += s[e]
+                                sumM[e] += x
+                                offDiagonal += x * x
+                            }
+                            let e = row + i, x = s[e] * w - vi * ui
+                            raw[e] += s[e]
+                            sumM[e] += x
+                            diagonal += x * x
+                        }
+                        squares += diagonal + 2 * offDiagonal
+                    }
+                }
+            }
         }
-        var mean = Matrix<Double>(rows: n, columns: n)
-        for m in perGroup { mean.axpy(1 / Double(groups), m) }
-        var ss = 0.0
-        for m in perGroup { let d = (m - mean).frobeniusNorm; ss += d * d }
-        return (pooled, (ss / Double(groups * (groups - 1))).squareRoot())
+        var moment = Matrix<Double>(rows: n, columns: n)
+        var meanSquares = 0.0
+        moment.withUnsafeMutableBufferPointer { mb in
+            let m = mb.baseAddress!, g = Double(groups)
+            for i in 0..<n {
+                let row = i * (i + 1) / 2
+                for j in 0..<(i + 1) {
+                    let mean = groupSum[row + j] / g
+                    meanSquares += i == j ? mean * mean : 2 * mean * mean
+                    let pooled = rawSum[row + j] / total - 0.5 * (pooledV[i] * pooledU[j] + pooledV[j] * pooledU[i])
+                    m[i * n + j] = pooled
+                    m[j * n + i] = pooled
+                }
+            }
+        }
+        let spread = Swift.max(0, squares - Double(groups) * meanSquares)
+        return (moment, (spread / Double(groups * (groups - 1))).squareRoot())
     }
 }

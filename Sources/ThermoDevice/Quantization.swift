@@ -52,23 +52,32 @@ public struct UniformQuantizer: Sendable, Equatable {
                                         rng: inout Xoshiro256StarStar) -> Matrix<S> {
         let n = m.rows
         var q = Matrix<Double>(rows: n, columns: n)
-        var err = Matrix<Double>(rows: n, columns: n)
-        for i in 0..<n {
-            for j in 0...i {
-                let x = Double(m[i, j])
-                let v = quantize(x, uniform: rounding == .stochastic ? rng.nextUniform() : 0.5)
-                q[i, j] = v; q[j, i] = v
-                err[i, j] = abs(v - x); err[j, i] = err[i, j]
+        // r_i = Σ_j |err_ij| in the order j = 0, 1, …, n−1: row i's pass adds j ≤ i, the later rows k > i add
+        // err_ki = err_ik in increasing k.
+        var r = [Double](repeating: 0, count: n)
+        m.withUnsafeBufferPointer { mp in
+            q.withUnsafeMutableBufferPointer { qp in
+                r.withUnsafeMutableBufferPointer { rp in
+                    for i in 0..<n {
+                        for j in 0..<(i + 1) {
+                            let x = Double(mp[i * n + j])
+                            let v = quantize(x, uniform: rounding == .stochastic ? rng.nextUniform() : 0.5)
+                            qp[i * n + j] = v
+                            let e = abs(v - x)
+                            rp[i] += e
+                            if j < i { rp[j] += e }
+                        }
+                    }
+                    for i in 0..<n { for j in 0..<i { qp[j * n + i] = qp[i * n + j] } }
+                }
             }
         }
         if scheme == .conservative {
             let d = step
             for i in 0..<n {
-                var r = 0.0
-                for j in 0..<n { r += err[i, j] }
                 // Round the corrected diagonal up to the grid: still ≥ round(M)_ii + r_i, so still PSD-preserving.
                 // (The diagonal may exceed the range: it is the one entry allowed to, as a bias to ground.)
-                q[i, i] = ((q[i, i] + r) / d).rounded(.up) * d
+                q[i, i] = ((q[i, i] + r[i]) / d).rounded(.up) * d
             }
         }
         return convert(q, to: S.self)
@@ -78,9 +87,20 @@ public struct UniformQuantizer: Sendable, Equatable {
     @inlinable
     public func quantizeInPlace<S: BLASScalar>(_ buffer: UnsafeMutableBufferPointer<S>) {
         let d = S(step), inv = S(1 / step), r = S(range)
-        for i in buffer.indices {
-            let c = Swift.min(Swift.max(buffer[i], -r), r)
-            buffer[i] = (c * inv).rounded(.toNearestOrEven) * d
+        guard let p = buffer.baseAddress else { return }
+        // |c · inv| ≤ 2^(bits−1): below 2^(p−2) (p the significand bits) adding and subtracting 1.5·2^(p−1)
+        // rounds to nearest-even exactly as `rounded(.toNearestOrEven)`, in two vectorisable additions.
+        if bits <= S.significandBitCount - 1 {
+            let magic = S(sign: .plus, exponent: S.Exponent(S.significandBitCount), significand: 1.5)
+            for i in 0..<buffer.count {
+                let c = Swift.min(Swift.max(p[i], -r), r)
+                p[i] = ((c * inv + magic) - magic) * d
+            }
+            return
+        }
+        for i in 0..<buffer.count {
+            let c = Swift.min(Swift.max(p[i], -r), r)
+            p[i] = (c * inv).rounded(.toNearestOrEven) * d
         }
     }
 }
@@ -125,14 +145,18 @@ public struct DACStatistics: Sendable, Equatable {
         let n = nominal.rows
         var nonZero = 0, zeroed = 0, pairs = 0
         var squared = 0.0, shift = 0.0, diagonal = 0.0
-        for i in 0..<n {
-            shift += quantized[i, i] - nominal[i, i]
-            diagonal += nominal[i, i]
-            for j in 0..<i {
-                let x = nominal[i, j], q = quantized[i, j]
-                pairs += 1
-                squared += (q - x) * (q - x)
-                if x != 0 { nonZero += 1; if q == 0 { zeroed += 1 } }
+        nominal.withUnsafeBufferPointer { np in
+            quantized.withUnsafeBufferPointer { qp in
+                for i in 0..<n {
+                    shift += qp[i * n + i] - np[i * n + i]
+                    diagonal += np[i * n + i]
+                    for j in 0..<i {
+                        let x = np[i * n + j], q = qp[i * n + j]
+                        pairs += 1
+                        squared += (q - x) * (q - x)
+                        if x != 0 { nonZero += 1; if q == 0 { zeroed += 1 } }
+                    }
+                }
             }
         }
         range = quantizer.range

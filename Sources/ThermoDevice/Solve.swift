@@ -130,12 +130,17 @@ extension ThermodynamicDevice {
         let chainsTotal = m * perRHS
         let chains = try makeChains(programmed, bias: bias, chains: chainsTotal, step: h)
         if let w = warmStart {
-            var x0 = Matrix<Scalar>(rows: chainsTotal, columns: n)
-            for r in 0..<chainsTotal {
-                let k = r / perRHS, g = gains[k] / alpha
-                for j in 0..<n { x0[r, j] = Scalar(Double(w[j, k]) * g) }
+            // Row k: the warm start of right-hand side k in device units, shared by its chains.
+            var x0 = Matrix<Scalar>(rows: m, columns: n)
+            w.withUnsafeBufferPointer { wp in
+                x0.withUnsafeMutableBufferPointer { xp in
+                    for k in 0..<m {
+                        let g = gains[k] / alpha
+                        for j in 0..<n { xp[k * n + j] = Scalar(Double(wp[j * m + k]) * g) }
+                    }
+                }
             }
-            chains.setState(rows: x0)
+            chains.setState(rows: x0, chainsPerRow: perRHS)
         }
 
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
@@ -162,9 +167,10 @@ extension ThermodynamicDevice {
             }
             if modalSums { chains.withStoredState(body) } else { chains.withState(body) }
         }
-        if modalSums, let q = programmed.eigenvectors {
+        if modalSums, let t = chains.eigenbasisTransition {
             // Rows of sums are Σ yᵀ; Σ xᵀ = (Σ yᵀ) Qᵀ.
-            sums = BLAS.matmul(Matrix(rows: chainsTotal, columns: n, storage: sums), q, transposeB: true).storage
+            sums = BLAS.matmul(Matrix(rows: chainsTotal, columns: n, storage: sums), convert(t.basis, to: Double.self),
+                               transposeB: true).storage
         }
 
         // Per right-hand side: mean over chains and standard error from the chain-to-chain spread.

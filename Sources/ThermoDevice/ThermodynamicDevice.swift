@@ -44,10 +44,20 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         guard a.isFinite else { throw .nonFinite(what: "the matrix A") }
         let ad = convert(a, to: Double.self)
         let tolerance = 64 * Double(Scalar.ulpOfOne) * Double(a.maxAbs)
-        for i in 0..<n { for j in 0..<i {
-            let d = abs(ad[i, j] - ad[j, i])
-            if d > tolerance { throw .notSymmetric(row: i, column: j, asymmetry: d, tolerance: tolerance) }
-        } }
+        // The first asymmetric pair in row order, by 64 × 64 tiles (the column reads stay in cache).
+        let asymmetry: (row: Int, column: Int, d: Double)? = ad.withUnsafeBufferPointer { p in
+            var first: (row: Int, column: Int, d: Double)? = nil
+            for i0 in stride(from: 0, to: n, by: 64) {
+                for j0 in stride(from: 0, through: i0, by: 64) {
+                    for i in i0..<Swift.min(i0 + 64, n) { for j in j0..<Swift.min(j0 + 64, i) {
+                        let d = abs(p[i * n + j] - p[j * n + i])
+                        if d > tolerance, first.map({ ($0.row, $0.column) > (i, j) }) ?? true { first = (i, j, d) }
+                    } }
+                }
+            }
+            return first
+        }
+        if let a = asymmetry { throw .notSymmetric(row: a.row, column: a.column, asymmetry: a.d, tolerance: tolerance) }
 
         // Scale into the coupling range with a λ_max bound from products only.
         let gersh = SpectralBoundEstimator.gershgorin(ad)
@@ -92,14 +102,25 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         let programmingError = (realized - nominal).frobeniusNorm / Swift.max(nominal.frobeniusNorm, .leastNormalMagnitude)
 
         // Device-side spectrum of the physical matrix.
+        // `.eigenbasis` decomposes the matrix the chains are simulated with (`realized` in the simulation's
+        // precision) in that precision: its backward error (≈ n·ε‖A'‖) is of the order of rounding the
+        // Double basis to it, far below the statistical resolution of any readout (docs/device.md#integrators),
+        // and a Float divide-and-conquer costs about half a Double one.
+        let realizedScalar = convert(realized, to: Scalar.self)
         let values: [Double]
         var vectors: Matrix<Double>? = nil
+        var modal: Matrix<Scalar>? = nil
         do {
-            if config.integrator.isExact {
+            switch config.integrator {
+            case .eigenbasis:
+                let e = try LAPACK.symmetricEigen(realizedScalar)
+                values = e.values.map { Double($0) }
+                modal = e.vectors
+            case .exact:
                 let e = try LAPACK.symmetricEigen(realized)
                 values = e.values
                 vectors = e.vectors
-            } else {
+            case .eulerMaruyama:
                 values = try Self.eigenvalues(realized)
             }
         } catch { throw .linalg(error) }
@@ -126,9 +147,7 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         cost.energyJoules = bits * config.costModel.energyPerBit
 
         return ProgrammedMatrix(size: n, scale: alpha, lambdaBound: bound, nominal: nominal,
-                                realized: convert(realized, to: Scalar.self), eigenvalues: values,
-                                eigenvectors: vectors,
-                                modalBasis: config.integrator == .eigenbasis ? vectors.map { convert($0, to: Scalar.self) } : nil,
+                                realized: realizedScalar, eigenvalues: values, eigenvectors: vectors, modalBasis: modal,
                                 programmingError: programmingError, dacStatistics: dacStatistics,
                                 programmingCost: cost)
     }

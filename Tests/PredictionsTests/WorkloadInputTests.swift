@@ -49,6 +49,22 @@ import Testing
         #expect(p.optimizers.allSatisfy { $0.totalSeconds.isFinite && $0.memoryBytes.isFinite })
     }
 
+    /// Found by fuzz/FuzzWorkload: a narrow layer with a huge output count (10 × 3.8e11 parameters, inside 2⁵³)
+    /// squared its factor order in Int (1.4e23) and trapped. The crasher (a duplicate "outputs" key) is replayed.
+    @Test func hugeFactorOrderPredictsInsteadOfTrapping() throws {
+        var analog = AnalogHardware()
+        analog.deviceSize = Int.max
+        let model = try StepCostModel(digital: .a100, analog: analog)
+        let w = Workload(name: "wide", summary: "", batch: 32, outputDimension: 1000,
+                         layers: [WorkloadLayer("l", inputs: 9, outputs: 377_777_777_777, positions: 1, count: 1)])
+        try w.validate()
+        #expect(try model.predict(w).optimizers.allSatisfy { $0.totalSeconds.isFinite })
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let crasher = repository.appendingPathComponent("fuzz/regressions/FuzzWorkload/duplicate-key-huge-factor.json")
+        let replayed = try Workload.decode(try Data(contentsOf: crasher), path: crasher.path)
+        #expect(try model.predict(replayed).optimizers.allSatisfy { $0.totalSeconds.isFinite })
+    }
+
     @Test func hugeTransformerWidthIsRefused() throws {
         #expect(throws: PredictionError.self) { try Workload.builtin("transformer-4611686018427387904") }
         #expect(throws: PredictionError.self) { try Workload.builtin("transformer-27000001") }

@@ -72,6 +72,19 @@ import Training
         #expect(again.header == table.header && again.rows == table.rows)
     }
 
+    /// Found by fuzz/FuzzRunCSV: a quote followed by a combining mark (U+0747) is one Character, so escaping
+    /// by Character-level replacement left that quote single and the field did not read back.
+    @Test func quoteBeforeACombiningMarkSurvivesAWriteAndARead() throws {
+        #expect(CSVWriter.escape("a\"\u{747}b") == "\"a\"\"\u{747}b\"")
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let crasher = repository.appendingPathComponent("fuzz/regressions/FuzzRunCSV/quote-before-a-combining-mark.csv")
+        let table = CSVWriter.readAppended(String(decoding: try Data(contentsOf: crasher), as: UTF8.self))
+        #expect(!table.rows.isEmpty)
+        let rewritten = ([table.header] + table.rows).map { $0.map(CSVWriter.escape).joined(separator: ",") + "\n" }.joined()
+        let again = CSVWriter.readAppended(rewritten)
+        #expect(again.header == table.header && again.rows == table.rows)
+    }
+
     @Test func outputUnderAFileNamesTheFile() throws {
         let dir = temporaryDirectory("out-under-file")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
