@@ -102,7 +102,7 @@ public final class TNGDExperimentRunner {
                 if let last = r.last {
                     log(String(format: "%@ seed %llu: %d steps%@, train loss %.4f, test accuracy %.2f%%, modelled %.3g s, wall %.1f s",
                                a.arm.name, seed, last.step,
-                               last.metrics[ExperimentRecord.failedAtStepKey] != nil ? " (stopped by its optimiser)" : "",
+                               last.stopNote,
                                last.metrics["train_eval_loss"] ?? .nan, 100 * last.testAccuracy,
                                last.metrics["modelled_seconds"] ?? .nan, last.wallSeconds))
                 }

@@ -29,6 +29,8 @@ public struct StepEvent {
     public var metrics: [String: Double] = [:]
     /// Set by a hook to end the run after this step (the hooks after it still see the step).
     public var stopRequested = false
+    /// Why a hook ended the run (a divergence in an experiment, …), for the hooks after it to report.
+    public var stopReason: String?
 
     /// Whether this is the run's last step.
     public var isLast: Bool { step == totalSteps }

@@ -58,4 +58,28 @@ private final class FailingOptimizer: Optimizer {
         let table = results.finalTable(title: "t").render()
         #expect(table.contains("failing (failed: 2/2)") && !table.contains("sgd (failed"), "\(table)")
     }
+
+    /// An arm whose loss diverges (SGD at η = 1e6) ends after the guard's 3 steps with a record marked
+    /// `diverged_at_step` and a log line; the healthy arm runs its whole schedule, and the table names the arm.
+    @Test func divergedArmEndsOnlyItsRun() throws {
+        var training = TrainingConfiguration()
+        training.mlpSizes = [16, 8, 3]
+        training.batchSize = 16
+        training.optimizer = .sgd
+        training.learningRate = 0.1
+        var exploding = training
+        exploding.learningRate = 1e6
+        let runner = ExperimentRunner(train: clusters(count: 160, seed: 1), test: clusters(count: 60, seed: 2),
+                                      schedule: try ExperimentSchedule(steps: 30, evaluateEvery: 10, seeds: [1]))
+        var lines: [String] = []
+        let results = try runner.run([.firstOrder(name: "sgd", training: training), .firstOrder(name: "hot", training: exploding)],
+                                     log: { lines.append($0) })
+        #expect(results.records(arm: "sgd").map(\.step) == [10, 20, 30])
+        let hot = results.records(arm: "hot")
+        let stop = try #require(hot.last?.metrics[ExperimentRecord.divergedAtStepKey])
+        #expect(stop >= 3 && stop < 30 && hot.last?.step == Int(stop), "\(hot.map(\.step))")
+        #expect(lines.contains { $0.hasPrefix("hot") && $0.contains("diverged") }, "\(lines)")
+        let table = results.finalTable(title: "t").render()
+        #expect(table.contains("hot (diverged: 1/1)") && !table.contains("sgd (diverged"), "\(table)")
+    }
 }

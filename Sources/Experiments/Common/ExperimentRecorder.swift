@@ -36,7 +36,7 @@ final class ExperimentRecorder: TrainingHook {
         // indefinite at every refresh) ends this run here (the loop stops after a failed step): the arm keeps a
         // final record marked `failed_at_step`, the reason is printed, and the other arms and seeds go on.
         // Continuing would report a run whose weights stopped changing as if it had trained.
-        if let reason = event.failure {
+        if let reason = event.failure ?? event.stopReason {
             progress?.message("\(arm.name) seed \(seed): stopped at step \(event.step): \(reason)")
         }
         if let test = event.evaluations["test"] {
@@ -54,7 +54,7 @@ final class ExperimentRecorder: TrainingHook {
                 testLoss: test.loss, testAccuracy: test.accuracy, metrics: metrics))
             window = RunningMeans()
         }
-        if event.failure == nil {
+        if event.failure == nil && event.stopReason == nil {
             progress?.update(String(format: "%@ seed %llu  step %d/%d  loss %.4f  %.1f s", arm.name, seed, event.step,
                                     event.totalSteps, event.result.loss, wallSeconds))
         }
@@ -75,10 +75,14 @@ extension ExperimentRunner {
         do { optimizer = try arm.makeOptimizer(model, total, seed) } catch {
             throw .optimizer(arm: arm.name, detail: "\(error)")
         }
-        let evaluation = EvaluationHook(evaluations) { e in e.step % evaluateEvery == 0 || e.isLast || e.failure != nil }
+        // A diverged run ends at that step, marked `diverged_at_step`; the other arms and seeds go on.
+        let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: arm.training.learningRate, action: .stopRun)
+        let evaluation = EvaluationHook(evaluations) { e in
+            e.step % evaluateEvery == 0 || e.isLast || e.failure != nil || e.stopRequested
+        }
         let recorder = ExperimentRecorder(arm: arm, seed: seed, progress: progress)
         let loop = TrainingLoop(step: TrainingStep(model: model, optimizer: optimizer), data: train, batches: batches,
-                                totalSteps: total, hooks: [evaluation] + hooks + [recorder])
+                                totalSteps: total, hooks: [divergence, evaluation] + hooks + [recorder])
         do { try loop.run() } catch { throw .training(arm: arm.name, seed: seed, detail: "\(error)") }
         progress?.finish()
         return recorder.records

@@ -107,7 +107,9 @@ public struct ExperimentResults {
             // Runs stopped by their optimiser (`failed_at_step`) are named in the arm column: their numbers
             // are those at the failure, not after the full schedule.
             let failed = f.filter { $0.metrics[ExperimentRecord.failedAtStepKey] != nil }.count
-            var row = [arm.name + (failed > 0 ? " (failed: \(failed)/\(f.count))" : ""), String(f.count), String(f.map(\.step).max() ?? 0),
+            let diverged = f.filter { $0.metrics[ExperimentRecord.divergedAtStepKey] != nil }.count
+            let marks = (failed > 0 ? " (failed: \(failed)/\(f.count))" : "") + (diverged > 0 ? " (diverged: \(diverged)/\(f.count))" : "")
+            var row = [arm.name + marks, String(f.count), String(f.map(\.step).max() ?? 0),
                        Self.formatted(f.map(\.testAccuracy), scale: 100), Self.formatted(f.map(\.testLoss), digits: 4),
                        Self.formatted(f.map(\.trainLoss), digits: 4), Self.formatted(f.map(\.wallSeconds), digits: 1)]
             for column in extraColumns {

@@ -62,6 +62,15 @@ public struct ExperimentRecord: Sendable {
 
     /// Metric set on the last record of a run its optimiser stopped (`UpdateOutcome.failed`): the step.
     public static let failedAtStepKey = "failed_at_step"
+    /// Metric set on the last record of a run that diverged (`DivergenceGuard`, loss non-finite or far above
+    /// its start for 3 steps): the step.
+    public static let divergedAtStepKey = DivergenceGuard.divergedAtStepKey
+
+    /// How the run ended early, for log lines: "" when it ran its whole schedule.
+    public var stopNote: String {
+        metrics[Self.failedAtStepKey] != nil ? " (stopped by its optimiser)"
+            : metrics[Self.divergedAtStepKey] != nil ? " (diverged: lower its learning rate)" : ""
+    }
 }
 
 /// Trains every arm of an experiment for every seed and collects `ExperimentRecord`s
@@ -69,7 +78,8 @@ public struct ExperimentRecord: Sendable {
 ///
 /// Each run: `ModelFactory.model` with the seed, `MiniBatches` with the seed, and the `TrainingLoop`
 /// (whose `TrainingStep` lets a `CurvatureOptimizer` observe the batch's curvature) with an evaluation on
-/// the test split and an `ExperimentRecorder`. Non-finite losses do not stop a run; they show in the records.
+/// the test split and an `ExperimentRecorder`. A run whose loss diverges (`DivergenceGuard`) ends at that step,
+/// marked `diverged_at_step`; the other arms and seeds go on.
 public final class ExperimentRunner {
     public let train: LabeledImages
     public let test: LabeledImages
@@ -108,7 +118,7 @@ public final class ExperimentRunner {
                 if let last = r.last {
                     log(String(format: "%@ seed %llu: %d steps%@, test accuracy %.2f%%, test loss %.4f, %.1f s",
                                arm.name, seed, last.step,
-                               last.metrics[ExperimentRecord.failedAtStepKey] != nil ? " (stopped by its optimiser)" : "",
+                               last.stopNote,
                                100 * last.testAccuracy, last.testLoss, last.wallSeconds))
                 }
                 try checkpoint?(ExperimentResults(arms: arms, schedule: schedule, records: records))
