@@ -23,7 +23,10 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Predictions", targets: ["Predictions"]),
+        .library(name: "Chemistry", targets: ["Chemistry"]),  // also for fuzz/ (FuzzSMILES)
         .library(name: "Reporting", targets: ["Reporting"]),
+        .library(name: "Communication", targets: ["Communication"]),
+        .library(name: "MPICommunication", targets: ["MPICommunication"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,12 +43,19 @@ let package = Package(
                        providers: [.apt(["liblapacke-dev", "pkg-config"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI (Debian libopenmpi-dev, openmpi-bin; scripts/install-deps.sh installs them).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Dense matrices, BLAS/LAPACK wrappers, seeded randomness.
         .target(name: "Linalg", dependencies: [
             "CBLAS", "CLAPACKE",
             .product(name: "RealModule", package: "swift-numerics"),
         ]),
+        // Ranks and collectives (all-reduce, broadcast, gather) for multi-process training; one process by default.
+        .target(name: "Communication", dependencies: ["Linalg"]),
+        // The communicator on Open MPI.
+        .target(name: "MPICommunication", dependencies: ["CMPI", "Communication"]),
         // CSV, SVG plots, tables, progress lines, JSON for benchmarks.
         .target(name: "Reporting"),
         // The simulated thermodynamic computer (stochastic processing unit).
@@ -54,16 +64,18 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         // Real data sets (Fashion-MNIST IDX files, …).
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
+        // Molecules: SMILES parser, OGB-style atom/bond features, scaffold split, molecule data sources.
+        .target(name: "Chemistry", dependencies: ["Linalg", "NeuralNet", "Datasets"]),
         // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),
         // the generalised Gauss–Newton operator F·v. Digital only.
-        .target(name: "Curvature", dependencies: ["CBLAS", "Linalg", "NeuralNet"]),
+        .target(name: "Curvature", dependencies: ["CBLAS", "Linalg", "NeuralNet", "Communication"]),
         // Solvers of the curvature systems, digital and thermodynamic side by side: K-FAC block (factor)
         // solvers (Cholesky, eigen, device) and natural-gradient linear solvers (dense, CG, Woodbury, device).
         .target(name: "Solvers", dependencies: ["CBLAS", "Linalg", "NeuralNet", "Curvature", "ThermoDevice"]),
         // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
-        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice"]),
+        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
         // Trainer, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting"]),
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting", "Communication"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from
         // the model definitions (NeuralNet modules, Training's ModelRegistry).
         .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Training"]),
@@ -74,7 +86,7 @@ let package = Package(
         // Command-line interface as a library so that tests can parse commands.
         .target(name: "ThermogradCLI", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
-            "Predictions",
+            "Predictions", "Communication", "MPICommunication",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `thermograd` executable (a module name distinct from the `Thermograd` umbrella on
@@ -83,7 +95,7 @@ let package = Package(
         // The umbrella module: `@_exported import` of every public module.
         .target(name: "Thermograd", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training",
-            "Reporting", "Predictions", "Experiments",
+            "Reporting", "Predictions", "Experiments", "Communication",
         ]),
 
         // Shared test helpers: finite differences, approximate equality, statistics.
@@ -91,6 +103,7 @@ let package = Package(
             "Linalg", "Datasets", .product(name: "RealModule", package: "swift-numerics"),
         ]),
 
+        .testTarget(name: "CommunicationTests", dependencies: ["Communication", "Linalg"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "_TestSupport"]),
         .testTarget(name: "ThermoDeviceTests", dependencies: ["ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Linalg", "_TestSupport"]),
@@ -102,6 +115,7 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: [
             "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
+        .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "NeuralNet", "Training", "Experiments", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
         // The getting-started article's code, compiled and run through the umbrella module.
@@ -109,7 +123,7 @@ let package = Package(
         // input of this target's compile step, and an API change there would leave stale objects to link.
         .testTarget(name: "ThermogradTests", dependencies: [
             "Thermograd", "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets",
-            "Training", "Reporting", "Predictions", "Experiments", "_TestSupport",
+            "Training", "Reporting", "Predictions", "Experiments", "Communication", "_TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -20,5 +20,6 @@ let package = Package(
         target("FuzzWorkload", ["Predictions"]),
         target("FuzzRunCSV", ["Reporting"]),
         target("FuzzCheckpointSettings", ["Training"]),
+        target("FuzzSMILES", ["Chemistry"]),
     ]
 )

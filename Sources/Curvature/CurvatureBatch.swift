@@ -19,6 +19,8 @@ public struct CurvatureBatch<Scalar: NeuralScalar> {
     /// `L(θ')` on this batch at the *current* parameters: one more forward pass (training mode), which
     /// replaces the layers' caches.
     public let evaluateLoss: () -> Scalar
+    /// This rank's part of the global batch in a data-parallel step (nil: one process); see `distributed`.
+    public var shard: CurvatureShard? = nil
 
     public init(model: Sequential<Scalar>, input: Matrix<Scalar>, lossValue: Scalar,
                 curvature: OutputCurvature<Scalar>, evaluateLoss: @escaping () -> Scalar) {

@@ -87,28 +87,7 @@ public enum OutputCurvature<Scalar: NeuralScalar>: Sendable {
     /// the output gradient of K-FAC's true-Fisher backward pass. Gaussian: `−z/b`, `z ~ N(0, I)`;
     /// categorical: `(pₙ − e_{t̃ₙ})/b`, `t̃ₙ ~ Categorical(pₙ)`.
     public func sampledOutputGradient(using rng: inout Xoshiro256StarStar) -> Matrix<Scalar> {
-        let (b, d) = (examples, outputDimension)
-        let invB = 1 / Scalar(b)
-        switch self {
-        case .gaussian:
-            var z: Matrix<Scalar> = rng.normalMatrix(rows: b, columns: d)
-            z.scale(by: -invB)
-            return z
-        case let .categorical(p):
-            var g = p
-            for n in 0..<b {
-                let u = Scalar(rng.nextUniform())
-                var acc: Scalar = 0
-                var label = d - 1
-                for j in 0..<d {
-                    acc += p[n, j]
-                    if u < acc { label = j; break }
-                }
-                g[n, label] -= 1
-            }
-            g.scale(by: invB)
-            return g
-        }
+        sampledOutputGradient(using: &rng, offset: 0, globalExamples: examples)
     }
 }
 

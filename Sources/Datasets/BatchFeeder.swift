@@ -23,11 +23,21 @@ public struct BatchFeeder<Source: DataSource> {
     /// 0-based epoch of global step `s`.
     public func epoch(ofStep s: Int) -> Int { s / batches.batchesPerEpoch }
 
-    /// Gathers global step `s`'s batch into `batch`.
-    public mutating func load(step s: Int) {
+    /// Examples in the last loaded step's global batch (all ranks' parts together).
+    public private(set) var globalCount = 0
+    /// Where this rank's part starts in the last loaded global batch.
+    public private(set) var partOffset = 0
+
+    /// Gathers global step `s`'s batch into `batch`; with `parts > 1` only rank `part`'s contiguous part
+    /// of it (`MiniBatches.shard`), in the same seeded order.
+    public mutating func load(step s: Int, part: Int = 0, of parts: Int = 1) {
         let epoch = epoch(ofStep: s), index = s % batches.batchesPerEpoch
         if epoch != orderEpoch { order = batches.order(epoch: epoch); orderEpoch = epoch }
-        data.gather(batches.batch(index, of: order), into: &batch)
+        let indices = batches.batch(index, of: order)
+        let rows = MiniBatches.shard(indices.count, part: part, of: parts)
+        globalCount = indices.count
+        partOffset = rows.lowerBound
+        data.gather(indices[(indices.startIndex + rows.lowerBound)..<(indices.startIndex + rows.upperBound)], into: &batch)
     }
 }
 

@@ -30,6 +30,14 @@ public struct MiniBatches: Sendable, Equatable {
         return rng.permutation(count)
     }
 
+    /// Rank `part`'s examples of a global batch of `count` among `parts` ranks: the contiguous rows
+    /// `⌊part·count/parts⌋ ..< ⌊(part+1)·count/parts⌋` (docs/multi-process.md#data-parallel-steps). The parts
+    /// cover the batch in order, so the ranks together hold exactly the one-process batch.
+    public static func shard(_ count: Int, part: Int, of parts: Int) -> Range<Int> {
+        precondition(parts >= 1 && (0..<parts).contains(part), "shard: part \(part) of \(parts)")
+        return (part * count / parts)..<((part + 1) * count / parts)
+    }
+
     /// Indices of batch `index` within `order` (an epoch's permutation).
     public func batch(_ index: Int, of order: [Int]) -> ArraySlice<Int> {
         let start = index * batchSize

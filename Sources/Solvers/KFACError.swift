@@ -16,6 +16,8 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A thermodynamic device refused or failed a factor operation (TK-FAC; `operation` names the factor
     /// and the protocol, e.g. "program A + λ_A I").
     case device(layer: String, operation: String, error: ThermoDeviceError)
+    /// The rank that owns a layer's solver work failed it (K-FAC on several ranks; `reason` is its error).
+    case otherRank(rank: Int, layer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum KFACError: Error, CustomStringConvertible, Equatable, Sendable {
             return "K-FAC state: \(key): \(detail); resume with the same model, optimiser and solver settings"
         case let .device(layer, operation, error):
             return "TK-FAC: \(operation) of \(layer) failed on the device: \(error)"
+        case let .otherRank(rank, layer, reason):
+            return "K-FAC: rank \(rank), which owns \(layer), failed: \(reason)"
         }
     }
 }

@@ -8,6 +8,7 @@
 // NGD and TNGD (Optimizers), data (Datasets), the training loop, run folders and
 // checkpoints (Training), reports (Reporting), the hardware cost model (Predictions) and the papers'
 // experiments (Experiments). The documentation catalogue beside this file has a getting-started article.
+@_exported import Communication
 @_exported import Curvature
 @_exported import Datasets
 @_exported import Experiments

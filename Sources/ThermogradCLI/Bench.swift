@@ -9,6 +9,6 @@ struct Bench: ParsableCommand {
         same run (for example the machine's GEMM peak). Build with `swift build -c release` first: \
         debug builds are not representative.
         """,
-        subcommands: [BenchBLAS.self, BenchTrainStep.self, BenchDevice.self]
+        subcommands: [BenchBLAS.self, BenchTrainStep.self, BenchDevice.self, BenchCollectives.self]
     )
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Communication
 import Foundation
 import Linalg
+import MPICommunication
 import Reporting
 import Training
 
@@ -26,6 +28,7 @@ struct Train: ParsableCommand {
           thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
           thermograd train --train-subset 5000 --epochs 2        # a quick run
           thermograd train --out runs/cnn --model cnn --epochs 5 --resume
+          mpirun -np 2 thermograd train --distributed --optimizer kfac
         """
     )
 
@@ -79,6 +82,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
     var overwrite = false
     @OptionGroup var optimizers: OptimizerOptions
+    @OptionGroup(title: "Several processes (mpirun -np N thermograd train --distributed …)")
+    var distribution: DistributedOptions
 
     /// The validated configuration these options describe.
     func trainingConfiguration() throws -> TrainingConfiguration {
@@ -120,10 +125,23 @@ struct Train: ParsableCommand {
         } catch { throw ValidationError(error.description) }
     }
 
+    /// One process, or one rank of an MPI job: an error on any rank ends every rank with its message.
     func run() throws {
+        guard distribution.distributed else { return try train(on: SingleProcessCommunicator()) }
+        let communicator = try MPICommunicator.world()
+        do { try train(on: communicator) } catch {
+            communicator.abort(message: "rank \(communicator.rank) of \(communicator.size): \(error)", code: 1)
+        }
+        communicator.finalize()
+    }
+
+    func train(on communicator: any Communicator) throws {
+        // Rank 0 speaks for the job.
+        let print: (String) -> Void = communicator.isRoot ? { Swift.print($0) } : { _ in }
         if let t = threads { BLASThreads.set(t) }
         let c = try trainingConfiguration()
-        print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)\n")
+        print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)"
+              + (communicator.size > 1 ? "\nranks        \(communicator.size), K-FAC owners broadcast \(distribution.placement)" : "") + "\n")
         let data = try Trainer.loadData(c)
         for (option, asked, split) in [("--train-subset", c.trainSubset, data.train), ("--test-subset", c.testSubset, data.test)] {
             if let n = asked, n > split.count {
@@ -131,12 +149,14 @@ struct Train: ParsableCommand {
                                       + "omit \(option) to use all of them")
             }
         }
-        let trainer = try Trainer(configuration: c, train: data.train, test: data.test)
+        let trainer = try Trainer(configuration: c, train: data.train, test: data.test, communicator: communicator,
+                                  kfacPlacement: distribution.placement)
         print("model        \(trainer.model.summary)")
         print("             \(trainer.model.parameterCount) parameters; \(trainer.optimizer.summary)")
         print("data         \(trainer.train.count) training / \(trainer.test.count) test examples, \(trainer.batches.batchesPerEpoch) steps per epoch\n")
         fflush(nil) // show the header at once when standard output is a pipe
-        let summary = try trainer.run(resume: resume, overwrite: overwrite, log: { print($0) }, progress: ProgressLine())
+        let summary = try trainer.run(resume: resume, overwrite: overwrite, log: print,
+                                      progress: communicator.isRoot ? ProgressLine() : nil)
         print(summary.table)
         print(String(format: "\nfinal test accuracy %.2f%% (best %.2f%%), test loss %.4f, %d steps, %.1f s wall, %.0f examples/s%@",
                      100 * summary.finalTestAccuracy, 100 * summary.bestTestAccuracy, summary.finalTestLoss, summary.steps,
@@ -145,5 +165,9 @@ struct Train: ParsableCommand {
         print("plot: \(summary.plotPath)")
         print("metrics: \(summary.metricsPath)")
         print("checkpoint: \(summary.checkpointPath)")
+        if summary.ranks > 1 {
+            print(String(format: "communication (rank 0): %.3g MB and %.3g ms per step in collectives, %d ranks",
+                         summary.communicationBytesPerStep / 1e6, 1e3 * summary.communicationSecondsPerStep, summary.ranks))
+        }
     }
 }

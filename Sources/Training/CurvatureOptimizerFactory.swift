@@ -1,3 +1,4 @@
+import Communication
 import Linalg
 import NeuralNet
 import Optimizers
@@ -7,8 +8,11 @@ extension ModelFactory {
     /// The optimiser `c` describes, built for `model`: first-order ones as `optimizer(_:totalSteps:)`;
     /// K-FAC and natural gradient wrap the first-order `c.curvatureInner` (same learning rate, schedule,
     /// momentum and weight decay) and take their settings from `c.kfac` / `c.naturalGradient`.
-    public static func optimizer(_ c: TrainingConfiguration, totalSteps: Int,
-                                 model: Sequential<Float>) throws(OptimizerError) -> any Optimizer<Float> {
+    /// With `distributed` (several ranks), K-FAC's and TK-FAC's factor solver is spread over the ranks
+    /// (`DistributedFactorSolver`, docs/multi-process.md#k-fac-on-several-ranks).
+    public static func optimizer(_ c: TrainingConfiguration, totalSteps: Int, model: Sequential<Float>,
+                                 distributed: (communicator: any Communicator, placement: KFACWorkPlacement)? = nil)
+        throws(OptimizerError) -> any Optimizer<Float> {
         guard c.optimizer.isCurvatureBased else { return try optimizer(c, totalSteps: totalSteps) }
         if c.optimizer.isThermodynamicNaturalGradient { return try thermodynamicNaturalGradient(c, totalSteps: totalSteps) }
         var innerConfiguration = c
@@ -17,10 +21,14 @@ extension ModelFactory {
         do {
             switch c.optimizer {
             case .kfac:
-                return try KFAC(model: model, inner: inner, configuration: c.kfac)
+                guard let distributed else { return try KFAC(model: model, inner: inner, configuration: c.kfac) }
+                let local = c.kfac.solver.makeSolver(Float.self, retry: c.kfac.choleskyRetry)
+                return try KFAC(model: model, inner: inner, configuration: c.kfac,
+                                solver: spread(local, model: model, deviceSamples: nil, over: distributed))
             case .tkfac:
-                let solver = try ThermodynamicFactorSolver<Float>(configuration: try c.thermodynamicKFAC.configuration(),
-                                                                  rawSources: model.kroneckerBlocks)
+                let device = try c.thermodynamicKFAC.configuration()
+                let local = try ThermodynamicFactorSolver<Float>(configuration: device, rawSources: model.kroneckerBlocks)
+                let solver = distributed.map { spread(local, model: model, deviceSamples: device.samples, over: $0) } ?? local
                 return try KFAC(model: model, inner: inner, configuration: c.kfac, solver: solver)
             default:
                 if c.optimizer == .ngdExact {
@@ -37,5 +45,16 @@ extension ModelFactory {
         } catch {
             throw .invalidConfiguration(String(describing: error))
         }
+    }
+
+    /// `local` spread over the ranks, layers assigned by cost: `n_A³ + n_G³` for a digital solver (the two
+    /// inversions), `samples · (n_A² + n_G²)` for devices (the simulated sampling of the two factors).
+    static func spread(_ local: any FactorSolver<Float>, model: Sequential<Float>, deviceSamples: Int?,
+                       over d: (communicator: any Communicator, placement: KFACWorkPlacement)) -> any FactorSolver<Float> {
+        let costs = model.kroneckerBlocks.map { b -> (name: String, cost: Double) in
+            let (na, ng) = (Double(b.weight.value.columns + (b.bias == nil ? 0 : 1)), Double(b.weight.value.rows))
+            return (b.name, deviceSamples.map { Double($0) * (na * na + ng * ng) } ?? (na * na * na + ng * ng * ng))
+        }
+        return DistributedFactorSolver(local: local, communicator: d.communicator, placement: d.placement, layerCosts: costs)
     }
 }

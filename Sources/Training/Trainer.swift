@@ -1,3 +1,4 @@
+import Communication
 import Datasets
 import Foundation
 import Linalg
@@ -23,6 +24,10 @@ public struct TrainingSummary: Sendable {
     public let plotPath: String
     public let metricsPath: String
     public let checkpointPath: String
+    /// Ranks of the run (1: one process), and this rank's mean collective traffic per step of this session.
+    public var ranks = 1
+    public var communicationBytesPerStep = 0.0
+    public var communicationSecondsPerStep = 0.0
 }
 
 /// Runs a training job: seeded data order, steps, periodic evaluation on the test split, a progress
@@ -40,6 +45,8 @@ public final class Trainer {
     public let optimizer: any Optimizer<Float>
     public let batches: MiniBatches
     public let totalSteps: Int
+    /// The ranks of a data-parallel run (`mpirun … --distributed`); rank 0 writes the run folder.
+    public let communicator: any Communicator
     let step: TrainingStep
 
     public var metricsPath: String { configuration.outputDirectory + "/metrics.csv" }
@@ -56,7 +63,12 @@ public final class Trainer {
     /// A trainer for `configuration` on the given data (subsets are applied here). The optimiser is the one
     /// the configuration describes (`ModelFactory.optimizer`) unless `makeOptimizer` builds another for the
     /// model over `totalSteps` (an optimiser under development, or a test double).
+    ///
+    /// On several ranks (`communicator.size > 1`, docs/multi-process.md#data-parallel-steps) every rank holds
+    /// the model and trains on its part of each global batch; K-FAC's solver work is spread as `kfacPlacement`
+    /// says. Settings that cannot run distributed are refused by name.
     public init(configuration: TrainingConfiguration, train: LabeledImages, test: LabeledImages,
+                communicator: any Communicator = SingleProcessCommunicator(), kfacPlacement: KFACWorkPlacement = .inverses,
                 optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
         throws(TrainingError) {
         try configuration.validate()
@@ -64,18 +76,23 @@ public final class Trainer {
             throw .data("the data set has \(train.count) training and \(test.count) test examples; training and evaluation need at least one of each")
         }
         self.configuration = configuration
+        self.communicator = communicator
         self.train = configuration.trainSubset.map { train.prefix($0) } ?? train
         self.test = configuration.testSubset.map { test.prefix($0) } ?? test
         model = ModelFactory.model(configuration, inputFeatures: train.features, classes: train.classCount)
         batches = MiniBatches(count: self.train.count, batchSize: min(configuration.batchSize, self.train.count), seed: configuration.seed)
         totalSteps = configuration.epochs * batches.batchesPerEpoch
+        if let refusal = DataParallel.unsupported(configuration, ranks: communicator.size, trainExamples: self.train.count) {
+            throw .invalidConfiguration(refusal)
+        }
         do {
             optimizer = try makeOptimizer?(model, totalSteps)
-                ?? ModelFactory.optimizer(configuration, totalSteps: totalSteps, model: model)
+                ?? ModelFactory.optimizer(configuration, totalSteps: totalSteps, model: model,
+                                          distributed: communicator.size > 1 ? (communicator, kfacPlacement) : nil)
         } catch {
             throw .invalidConfiguration("\(error)")
         }
-        step = TrainingStep(model: model, optimizer: optimizer)
+        step = TrainingStep(model: model, optimizer: optimizer, communicator: communicator)
     }
 
     /// Loads the training and test splits of the IDX folder `configuration.dataDirectory` (Fashion-MNIST by
@@ -98,20 +115,26 @@ public final class Trainer {
     public func run(resume: Bool = false, overwrite: Bool = false, stopAfterStep: Int? = nil, log: @escaping (String) -> Void = { _ in },
                     progress: ProgressLine? = nil) throws -> TrainingSummary {
         let sessionStart = ContinuousClock.now
-        if !resume { try prepareNewRunFolder(overwrite: overwrite) }
+        // On several ranks only rank 0 touches the run folder; the others train, reduce and checkpoint in step.
+        let writes = communicator.isRoot
+        if !resume && writes { try prepareNewRunFolder(overwrite: overwrite) }
         let fingerprint = Self.dataFingerprint(train: train, test: test)
         let recorder = try TrainerRecorder(trainer: self, resume: resume, stopAfterStep: stopAfterStep, log: log,
                                            progress: progress, sessionStart: sessionStart, dataFingerprint: fingerprint)
-        for orphan in AtomicFile.removeOrphanedTemporaries(in: configuration.outputDirectory) {
-            log("removed \(orphan), a temporary file left by an interrupted run")
+        if writes {
+            for orphan in AtomicFile.removeOrphanedTemporaries(in: configuration.outputDirectory) {
+                log("removed \(orphan), a temporary file left by an interrupted run")
+            }
+            try AtomicFile.write(String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self) + "\n", to: configPath)
         }
-        try AtomicFile.write(String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self) + "\n", to: configPath)
         let evaluateEvery = configuration.evaluateEvery
         let evaluation = EvaluationHook([("test", test)]) { e in
             e.endsEpoch || e.isLast || (evaluateEvery.map { e.step % $0 == 0 } ?? false)
         }
         let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: configuration.learningRate)
-        let loop = TrainingLoop(step: step, data: train, batches: batches, totalSteps: totalSteps, hooks: [evaluation, divergence, recorder])
+        // Rank 0 evaluates; the loss the divergence guard reads is the global one on every rank.
+        let loop = TrainingLoop(step: step, data: train, batches: batches, totalSteps: totalSteps,
+                                hooks: writes ? [evaluation, divergence, recorder] : [divergence, recorder])
         let start = recorder.startStep
         // A stop at or before the resumed step is never reached: the run goes on to the end.
         let s = try loop.run(from: start, until: stopAfterStep.flatMap { $0 > start ? $0 : nil })
@@ -119,15 +142,25 @@ public final class Trainer {
 
         let epochRows = recorder.epochRows, lastTest = recorder.lastTest
         let table = Self.table(epochRows)
-        try Self.plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · \(train.name)")
-            .write(to: plotPath)
-        let summary = TrainingSummary(
+        if writes {
+            try Self.plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · \(train.name)")
+                .write(to: plotPath)
+        }
+        var summary = TrainingSummary(
             steps: s, epochsCompleted: s / batches.batchesPerEpoch, finalTestLoss: lastTest.loss, finalTestAccuracy: lastTest.accuracy,
             bestTestAccuracy: epochRows.compactMap { Double($0[6]) }.filter(\.isFinite).max() ?? .nan,
             wallSeconds: recorder.wall(), examplesPerSecond: Double(recorder.trainedExamples) / max(recorder.trainingSeconds, 1e-9),
             parameterCount: model.parameterCount, skippedSteps: optimizer.skippedSteps, table: table,
             plotPath: plotPath, metricsPath: metricsPath, checkpointPath: checkpointPath)
-        try AtomicFile.write(configuration.description + "\n\n" + table + "\n", to: summaryPath)
+        summary.ranks = communicator.size
+        let sessionSteps = Double(max(s - start, 1))
+        summary.communicationBytesPerStep = Double(recorder.traffic.bytes) / sessionSteps
+        summary.communicationSecondsPerStep = recorder.traffic.seconds / sessionSteps
+        let ranksLine = communicator.size == 1 ? "" : String(
+            format: "\nranks        %d (mpirun), rank 0 in collectives: %.3g MB and %.3g ms per step (%.1f%% of its step time)\n",
+            communicator.size, summary.communicationBytesPerStep / 1e6, 1e3 * summary.communicationSecondsPerStep,
+            100 * recorder.traffic.seconds / max(recorder.trainingSeconds, 1e-9))
+        if writes { try AtomicFile.write(configuration.description + ranksLine + "\n\n" + table + "\n", to: summaryPath) }
         return summary
     }
 

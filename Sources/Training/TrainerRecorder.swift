@@ -1,3 +1,4 @@
+import Communication
 import Foundation
 import Optimizers
 import Reporting
@@ -6,6 +7,10 @@ import Reporting
 /// and epoch means, writes `metrics.csv` / `epochs.csv` rows, checkpoints and the progress line. Built
 /// before the loop starts; with `resume` it restores the model, optimiser, windows and rows from the run
 /// folder's checkpoint first.
+///
+/// On several ranks every rank keeps the same bookkeeping and builds every checkpoint (a solver may gather
+/// its state from the other ranks then), but only rank 0 (`writes`) writes files; the metrics gain the
+/// columns `communication_bytes` and `communication_seconds` (docs/multi-process.md#communication-volume).
 final class TrainerRecorder: TrainingHook {
     let trainer: Trainer
     let stopAfterStep: Int?
@@ -18,7 +23,11 @@ final class TrainerRecorder: TrainingHook {
     var metricRows: [[String]] = [], epochRows: [[String]] = []
     var trainingSeconds = 0.0, trainedExamples = 0
     var lastTest = Evaluation(loss: .nan, accuracy: .nan)
-    let metrics: CSVWriter, epochsCSV: CSVWriter
+    let metrics: CSVWriter?, epochsCSV: CSVWriter?
+    /// Whether this rank writes the run folder (rank 0).
+    let writes: Bool
+    /// This rank's collective traffic over the session's steps.
+    var traffic = CommunicationTraffic()
     /// Curvature optimisers (K-FAC, NGD) add their per-step time split and counters (last step of each row).
     let curvature: (any CurvatureOptimizer<Float>)?
     let curvatureColumns: [String]
@@ -37,9 +46,17 @@ final class TrainerRecorder: TrainingHook {
         self.progress = progress
         self.log = log
         self.sessionStart = sessionStart
+        let ranks = trainer.communicator.size
+        writes = trainer.communicator.isRoot
         if resume {
             let path = trainer.checkpointPath
             let checkpoint = try Checkpoint.read(from: path)
+            // The summation order depends on the rank count, and a resume continues bit for bit.
+            let stored = Int(checkpoint.file.metadata["ranks"] ?? "1") ?? 1
+            guard stored == ranks else {
+                throw CheckpointError.mismatch(path: path, detail: "it was written by a run on \(stored) rank\(stored == 1 ? "" : "s"), this run has \(ranks); "
+                                               + (stored == 1 ? "resume it without mpirun" : "resume it with mpirun -np \(stored) … --distributed"))
+            }
             let differences = trainer.configuration.resumeDifferences(from: checkpoint.file.metadata["configuration"] ?? "")
             guard differences.isEmpty else {
                 throw CheckpointError.mismatch(path: path, detail: "it was written with different settings ("
@@ -77,11 +94,17 @@ final class TrainerRecorder: TrainingHook {
         }
         curvature = trainer.optimizer as? any CurvatureOptimizer<Float>
         curvatureColumns = curvature?.stepMetrics.map(\.name) ?? []
-        metrics = try CSVWriter(path: trainer.metricsPath,
-                                columns: Trainer.metricColumns + ["forward_backward_seconds"] + curvatureColumns)
-        for r in metricRows { try metrics.append(r.map { .text($0) }) }
-        epochsCSV = try CSVWriter(path: trainer.epochsPath, columns: Trainer.epochColumns)
-        for r in epochRows { try epochsCSV.append(r.map { .text($0) }) }
+        if writes {
+            let communication = ranks > 1 ? ["communication_bytes", "communication_seconds"] : []
+            let m = try CSVWriter(path: trainer.metricsPath,
+                                  columns: Trainer.metricColumns + ["forward_backward_seconds"] + communication + curvatureColumns)
+            for r in metricRows { try m.append(r.map { .text($0) }) }
+            let e = try CSVWriter(path: trainer.epochsPath, columns: Trainer.epochColumns)
+            for r in epochRows { try e.append(r.map { .text($0) }) }
+            (metrics, epochsCSV) = (m, e)
+        } else {
+            (metrics, epochsCSV) = (nil, nil)
+        }
         if let last = epochRows.last { lastTest = Evaluation(loss: Double(last[5]) ?? .nan, accuracy: Double(last[6]) ?? .nan) }
     }
 
@@ -102,10 +125,13 @@ final class TrainerRecorder: TrainingHook {
     }
 
     func saveCheckpoint(after s: Int) throws {
-        let meta = ["configuration": configuration.resumeFingerprint(),
+        var meta = ["configuration": configuration.resumeFingerprint(),
                     "configuration_format": TrainingConfiguration.resumeFingerprintFormat, "wall_seconds": String(wall()),
                     "window": window.encoded, "epoch_running": epochRun.encoded, "data": dataFingerprint]
-        try Checkpoint(model: trainer.model, optimizer: trainer.optimizer, step: s, metadata: meta).write(to: trainer.checkpointPath)
+        if trainer.communicator.size > 1 { meta["ranks"] = String(trainer.communicator.size) }
+        // Built on every rank (the optimiser's state may be gathered from all ranks), written by rank 0.
+        let checkpoint = Checkpoint(model: trainer.model, optimizer: trainer.optimizer, step: s, metadata: meta)
+        if writes { try checkpoint.write(to: trainer.checkpointPath) }
     }
 
     func afterStep(_ event: inout StepEvent, loop: TrainingLoop) throws {
@@ -113,6 +139,9 @@ final class TrainerRecorder: TrainingHook {
         let s = event.step, epoch = event.epoch, dt = event.loadSeconds + event.stepSeconds
         trainingSeconds += dt
         trainedExamples += event.examples
+        traffic.bytes += event.communication.bytes
+        traffic.seconds += event.communication.seconds
+        traffic.calls += event.communication.calls
         if case let .skippedNonFinite(name) = event.result.outcome {
             progress?.message("step \(s): non-finite gradient in \(name); step skipped (\(optimizer.skippedSteps) so far)")
         }
@@ -133,11 +162,13 @@ final class TrainerRecorder: TrainingHook {
             let closesWindow = s % configuration.logEvery == 0 || event.isLast
             let rate = window.seconds > 0 ? Double(window.examples) / window.seconds : .nan
             func trainColumn(_ v: Double) -> CSVValue { closesWindow ? .number(v) : .text("") }
-            try metrics.append([.integer(s), .integer(epoch + 1), .number(wall()), trainColumn(window.meanLoss), trainColumn(window.accuracy),
-                                .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate),
-                                test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
-                                .integer(optimizer.skippedSteps)]
-                               + [.number(loop.step.lastForwardBackwardSeconds)] + curvatureCells())
+            let communication: [CSVValue] = trainer.communicator.size > 1
+                ? [.integer(event.communication.bytes), .number(event.communication.seconds)] : []
+            try metrics?.append([.integer(s), .integer(epoch + 1), .number(wall()), trainColumn(window.meanLoss), trainColumn(window.accuracy),
+                                 .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate),
+                                 test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
+                                 .integer(optimizer.skippedSteps)]
+                                + [.number(loop.step.lastForwardBackwardSeconds)] + communication + curvatureCells())
             metricRows.append([String(s), String(epoch + 1), String(wall()),
                                closesWindow ? String(window.meanLoss) : "", closesWindow ? String(window.accuracy) : "", "", "",
                                test.map { String($0.loss) } ?? "", test.map { String($0.accuracy) } ?? "", ""])
@@ -146,7 +177,7 @@ final class TrainerRecorder: TrainingHook {
         if event.endsEpoch || event.isLast {
             let row = [String(epoch + 1), String(s), String(wall()), String(epochRun.meanLoss), String(epochRun.accuracy),
                        String(lastTest.loss), String(lastTest.accuracy)]
-            try epochsCSV.append(row.map { .text($0) })
+            try epochsCSV?.append(row.map { .text($0) })
             epochRows.append(row)
             epochRun = RunningMeans()
             progress?.message(String(format: "epoch %d/%d  step %d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  wall %.1fs",

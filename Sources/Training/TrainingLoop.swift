@@ -1,3 +1,4 @@
+import Communication
 import Datasets
 import Foundation
 import Linalg
@@ -14,7 +15,7 @@ public struct StepEvent {
     public let epoch: Int
     /// Whether this step is the last of its epoch.
     public let endsEpoch: Bool
-    /// Examples in this step's batch.
+    /// Examples in this step's batch (the global batch: all ranks' parts).
     public let examples: Int
     /// Loss, training metrics and optimiser outcome of the step (before its update).
     public let result: TrainingStep.Result
@@ -31,6 +32,8 @@ public struct StepEvent {
     public var stopRequested = false
     /// Why a hook ended the run (a divergence in an experiment, …), for the hooks after it to report.
     public var stopReason: String?
+    /// This rank's collective traffic during the step (zero in one process).
+    public var communication = CommunicationTraffic()
 
     /// Whether this is the run's last step.
     public var isLast: Bool { step == totalSteps }
@@ -66,7 +69,7 @@ public final class TrainingLoop {
     public let totalSteps: Int
     public var hooks: [any TrainingHook]
     /// Gathers step `s`'s batch and runs the step on it: (examples, result, load seconds, step seconds).
-    private let advance: (Int) -> (examples: Int, result: TrainingStep.Result, load: Double, step: Double)
+    private let advance: (Int) -> (examples: Int, result: TrainingStep.Result, load: Double, step: Double, traffic: CommunicationTraffic)
 
     public var model: Sequential<Float> { step.model }
     public var optimizer: any Optimizer<Float> { step.optimizer }
@@ -80,13 +83,17 @@ public final class TrainingLoop {
         self.totalSteps = totalSteps
         self.hooks = hooks
         var feeder = BatchFeeder(data: data, batches: batches)
+        let communicator = step.communicator
         advance = { s in
             let clock = ContinuousClock()
             let t0 = clock.now
-            feeder.load(step: s)
+            // On several ranks each gathers its part of the global batch (docs/multi-process.md#data-parallel-steps).
+            let parts = communicator.size
+            feeder.load(step: s, part: communicator.rank, of: parts)
             let t1 = clock.now
-            let result = step.run(feeder.batch, task: task)
-            return (feeder.batch.count, result, (t1 - t0).seconds, (clock.now - t1).seconds)
+            let before = communicator.traffic
+            let result = step.run(feeder.batch, task: task, part: parts > 1 ? (feeder.partOffset, feeder.globalCount) : nil)
+            return (feeder.globalCount, result, (t1 - t0).seconds, (clock.now - t1).seconds, communicator.traffic.since(before))
         }
     }
 
@@ -103,11 +110,12 @@ public final class TrainingLoop {
         let last = min(end ?? totalSteps, totalSteps)
         var s = start
         while s < last {
-            let (examples, result, load, seconds) = advance(s)
+            let (examples, result, load, seconds, traffic) = advance(s)
             s += 1
             var event = StepEvent(step: s, totalSteps: totalSteps, epoch: (s - 1) / batches.batchesPerEpoch,
                                   endsEpoch: s % batches.batchesPerEpoch == 0, examples: examples,
                                   result: result, warnings: step.lastWarnings, loadSeconds: load, stepSeconds: seconds)
+            event.communication = traffic
             for hook in hooks { try hook.afterStep(&event, loop: self) }
             if event.stopRequested || event.failure != nil { break }
         }

@@ -1,3 +1,4 @@
+import Communication
 import Curvature
 import Datasets
 import Linalg
@@ -11,12 +12,15 @@ import Optimizers
 public final class TrainingStep {
     public let model: Sequential<Float>
     public let optimizer: any Optimizer<Float>
+    /// The ranks of a data-parallel run (docs/multi-process.md#data-parallel-steps); one process by default.
+    public let communicator: any Communicator
     /// The task of `run(_:labels:)`: image classification with softmax cross-entropy.
     public let imageClassification = SoftmaxClassification<ImageBatch>()
 
-    public init(model: Sequential<Float>, optimizer: any Optimizer<Float>) {
+    public init(model: Sequential<Float>, optimizer: any Optimizer<Float>, communicator: any Communicator = SingleProcessCommunicator()) {
         self.model = model
         self.optimizer = optimizer
+        self.communicator = communicator
     }
 
     public struct Result: Sendable, Equatable {
@@ -34,8 +38,13 @@ public final class TrainingStep {
 
     /// Runs the step on `batch` for `task`. A `CurvatureOptimizer` (K-FAC, NGD, TNGD) sees the batch's
     /// curvature (`task.curvatureBatch`) between the backward pass and its update.
+    ///
+    /// With `part` on several ranks, `batch` is this rank's rows `offset ..< offset + batch.count` of a
+    /// global batch of `globalCount`: the gradients, loss and correct count are summed over the ranks
+    /// (weighted by `b_r / b`) before the update, and the curvature batch carries the shard. The result is
+    /// then the global batch's; a failed reduction fails the step (`UpdateOutcome.failed`, nothing updated).
     @discardableResult
-    public func run<Task: TrainingTask>(_ batch: Task.Batch, task: Task) -> Result {
+    public func run<Task: TrainingTask>(_ batch: Task.Batch, task: Task, part: (offset: Int, globalCount: Int)? = nil) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         let outputs = model.forward(batch.input, context: ForwardContext(isTraining: true, examples: batch.count))
@@ -45,11 +54,28 @@ public final class TrainingStep {
         model.backward(task.outputGradient(batch: batch))
         let d = clock.now - start
         lastForwardBackwardSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        var (loss, right, shard): (Float, Int?, CurvatureShard?) = (value, correct, nil)
+        if let part, communicator.size > 1 {
+            let s = CurvatureShard(communicator: communicator, offset: part.offset, count: batch.count, globalCount: part.globalCount)
+            do {
+                try DataParallel.sumGradients(model.trainableParameters, weight: Float(s.weight), communicator: communicator)
+                var sums = [Double(value) * s.weight, Double(correct ?? 0)]
+                try communicator.allReduce(&sums)
+                (loss, right, shard) = (Float(sums[0]), correct.map { _ in Int(sums[1].rounded()) }, s)
+            } catch {
+                lastWarnings = []
+                return Result(loss: value, correct: correct, outcome: .failed(
+                    reason: "rank \(communicator.rank) of \(communicator.size): summing the gradients over the ranks failed: \(error)"))
+            }
+        }
         let curvature = optimizer as? any CurvatureOptimizer<Float>
-        curvature?.observeCurvature(task.curvatureBatch(model: model, batch: batch, lossValue: value))
+        if let curvature {
+            let local = task.curvatureBatch(model: model, batch: batch, lossValue: value)
+            curvature.observeCurvature(shard.map { local.distributed($0, globalLoss: loss) } ?? local)
+        }
         let outcome = optimizer.update(model.trainableParameters)
         lastWarnings = curvature?.takeWarnings() ?? []
-        return Result(loss: value, correct: correct, outcome: outcome)
+        return Result(loss: loss, correct: right, outcome: outcome)
     }
 
     /// Runs the step on images `batch` (`b × features`) with class `labels` (softmax cross-entropy).

@@ -14,11 +14,14 @@ extension KroneckerFactorComputation {
     ///
     /// For one example and positions = 1, `.exactGGN` gives `G ⊗ A` equal to the layer's exact GGN block;
     /// for deep linear networks with MSE it is exact for any batch (the same `Bᵀ B` for every example).
+    /// With `shard` (a data-parallel step) the factors are this rank's part's; the true Fisher's labels are
+    /// the ones one process draws for those rows.
     public static func batchFactors<S: NeuralScalar>(
         blocks: [KroneckerBlock<S>], model: Sequential<S>,
         curvature: OutputCurvature<S>?, fisher: FisherType,
         approximation: (String) -> WeightSharingApproximation = { _ in .expand },
-        rng: inout Xoshiro256StarStar
+        rng: inout Xoshiro256StarStar,
+        shard: CurvatureShard? = nil
     ) -> [String: KroneckerFactors<S>] {
         var activation: [String: Matrix<S>] = [:]
         for block in blocks {
@@ -35,7 +38,10 @@ extension KroneckerFactorComputation {
         let noParameterGradients = BackwardOptions(parameterGradients: false, inputGradient: false)
         switch (fisher, curvature) {
         case (.trueFisher, let h?):
-            _ = model.backward(h.sampledOutputGradient(using: &rng), options: noParameterGradients)
+            // In a data-parallel step every rank draws the global batch's labels and keeps its part's.
+            let sampled = shard.map { h.sampledOutputGradient(using: &rng, offset: $0.offset, globalExamples: $0.globalCount) }
+                ?? h.sampledOutputGradient(using: &rng)
+            _ = model.backward(sampled, options: noParameterGradients)
             accumulate()
         case (.exactGGN, let h?):
             for k in 0..<h.outputDimension {

@@ -100,9 +100,11 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
     /// `fisher` needs), blended into the EMA when finite.
     private func updateFactors(fisher: FisherType, batch: CurvatureBatch<Scalar>?) {
         guard let model = batch?.model ?? (blocks.isEmpty ? nil : modelForFallback) else { return }
-        let fresh = KroneckerFactorComputation.batchFactors(
+        var fresh = KroneckerFactorComputation.batchFactors(
             blocks: blocks, model: model, curvature: batch?.curvature, fisher: batch == nil ? .empirical : fisher,
-            approximation: configuration.approximation(forLayer:), rng: &rng)
+            approximation: configuration.approximation(forLayer:), rng: &rng, shard: batch?.shard)
+        // Several ranks: the global batch's factors, Σ_r (b_r / b) F_r (docs/multi-process.md#k-fac-on-several-ranks).
+        if let shard = batch?.shard, shard.communicator.size > 1 { fresh = Self.sumOverRanks(fresh, blocks: blocks, shard: shard) }
         let decay = Scalar(configuration.factorDecay)
         for (name, f) in fresh {
             guard f.isFinite else { nonFiniteFactorUpdates += 1; continue }

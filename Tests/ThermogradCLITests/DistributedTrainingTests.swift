@@ -1,0 +1,118 @@
+import Foundation
+import Linalg
+import Testing
+import Training
+
+/// `mpirun -np N thermograd train --distributed` against one process on the same global batches
+/// (docs/multi-process.md#data-parallel-steps): the weights and optimiser state of the checkpoints agree up to
+/// Float summation order, a resume on another rank count is refused, and a failing rank ends the job.
+///
+/// Tolerance: the ranks add the same per-example terms as one process in another order. Each Float sum then
+/// differs by a few units of 2⁻²⁴ relative to the sum of the terms' magnitudes, ~1e-6 of a gradient's scale;
+/// SGD and K-FAC (damped, so the solve amplifies it by at most ~1/λ relative to the curvature scale) carry
+/// that into the weights over k = 8 steps. We allow `1e-4 · max|w|` for every tensor, two orders above the
+/// measured ~1e-6 and far below any real difference (one step of the learning rate, 1e-2…1e-3 · max|w|).
+/// Adam divides by `√v`, which turns a rounding difference in a gradient entry that is itself at rounding
+/// level into an O(η) change of that weight; its bound is on the relative Frobenius norm instead.
+@Suite(.enabled(if: MPIRun.unavailable == nil, "needs mpirun and the built thermograd"),
+       .enabled(if: FileManager.default.fileExists(atPath: KillResumeProcessTests.data + "/t10k-images-idx3-ubyte.gz"),
+                "needs Fashion-MNIST (make deps)"))
+struct DistributedTrainingTests {
+    static let settings = ["train", "--hidden", "64", "--batch", "64", "--train-subset", "512", "--test-subset", "200",
+                           "--epochs", "1", "--log-every", "4", "--seed", "3"]
+
+    /// Every tensor of two checkpoints: (name, one-process values, N-rank values).
+    func tensors(_ a: String, _ b: String) throws -> [(String, [Float], [Float])] {
+        let x = try Checkpoint.read(from: a).file.tensors, y = try Checkpoint.read(from: b).file.tensors
+        #expect(Set(x.keys) == Set(y.keys), "checkpoint tensors differ: \(Set(x.keys).symmetricDifference(Set(y.keys)))")
+        return try x.keys.sorted().compactMap { k in
+            guard let t = y[k] else { return nil }
+            let (u, v): (Matrix<Float>, Matrix<Float>) = (try x[k]!.matrix(), try t.matrix())
+            return (k, u.storage, v.storage)
+        }
+    }
+
+    func train(_ folder: String, ranks: Int, _ extra: [String]) throws -> (status: Int32, output: String, error: String) {
+        if ranks == 0 {
+            // One process, started by mpirun too (same launcher, same environment) but without --distributed.
+            return try MPIRun.run(ranks: 1, Self.settings + extra + ["--out", folder])
+        }
+        return try MPIRun.run(ranks: ranks, Self.settings + extra + ["--out", folder, "--distributed"])
+    }
+
+    @Test(.timeLimit(.minutes(4)), arguments: [
+        (["--optimizer", "sgd", "--lr", "0.05"], 2, false),
+        (["--optimizer", "adam"], 2, true),
+        (["--optimizer", "kfac", "--kfac-inv-interval", "2", "--kfac-damping", "0.01"], 2, false),
+        (["--optimizer", "kfac", "--kfac-inv-interval", "2", "--kfac-damping", "0.01", "--kfac-broadcast", "gradients"], 3, false),
+    ] as [([String], Int, Bool)])
+    func ranksReproduceOneProcess(options: [String], ranks: Int, frobenius: Bool) throws {
+        let root = NSTemporaryDirectory() + "thermograd-dp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let one = try train(root + "/one", ranks: 0, options.filter { $0 != "--kfac-broadcast" && $0 != "gradients" })
+        #expect(one.status == 0, "\(one.error)")
+        let many = try train(root + "/many", ranks: ranks, options)
+        #expect(many.status == 0, "\(many.error)")
+        guard one.status == 0, many.status == 0 else { return }
+        #expect(many.output.contains("communication (rank 0)"))
+        let header = try String(contentsOfFile: root + "/many/metrics.csv", encoding: .utf8).prefix { $0 != "\n" }
+        #expect(header.contains("communication_bytes") && header.contains("communication_seconds"))
+        var worst = (name: "", ratio: 0.0)
+        for (name, a, b) in try tensors(root + "/one/checkpoint.safetensors", root + "/many/checkpoint.safetensors") {
+            #expect(a.count == b.count, "\(name)")
+            let scale = Double(a.map { abs($0) }.max() ?? 0)
+            guard scale > 0, a.count == b.count else { continue }
+            let ratio: Double
+            if frobenius || name.hasPrefix("optimizer.") {
+                let d = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+                ratio = (d / a.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot()
+            } else {
+                ratio = Double(zip(a, b).map { abs($0 - $1) }.max() ?? 0) / scale
+            }
+            if ratio > worst.ratio { worst = (name, ratio) }
+        }
+        #expect(worst.ratio <= 1e-4, "largest relative difference \(worst.ratio) in \(worst.name) (\(options), \(ranks) ranks)")
+    }
+
+    /// TK-FAC: the simulator eigendecomposes each damped factor, and a factor of rank ≤ b in 785 dimensions
+    /// has a degenerate eigenspace whose basis changes with a rounding-level change of the factor; the device
+    /// draws (identical) then land on other directions, so a run with other summation order (other ranks, or
+    /// even one process pinned to a core) is a different, equally valid sample of the device — not a
+    /// round-off neighbour. What must hold: both placements give the same numbers (same factors, same owners,
+    /// same device seeds), and every device ran as often as in one process (device call counters).
+    @Test(.timeLimit(.minutes(4))) func thermodynamicKFACPlacementsAgreeAndEveryDeviceRunsOnce() throws {
+        let root = NSTemporaryDirectory() + "thermograd-dp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let options = ["--optimizer", "tkfac", "--kfac-inv-interval", "4", "--kfac-damping", "0.1", "--samples", "256"]
+        let one = try train(root + "/one", ranks: 0, options)
+        let inverses = try train(root + "/inverses", ranks: 2, options)
+        let gradients = try train(root + "/gradients", ranks: 2, options + ["--kfac-broadcast", "gradients"])
+        for r in [one, inverses, gradients] { #expect(r.status == 0, "\(r.error)") }
+        guard [one, inverses, gradients].allSatisfy({ $0.status == 0 }) else { return }
+        for (name, a, b) in try tensors(root + "/inverses/checkpoint.safetensors", root + "/gradients/checkpoint.safetensors")
+            where name.hasPrefix("model.") || name.hasPrefix("optimizer.inner.") {
+            #expect(a == b, "\(name) differs between --kfac-broadcast inverses and gradients")
+        }
+        for (name, a, b) in try tensors(root + "/one/checkpoint.safetensors", root + "/inverses/checkpoint.safetensors")
+            where name.hasSuffix(".device_calls") {
+            #expect(a == b, "\(name): device calls differ from one process")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3))) func resumeOnAnotherRankCountIsRefusedAndFailuresEndTheJob() throws {
+        let root = NSTemporaryDirectory() + "thermograd-dp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let two = try train(root + "/run", ranks: 2, [])
+        #expect(two.status == 0, "\(two.error)")
+        let resumed = try train(root + "/run", ranks: 0, ["--resume", "--epochs", "2"])
+        #expect(resumed.status != 0)
+        #expect(resumed.error.contains("2 ranks") && resumed.error.contains("mpirun -np 2"), "\(resumed.error)")
+        // Rank 0 refuses the existing run folder; the job must end (not hang) with that rank's message.
+        let again = try MPIRun.run(ranks: 2, Self.settings + ["--out", root + "/run", "--distributed"], timeout: 60)
+        #expect(again.status != 0 && again.status != -9, "\(again.error)")
+        #expect(again.error.contains("rank 0 of 2") && again.error.contains("already holds a run"), "\(again.error)")
+        // Settings a distributed run cannot honour are refused by name.
+        let dropout = try MPIRun.run(ranks: 2, Self.settings + ["--out", root + "/d", "--distributed", "--dropout", "0.1"], timeout: 60)
+        #expect(dropout.status != 0 && dropout.error.contains("--dropout"), "\(dropout.error)")
+    }
+}
