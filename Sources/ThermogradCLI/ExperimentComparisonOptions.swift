@@ -16,17 +16,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     var hidden: [Int] = [128]
     @Option(help: "Mini-batch size.")
     var batch: Int = 128
-    @Option(help: "Training steps per run.")
-    var steps: Int = 300
-    @Option(name: .customLong("eval-every"), help: "Evaluate on the test split every N steps.")
-    var evalEvery: Int = 50
-    @Option(parsing: .upToNextOption, help: "Seeds (each arm runs once per seed).")
-    var seeds: [UInt64] = [1]
-    @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
-    var trainSubset: Int?
-    // Non-optional with 0 meaning "all": an optional option with a default could never be set back to nil.
-    @Option(name: .customLong("test-subset"), help: "Use only the first N test examples (0: all 10,000).")
-    var testSubset: Int = 5000
+    @OptionGroup var run: ScheduleOptions<ComparisonSchedule>
     // The comparison's defaults live in `KFACComparisonSettings`; an option the user did not pass keeps them.
     @Option(name: .customLong("adam-lr"), help: "Adam learning rate (default \(KFACComparisonSettings().adamLearningRate)).")
     var adamLR: Double?
@@ -62,16 +52,10 @@ struct ComparisonCommandOptions: ParsableArguments {
         return c
     }
 
-    func schedule() throws -> ExperimentSchedule {
-        do {
-            return try ExperimentSchedule(steps: steps, evaluateEvery: evalEvery, seeds: seeds, trainSubset: trainSubset,
-                                          testSubset: testSubset == 0 ? nil : testSubset)
-        } catch { throw ValidationError(error.description) }
-    }
+    func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        if testSubset < 0 { throw ValidationError("--test-subset must be 0 (all) or a positive count, got \(testSubset)") }
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
     }

@@ -12,14 +12,7 @@ import ThermoDevice
 
 /// Options shared by the TNGD experiments (`tngd-mnist`, `tngd-time`, `tngd-delay`, `tngd-noise`).
 struct TNGDExperimentOptions: ParsableArguments {
-    @Option(help: "Training steps per run (b = --batch examples each).")
-    var steps: Int = 150
-    @Option(name: .customLong("eval-every"), help: "Evaluate every N steps (test subset and the fixed training subset).")
-    var evalEvery: Int = 25
-    @Option(parsing: .upToNextOption, help: "Seeds (each arm runs once per seed).")
-    var seeds: [UInt64] = [1]
-    @Option(name: .customLong("test-subset"), help: "Test examples evaluated.")
-    var testSubset: Int = 2000
+    @OptionGroup var run: ScheduleOptions<TNGDSchedule>
     @Option(name: .customLong("train-probe"), help: "Training examples on which the training loss is evaluated.")
     var trainProbe: Int = 2000
     @Option(help: "Mini-batch size b (the paper: 64).")
@@ -50,10 +43,7 @@ struct TNGDExperimentOptions: ParsableArguments {
     var threads: Int = 1
 
     func validate() throws {
-        guard steps >= 1, evalEvery >= 1, testSubset >= 1, threads >= 1 else {
-            throw ValidationError("--steps, --eval-every, --test-subset and --threads must be at least 1")
-        }
-        guard !seeds.isEmpty else { throw ValidationError("--seeds needs at least one seed") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if tngd.analogTime != nil { throw ValidationError("--tngd-t: the experiments set the analog time with --t (or --times)") }
         _ = try knobs()
         do { _ = try settings() } catch { throw ValidationError("\(error)") }
@@ -102,9 +92,22 @@ struct TNGDExperimentOptions: ParsableArguments {
     }
 
     func settings() throws -> TNGDExperimentSettings {
-        try TNGDExperimentSettings(schedule: ExperimentSchedule(steps: steps, evaluateEvery: evalEvery, seeds: seeds,
-                                                                testSubset: testSubset),
+        try TNGDExperimentSettings(schedule: run.schedule(),
                                    batchSize: batch, channels: channels, hidden: hidden, trainProbe: trainProbe)
+    }
+
+    /// Runs one TNGD arm per value of a swept setting (`set` writes it into the TNGD settings) at analog time
+    /// `analogTime`, with the cost model's digital time per step.
+    func sweep(name: String, title: String, analogTime: Double, values: [Double], label: (Double) -> String,
+               set: (inout ThermodynamicNaturalGradientSettings, Double) -> Void) throws {
+        let cost = try digitalSeconds(analogTime: analogTime, cgIterations: 10)
+        let arms = try values.map { value -> TNGDArm in
+            var k = try knobs()
+            k.tngd.analogTime = analogTime
+            set(&k.tngd, value)
+            return try TNGDExperiments.tngd(label(value), k, batch: batch, digitalSeconds: { cost.lookup[$0] ?? .nan })
+        }
+        try run(name: name, title: title, arms: arms, costText: cost.description)
     }
 
     /// Loads the data, runs `arms`, writes the outputs and prints the table.
@@ -170,7 +173,7 @@ struct ExperimentTNGDMnist: ParsableCommand {
             var lines = [String(format: "Adam's final training loss (fixed subset, mean over seeds): %.4f. First evaluated step at or below it:", adamFinal)]
             for r in TNGDExperiments.stepsToReach(results, target: adamFinal) {
                 lines.append("  \(r.arm): " + (r.step.map { s in "step \(s)" + (r.modelled.map { String(format: ", modelled %.3g s", $0) } ?? "") }
-                                                ?? "not reached in \(options.steps) steps"))
+                                                ?? "not reached in \((try? options.run.schedule().steps ?? 0) ?? 0) steps"))
             }
             return lines.joined(separator: "\n")
         }
@@ -214,15 +217,8 @@ struct ExperimentTNGDDelay: ParsableCommand {
     var analogTime: Double = TNGDExperiments.delayAnalogTime
 
     func run() throws {
-        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
-        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
-        let arms = try delays.map { td -> TNGDArm in
-            var k = try options.knobs()
-            k.tngd.analogTime = analogTime
-            k.tngd.delay = td
-            return try TNGDExperiments.tngd("TNGD t_d=\(td)τ", k, batch: options.batch, digitalSeconds: d)
-        }
-        try options.run(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", arms: arms, costText: cost.description)
+        try options.sweep(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", analogTime: analogTime, values: delays,
+                          label: { "TNGD t_d=\($0)τ" }, set: { $0.delay = $1 })
     }
 }
 
@@ -249,7 +245,7 @@ struct ExperimentTNGDNoise: ParsableCommand {
         if let runs = probe {
             BLASThreads.set(options.threads)
             let data = try ExperimentRunner.loadData(directory: options.data.directory)
-            let seed = options.seeds[0]
+            let seed = try options.run.schedule().seeds[0]
             let b = min(options.batch, data.train.count)
             var input = Matrix<Float>(rows: b, columns: data.train.features)
             var labels = [Int](repeating: 0, count: b)
@@ -267,14 +263,7 @@ struct ExperimentTNGDNoise: ParsableCommand {
             }
             return
         }
-        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
-        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
-        let arms = try noises.map { kappa -> TNGDArm in
-            var k = try options.knobs()
-            k.tngd.analogTime = analogTime
-            k.tngd.noise = kappa
-            return try TNGDExperiments.tngd("TNGD κ0=\(kappa)", k, batch: options.batch, digitalSeconds: d)
-        }
-        try options.run(name: "tngd-noise", title: "TNGD: thermal noise κ0 at t = \(analogTime)τ", arms: arms, costText: cost.description)
+        try options.sweep(name: "tngd-noise", title: "TNGD: thermal noise κ0 at t = \(analogTime)τ", analogTime: analogTime, values: noises,
+                          label: { "TNGD κ0=\($0)" }, set: { $0.noise = $1 })
     }
 }

@@ -65,9 +65,15 @@ func describe<S>(_ p: ProgrammedMatrix<S>) -> String {
 }
 
 /// A `simulate` protocol: given the seeded test matrix, its device and its programming, estimate and report.
-protocol SimulateProtocol {
+protocol SimulateProtocol: ParsableCommand {
+    var problem: SimulateProblemOptions { get }
+    var device: DeviceOptions<SimulatorDevice> { get }
     func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
                             _ programmed: ProgrammedMatrix<S>) throws
+}
+
+extension SimulateProtocol {
+    func run() throws { try problem.run(device, solve: self) }
 }
 
 extension SimulateProblemOptions {
@@ -91,8 +97,6 @@ struct SimulateSolve: ParsableCommand, SimulateProtocol {
     static let configuration = CommandConfiguration(commandName: "solve", abstract: "Estimate A⁻¹b from the device mean.")
     @OptionGroup var problem: SimulateProblemOptions
     @OptionGroup(title: "Device") var device: DeviceOptions<SimulatorDevice>
-
-    func run() throws { try problem.run(device, solve: self) }
 
     func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
                             _ programmed: ProgrammedMatrix<S>) throws {
@@ -128,8 +132,6 @@ struct SimulateInverse: ParsableCommand, SimulateProtocol {
     static let configuration = CommandConfiguration(commandName: "inverse", abstract: "Estimate A⁻¹ from β × the sample covariance.")
     @OptionGroup var problem: SimulateProblemOptions
     @OptionGroup(title: "Device") var device: DeviceOptions<SimulatorDevice>
-
-    func run() throws { try problem.run(device, solve: self) }
 
     func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
                             _ programmed: ProgrammedMatrix<S>) throws {

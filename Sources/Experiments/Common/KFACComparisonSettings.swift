@@ -37,6 +37,10 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
 
     public init() {}
 
+    /// The comparisons' schedule: 300 steps, evaluation every 50, seed 1, the first 5,000 test examples.
+    // Constants inside `ExperimentSchedule`'s ranges: the initialiser cannot throw for them.
+    public static let defaultSchedule = try! ExperimentSchedule(steps: 300, evaluateEvery: 50, testSubset: 5000)
+
     /// The training configuration of a family (`.adam` or the K-FAC inner optimiser).
     public func training(_ optimizer: TrainingConfiguration.OptimizerKind, learningRate: Double) -> TrainingConfiguration {
         var c = TrainingConfiguration()
