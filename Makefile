@@ -46,7 +46,7 @@ bench-compare: build
 # target for FUZZ_SECONDS (default 60 s each), seeded from fuzz/corpus/<target>; the growing corpus is kept in
 # .build-fuzz/corpus, a crasher is written to fuzz/crashes/<target>-crash-<hash> and stops the run with an error.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= FuzzIDX FuzzSafetensors FuzzWorkload FuzzRunCSV FuzzCheckpointSettings FuzzSMILES
+FUZZ_TARGETS ?= FuzzIDX FuzzSafetensors FuzzWorkload FuzzRunCSV FuzzCheckpointSettings FuzzSMILES FuzzWordPiece
 fuzz: deps
 	cd fuzz && $(SWIFT) build -c release --build-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
