@@ -46,7 +46,7 @@ public enum ModelRegistryError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The models `train`, `bench` and the experiments can build, by name. The built-in ones are `mlp`,
-/// `cnn` and `tiny-cnn`; a new workload adds its own without editing this file:
+/// `cnn`, `tiny-cnn`, `vit` and `gnn` (molecule graphs); a new workload adds its own without editing this file:
 ///
 ///     try ModelRegistry.register(ModelBuilder(name: "residual-mlp", describe: { _ in "residual MLP" }) { request, rng in
 ///         Sequential(inputFeatures: request.inputFeatures, [
@@ -91,7 +91,6 @@ public enum ModelRegistry {
         return table.builders[name]
     }
 
-    /// Registered names, built-in ones first, then in registration order.
     /// Throws unless the model `name` reads images (the Fashion-MNIST commands' data); the message names the fix.
     public static func requireImageModel(_ name: String) throws(TrainingError) {
         guard let b = builder(named: name), b.input != .images else { return }
@@ -99,6 +98,7 @@ public enum ModelRegistry {
                                     + "(molecule runs: the GraphIsomorphismNetwork API with MoleculeGraphs, docs/gnn.md#gin)")
     }
 
+    /// Registered names, built-in ones first, then in registration order.
     public static var names: [String] {
         table.lock.lock()
         defer { table.lock.unlock() }
@@ -108,7 +108,7 @@ public enum ModelRegistry {
 
 /// The Fashion-MNIST models of the experiments (see `Models`), as registry entries.
 enum BuiltinModels {
-    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, gnn]
+    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, gnn]
 
     /// `mlpSizes` with the first and last widths replaced by the data's; dropout after each hidden ReLU.
     static let mlp = ModelBuilder(name: "mlp", describe: { "MLP " + $0.mlpSizes.map(String.init).joined(separator: "-") }) { r, rng in
@@ -148,7 +148,7 @@ enum BuiltinModels {
 
     static func squareImage(_ features: Int) -> ImageShape {
         let side = Int(Double(features).squareRoot())
-        precondition(side * side == features, "the CNN needs square single-channel images, got \(features) features")
+        precondition(side * side == features, "the CNN and the ViT need square single-channel images, got \(features) features")
         return ImageShape(height: side, width: side, channels: 1)
     }
 }
