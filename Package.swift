@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         // For the fuzz targets in fuzz/ (a separate package that builds these with -sanitize=fuzzer).
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Text", targets: ["Text"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Predictions", targets: ["Predictions"]),
         .library(name: "Chemistry", targets: ["Chemistry"]),  // also for fuzz/ (FuzzSMILES)
@@ -64,6 +65,8 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         // Real data sets (Fashion-MNIST IDX files, …).
         .target(name: "Datasets", dependencies: ["Linalg", "CZlib"]),
+        // Text: BERT's WordPiece tokenizer (vocab.txt), text data sets as token batches.
+        .target(name: "Text", dependencies: ["Linalg", "Datasets", "Reporting"]),
         // Molecules: SMILES parser, OGB-style atom/bond features, scaffold split, molecule data sources.
         .target(name: "Chemistry", dependencies: ["Linalg", "NeuralNet", "Datasets"]),
         // Curvature of a model on a batch: output curvature, Kronecker factors, the linearised model (JVP/VJP),
@@ -76,8 +79,9 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
         // Trainer, metrics, checkpoints.
         .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting", "Communication"]),
-        // Per-iteration runtime/memory predictions for real hardware (the cost model).
-        .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice"]),
+        // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from
+        // the model definitions (NeuralNet modules, Training's ModelRegistry).
+        .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Training"]),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
             "Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
@@ -94,7 +98,7 @@ let package = Package(
         // The umbrella module: `@_exported import` of every public module.
         .target(name: "Thermograd", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training",
-            "Reporting", "Predictions", "Experiments", "Communication",
+            "Reporting", "Predictions", "Experiments", "Communication", "Text",
         ]),
 
         // Shared test helpers: finite differences, approximate equality, statistics.
@@ -107,6 +111,7 @@ let package = Package(
         .testTarget(name: "ThermoDeviceTests", dependencies: ["ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Linalg", "_TestSupport"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "Datasets", "Linalg", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Solvers", "Curvature", "NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
@@ -115,14 +120,14 @@ let package = Package(
             "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
-        .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "_TestSupport"]),
+        .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "NeuralNet", "Training", "Experiments", "_TestSupport"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
         // The getting-started article's code, compiled and run through the umbrella module.
         // The re-exported modules are listed too: a module seen only through `@_exported import` is not an
         // input of this target's compile step, and an API change there would leave stale objects to link.
         .testTarget(name: "ThermogradTests", dependencies: [
             "Thermograd", "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets",
-            "Training", "Reporting", "Predictions", "Experiments", "Communication", "_TestSupport",
+            "Training", "Reporting", "Predictions", "Experiments", "Communication", "Text", "_TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -20,6 +20,7 @@ let package = Package(
         target("FuzzWorkload", ["Predictions"]),
         target("FuzzRunCSV", ["Reporting"]),
         target("FuzzCheckpointSettings", ["Training"]),
+        target("FuzzWordPiece", ["Text"]),
         target("FuzzSMILES", ["Chemistry"]),
     ]
 )

@@ -144,28 +144,35 @@ extension ThermodynamicDevice {
         }
 
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
-        let burnSteps = try relax(chains, programmed, bias: bias, time: burn)
-        let adc = outputQuantizer(chains)
-
         let readoutsPerChain = Swift.max(1, Int((time / (Double(perRHS) * sampleInterval)).rounded(.up)))
         var sums = [Double](repeating: 0, count: chainsTotal * n)
-        var readout = [Scalar](repeating: 0, count: chainsTotal * n)
         // Eigenbasis with an ideal ADC: the mean is linear, so the readouts are summed in modal coordinates
-        // and the per-chain sums rotated back once at the end. A quantising ADC acts on x, so then every
-        // readout is rotated to the device basis first (`withState`).
-        let modalSums = adc == nil && chains.eigenbasisTransition != nil
-        for _ in 0..<readoutsPerChain {
-            chains.step(stepsPerSample)
-            let body = { (p: UnsafePointer<Scalar>, ld: Int) in
-                readout.withUnsafeMutableBufferPointer { rb in
-                    for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
-                    adc?.quantizeInPlace(rb)
-                    sums.withUnsafeMutableBufferPointer { sb in
-                        for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
+        // and the per-chain sums rotated back once at the end; the sums themselves are drawn from their exact
+        // joint law (burn-in and readouts in one Gaussian draw per mode and chain, `modalReadoutSums`). A
+        // quantising ADC acts on x, so then the chain is stepped and every readout rotated to the device basis
+        // first (`withState`).
+        let modalSums = configuration.outputConverter.bits == nil && chains.eigenbasisTransition != nil
+        var burnSteps = 0
+        if modalSums {
+            sums = try chains.modalReadoutSums(burnIn: burn, readouts: readoutsPerChain, spacing: sampleInterval)
+            burnSteps = 1
+        } else {
+            burnSteps = try relax(chains, programmed, bias: bias, time: burn)
+            let adc = outputQuantizer(chains)
+            var readout = [Scalar](repeating: 0, count: chainsTotal * n)
+            for _ in 0..<readoutsPerChain {
+                chains.step(stepsPerSample)
+                let body = { (p: UnsafePointer<Scalar>, ld: Int) in
+                    readout.withUnsafeMutableBufferPointer { rb in
+                        for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
+                        adc?.quantizeInPlace(rb)
+                        sums.withUnsafeMutableBufferPointer { sb in
+                            for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
+                        }
                     }
                 }
+                chains.withState(body)
             }
-            if modalSums { chains.withStoredState(body) } else { chains.withState(body) }
         }
         if modalSums, let t = chains.eigenbasisTransition {
             // Rows of sums are Σ yᵀ; Σ xᵀ = (Σ yᵀ) Qᵀ.
@@ -197,7 +204,8 @@ extension ThermodynamicDevice {
                                readouts: readoutsPerChain * perRHS)
         var cost = DeviceCost()
         for _ in 0..<m { cost = cost + one }
-        cost.simulatedChainSteps = chainsTotal * (chains.stepsTaken + burnSteps)
+        // The closed-form draw stands for the burn-in jump and the readout steps it replaces.
+        cost.simulatedChainSteps = chainsTotal * (modalSums ? burnSteps + readoutsPerChain : chains.stepsTaken + burnSteps)
         cost.wallSeconds = Self.seconds(clock.now - start)
         let settings = SamplingSettings(burnIn: burn, sampleInterval: sampleInterval, step: h, stepsPerSample: stepsPerSample,
                                         chains: perRHS, readoutsPerChain: readoutsPerChain)

@@ -98,8 +98,9 @@ import ThermoDevice
 
     /// Solve: 8 devices at T = 8192τ, readouts 1τ apart. Theory for the exact transition: mode λ has stationary
     /// variance `1/(βλ)` and readout correlation `e^{−λΔ}`, so `E‖x̂ − A⁻¹b‖² = (α/γ)² Σ_λ Var_AR(1)/C` and the
-    /// measured sum lies within its chi-square bounds. A 20-bit ADC over ±50 (readouts rotated to the device basis
-    /// and quantised one by one) gives, with the same noise, the same means up to its step Δ (|mean(q(x)) − mean(x)| ≤ Δ/2).
+    /// measured sum lies within its chi-square bounds (the ideal-ADC readout sums are drawn from their exact law in
+    /// closed form, so this checks that law). A 20-bit ADC over ±50 (chains stepped, readouts rotated to the device
+    /// basis and quantised one by one) agrees with it within the two runs' standard errors.
     @Test func solveErrorMatchesExactTheoryAndTheADCPathAgrees() throws {
         let n = 16, time = 8192.0
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: 10, seed: 3)
@@ -125,9 +126,14 @@ import ThermoDevice
                 let quantised = try DeviceConfiguration(integrator: .eigenbasis, outputConverter: adc, chains: 64, seed: UInt64(200 + r))
                 var twin = ThermodynamicDevice<Float>(configuration: quantised)
                 let q = try twin.solve(try twin.program(a), b, time: time, sampleInterval: 1)
-                let step = 50.0 / Double(1 << 19) * p.scale / gain
-                let worst = zip(q.solution, result.solution).map { abs(Double($0) - Double($1)) }.max()!
-                #expect(worst <= step / 2 + 1e-5 * BLAS.norm(exact), "ADC path vs modal path: \(worst), Δ/2 = \(step / 2)")
+                // The ideal-ADC path draws its readout sums in closed form (`modalReadoutSums`), the quantising
+                // path steps and rotates every readout: independent draws of the same law, so per coordinate the
+                // difference is within 5 standard errors of the difference (16 coordinates: ≈ 1e-5 to chance).
+                for j in 0..<n {
+                    let d = Double(q.solution[j]) - Double(result.solution[j])
+                    let se = (pow(Double(q.standardError[j]), 2) + pow(Double(result.standardError[j]), 2)).squareRoot()
+                    #expect(abs(d) < 5 * se, "ADC path vs modal path, coordinate \(j): \(d), standard error \(se)")
+                }
             }
         }
         let bounds = Theory.chiSquareBounds(dof: Theory.effectiveDOF(weights))
