@@ -47,16 +47,22 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     net = build(a.model).float()
-    if a.optimizer == "sgd":
+    shape = (a.batch, 784) if a.model == "mlp" else (a.batch, 1, 28, 28)
+    print(json.dumps(measure(net, torch.randn(*shape, dtype=torch.float32), a.optimizer, a.seconds, a.model),
+                     indent=2, sort_keys=True))
+
+
+def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, model: str) -> dict:
+    """Times training steps of `net` on `x` with random labels (5 warm-up steps, then at least 20 steps and
+    `seconds`); returns the benchmark's JSON fields. Shared with bench/pytorch_vit_reference.py."""
+    if optimizer == "sgd":
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    elif a.optimizer == "adam":
+    elif optimizer == "adam":
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     else:
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
     loss_fn = nn.CrossEntropyLoss()
-    shape = (a.batch, 784) if a.model == "mlp" else (a.batch, 1, 28, 28)
-    x = torch.randn(*shape, dtype=torch.float32)
-    y = torch.randint(0, 10, (a.batch,))
+    y = torch.randint(0, 10, (x.shape[0],))
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -68,21 +74,21 @@ def main() -> None:
         step()
     times = []
     total = 0.0
-    while len(times) < 20 or total < a.seconds:
+    while len(times) < 20 or total < seconds:
         t0 = time.perf_counter()
         step()
         dt = time.perf_counter() - t0
         times.append(dt)
         total += dt
     med = statistics.median(times)
-    print(json.dumps({
-        "benchmark": "train-step-pytorch", "model": a.model, "batch": a.batch, "optimizer": a.optimizer,
+    return {
+        "benchmark": "train-step-pytorch", "model": model, "batch": x.shape[0], "optimizer": optimizer,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "parameters": sum(p.numel() for p in net.parameters()), "repeats": len(times),
         "meanSeconds": total / len(times), "medianSeconds": med,
         "madSeconds": statistics.median(abs(t - med) for t in times),
-        "examplesPerSecond": a.batch * len(times) / total,
-    }, indent=2, sort_keys=True))
+        "examplesPerSecond": x.shape[0] * len(times) / total,
+    }
 
 
 if __name__ == "__main__":

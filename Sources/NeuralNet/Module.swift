@@ -7,12 +7,43 @@ public struct ForwardContext: Sendable, Equatable {
     /// Examples in the batch (the model input's rows). A layer applied at several positions with shared
     /// weights sees `examples · positions` rows; `positions = rows / examples` (K-FAC-expand/reduce need it).
     public var examples: Int
+    /// Which positions of each example are real (padded token sequences): attention gives masked keys
+    /// zero weight and mean pooling averages over real positions only. nil: every position is real.
+    public var positionMask: PositionMask?
 
-    public init(isTraining: Bool, examples: Int) {
+    public init(isTraining: Bool, examples: Int, positionMask: PositionMask? = nil) {
         precondition(examples >= 1, "a batch needs at least one example")
+        precondition(positionMask.map { $0.examples == examples } ?? true,
+                     "position mask for \(positionMask?.examples ?? 0) examples, batch of \(examples)")
         self.isTraining = isTraining
         self.examples = examples
+        self.positionMask = positionMask
     }
+}
+
+/// Real (true) and padding (false) positions of a batch of sequences, example-major: `isReal[n·T + t]`
+/// for example `n`, position `t` (the row order of a `(b·T) × features` activation). Built from a
+/// `TokenBatch`'s 0/1 mask; attention layers and mean pooling read it from the `ForwardContext`.
+public struct PositionMask: Sendable, Equatable {
+    /// Positions per example `T`.
+    public let positions: Int
+    /// `b·T` flags.
+    public let isReal: [Bool]
+
+    public init(positions: Int, isReal: [Bool]) {
+        precondition(positions >= 1 && isReal.count % positions == 0,
+                     "position mask: \(isReal.count) flags are not a whole number of \(positions)-long sequences")
+        self.positions = positions
+        self.isReal = isReal
+    }
+
+    /// From a `b × T` matrix of 0 (padding) and 1 (real).
+    public init<S: BLASScalar>(_ mask: Matrix<S>) {
+        self.init(positions: mask.columns, isReal: mask.storage.map { $0 != 0 })
+    }
+
+    /// Examples `b`.
+    public var examples: Int { isReal.count / positions }
 }
 
 /// What a backward pass must produce.

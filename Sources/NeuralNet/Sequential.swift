@@ -1,12 +1,18 @@
 import Linalg
 
+/// A container whose forward pass is its `stages` applied in order (`Sequential`, `PatchEmbedding`):
+/// tools that walk a model layer by layer (the linearised model of the natural-gradient methods) flatten it.
+public protocol SequentialComposition<Scalar>: Module {
+    var stages: [any Module<Scalar>] { get }
+}
+
 /// Modules applied one after another: `f = f_{L-1} ∘ … ∘ f_0`; the usual root of a model.
 ///
 /// Children are named `"layers.<index>"`, so parameters are `"layers.<index>.<path in the child>"`
 /// (`"layers.0.weight"`, or `"layers.2.body.layers.0.weight"` inside a nested container): the keys that
 /// optimiser state and checkpoints use. `backward` runs the layers in reverse and skips the input
 /// gradient of the first layer unless asked for it.
-public final class Sequential<Scalar: NeuralScalar>: Module {
+public final class Sequential<Scalar: NeuralScalar>: Module, SequentialComposition {
     public let layers: [any Module<Scalar>]
     /// Input features the model expects.
     public let inputFeatures: Int
@@ -35,6 +41,7 @@ public final class Sequential<Scalar: NeuralScalar>: Module {
         layers.enumerated().map { ("layers.\($0)", $1) }
     }
     public var summary: String { layers.map(\.summary).joined(separator: " → ") }
+    public var stages: [any Module<Scalar>] { layers }
     /// The parameters an optimiser updates: `namedParameters` without the frozen ones.
     public var trainableParameters: [Parameter<Scalar>] { namedParameters.filter(\.isTrainable) }
 

@@ -21,7 +21,7 @@ struct BenchTrainStep: ParsableCommand {
         """
     )
 
-    @Option(help: "Model: mlp (784-512-512-10) or cnn (conv32-pool-conv64-pool-fc128).")
+    @Option(help: "Model: mlp (784-512-512-10), cnn (conv32-pool-conv64-pool-fc128), tiny-cnn or vit (--vit-*).")
     var model: TrainingConfiguration.ModelKind = .mlp
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP (784-<hidden>-10); the demo's is 128.")
     var hidden: [Int] = [512, 512]
@@ -37,6 +37,8 @@ struct BenchTrainStep: ParsableCommand {
     var repeats: Int = 20
     @Option(help: "Seed for the weights and the random batch.")
     var seed: UInt64 = 1
+    @OptionGroup(title: "Vision transformer (--model vit)")
+    var vit: VisionTransformerOptions
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac)")
@@ -48,6 +50,7 @@ struct BenchTrainStep: ParsableCommand {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try vit.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
@@ -76,6 +79,7 @@ struct BenchTrainStep: ParsableCommand {
         var c = TrainingConfiguration()
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
+        vit.apply(to: &c.vit)
         c.optimizer = optimizer
         c.seed = seed
         curvature.apply(to: &c)

@@ -78,8 +78,10 @@ struct ThermodynamicKFACCommandOptions: ParsableArguments {
 
 /// Model, schedule, baselines and output of the Adam / K-FAC / TK-FAC comparisons.
 struct ComparisonCommandOptions: ParsableArguments {
-    @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate) or tiny-cnn (factors ≤ 785 wide).")
+    @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate), tiny-cnn (factors ≤ 785 wide) or vit (--vit-*; digital K-FAC runs as expand and reduce).")
     var model: TrainingConfiguration.ModelKind = .mlp
+    @OptionGroup(title: "Vision transformer (--model vit)")
+    var vit: VisionTransformerOptions
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
     var hidden: [Int] = [128]
     @Option(help: "Mini-batch size.")
@@ -121,6 +123,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         var c = KFACComparisonSettings()
         c.model = model
         c.hidden = hidden
+        c.vit = vit.configuration
         c.batchSize = batch
         if let adamLR { c.adamLearningRate = adamLR }
         if let kfacInner { c.kfacInner = kfacInner.kind }
@@ -140,6 +143,7 @@ struct ComparisonCommandOptions: ParsableArguments {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try vit.check(model: model)
         if testSubset < 0 { throw ValidationError("--test-subset must be 0 (all) or a positive count, got \(testSubset)") }
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }

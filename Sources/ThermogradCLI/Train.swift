@@ -13,7 +13,7 @@ extension TrainingConfiguration.LearningRateScheduleKind: ExpressibleByArgument 
 /// `thermograd train`: trains a model on Fashion-MNIST and writes its record to a run folder.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an MLP or a small CNN on Fashion-MNIST with SGD, Adam or AdamW.",
+        abstract: "Train an MLP, a small CNN or a vision transformer on Fashion-MNIST.",
         discussion: """
         Prints the configuration, a progress line on standard error (epoch, step, loss, accuracy, \
         examples/s), and at the end a per-epoch table. The run folder (--out) receives config.json, \
@@ -25,6 +25,7 @@ struct Train: ParsableCommand {
         Examples:
           thermograd train                      # MLP 784-512-512-10, Adam, 10 epochs
           thermograd train --model cnn --epochs 3 --out runs/cnn
+          thermograd train --model vit --vit-patch 4 --vit-width 96 --epochs 5
           thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
           thermograd train --train-subset 5000 --epochs 2        # a quick run
           thermograd train --out runs/cnn --model cnn --epochs 5 --resume
@@ -32,7 +33,7 @@ struct Train: ParsableCommand {
         """
     )
 
-    @Option(help: "Model: mlp (784-<hidden>-10, ReLU) or cnn (conv32-pool-conv64-pool-fc128).")
+    @Option(help: "Model: mlp (784-<hidden>-10, ReLU), cnn (conv32-pool-conv64-pool-fc128), tiny-cnn or vit (vision transformer, --vit-*).")
     var model: TrainingConfiguration.ModelKind = .mlp
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
     var hidden: [Int] = [512, 512]
@@ -78,6 +79,8 @@ struct Train: ParsableCommand {
     var resume = false
     @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
     var overwrite = false
+    @OptionGroup(title: "Vision transformer (--model vit)")
+    var vit: VisionTransformerOptions
     @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
     var curvature: KFACOptions
     @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
@@ -93,6 +96,7 @@ struct Train: ParsableCommand {
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
         c.dropout = dropout
+        vit.apply(to: &c.vit)
         c.optimizer = optimizer
         curvature.apply(to: &c)
         c.thermodynamicKFAC = thermodynamicKFAC.options()
@@ -122,6 +126,7 @@ struct Train: ParsableCommand {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
+        try vit.check(model: model)
         if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         let c = try trainingConfiguration()
         do {

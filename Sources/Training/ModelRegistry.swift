@@ -41,7 +41,7 @@ public enum ModelRegistryError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The models `train`, `bench` and the experiments can build, by name. The built-in ones are `mlp`,
-/// `cnn` and `tiny-cnn`; a new workload adds its own without editing this file:
+/// `cnn`, `tiny-cnn` and `vit`; a new workload adds its own without editing this file:
 ///
 ///     try ModelRegistry.register(ModelBuilder(name: "residual-mlp", describe: { _ in "residual MLP" }) { request, rng in
 ///         Sequential(inputFeatures: request.inputFeatures, [
@@ -96,7 +96,7 @@ public enum ModelRegistry {
 
 /// The Fashion-MNIST models of the experiments (see `Models`), as registry entries.
 enum BuiltinModels {
-    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN]
+    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit]
 
     /// `mlpSizes` with the first and last widths replaced by the data's; dropout after each hidden ReLU.
     static let mlp = ModelBuilder(name: "mlp", describe: { "MLP " + $0.mlpSizes.map(String.init).joined(separator: "-") }) { r, rng in
@@ -127,7 +127,7 @@ enum BuiltinModels {
 
     static func squareImage(_ features: Int) -> ImageShape {
         let side = Int(Double(features).squareRoot())
-        precondition(side * side == features, "the CNN needs square single-channel images, got \(features) features")
+        precondition(side * side == features, "the CNN and the ViT need square single-channel images, got \(features) features")
         return ImageShape(height: side, width: side, channels: 1)
     }
 }

@@ -25,6 +25,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         /// `Models.tinyConvolutional`: conv8(5×5)-pool-conv16(3×3)-pool-fc10, every K-FAC factor ≤ 785 wide
         /// (TK-FAC's CNN: it fits a simulated device in reasonable time).
         public static let tinyCNN = ModelKind(builtin: "tiny-cnn")
+        /// `Models.visionTransformer` with the settings `vit` (docs/vit.md).
+        public static let vit = ModelKind(builtin: "vit")
 
         /// Every registered model, built-in ones first.
         public static var allCases: [ModelKind] { ModelRegistry.names.map(ModelKind.init(builtin:)) }
@@ -73,6 +75,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     public var mlpSizes: [Int] = [784, 512, 512, 10]
     /// Dropout probability after each hidden ReLU of the MLP (0: none).
     public var dropout: Double = 0
+    /// Vision-transformer settings (used with `model == .vit`).
+    public var vit = VisionTransformerConfiguration()
     public var optimizer: OptimizerKind = .adam
     /// Peak learning rate η.
     public var learningRate: Double = 1e-3
@@ -132,6 +136,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
                   "weight decay must be non-negative and finite in Float, got \(weightDecay)")
         try check((0..<1).contains(dropout), "dropout must be in [0, 1), got \(dropout)")
         try check(warmupSteps >= 0, "warm-up steps must be non-negative, got \(warmupSteps)")
+        if model == .vit { try vit.validate() }
         try check(mlpSizes.count >= 2 && mlpSizes.allSatisfy { $0 >= 1 }, "MLP sizes need at least two positive widths, got \(mlpSizes)")
         try check(trainSubset.map { $0 >= 1 } ?? true, "train subset must be at least 1")
         try check(testSubset.map { $0 >= 1 } ?? true, "test subset must be at least 1")

@@ -47,7 +47,7 @@ public final class TrainingStep {
     public func run<Task: TrainingTask>(_ batch: Task.Batch, task: Task, part: (offset: Int, globalCount: Int)? = nil) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
-        let outputs = model.forward(batch.input, context: ForwardContext(isTraining: true, examples: batch.count))
+        let outputs = model.forward(batch.input, context: ForwardContext(batch, isTraining: true))
         let value = task.loss(outputs, batch: batch)
         let correct = task.correctCount(batch: batch)
         model.zeroGradients()

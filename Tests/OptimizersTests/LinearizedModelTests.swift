@@ -43,13 +43,23 @@ struct LinearizedModelTests {
         case "conv-avgpool":
             let c = conv()
             layers = [c, AvgPool2d<Double>(input: c.outputShape, kernelSize: 2), Flatten<Double>(), Linear<Double>(12, 3, rng: &rng)]
+        case "residual":
+            layers = [Linear<Double>(32, 5, rng: &rng), Residual(Sequential(inputFeatures: 5, [norm(5), Linear<Double>(5, 5, rng: &rng), GELU<Double>()])),
+                      Linear<Double>(5, 3, rng: &rng)]
+        case "vit-mean", "vit-first":
+            // 4×4×2 images, 2×2 patches → 4 tokens of 8 values; every parameter moved off its initial value.
+            let shape = VisionTransformerShape(image: image, classes: 3, patchSize: 2, width: 4, depth: 2, heads: 2, mlpWidth: 6,
+                                               pooling: name == "vit-mean" ? .mean : .first, dropout: 0.2)
+            let vit: Sequential<Double> = Models.visionTransformer(shape, seed: 1, rng: &rng)
+            for p in vit.namedParameters { p.value.withUnsafeMutableBufferPointer { rng.fillNormal($0, std: 0.5) } }
+            return vit
         default: fatalError("unknown test model \(name)")
         }
         return Sequential(inputFeatures: 32, layers)
     }
 
     static let cases = ["linear", "relu", "tanh", "gelu", "layernorm", "layernorm-first", "dropout", "conv", "conv-maxpool",
-                        "conv-avgpool"].map(Case.init)
+                        "conv-avgpool", "residual", "vit-mean", "vit-first"].map(Case.init)
 
     @Test("J v equals the dense Jacobian times v and central differences; Jᵀu equals the dense Jᵀu", arguments: cases)
     func ruleMatchesJacobian(_ c: Case) throws {

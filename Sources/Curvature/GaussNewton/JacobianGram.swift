@@ -21,6 +21,9 @@ extension LinearizedModel {
         precondition(seeds.rows == rows && seeds.columns == outputDimension, "jacobianGram: seeds are \(seeds.rows)×\(seeds.columns)")
         // The rules see every parameter; with frozen ones (no column of J) the caller's row-by-row path applies.
         guard trainableSlots == nil else { return nil }
+        // The Gram rules below are for chains whose dense layers see one row per example; token models
+        // (residuals, attention, layers shared over positions) take the caller's row-by-row path.
+        guard rules.allSatisfy({ $0.hasGramRule(examples: b) }) else { return nil }
         guard let firstParameters = rules.firstIndex(where: { $0.hasParameters }) else { return Matrix(rows: rows, columns: rows) }
         // Input width of every rule (the forward widths), for the scatter of max pooling.
         var widths: [Int] = []
@@ -39,7 +42,7 @@ extension LinearizedModel {
             case let .gather(_, features): width = features
             case let .layerNorm(xhat, _, _, _, _): width = xhat.columns
             case let .linearMap(layer): width = layer.outputFeatures(forInput: width)
-            case .identity: break
+            case .identity, .residual, .positionEmbedding, .classToken, .attention: break
             }
         }
         var gram = Matrix<Scalar>(rows: rows, columns: rows)
@@ -128,7 +131,7 @@ extension LinearizedModel {
                         for j in 0..<f { delta[r, j] = inverseStd[e] * (gamma[0, j] * delta[r, j] - mean - xhat[e, j] * meanH) }
                     }
                 }
-            case .linearMap:
+            case .linearMap, .residual, .positionEmbedding, .classToken, .attention:
                 return nil
             case .identity:
                 continue
@@ -155,8 +158,19 @@ extension LinearizedModel.Rule {
     /// Whether the layer of this rule has trainable parameters.
     var hasParameters: Bool {
         switch self {
-        case .linear, .convolution, .layerNorm: return true
+        case .linear, .convolution, .layerNorm, .positionEmbedding, .classToken, .attention: return true
         case .mask, .gather, .linearMap, .identity: return false
+        case let .residual(body): return body.contains { $0.hasParameters }
+        }
+    }
+
+    /// Whether `jacobianGram` has a rule for this layer in a batch of `b` examples: not for the token
+    /// layers, and not for a `Linear` that sees several rows per example.
+    func hasGramRule(examples b: Int) -> Bool {
+        switch self {
+        case let .linear(x, _, _, _): return x.rows == b
+        case .residual, .positionEmbedding, .classToken, .attention: return false
+        case .convolution, .mask, .gather, .layerNorm, .linearMap, .identity: return true
         }
     }
 }

@@ -16,8 +16,14 @@ import NeuralNet
 /// - `LayerNorm` (`x̂ = (x − μ) r`, `r = (σ² + ε)^{-1/2}` per row, `y = γ ⊙ x̂ + β`):
 ///   `ẏ = γ ⊙ r (ẋ − mean(ẋ) − x̂ mean(x̂ ⊙ ẋ)) + γ̇ ⊙ x̂ + β̇`;
 /// - `MaxPool2d`: `ẋ` at each window's arg-max; `AvgPool2d`: the same average of `ẋ` (a linear map);
-/// - `Flatten`, `Dropout` (inference mode): `ẏ = ẋ`.
-/// Other layers are reported (`CurvatureError.unsupportedLayer`), never guessed.
+/// - `Flatten`, `Dropout` (inference mode): `ẏ = ẋ`;
+/// - containers: `Sequential` and `PatchEmbedding` (any `SequentialComposition`) are walked stage by stage;
+///   `Residual`: `ẏ = ẋ + ḟ(ẋ)` with the body's rules;
+/// - the ViT layers (docs/vit.md): `PatchExtraction` and `TokenPooling` are parameter-free linear maps
+///   applied to `ẋ`; `PositionEmbedding`: `ẏ = ẋ + Ė` per example; `ClassToken`: `ċ` put in front of each
+///   example's `ẋ`; `MultiHeadSelfAttention`: the projections' `Linear` rules and
+///   `Ṡ = (Q̇Kᵀ + QK̇ᵀ)/√d`, `Ṗ = P ⊙ (Ṡ − rowsum(P ⊙ Ṡ))`, `Ȯ = ṖV + PV̇` (`attentionTangent`).
+/// Other layers (`Branches`, `Embedding`) are reported (`CurvatureError.unsupportedLayer`), never guessed.
 ///
 /// This is the project's one forward-mode implementation: NGD-CG's GGN-vector products
 /// (`GeneralizedGaussNewton.product`) and TNGD both use it. Every rule is tested against central
@@ -45,7 +51,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     public let output: Matrix<Scalar>
 
     /// One layer's tangent rule with its cached data.
-    enum Rule {
+    indirect enum Rule {
         case linear(input: Matrix<Scalar>, weight: Int, bias: Int?, layer: Linear<Scalar>)
         /// `patches` is `b·H'·W' × k`; `inputConvolution` is a bias-free copy of the layer (same `W`)
         /// applied to input tangents.
@@ -59,6 +65,14 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         case linearMap(any Module<Scalar>)
         case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
         case identity
+        /// `ẏ = ẋ + body(ẋ)`.
+        case residual([Rule])
+        /// `ẏ = ẋ + Ė` per example: `weight` is `E`'s offset, `T × D` values.
+        case positionEmbedding(weight: Int, positions: Int, dimension: Int)
+        /// `ċ` (offset `token`, `D` values) in front of each example's `T = positions` tangent rows.
+        case classToken(token: Int, dimension: Int, positions: Int)
+        /// The projections' `.linear` rules around the layer's own `attentionTangent`.
+        case attention(MultiHeadSelfAttention<Scalar>, query: Rule, key: Rule, value: Rule, output: Rule)
     }
     let rules: [Rule]
 
@@ -74,53 +88,11 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         let trainable = model.trainableParameters
         parameterCount = trainable.reduce(0) { $0 + $1.count }
         trainableSlots = parameterCount == total ? nil : trainable.map { (offsets[ObjectIdentifier($0)]!, $0.count) }
-        let context = ForwardContext(isTraining: false, examples: input.rows)
-        var rules: [Rule] = []
         var x = input
-        for layer in Self.leaves(model) {
-            let y = layer.forward(x, context: context)
-            switch layer {
-            case let linear as Linear<Scalar>:
-                rules.append(.linear(input: x, weight: offsets[ObjectIdentifier(linear.weight)]!,
-                                     bias: linear.bias.map { offsets[ObjectIdentifier($0)]! }, layer: linear))
-            case let conv as Conv2d<Scalar>:
-                rules.append(Self.convolutionRule(conv, input: x, offsets: offsets))
-            case is ReLU<Scalar>:
-                var m = x
-                m.mapInPlace { $0 > 0 ? 1 : 0 }
-                rules.append(.mask(m))
-            case is Tanh<Scalar>:
-                var m = y
-                m.mapInPlace { 1 - $0 * $0 }
-                rules.append(.mask(m))
-            case is GELU<Scalar>:
-                // GELU'(x) = Φ(x) + x φ(x)
-                var m = x
-                let invSqrt2 = 1 / Scalar(2).squareRoot(), invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
-                m.mapInPlace { v in Scalar(0.5) * (1 + Scalar.errorFunction(v * invSqrt2)) + v * invSqrt2Pi * Scalar.exponential(-Scalar(0.5) * v * v) }
-                rules.append(.mask(m))
-            case let norm as LayerNorm<Scalar>:
-                rules.append(Self.layerNormRule(norm, input: x, offsets: offsets))
-            case let pool as MaxPool2d<Scalar>:
-                rules.append(.gather(Self.argmax(pool, x), outputFeatures: pool.outputShape.features))
-            case let pool as AvgPool2d<Scalar>:
-                rules.append(.linearMap(AvgPool2d<Scalar>(input: pool.inputShape, kernelSize: pool.kernelSize, stride: pool.stride)))
-            case is Flatten<Scalar>, is Dropout<Scalar>:
-                rules.append(.identity)
-            default:
-                throw .unsupportedLayer(summary: layer.summary)
-            }
-            x = y
-        }
+        let rules = try Self.rules(for: [model], input: &x, examples: input.rows, offsets: offsets)
         self.rules = rules
         output = x
         outputDimension = x.columns
-    }
-
-    /// The non-container layers of `model` in order.
-    static func leaves(_ layer: any Module<Scalar>) -> [any Module<Scalar>] {
-        if let s = layer as? Sequential<Scalar> { return s.layers.flatMap { leaves($0) } }
-        return [layer]
     }
 
     /// Patches through a copy of the layer whose kernel is the identity on a patch (`O = k`, no bias):
@@ -197,87 +169,8 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     }
 
     /// `J v` for `v` in the rules' layout (every parameter, frozen ones zero).
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     func jvpInLayout(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
-        var dx: Matrix<Scalar>? = nil   // nil: identically zero (the data have no tangent)
-        let b = examples
-        for rule in rules {
-            switch rule {
-            case let .linear(x, w, bias, layer):
-                let (out, inF) = (layer.weight.value.rows, layer.weight.value.columns)
-                var dy = Matrix<Scalar>(rows: x.rows, columns: out)
-                dy.withUnsafeMutableBufferPointer { yp in
-                    let y = yp.baseAddress!
-                    if let bias { for r in 0..<x.rows { (y + r * out).update(from: v + bias, count: out) } }
-                    x.withUnsafeBufferPointer { xp in
-                        Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, xp.baseAddress!, Int32(inF),
-                                    v + w, Int32(inF), bias == nil ? 0 : 1, y, Int32(out))
-                    }
-                    if let d = dx {
-                        d.withUnsafeBufferPointer { dp in
-                            layer.weight.value.withUnsafeBufferPointer { wp in
-                                Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, dp.baseAddress!,
-                                            Int32(inF), wp.baseAddress!, Int32(inF), 1, y, Int32(out))
-                            }
-                        }
-                    }
-                }
-                dx = dy
-            case let .convolution(p, w, bias, o, k, copy):
-                var dy = dx.map { copy.forward($0, context: ForwardContext(isTraining: false, examples: b)) }
-                    ?? Matrix<Scalar>(rows: b, columns: p.rows / b * o)
-                let rows = p.rows
-                dy.withUnsafeMutableBufferPointer { yp in
-                    let y = yp.baseAddress!
-                    if let bias { for r in 0..<rows { Scalar.axpy(Int32(o), 1, v + bias, 1, y + r * o, 1) } }
-                    p.withUnsafeBufferPointer { pp in
-                        Scalar.gemm(CblasNoTrans, CblasTrans, Int32(rows), Int32(o), Int32(k), 1, pp.baseAddress!, Int32(k),
-                                    v + w, Int32(k), 1, y, Int32(o))
-                    }
-                }
-                dx = dy
-            case let .mask(m):
-                guard var d = dx else { continue }
-                m.withUnsafeBufferPointer { mp in
-                    d.withUnsafeMutableBufferPointer { dp in for i in 0..<dp.count { dp[i] *= mp[i] } }
-                }
-                dx = d
-            case let .gather(index, features):
-                guard let d = dx else { continue }
-                var dy = Matrix<Scalar>(rows: d.rows, columns: features)
-                let inF = d.columns
-                d.withUnsafeBufferPointer { dp in
-                    dy.withUnsafeMutableBufferPointer { yp in
-                        for n in 0..<d.rows { for j in 0..<features {
-                            yp[n * features + j] = dp[n * inF + Int(index[n * features + j])]
-                        } }
-                    }
-                }
-                dx = dy
-            case let .layerNorm(xhat, r, gamma, w, bias):
-                let (n, f) = (xhat.rows, xhat.columns)
-                var dy = Matrix<Scalar>(rows: n, columns: f)
-                for i in 0..<n {
-                    if let d = dx {
-                        // ẋ̂ = r (ẋ − mean(ẋ) − x̂ mean(x̂ ⊙ ẋ))
-                        var meanD: Scalar = 0, meanHD: Scalar = 0
-                        for j in 0..<f { meanD += d[i, j]; meanHD += xhat[i, j] * d[i, j] }
-                        meanD /= Scalar(f)
-                        meanHD /= Scalar(f)
-                        for j in 0..<f { dy[i, j] = gamma[0, j] * r[i] * (d[i, j] - meanD - xhat[i, j] * meanHD) }
-                    }
-                    for j in 0..<f { dy[i, j] += v[w + j] * xhat[i, j] + v[bias + j] }
-                }
-                dx = dy
-            case let .linearMap(layer):
-                guard let d = dx else { continue }
-                dx = layer.forward(d, context: ForwardContext(isTraining: false, examples: b))
-            case .identity:
-                continue
-            }
-        }
-        return dx ?? Matrix(rows: b, columns: outputDimension)
+        Self.apply(rules, to: nil, parameters: v, examples: examples) ?? Matrix(rows: examples, columns: outputDimension)
     }
 
     /// `J_fᵀ u` written to `result` (`N` values) for the output cotangent `u` (`b × d_z`): the model's

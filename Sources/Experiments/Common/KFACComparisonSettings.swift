@@ -1,3 +1,4 @@
+import Curvature
 import Optimizers
 import Training
 
@@ -12,6 +13,8 @@ import Training
 public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertible {
     public var model: TrainingConfiguration.ModelKind = .mlp
     public var hidden: [Int] = [128]
+    /// The ViT's shape when `model` is `.vit`.
+    public var vit = VisionTransformerConfiguration()
     public var batchSize = 128
     public var adamLearningRate = 1e-3
     /// First-order optimiser inside (T)K-FAC: sgd (with `momentum`), adam or adamw.
@@ -33,6 +36,7 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
         var c = TrainingConfiguration()
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
+        c.vit = vit
         c.batchSize = batchSize
         c.optimizer = optimizer
         c.learningRate = learningRate
@@ -44,10 +48,17 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
     public var adamTraining: TrainingConfiguration { training(.adam, learningRate: adamLearningRate) }
     public var kfacTraining: TrainingConfiguration { training(kfacInner, learningRate: kfacLearningRate) }
 
-    /// Adam, digital K-FAC (Cholesky): the two baselines every TK-FAC arm is compared with.
+    /// Adam, digital K-FAC (Cholesky): the baselines every TK-FAC arm is compared with. For the ViT, whose
+    /// Linears act on every token, digital K-FAC runs twice: K-FAC-expand and K-FAC-reduce
+    /// (docs/kfac.md#weight-sharing-expand-and-reduce); TK-FAC arms use `kfac.approximation`.
     public func baselines(groups: [String] = []) -> [ExperimentArm] {
-        [.firstOrder(name: "Adam", groups: groups, training: adamTraining),
-         .kfac(name: "K-FAC (digital)", groups: groups, training: kfacTraining, kfac: kfac)]
+        let adam = ExperimentArm.firstOrder(name: "Adam", groups: groups, training: adamTraining)
+        guard model == .vit else { return [adam, .kfac(name: "K-FAC (digital)", groups: groups, training: kfacTraining, kfac: kfac)] }
+        return [adam] + WeightSharingApproximation.allCases.map { approximation in
+            var k = kfac
+            k.approximation = approximation
+            return .kfac(name: "K-FAC \(approximation)", groups: groups, training: kfacTraining, kfac: k)
+        }
     }
 
     public func validate() throws(ExperimentError) {
@@ -63,7 +74,7 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String {
-        "model \(model.description(mlpSizes: [784] + hidden + [10])), "
+        "model \(model.builder.describe(adamTraining)), "
             + "batch \(batchSize); Adam lr \(adamLearningRate); (T)K-FAC inner \(kfacInner.rawValue) lr \(kfacLearningRate)"
             + (kfacInner == .sgd ? " momentum \(momentum)" : "") + "; \(kfac)"
     }

@@ -55,7 +55,7 @@ extension TrainingTask {
         var total = 0.0
         for range in data.chunks(of: chunk) {
             let batch = data.batch(Array(range)[...])
-            let outputs = model.forward(batch.input, context: ForwardContext(isTraining: false, examples: batch.count))
+            let outputs = model.forward(batch.input, context: ForwardContext(batch, isTraining: false))
             total += Double(loss(outputs, batch: batch)) * Double(batch.count)
             let p = predictions()
             for i in metrics.indices { metrics[i].add(predictions: p, batch: batch) }
@@ -66,9 +66,9 @@ extension TrainingTask {
     /// What a curvature optimiser needs about `batch` after the step's forward pass (`lossValue` is what
     /// `loss` returned): the output curvature and a way to re-evaluate the loss at the current weights.
     public func curvatureBatch(model: Sequential<Float>, batch: Batch, lossValue: Float) -> CurvatureBatch<Float> {
-        let input = batch.input, examples = batch.count
+        let input = batch.input
         return CurvatureBatch(model: model, input: input, lossValue: lossValue, curvature: outputCurvature()) { [self] in
-            loss(model.forward(input, context: ForwardContext(isTraining: true, examples: examples)), batch: batch)
+            loss(model.forward(input, context: ForwardContext(batch, isTraining: true)), batch: batch)
         }
     }
 }

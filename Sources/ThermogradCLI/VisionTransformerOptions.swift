@@ -1,0 +1,52 @@
+import ArgumentParser
+import NeuralNet
+import Training
+
+extension TokenPoolingKind: ExpressibleByArgument {}
+
+/// The `--vit-*` options of `--model vit` (train, bench train-step, experiment compare). Every option is
+/// optional: one the user did not pass keeps `VisionTransformerConfiguration`'s default, shown in `--help`.
+struct VisionTransformerOptions: ParsableArguments {
+    private static let defaults = VisionTransformerConfiguration()
+
+    @Option(name: .customLong("vit-patch"), help: "Patch side p; 28×28 images give (28/p)² tokens: 7 → 16, 4 → 49 (default \(defaults.patchSize)).")
+    var patch: Int?
+    @Option(name: .customLong("vit-width"), help: "Token width D (default \(defaults.width)).")
+    var width: Int?
+    @Option(name: .customLong("vit-depth"), help: "Transformer blocks (default \(defaults.depth)).")
+    var depth: Int?
+    @Option(name: .customLong("vit-heads"), help: "Attention heads, dividing the width (default \(defaults.heads)).")
+    var heads: Int?
+    @Option(name: .customLong("vit-mlp-ratio"), help: "Hidden width of each block's MLP as a multiple of D (default \(defaults.mlpRatio)).")
+    var mlpRatio: Int?
+    @Option(name: .customLong("vit-pooling"), help: "mean (over the patch tokens) or first (a learned class token) (default \(defaults.pooling.rawValue)).")
+    var pooling: TokenPoolingKind?
+    @Option(name: .customLong("vit-dropout"), help: "Dropout after the embeddings, attention and MLPs (default \(defaults.dropout)).")
+    var dropout: Double?
+
+    /// Whether any `--vit-*` option was passed.
+    var isUsed: Bool { patch != nil || width != nil || depth != nil || heads != nil || mlpRatio != nil || pooling != nil || dropout != nil }
+
+    /// Writes the passed settings over `v`.
+    func apply(to v: inout VisionTransformerConfiguration) {
+        if let patch { v.patchSize = patch }
+        if let width { v.width = width }
+        if let depth { v.depth = depth }
+        if let heads { v.heads = heads }
+        if let mlpRatio { v.mlpRatio = mlpRatio }
+        if let pooling { v.pooling = pooling }
+        if let dropout { v.dropout = dropout }
+    }
+
+    /// The configuration these options describe (defaults elsewhere).
+    var configuration: VisionTransformerConfiguration {
+        var v = VisionTransformerConfiguration()
+        apply(to: &v)
+        return v
+    }
+
+    /// Refuses `--vit-*` options with another model.
+    func check(model: TrainingConfiguration.ModelKind) throws {
+        if isUsed && model != .vit { throw ValidationError("--vit-* options apply to --model vit only (got --model \(model.rawValue))") }
+    }
+}
