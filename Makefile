@@ -27,7 +27,7 @@ test: deps
 # K-FAC damping λ = 0.1 for both K-FAC arms: at the default 0.01 digital K-FAC is under-damped on this MLP
 # (3 seeds: 84.73 % vs 86.41 % at λ = 0.1), which made TK-FAC look better than its own reference.
 demo: build
-	$(RELEASE_BIN) experiment compare --steps 300 --eval-every 50 --input-bits 8 --output-bits 8 --kfac-damping 0.1 --out runs/demo
+	$(RELEASE_BIN) experiment compare --steps 300 --eval-every 50 --dac-bits 8 --adc-bits 8 --kfac-damping 0.1 --out runs/demo
 
 # Times one training step (batch 256, Adam, 2 threads; mean over the timed steps) in Thermograd and in PyTorch (CPU wheel,
 # float32, eager; installed from the machine's PyPI mirror when missing) and prints both and the ratio. The ViT's

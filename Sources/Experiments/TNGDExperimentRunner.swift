@@ -63,6 +63,10 @@ public struct TNGDExperimentSettings: Sendable, CustomStringConvertible {
         self.trainProbe = trainProbe
     }
 
+    /// The TNGD experiments' schedule: 150 steps, evaluation every 25, seed 1, the first 2,000 test examples.
+    // Constants inside `ExperimentSchedule`'s ranges: the initialiser cannot throw for them.
+    public static let defaultSchedule = try! ExperimentSchedule(steps: 150, evaluateEvery: 25, testSubset: 2000)
+
     public var description: String {
         "\(schedule); batch \(batchSize); model conv3×3/2(\(channels))-fc\(hidden)-fc10; training loss on the first "
             + "\(trainProbe) training examples"

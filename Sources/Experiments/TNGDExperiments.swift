@@ -18,31 +18,30 @@ import Training
 /// `digitalSeconds(name)` is the cost model's digital time per step for `"adam"`, `"tngd"`, `"ngd-cg"`,
 /// `"ngd-woodbury"` (supplied by the caller from `Predictions.StepCostModel`).
 public enum TNGDExperiments {
-    /// Settings of the TNGD arms that the experiments vary; the rest follows the paper.
+    /// Settings of the TNGD arms that the experiments vary: the TNGD settings (their one home,
+    /// `ThermodynamicNaturalGradientSettings`: the paper's), the two learning rates and the device's cost model.
     public struct Knobs: Sendable, CustomStringConvertible {
-        public var learningRate = 0.01
-        public var adamLearningRate = 1e-3
-        public var analogTime = ThermodynamicNaturalGradientConfiguration.Defaults.analogTime
-        public var damping = ThermodynamicNaturalGradientConfiguration.Defaults.damping
-        public var timeStep = ThermodynamicNaturalGradientConfiguration.Defaults.timeStep
-        public var noise = ThermodynamicNaturalGradientConfiguration.Defaults.noise
-        public var delay = 0.0
-        public var averagingTime = 0.0
-        public var momentum = 0.0
-        /// Where each device run starts (the paper: warm).
-        public var initialState = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart
-        /// Mean- or sum-normalised `F` and `∇ℓ` (ours: mean).
-        public var lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean
-        /// Exact (default) or Euler–Maruyama simulation of the device.
-        public var integrator = ThermodynamicNaturalGradientConfiguration.Integrator.exact
+        public var learningRate = TrainingConfiguration.defaultLearningRate(for: .tngd)
+        public var adamLearningRate = TrainingConfiguration.defaultLearningRate(for: .tngdAdam)
+        public var tngd = ThermodynamicNaturalGradientSettings()
         /// Device programming: seconds per resistor and rows written in parallel (`ThermoDevice.CostModel`).
         public var costModel = CostModel()
         public init() {}
-        public var description: String {
-            "TNGD \(integrator), η \(learningRate), t \(analogTime)τ, λ \(damping), δt \(timeStep)τ, κ0 \(noise), t_d \(delay)τ, averaging "
-                + "\(averagingTime)τ, momentum \(momentum), start \(initialState), loss \(lossNormalization); Adam η \(adamLearningRate); device \(costModel)"
+
+        /// The validated TNGD configuration with device seed `seed` as given (not derived from a run seed).
+        public func configuration(seed: UInt64 = 0) throws -> ThermodynamicNaturalGradientConfiguration {
+            try tngd.configuration(seed: 0, costModel: costModel).withSeed(seed)
         }
+
+        public var description: String { "η \(learningRate), \(tngd); Adam η \(adamLearningRate); device \(costModel)" }
     }
+
+    /// The experiments' own analog times and sweeps (the paper's figures).
+    public static let analogTimes: [Double] = [5, 10, 20, 50]
+    public static let delays: [Double] = [0, 0.2, 1]
+    public static let delayAnalogTime = 5.0
+    public static let noises: [Double] = [0.1, 0.01, 0.001]
+    public static let noiseAnalogTime = 1.0
 
     static func schedule(_ rate: Double, steps: Int) throws -> LearningRateSchedule {
         try LearningRateSchedule(baseRate: rate, decay: .constant, warmupSteps: 0, totalSteps: max(steps, 1))
@@ -65,19 +64,15 @@ public enum TNGDExperiments {
     /// A TNGD arm (`adam: true`: TNGD-Adam with the paper's β₁ = β₂ = 0).
     public static func tngd(_ name: String, _ k: Knobs, adam: Bool = false, batch: Int, groups: [String] = [],
                             digitalSeconds: (String) -> Double) throws -> TNGDArm {
-        let device = try ThermodynamicNaturalGradientConfiguration.device(noise: k.noise, timeStep: k.timeStep, costModel: k.costModel)
-        let config = try ThermodynamicNaturalGradientConfiguration(analogTime: k.analogTime, damping: k.damping, delay: k.delay,
-                                                                   averagingTime: k.averagingTime, initialState: k.initialState,
-                                                                   lossNormalization: k.lossNormalization, integrator: k.integrator,
-                                                                   device: device)
+        let config = try k.configuration()
         let rate = adam ? k.adamLearningRate : k.learningRate
         let settings = "\(config) [device noise seed per run: seed·7919 + 17], "
-            + (adam ? "Adam η \(rate), β (0, 0)" : "SGD η \(rate), momentum \(k.momentum)")
+            + (adam ? "Adam η \(rate), β (\(k.tngd.adamBeta1), \(k.tngd.adamBeta2))" : "SGD η \(rate), momentum \(k.tngd.momentum)")
         return TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(rate, batch: batch), settings: settings) { _, steps, seed in
             let seeded = config.withSeed(seed &* 7919 &+ 17)
             let inner: any Optimizer<Float> = adam
-                ? try Adam<Float>(schedule: schedule(rate, steps: steps), beta1: 0, beta2: 0)
-                : try SGD<Float>(schedule: schedule(rate, steps: steps), momentum: k.momentum)
+                ? try Adam<Float>(schedule: schedule(rate, steps: steps), beta1: k.tngd.adamBeta1, beta2: k.tngd.adamBeta2)
+                : try SGD<Float>(schedule: schedule(rate, steps: steps), momentum: k.tngd.momentum)
             return NaturalGradientDescent<Float>.thermodynamic(inner: inner, configuration: seeded)
         }, digitalSecondsPerStep: digitalSeconds("tngd"))
     }
@@ -86,10 +81,10 @@ public enum TNGDExperiments {
     public static func woodbury(_ name: String, _ k: Knobs, batch: Int, groups: [String] = [],
                                 digitalSeconds: (String) -> Double) -> TNGDArm {
         TNGDArm(arm: ExperimentArm(name: name, groups: groups, training: training(k.learningRate, batch: batch),
-                                   settings: "NGD(woodbury, λ \(k.damping)), SGD η \(k.learningRate)") { _, steps, _ in
+                                   settings: "NGD(woodbury, λ \(k.tngd.damping)), SGD η \(k.learningRate)") { _, steps, _ in
             var c = NaturalGradientConfiguration()
             c.method = .woodbury
-            c.damping = k.damping
+            c.damping = k.tngd.damping
             return try NaturalGradientDescent<Float>(inner: SGD(schedule: schedule(k.learningRate, steps: steps)), configuration: c)
         }, digitalSecondsPerStep: digitalSeconds("ngd-woodbury"))
     }
@@ -99,9 +94,9 @@ public enum TNGDExperiments {
     public static func conjugateGradient(_ name: String, _ k: Knobs, iterations: Int, batch: Int,
                                          digitalSeconds: (String) -> Double) -> TNGDArm {
         TNGDArm(arm: ExperimentArm(name: name, training: training(k.learningRate, batch: batch),
-                                   settings: "NGD-CG(λ \(k.damping), ≤ \(iterations) iterations, tolerance 1e-3, warm start), SGD η \(k.learningRate)") { _, steps, _ in
+                                   settings: "NGD-CG(λ \(k.tngd.damping), ≤ \(iterations) iterations, tolerance 1e-3, warm start), SGD η \(k.learningRate)") { _, steps, _ in
             var c = NaturalGradientConfiguration()
-            c.damping = k.damping
+            c.damping = k.tngd.damping
             c.cgTolerance = 1e-3
             c.cgMaxIterations = iterations
             c.warmStart = true

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// One kind of trainable layer of a workload, `s = W a + b` applied at `positions` places per example
 /// (tokens, spatial positions, nodes or edges; shared weights), repeated `count` times (identical
@@ -123,11 +124,12 @@ public struct Workload: Sendable, Equatable, Codable {
 }
 
 extension Workload {
-    /// Built-in workloads by name.
+    /// Workloads by name: a model of `ModelRegistry` (`mlp`, `cnn`, `tiny-cnn`, …) derived from its definition
+    /// (`registered(_:)`), or a description of a model this project does not build (`vit-s16`, `ogbg-gnn`,
+    /// `transformer-<width>`).
     public static func builtin(_ name: String) throws(PredictionError) -> Workload {
+        if let derived = registered(name) { return derived }
         switch name {
-        case "mlp": return mlp
-        case "cnn": return cnn
         case "vit-s16": return vitS16
         case "ogbg-gnn": return ogbgGNN
         default:
@@ -139,26 +141,17 @@ extension Workload {
                 }
                 return transformerBlock(width: n)
             }
-            throw .unknownPreset(kind: "workload", name: name, known: ["mlp", "cnn", "vit-s16", "ogbg-gnn", "transformer-<width>"])
+            throw .unknownPreset(kind: "workload", name: name, known: ModelRegistry.names + ["vit-s16", "ogbg-gnn", "transformer-<width>"])
         }
     }
 
-    /// The Fashion-MNIST MLP trained here: 784-512-512-10, batch 256.
-    public static let mlp = Workload(
-        name: "mlp", summary: "Fashion-MNIST MLP 784-512-512-10 (ReLU), batch 256, as trained by `thermograd train --model mlp`",
-        batch: 256, outputDimension: 10,
-        layers: [WorkloadLayer("fc1", inputs: 784, outputs: 512), WorkloadLayer("fc2", inputs: 512, outputs: 512),
-                 WorkloadLayer("fc3", inputs: 512, outputs: 10)])
+    /// The Fashion-MNIST MLP trained here (784-512-512-10, batch 256), derived from `ModelRegistry`'s `mlp`.
+    public static var mlp: Workload { registered("mlp")! }
 
-    /// The small Fashion-MNIST CNN trained here (`Models.smallConvolutional`), batch 256: 3×3 convolutions
-    /// unfolded (conv1 9 → 32 at 28·28 positions, conv2 288 → 64 at 14·14), then 3136 → 128 → 10. ReLU and
-    /// max-pooling FLOPs are negligible next to these and left out.
-    public static let cnn = Workload(
-        name: "cnn", summary: "Fashion-MNIST CNN conv32-pool-conv64-pool-fc128-fc10 (3×3, pad 1), batch 256, as trained by `thermograd train --model cnn`",
-        batch: 256, outputDimension: 10,
-        layers: [WorkloadLayer("conv1", inputs: 9, outputs: 32, positions: 28 * 28),
-                 WorkloadLayer("conv2", inputs: 288, outputs: 64, positions: 14 * 14),
-                 WorkloadLayer("fc1", inputs: 3136, outputs: 128), WorkloadLayer("fc2", inputs: 128, outputs: 10)])
+    /// The small Fashion-MNIST CNN trained here (`Models.smallConvolutional`: 3×3 convolutions unfolded,
+    /// conv1 9 → 32 at 28·28 positions, conv2 288 → 64 at 14·14, then 3136 → 128 → 10), batch 256, derived
+    /// from `ModelRegistry`'s `cnn`. ReLU and max-pooling FLOPs are negligible next to these and left out.
+    public static var cnn: Workload { registered("cnn")! }
 
     /// ViT-S/16 on ImageNet as in AlgoPerf: 12 blocks, width 384, MLP 1536, 6 heads, 196 patches + 1
     /// class token, batch 1024; the patch embedding is a 16×16×3 → 384 convolution (768 inputs at

@@ -39,12 +39,7 @@ struct BenchTrainStep: ParsableCommand {
     var seed: UInt64 = 1
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
-    @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
-    var curvature: KFACOptions
-    @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac)")
-    var thermodynamicKFAC: ThermodynamicKFACCommandOptions
-    @OptionGroup(title: "Thermodynamic NGD (--optimizer tngd|tngd-adam)")
-    var tngd: TNGDTrainOptions
+    @OptionGroup var optimizers: OptimizerOptions
 
     func validate() throws {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
@@ -82,10 +77,8 @@ struct BenchTrainStep: ParsableCommand {
         vit.apply(to: &c.vit)
         c.optimizer = optimizer
         c.seed = seed
-        curvature.apply(to: &c)
-        c.thermodynamicKFAC = thermodynamicKFAC.options()
-        c.tngd = tngd.settings
-        c.learningRate = (optimizer.isCurvatureBased ? curvature.inner.kind : optimizer) == .sgd ? 0.01 : 1e-3
+        try optimizers.apply(to: &c)
+        c.learningRate = c.defaultLearningRate
         try c.validate()
         let net = ModelFactory.model(c)
         let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000, model: net))

@@ -17,18 +17,12 @@ struct ExperimentCompare: ParsableCommand {
     )
 
     @OptionGroup(title: "Comparison") var comparison: ComparisonCommandOptions
-    @OptionGroup(title: "TK-FAC device") var device: ThermodynamicKFACCommandOptions
-
-    func options() -> ThermodynamicKFACOptions {
-        var o = device.options()
-        if device.inputBits == nil { o.inputBits = 8 }
-        if device.outputBits == nil { o.outputBits = 8 }
-        return o
-    }
+    @OptionGroup(title: "TK-FAC method") var method: TKFACMethodOptions
+    @OptionGroup(title: "TK-FAC device") var device: DeviceOptions<CompareDevice>
 
     func run() throws {
         let settings = comparison.comparison()
-        let o = options()
+        let o = try method.options(base: settings.compareDevice, device: device)
         let c = try o.configuration()
         let arm = try ExperimentArm.thermodynamicKFAC(name: c.label, training: settings.kfacTraining, kfac: settings.kfac,
                                                       options: o, measureUpdateError: true)

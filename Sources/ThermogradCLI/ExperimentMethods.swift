@@ -20,7 +20,8 @@ struct ExperimentMethods: ParsableCommand {
     )
 
     @OptionGroup(title: "Comparison") var comparison: ComparisonCommandOptions
-    @OptionGroup(title: "TK-FAC device (method and budget are set per arm)") var device: ThermodynamicKFACCommandOptions
+    @OptionGroup(title: "TK-FAC method") var method: TKFACMethodOptions
+    @OptionGroup(title: "TK-FAC device (method and budget are set per arm)") var device: DeviceOptions<TKFACDevice>
     @Option(name: .customLong("samples-sweep"), parsing: .upToNextOption, help: "Method 1 readouts per factor inversion.")
     var samplesSweep: [Int] = [1024, 4096, 16384]
     @Option(name: .customLong("analog-time-sweep"), parsing: .upToNextOption, help: "Method 2 averaging times per right-hand side (--time-unit).")
@@ -31,7 +32,7 @@ struct ExperimentMethods: ParsableCommand {
     func experiment() throws -> MethodsExperiment {
         var e = MethodsExperiment()
         e.comparison = comparison.comparison()
-        e.device = device.options()
+        e.device = try method.options(device: device)
         e.samples = samplesSweep
         e.analogTimes = analogTimeSweep
         e.includeRawFeed = rawFeed
@@ -54,14 +55,13 @@ struct ExperimentMethods: ParsableCommand {
     }
 
     /// The cost model of each feeding mode (`Predictions.StepCostModel` with `KFACSchedule.DeviceFeed`
-    /// factors | raw) for this experiment's MLP, batch and T_inv, with the model's default analog hardware
+    /// factors | raw) for this experiment's model (derived from its definition), batch and T_inv, with the model's default analog hardware
     /// and A100 digital rates: predicted per-step device terms of TK-FAC Methods 1 and 2.
     func feedCostTable(_ e: MethodsExperiment) throws -> String {
         let c = e.comparison
-        let widths = [784] + c.hidden + [10]
-        let layers = (0..<(widths.count - 1)).map { WorkloadLayer("fc\($0)", inputs: widths[$0], outputs: widths[$0 + 1]) }
-        let workload = Workload(name: "experiment MLP", summary: "MLP " + widths.map(String.init).joined(separator: "-"),
-                                batch: c.batchSize, outputDimension: 10, layers: layers)
+        guard let workload = Workload.registered(c.model.rawValue, batch: c.batchSize, configuration: c.kfacTraining) else {
+            throw ValidationError("--model \(c.model.rawValue) is not registered")
+        }
         var table = TextTable(title: "Cost model per step by feeding mode (Predictions.StepCostModel, A100 digital rates, default analog hardware)",
                               headers: ["optimizer", "feed", "total s", "DAC s", "programming s", "equilibration s", "sampling s", "ADC s", "bottleneck"])
         for feed in KFACSchedule.DeviceFeed.allCases {

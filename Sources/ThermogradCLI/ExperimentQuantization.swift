@@ -9,8 +9,8 @@ struct ExperimentQuantization: ParsableCommand {
         commandName: "quantization",
         abstract: "TK-FAC under input (DAC) and output (ADC) quantisation against digital K-FAC and Adam.",
         discussion: """
-        Arms: Adam, digital K-FAC (Cholesky), and TK-FAC (Method 1 by default) at each --input-bits for each \
-        --schemes (ideal ADC) and at each --output-bits (ideal DAC). Writes quantization.csv (every arm, seed \
+        Arms: Adam, digital K-FAC (Cholesky), and TK-FAC (Method 1 by default) at each --dac-bits-sweep for each \
+        --schemes (ideal ADC) and at each --adc-bits-sweep (ideal DAC). Writes quantization.csv (every arm, seed \
         and evaluation with device time, update error against digital K-FAC, device errors), \
         quantization.svg and one SVG per bit width (test accuracy and loss against step), and \
         quantization-table.txt (final test accuracy ± standard deviation over seeds).
@@ -27,10 +27,11 @@ struct ExperimentQuantization: ParsableCommand {
     )
 
     @OptionGroup(title: "Comparison") var comparison: ComparisonCommandOptions
-    @OptionGroup(title: "TK-FAC device (converters are set per arm)") var device: ThermodynamicKFACCommandOptions
-    @Option(name: .customLong("input-bits-sweep"), parsing: .upToNextOption, help: "DAC resolutions to sweep (ideal ADC).")
+    @OptionGroup(title: "TK-FAC method") var method: TKFACMethodOptions
+    @OptionGroup(title: "TK-FAC device (converters are set per arm)") var device: DeviceOptions<TKFACDevice>
+    @Option(name: .customLong("dac-bits-sweep"), parsing: .upToNextOption, help: "DAC resolutions to sweep (ideal ADC).")
     var inputBitsSweep: [Int] = [4, 8]
-    @Option(name: .customLong("output-bits-sweep"), parsing: .upToNextOption, help: "ADC resolutions to sweep (ideal DAC).")
+    @Option(name: .customLong("adc-bits-sweep"), parsing: .upToNextOption, help: "ADC resolutions to sweep (ideal DAC).")
     var outputBitsSweep: [Int] = [4, 8]
     @Option(parsing: .upToNextOption, help: "Input quantisation schemes: conservative, plainRounding.")
     var schemes: [String] = ["conservative", "plainRounding"]
@@ -40,7 +41,7 @@ struct ExperimentQuantization: ParsableCommand {
     func experiment() throws -> QuantizationExperiment {
         var e = QuantizationExperiment()
         e.comparison = comparison.comparison()
-        e.device = device.options()
+        e.device = try method.options(device: device)
         e.inputBits = full ? QuantizationExperiment.fullBits : inputBitsSweep
         e.outputBits = full ? QuantizationExperiment.fullBits : outputBitsSweep
         e.schemes = try schemes.map { s in

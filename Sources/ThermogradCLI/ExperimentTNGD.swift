@@ -12,14 +12,7 @@ import ThermoDevice
 
 /// Options shared by the TNGD experiments (`tngd-mnist`, `tngd-time`, `tngd-delay`, `tngd-noise`).
 struct TNGDExperimentOptions: ParsableArguments {
-    @Option(help: "Training steps per run (b = --batch examples each).")
-    var steps: Int = 150
-    @Option(name: .customLong("eval-every"), help: "Evaluate every N steps (test subset and the fixed training subset).")
-    var evalEvery: Int = 25
-    @Option(parsing: .upToNextOption, help: "Seeds (each arm runs once per seed).")
-    var seeds: [UInt64] = [1]
-    @Option(name: .customLong("test-subset"), help: "Test examples evaluated.")
-    var testSubset: Int = 2000
+    @OptionGroup var run: ScheduleOptions<TNGDSchedule>
     @Option(name: .customLong("train-probe"), help: "Training examples on which the training loss is evaluated.")
     var trainProbe: Int = 2000
     @Option(help: "Mini-batch size b (the paper: 64).")
@@ -28,74 +21,48 @@ struct TNGDExperimentOptions: ParsableArguments {
     var channels: Int = 4
     @Option(help: "Hidden width of the model.")
     var hidden: Int = 32
-    @Option(name: .customLong("lr"), help: "TNGD / NGD learning rate η (the paper: 0.01).")
-    var learningRate: Double = 0.01
-    @Option(name: .customLong("adam-lr"), help: "Adam (and TNGD-Adam) learning rate (the paper: 1e-3).")
-    var adamLearningRate: Double = 1e-3
-    @Option(help: "Damping λ of F (the paper: 0.01).")
-    var damping: Double = ThermodynamicNaturalGradientConfiguration.Defaults.damping
-    @Option(name: .customLong("time-step"), help: "Euler–Maruyama step δt in τ (the paper: 0.1).")
-    var timeStep: Double = ThermodynamicNaturalGradientConfiguration.Defaults.timeStep
-    @Option(help: "Thermal noise κ0 of the device.")
-    var noise: Double = ThermodynamicNaturalGradientConfiguration.Defaults.noise
-    @Option(help: "Device simulation: exact (continuous time, in the eigenbasis of F) or euler-maruyama (step --time-step).")
-    var integrator: ThermodynamicNaturalGradientConfiguration.Integrator = .exact
-    @Option(help: "TNGD momentum (SGD on g̃).")
-    var momentum: Double = 0
-    @Option(name: .customLong("averaging"), help: "Average readouts over the last T τ of each run (0: one readout).")
-    var averaging: Double = 0
-    @Option(help: "Device start: warm (previous state, the paper) or gradient (∇ℓ at every step).")
-    var start: String = ThermodynamicNaturalGradientConfiguration.InitialState.warmStart.rawValue
-    @Option(help: "Normalisation of F and ∇ℓ over the batch: mean (F = JᵀHJ/b + λ, ours) or sum (F = JᵀHJ + λ).")
-    var loss: String = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean.rawValue
-    @Option(name: .customLong("programming-time"), help: "Seconds to write one resistor (device cost model).")
-    var programmingTime: Double = CostModel().programmingTimePerCoupling
-    @Option(name: .customLong("parallel-rows"), help: "Resistor rows written in parallel (device cost model).")
-    var parallelRows: Int = CostModel().parallelRows
+    private static let k = TNGDExperiments.Knobs()
+    @Option(name: .customLong("lr"), help: defaulted("TNGD / NGD learning rate η (the paper: 0.01).", k.learningRate))
+    var learningRate: Double?
+    @Option(name: .customLong("adam-lr"), help: defaulted("Adam (and TNGD-Adam) learning rate (the paper: 1e-3).", k.adamLearningRate))
+    var adamLearningRate: Double?
+    @OptionGroup(title: "TNGD (--tngd-t: use the experiment's --t)") var tngd: TNGDOptions
+    @OptionGroup(title: "TNGD device") var device: DeviceOptions<TNGDDevice>
+    @Option(name: .customLong("programming-time"), help: defaulted("Seconds to write one resistor (device cost model).", k.costModel.programmingTimePerCoupling))
+    var programmingTime: Double?
+    @Option(name: .customLong("parallel-rows"), help: defaulted("Resistor rows written in parallel (device cost model).", k.costModel.parallelRows))
+    var parallelRows: Int?
     @Option(help: "Digital hardware of the cost model for modelled runtime: cpu (measured now), a100, h100.")
     var digital: Predict.DigitalPreset = .a100
     @Option(help: "Output folder.")
     var out: String?
-    @Option(name: .customLong("data-dir"), help: "Folder of IDX files in the Fashion-MNIST layout (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]); plots are titled with its name.")
-    var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
-    /// The data set's display name (from the folder, `IDXImageFolder(directory:)`), for titles.
-    var dataName: String { IDXImageFolder(directory: dataDirectory).name }
+    @OptionGroup var data: DataDirectoryOption
+    /// The data set's display name, for titles.
+    var dataName: String { data.name }
     @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
     var threads: Int = 1
 
     func validate() throws {
-        guard steps >= 1, evalEvery >= 1, batch >= 1, channels >= 1, hidden >= 1, testSubset >= 1, trainProbe >= 1 else {
-            throw ValidationError("--steps, --eval-every, --batch, --channels, --hidden, --test-subset and --train-probe must be at least 1")
-        }
-        guard !seeds.isEmpty else { throw ValidationError("--seeds needs at least one seed") }
-        guard learningRate > 0, adamLearningRate > 0, damping > 0, timeStep > 0, noise > 0 else {
-            throw ValidationError("--lr, --adam-lr, --damping, --time-step and --noise must be positive")
-        }
-        guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
-        guard ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: start) != nil else {
-            throw ValidationError("--start must be warm or gradient, got \(start)")
-        }
-        guard ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: loss) != nil else {
-            throw ValidationError("--loss must be mean or sum, got \(loss)")
-        }
-        guard averaging >= 0, programmingTime >= 0, parallelRows >= 1, threads >= 1 else {
-            throw ValidationError("--averaging and --programming-time must be non-negative, --parallel-rows and --threads ≥ 1")
-        }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if tngd.analogTime != nil { throw ValidationError("--tngd-t: the experiments set the analog time with --t (or --times)") }
+        _ = try knobs()
+        do { _ = try settings() } catch { throw ValidationError("\(error)") }
     }
 
-    var knobs: TNGDExperiments.Knobs {
+    /// The arms' settings: the knobs' defaults with the passed options, validated.
+    func knobs() throws -> TNGDExperiments.Knobs {
         var k = TNGDExperiments.Knobs()
-        k.learningRate = learningRate
-        k.adamLearningRate = adamLearningRate
-        k.damping = damping
-        k.timeStep = timeStep
-        k.noise = noise
-        k.momentum = momentum
-        k.averagingTime = averaging
-        k.initialState = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: start) ?? .warmStart
-        k.lossNormalization = ThermodynamicNaturalGradientConfiguration.LossNormalization(rawValue: loss) ?? .mean
-        k.integrator = integrator
-        k.costModel = CostModel(programmingTimePerCoupling: programmingTime, parallelRows: parallelRows)
+        if let learningRate { k.learningRate = learningRate }
+        if let adamLearningRate { k.adamLearningRate = adamLearningRate }
+        k.tngd = try tngd.settings(device: device, seed: 0)
+        if programmingTime != nil || parallelRows != nil {
+            k.costModel = CostModel(programmingTimePerCoupling: programmingTime ?? k.costModel.programmingTimePerCoupling,
+                                    parallelRows: parallelRows ?? k.costModel.parallelRows)
+        }
+        do { _ = try k.configuration() } catch { throw ValidationError("\(error)") }
+        for (option, rate) in [("--lr", k.learningRate), ("--adam-lr", k.adamLearningRate)] where !(rate > 0 && rate.isFinite) {
+            throw ValidationError("\(option) must be positive, got \(rate)")
+        }
         return k
     }
 
@@ -107,13 +74,9 @@ struct TNGDExperimentOptions: ParsableArguments {
         case .a100: hardware = .a100
         case .h100: hardware = .h100
         }
-        let side = 28, positions = ((side + 2 - 3) / 2 + 1) * ((side + 2 - 3) / 2 + 1)
-        let workload = Workload(name: "tngd-mnist", summary: "conv3×3/2(\(channels)) → fc\(hidden) → fc10, Fashion-MNIST",
-                                batch: batch, outputDimension: 10, layers: [
-                                    WorkloadLayer("conv", inputs: 9, outputs: channels, positions: positions),
-                                    WorkloadLayer("fc1", inputs: positions * channels, outputs: hidden),
-                                    WorkloadLayer("fc2", inputs: hidden, outputs: 10),
-                                ])
+        let model = TNGDModel.convolutionalDense(channels: channels, hidden: hidden, seed: 1)
+        let workload = Workload(model: model, name: "tngd-mnist", summary: "conv3×3/2(\(channels)) → fc\(hidden) → fc10, Fashion-MNIST",
+                                batch: batch, outputDimension: model.outputFeatures)
         var schedule = KFACSchedule()
         schedule.tngdAnalogTime = analogTime
         schedule.cgIterations = cgIterations
@@ -129,9 +92,22 @@ struct TNGDExperimentOptions: ParsableArguments {
     }
 
     func settings() throws -> TNGDExperimentSettings {
-        try TNGDExperimentSettings(schedule: ExperimentSchedule(steps: steps, evaluateEvery: evalEvery, seeds: seeds,
-                                                                testSubset: testSubset),
+        try TNGDExperimentSettings(schedule: run.schedule(),
                                    batchSize: batch, channels: channels, hidden: hidden, trainProbe: trainProbe)
+    }
+
+    /// Runs one TNGD arm per value of a swept setting (`set` writes it into the TNGD settings) at analog time
+    /// `analogTime`, with the cost model's digital time per step.
+    func sweep(name: String, title: String, analogTime: Double, values: [Double], label: (Double) -> String,
+               set: (inout ThermodynamicNaturalGradientSettings, Double) -> Void) throws {
+        let cost = try digitalSeconds(analogTime: analogTime, cgIterations: 10)
+        let arms = try values.map { value -> TNGDArm in
+            var k = try knobs()
+            k.tngd.analogTime = analogTime
+            set(&k.tngd, value)
+            return try TNGDExperiments.tngd(label(value), k, batch: batch, digitalSeconds: { cost.lookup[$0] ?? .nan })
+        }
+        try run(name: name, title: title, arms: arms, costText: cost.description)
     }
 
     /// Loads the data, runs `arms`, writes the outputs and prints the table.
@@ -142,7 +118,7 @@ struct TNGDExperimentOptions: ParsableArguments {
         let s = try settings()
         let preamble = "thermograd experiment \(name)\nsettings: \(s)\n\(costText)\n" + arms.map { "\($0.arm.name): \($0.arm.settings)" }.joined(separator: "\n")
         print(preamble + "\n")
-        let data = try ExperimentRunner.loadData(directory: dataDirectory)
+        let data = try ExperimentRunner.loadData(directory: data.directory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
         // Results are rewritten after every finished run, so an interrupted experiment keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
@@ -181,8 +157,8 @@ struct ExperimentTNGDMnist: ParsableCommand {
     var cgIterations: Int = 10
 
     func run() throws {
-        var k = options.knobs
-        k.analogTime = analogTime
+        var k = try options.knobs()
+        k.tngd.analogTime = analogTime
         let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: cgIterations)
         let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
         var arms = [TNGDExperiments.adam(k, batch: options.batch, digitalSeconds: d),
@@ -197,7 +173,7 @@ struct ExperimentTNGDMnist: ParsableCommand {
             var lines = [String(format: "Adam's final training loss (fixed subset, mean over seeds): %.4f. First evaluated step at or below it:", adamFinal)]
             for r in TNGDExperiments.stepsToReach(results, target: adamFinal) {
                 lines.append("  \(r.arm): " + (r.step.map { s in "step \(s)" + (r.modelled.map { String(format: ", modelled %.3g s", $0) } ?? "") }
-                                                ?? "not reached in \(options.steps) steps"))
+                                                ?? "not reached in \((try? options.run.schedule().steps ?? 0) ?? 0) steps"))
             }
             return lines.joined(separator: "\n")
         }
@@ -211,7 +187,7 @@ struct ExperimentTNGDTime: ParsableCommand {
 
     @OptionGroup var options: TNGDExperimentOptions
     @Option(name: .customLong("times"), parsing: .upToNextOption, help: "Analog times t in τ.")
-    var times: [Double] = [5, 10, 20, 50]
+    var times: [Double] = TNGDExperiments.analogTimes
     @Flag(name: .customLong("no-exact"), help: "Skip the exact-NGD arm.")
     var noExact = false
 
@@ -220,11 +196,11 @@ struct ExperimentTNGDTime: ParsableCommand {
         let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
         var arms: [TNGDArm] = []
         for t in times {
-            var k = options.knobs
-            k.analogTime = t
+            var k = try options.knobs()
+            k.tngd.analogTime = t
             arms.append(try TNGDExperiments.tngd("TNGD t=\(t)τ", k, batch: options.batch, digitalSeconds: d))
         }
-        if !noExact { arms.append(TNGDExperiments.woodbury("exact NGD", options.knobs, batch: options.batch, digitalSeconds: d)) }
+        if !noExact { arms.append(TNGDExperiments.woodbury("exact NGD", try options.knobs(), batch: options.batch, digitalSeconds: d)) }
         try options.run(name: "tngd-time", title: "TNGD: analog time t", arms: arms,
                         costText: cost.description + " (digital TNGD time per step does not depend on t)")
     }
@@ -236,20 +212,13 @@ struct ExperimentTNGDDelay: ParsableCommand {
 
     @OptionGroup var options: TNGDExperimentOptions
     @Option(name: .customLong("delays"), parsing: .upToNextOption, help: "Delays t_d in τ.")
-    var delays: [Double] = [0, 0.2, 1]
+    var delays: [Double] = TNGDExperiments.delays
     @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
-    var analogTime: Double = 5
+    var analogTime: Double = TNGDExperiments.delayAnalogTime
 
     func run() throws {
-        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
-        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
-        let arms = try delays.map { td -> TNGDArm in
-            var k = options.knobs
-            k.analogTime = analogTime
-            k.delay = td
-            return try TNGDExperiments.tngd("TNGD t_d=\(td)τ", k, batch: options.batch, digitalSeconds: d)
-        }
-        try options.run(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", arms: arms, costText: cost.description)
+        try options.sweep(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", analogTime: analogTime, values: delays,
+                          label: { "TNGD t_d=\($0)τ" }, set: { $0.delay = $1 })
     }
 }
 
@@ -259,9 +228,9 @@ struct ExperimentTNGDNoise: ParsableCommand {
 
     @OptionGroup var options: TNGDExperimentOptions
     @Option(name: .customLong("noises"), parsing: .upToNextOption, help: "Noise amplitudes κ0.")
-    var noises: [Double] = [0.1, 0.01, 0.001]
+    var noises: [Double] = TNGDExperiments.noises
     @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
-    var analogTime: Double = 1
+    var analogTime: Double = TNGDExperiments.noiseAnalogTime
     @Option(help: ArgumentHelp("Instead of training: measure the readout noise after this many warm-started runs on one batch at the "
                                + "initial weights (first seed), against the theory κ0(1 − e^{−2λT})/λ per coordinate (TNGDNoiseProbe)."))
     var probe: Int?
@@ -275,37 +244,26 @@ struct ExperimentTNGDNoise: ParsableCommand {
     func run() throws {
         if let runs = probe {
             BLASThreads.set(options.threads)
-            let data = try ExperimentRunner.loadData(directory: options.dataDirectory)
-            let seed = options.seeds[0]
+            let data = try ExperimentRunner.loadData(directory: options.data.directory)
+            let seed = try options.run.schedule().seeds[0]
             let b = min(options.batch, data.train.count)
             var input = Matrix<Float>(rows: b, columns: data.train.features)
             var labels = [Int](repeating: 0, count: b)
             data.train.gather(Array(0..<b)[...], into: &input, labels: &labels)
             print("thermograd experiment tngd-noise --probe \(runs): first \(b) training examples, weights of seed \(seed), "
-                  + "t \(analogTime)τ, η \(options.learningRate)")
+                  + "t \(analogTime)τ, η \(try options.knobs().learningRate)")
             for kappa in noises {
-                var k = options.knobs
-                k.analogTime = analogTime
-                k.noise = kappa
-                let device = try ThermodynamicNaturalGradientConfiguration.device(noise: kappa, timeStep: k.timeStep, seed: seed)
-                let config = try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: k.damping,
-                                                                           averagingTime: k.averagingTime, initialState: k.initialState,
-                                                                           lossNormalization: k.lossNormalization,
-                                                                           integrator: k.integrator, device: device)
+                var k = try options.knobs()
+                k.tngd.analogTime = analogTime
+                k.tngd.noise = kappa
+                let config = try k.configuration(seed: seed)
                 let model = TNGDModel.convolutionalDense(channels: options.channels, hidden: options.hidden, seed: seed)
                 print(try TNGDNoiseProbe.measure(model: model, input: input, labels: labels, configuration: config, runs: runs,
-                                                 learningRate: options.learningRate))
+                                                 learningRate: k.learningRate))
             }
             return
         }
-        let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: 10)
-        let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
-        let arms = try noises.map { kappa -> TNGDArm in
-            var k = options.knobs
-            k.analogTime = analogTime
-            k.noise = kappa
-            return try TNGDExperiments.tngd("TNGD κ0=\(kappa)", k, batch: options.batch, digitalSeconds: d)
-        }
-        try options.run(name: "tngd-noise", title: "TNGD: thermal noise κ0 at t = \(analogTime)τ", arms: arms, costText: cost.description)
+        try options.sweep(name: "tngd-noise", title: "TNGD: thermal noise κ0 at t = \(analogTime)τ", analogTime: analogTime, values: noises,
+                          label: { "TNGD κ0=\($0)" }, set: { $0.noise = $1 })
     }
 }

@@ -15,8 +15,8 @@ extension WeightSharingApproximation: ExpressibleByArgument {}
 struct KFACOptions: ParsableArguments {
     private static let kfac = KFACConfiguration(), ngd = NaturalGradientConfiguration()
 
-    @Option(help: "First-order optimiser that applies the K-FAC/NGD direction.")
-    var inner: InnerOptimizerArgument = .sgd
+    @Option(help: defaulted("First-order optimiser that applies the K-FAC/NGD direction.", TrainingConfiguration().curvatureInner.rawValue))
+    var inner: InnerOptimizerArgument?
     @Option(name: .customLong("kfac-fisher"), help: "K-FAC curvature: true (sampled labels), empirical, or ggn (exact, one backward per class) (default \(kfac.fisherType)).")
     var fisher: FisherType?
     @Option(name: .customLong("kfac-damping"), help: "K-FAC Tikhonov damping λ, initial value with --kfac-adaptive-damping (default \(kfac.damping)).")
@@ -50,7 +50,7 @@ struct KFACOptions: ParsableArguments {
 
     /// Writes the passed settings over the configurations' defaults into `c` (validated later with the rest).
     func apply(to c: inout TrainingConfiguration) {
-        c.curvatureInner = inner.kind
+        if let inner { c.curvatureInner = inner.kind }
         var k = KFACConfiguration()
         if let fisher { k.fisherType = fisher }
         if let damping { k.damping = damping }

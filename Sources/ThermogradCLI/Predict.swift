@@ -44,9 +44,9 @@ struct Predict: ParsableCommand {
     var devices: Int = AnalogHardware().devices
     @Option(help: "Largest matrix order one device holds.")
     var deviceSize: Int = AnalogHardware().deviceSize
-    @Option(help: "DAC bits for programmed values and inputs.")
+    @Option(name: .customLong("dac-bits"), help: "DAC bits for programmed values and inputs.")
     var inputBits: Int = AnalogHardware().inputBits
-    @Option(help: "ADC bits for readouts.")
+    @Option(name: .customLong("adc-bits"), help: "ADC bits for readouts.")
     var outputBits: Int = AnalogHardware().outputBits
     @Option(help: "Condition number κ of the damped factors (one relaxation time is κτ).")
     var kappa: Double = AnalogHardware().conditionNumber
@@ -94,8 +94,8 @@ struct Predict: ParsableCommand {
 
     /// The cost model's parameter names as this command's options, so that an error names what to change.
     static let optionNames = [
-        "devices": "--devices", "deviceSize": "--device-size", "tau": "--tau", "inputBits": "--input-bits",
-        "outputBits": "--output-bits", "transferRate": "--transfer-rate", "programmingTimePerCoupling": "--programming-time",
+        "devices": "--devices", "deviceSize": "--device-size", "tau": "--tau", "inputBits": "--dac-bits",
+        "outputBits": "--adc-bits", "transferRate": "--transfer-rate", "programmingTimePerCoupling": "--programming-time",
         "parallelRows": "--parallel-rows", "conditionNumber": "--kappa", "samples": "--samples",
         "factorInterval/inverseInterval": "--factor-interval/--inverse-interval", "tngdAnalogTime": "--tngd-time",
     ]

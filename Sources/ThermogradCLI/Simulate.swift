@@ -64,23 +64,43 @@ func describe<S>(_ p: ProgrammedMatrix<S>) -> String {
            p.scale, p.lambdaBound, p.lambdaMin, p.lambdaMax, p.relaxationTime, p.programmingError)
 }
 
-struct SimulateSolve: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "solve", abstract: "Estimate A⁻¹b from the device mean.")
-    @OptionGroup var problem: SimulateProblemOptions
-    @OptionGroup var device: DeviceOptions
+/// A `simulate` protocol: given the seeded test matrix, its device and its programming, estimate and report.
+protocol SimulateProtocol: ParsableCommand {
+    var problem: SimulateProblemOptions { get }
+    var device: DeviceOptions<SimulatorDevice> { get }
+    func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
+                            _ programmed: ProgrammedMatrix<S>) throws
+}
 
-    func run() throws {
-        if let t = problem.threads { BLASThreads.set(t) }
-        if problem.precision == "double" { try run(Double.self) } else { try run(Float.self) }
+extension SimulateProtocol {
+    func run() throws { try problem.run(device, solve: self) }
+}
+
+extension SimulateProblemOptions {
+    /// Sets the threads, makes the test matrix and the device in the chosen precision, and runs `p` on them.
+    func run(_ device: DeviceOptions<SimulatorDevice>, solve p: some SimulateProtocol) throws {
+        if let t = threads { BLASThreads.set(t) }
+        if precision == "double" { try run(Double.self, device, p) } else { try run(Float.self, device, p) }
     }
 
-    func run<S: BLASScalar>(_: S.Type) throws {
-        let a: Matrix<S> = try BenchmarkProblems.randomSPD(problem.n, condition: problem.kappa, seed: problem.seed)
-        let b: [S] = BenchmarkProblems.randomVector(problem.n, seed: problem.seed)
-        let config = try device.configuration()
-        try device.requireMemory(size: problem.n, scalarBytes: MemoryLayout<S>.size)
+    private func run<S: BLASScalar>(_: S.Type, _ device: DeviceOptions<SimulatorDevice>, _ p: some SimulateProtocol) throws {
+        let a: Matrix<S> = try BenchmarkProblems.randomSPD(n, condition: kappa, seed: seed)
+        let config = try device.simulatorConfiguration()
+        try requireSimulationMemory(config, size: n, scalarBytes: MemoryLayout<S>.size)
         var dev = ThermodynamicDevice<S>(configuration: config)
         let programmed = try dev.program(a)
+        try p.run(a, config, &dev, programmed)
+    }
+}
+
+struct SimulateSolve: ParsableCommand, SimulateProtocol {
+    static let configuration = CommandConfiguration(commandName: "solve", abstract: "Estimate A⁻¹b from the device mean.")
+    @OptionGroup var problem: SimulateProblemOptions
+    @OptionGroup(title: "Device") var device: DeviceOptions<SimulatorDevice>
+
+    func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
+                            _ programmed: ProgrammedMatrix<S>) throws {
+        let b: [S] = BenchmarkProblems.randomVector(problem.n, seed: problem.seed)
         let time = Double(problem.samples) * problem.interval
         let r = try dev.solve(programmed, b, time: time, sampleInterval: problem.interval, burnIn: problem.burnIn)
         let reference = try LAPACK.solve(a.converted(to: Double.self), b.map { Double($0) })
@@ -94,7 +114,7 @@ struct SimulateSolve: ParsableCommand {
     }
 }
 
-struct SimulateInverse: ParsableCommand {
+struct SimulateInverse: ParsableCommand, SimulateProtocol {
     /// Relative Frobenius bias of the inverse estimated from Euler–Maruyama samples with step `δt`: the
     /// discretised Ornstein–Uhlenbeck process `x ← x − δt·Ãx + sqrt(2δt/β)·ξ` is stationary with covariance
     /// `(βÃ)⁻¹ (I − δt·Ã/2)⁻¹` instead of `(βÃ)⁻¹`, so along eigenvalue `λ` the estimate is `1/λ` times
@@ -111,19 +131,10 @@ struct SimulateInverse: ParsableCommand {
 
     static let configuration = CommandConfiguration(commandName: "inverse", abstract: "Estimate A⁻¹ from β × the sample covariance.")
     @OptionGroup var problem: SimulateProblemOptions
-    @OptionGroup var device: DeviceOptions
+    @OptionGroup(title: "Device") var device: DeviceOptions<SimulatorDevice>
 
-    func run() throws {
-        if let t = problem.threads { BLASThreads.set(t) }
-        if problem.precision == "double" { try run(Double.self) } else { try run(Float.self) }
-    }
-
-    func run<S: BLASScalar>(_: S.Type) throws {
-        let a: Matrix<S> = try BenchmarkProblems.randomSPD(problem.n, condition: problem.kappa, seed: problem.seed)
-        let config = try device.configuration()
-        try device.requireMemory(size: problem.n, scalarBytes: MemoryLayout<S>.size)
-        var dev = ThermodynamicDevice<S>(configuration: config)
-        let programmed = try dev.program(a)
+    func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
+                            _ programmed: ProgrammedMatrix<S>) throws {
         let r = try dev.inverse(programmed, samples: problem.samples, sampleInterval: problem.interval, burnIn: problem.burnIn)
         let reference = try LAPACK.inverseSPD(a.converted(to: Double.self))
         let err = (r.estimate.converted(to: Double.self) - reference).frobeniusNorm / reference.frobeniusNorm

@@ -33,46 +33,49 @@ struct Train: ParsableCommand {
         """
     )
 
-    @Option(help: "Model: mlp (784-<hidden>-10, ReLU), cnn (conv32-pool-conv64-pool-fc128), tiny-cnn or vit (vision transformer, --vit-*).")
-    var model: TrainingConfiguration.ModelKind = .mlp
-    @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
-    var hidden: [Int] = [512, 512]
-    @Option(help: "Dropout probability after each hidden layer of the MLP.")
-    var dropout: Double = 0
-    @Option(help: "Optimiser: sgd, adam, adamw, kfac, ngd-cg or ngd-exact (these three wrap --inner), tngd or tngd-adam (simulated device, --tngd-* options).")
-    var optimizer: TrainingConfiguration.OptimizerKind = .adam
-    @Option(name: .long, help: "Peak learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
+    private static let d = TrainingConfiguration()
+
+    @Option(help: defaulted("Model: \(TrainingConfiguration.ModelKind.allCases.map(\.rawValue).joined(separator: ", ")) (mlp: 784-<hidden>-10, ReLU; cnn: conv32-pool-conv64-pool-fc128).", d.model))
+    var model: TrainingConfiguration.ModelKind?
+    @Option(parsing: .upToNextOption, help: defaulted("Hidden widths of the MLP.", d.mlpSizes.dropFirst().dropLast().map(String.init).joined(separator: " ")))
+    var hidden: [Int] = []
+    @Option(help: defaulted("Dropout probability after each hidden layer of the MLP.", d.dropout))
+    var dropout: Double?
+    @Option(help: defaulted("Optimiser: sgd, adam, adamw, kfac, tkfac, ngd-cg or ngd-exact (these wrap --inner), tngd or tngd-adam (simulated device, --tngd-* options).", d.optimizer.rawValue))
+    var optimizer: TrainingConfiguration.OptimizerKind?
+    @Option(name: .long, help: defaulted("Peak learning rate", "\(TrainingConfiguration.defaultLearningRate(for: .sgd)) when SGD takes the step, "
+                                         + "\(TrainingConfiguration.defaultLearningRate(for: .adam)) for adam/adamw, "
+                                         + "\(TrainingConfiguration.defaultLearningRate(for: .tngd)) for tngd"))
     var lr: Double?
-    @Option(help: "Learning-rate schedule: constant, cosine or linear (decay to 0 over the run).")
-    var schedule: TrainingConfiguration.LearningRateScheduleKind = .constant
-    @Option(help: "Linear warm-up steps.")
-    var warmup: Int = 0
-    @Option(help: "SGD momentum.")
-    var momentum: Double = 0.9
+    @Option(help: defaulted("Learning-rate schedule: constant, cosine or linear (decay to 0 over the run).", d.schedule.rawValue))
+    var schedule: TrainingConfiguration.LearningRateScheduleKind?
+    @Option(help: defaulted("Linear warm-up steps.", d.warmupSteps))
+    var warmup: Int?
+    @Option(help: defaulted("SGD momentum.", d.momentum))
+    var momentum: Double?
     @Flag(help: "Nesterov momentum (SGD).")
     var nesterov = false
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for sgd/adam, decoupled for adamw).")
-    var weightDecay: Double = 0
-    @Option(help: "Epochs (a whole number, 1…\(TrainingConfiguration.maximumEpochs)).")
-    var epochs: Int = 10
-    @Option(help: "Mini-batch size.")
-    var batch: Int = 128
-    @Option(help: "Seed for initialisation, shuffling and dropout.")
-    var seed: UInt64 = 1
+    @Option(name: .customLong("weight-decay"), help: defaulted("Weight decay (L2 for sgd/adam, decoupled for adamw).", d.weightDecay))
+    var weightDecay: Double?
+    @Option(help: defaulted("Epochs (a whole number, 1…\(TrainingConfiguration.maximumEpochs)).", d.epochs))
+    var epochs: Int?
+    @Option(help: defaulted("Mini-batch size.", d.batchSize))
+    var batch: Int?
+    @Option(help: defaulted("Seed for initialisation, shuffling and dropout.", d.seed))
+    var seed: UInt64?
     @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
     var trainSubset: Int?
     @Option(name: .customLong("test-subset"), help: "Use only the first N test examples.")
     var testSubset: Int?
-    @Option(name: .customLong("log-every"), help: "Metrics row every N steps.")
-    var logEvery: Int = 50
+    @Option(name: .customLong("log-every"), help: defaulted("Metrics row every N steps.", d.logEvery))
+    var logEvery: Int?
     @Option(name: .customLong("eval-every"), help: "Also evaluate on the test split every N steps.")
     var evalEvery: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps.")
     var checkpointEvery: Int?
-    @Option(help: "Run folder.")
+    @Option(help: "Run folder (default: runs/<model>-<optimizer>).")
     var out: String?
-    @Option(name: .customLong("data-dir"), help: "Folder of IDX files in the Fashion-MNIST layout (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]); plots are titled with its name.")
-    var dataDirectory: String = "/usr/share/datasets/fashion-mnist"
+    @OptionGroup var data: DataDirectoryOption
     @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
     var threads: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.")
@@ -81,43 +84,35 @@ struct Train: ParsableCommand {
     var overwrite = false
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
-    @OptionGroup(title: "K-FAC and natural gradient (--optimizer kfac|ngd-cg|ngd-exact)")
-    var curvature: KFACOptions
-    @OptionGroup(title: "Thermodynamic K-FAC devices (--optimizer tkfac; K-FAC settings from --kfac-*)")
-    var thermodynamicKFAC: ThermodynamicKFACCommandOptions
-    @OptionGroup(title: "Thermodynamic natural gradient (--optimizer tngd|tngd-adam)")
-    var tngd: TNGDTrainOptions
+    @OptionGroup var optimizers: OptimizerOptions
     @OptionGroup(title: "Several processes (mpirun -np N thermograd train --distributed …)")
     var distribution: DistributedOptions
 
     /// The validated configuration these options describe.
     func trainingConfiguration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration()
-        c.model = model
-        c.mlpSizes = [784] + hidden + [10]
-        c.dropout = dropout
+        if let model { c.model = model }
+        if !hidden.isEmpty { c.mlpSizes = [c.mlpSizes[0]] + hidden + [c.mlpSizes[c.mlpSizes.count - 1]] }
+        if let dropout { c.dropout = dropout }
         vit.apply(to: &c.vit)
-        c.optimizer = optimizer
-        curvature.apply(to: &c)
-        c.thermodynamicKFAC = thermodynamicKFAC.options()
-        let firstOrder = optimizer.isCurvatureBased ? curvature.inner.kind : optimizer
-        c.learningRate = lr ?? (optimizer == .tngd ? 0.01 : optimizer == .tngdAdam ? 1e-3 : firstOrder == .sgd ? 0.05 : 1e-3)
-        c.tngd = tngd.settings
-        c.schedule = schedule
-        c.warmupSteps = warmup
-        c.momentum = momentum
+        if let optimizer { c.optimizer = optimizer }
+        if let seed { c.seed = seed }
+        try optimizers.apply(to: &c)
+        c.learningRate = lr ?? c.defaultLearningRate
+        if let schedule { c.schedule = schedule }
+        if let warmup { c.warmupSteps = warmup }
+        if let momentum { c.momentum = momentum }
         c.nesterov = nesterov
-        c.weightDecay = weightDecay
-        c.epochs = epochs
-        c.batchSize = batch
-        c.seed = seed
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let epochs { c.epochs = epochs }
+        if let batch { c.batchSize = batch }
         c.trainSubset = trainSubset
         c.testSubset = testSubset
-        c.logEvery = logEvery
+        if let logEvery { c.logEvery = logEvery }
         c.evaluateEvery = evalEvery
         c.checkpointEvery = checkpointEvery
-        c.outputDirectory = out ?? "runs/\(model.rawValue)-\(optimizer.rawValue)"
-        c.dataDirectory = dataDirectory
+        c.outputDirectory = out ?? "runs/\(c.model.rawValue)-\(c.optimizer.rawValue)"
+        data.apply(to: &c.dataDirectory)
         do { try c.validate() } catch { throw ValidationError(error.description) }
         return c
     }
@@ -125,10 +120,10 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
-        if model != .mlp && hidden != [512, 512] { throw ValidationError("--hidden applies to --model mlp only") }
-        try vit.check(model: model)
-        if nesterov && optimizer != .sgd && !(optimizer.isCurvatureBased && curvature.inner == .sgd) { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         let c = try trainingConfiguration()
+        if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }
+        try vit.check(model: c.model)
+        if nesterov && c.firstOrderOptimizer != .sgd { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         do {
             try SystemMemory.require(c.estimatedMemoryBytes(), for: "training the \(c.model.description(mlpSizes: c.mlpSizes)) with \(c.optimizer.rawValue)",
                                      advice: "use smaller --hidden widths, a smaller --batch or another --optimizer")

@@ -117,6 +117,22 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
 
     public enum LearningRateScheduleKind: String, Sendable, Codable, CaseIterable { case constant, cosine, linear }
 
+    /// The first-order optimiser that applies the step: `curvatureInner` for a curvature-based optimiser.
+    public var firstOrderOptimizer: OptimizerKind { optimizer.isCurvatureBased ? curvatureInner : optimizer }
+
+    /// The peak learning rate a run of `optimizer` uses unless one is given: TNGD 0.01 and TNGD-Adam 1e-3
+    /// (the paper's), 0.05 when SGD takes the step, 1e-3 when Adam or AdamW does.
+    public var defaultLearningRate: Double { Self.defaultLearningRate(for: optimizer, inner: curvatureInner) }
+
+    /// `defaultLearningRate` of a run of `optimizer` (with `inner` taking a curvature optimiser's step).
+    public static func defaultLearningRate(for optimizer: OptimizerKind, inner: OptimizerKind = .sgd) -> Double {
+        switch optimizer {
+        case .tngd: return 0.01
+        case .tngdAdam: return 1e-3
+        default: return (optimizer.isCurvatureBased ? inner : optimizer) == .sgd ? 0.05 : 1e-3
+        }
+    }
+
     public init() {}
 
     /// The most epochs a run may ask for: a million passes over the data (epochs × steps per epoch must stay

@@ -100,3 +100,25 @@ func block(_ f: Matrix<Double>, _ indices: [Int]) -> Matrix<Double> {
 
 /// `vec_r(X)` for a matrix (row-major flattening), as a column.
 func flat(_ m: Matrix<Double>) -> [Double] { m.storage }
+
+/// Central-difference directional derivative of `model`'s outputs on `x` along the flattened parameter
+/// direction `v`: `(f(θ + h v) − f(θ − h v)) / 2h`, truncation `O(h²)`; the parameters are restored after each
+/// evaluation. The reference for forward-mode tangents (`LinearizedModel.jvp`).
+func centralDifferenceTangent(_ model: Sequential<Double>, input x: Matrix<Double>, along v: [Double], step h: Double) -> Matrix<Double> {
+    func shift(_ t: Double) {
+        var o = 0
+        for p in model.namedParameters {
+            p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += t * v[o + i] } }
+            o += p.count
+        }
+    }
+    func outputs(_ t: Double) -> Matrix<Double> {
+        shift(t)
+        defer { shift(-t) }
+        return model.forward(x, training: false)
+    }
+    var fd = outputs(h)
+    fd.axpy(-1, outputs(-h))
+    fd.scale(by: 1 / (2 * h))
+    return fd
+}

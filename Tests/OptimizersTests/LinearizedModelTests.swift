@@ -75,19 +75,7 @@ struct LinearizedModelTests {
 
         // Central differences of the outputs along v (O(h²) ≈ 1e-10 truncation; kinks of ReLU/max-pool
         // are measure-zero for Gaussian data and h = 1e-5).
-        let h = 1e-5
-        func outputs(_ t: Double) -> Matrix<Double> {
-            var o = 0
-            for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += t * v[o + i] } }; o += p.count }
-            defer {
-                o = 0
-                for p in model.namedParameters { p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] -= t * v[o + i] } }; o += p.count }
-            }
-            return model.forward(x, training: false)
-        }
-        var fd = outputs(h)
-        fd.axpy(-1, outputs(-h))
-        fd.scale(by: 1 / (2 * h))
+        let fd = centralDifferenceTangent(model, input: x, along: v, step: 1e-5)
         #expect(relativeError(jv, fd) < 1e-7, "\(c.name): J v vs central differences")
 
         _ = try LinearizedModel(model, input: x)         // the difference quotients re-ran the model

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 import ThermogradCLI
 
@@ -31,8 +32,34 @@ import ThermogradCLI
         let train = try #require(Self.allCommands().first { $0._commandName == "train" })
         let help = ThermogradCommand.helpMessage(for: train, columns: 200)
         let line = try #require(help.split(separator: "\n").first { $0.contains("--inner <inner>") })
-        #expect(line.contains("values: sgd, adam, adamw;"), "\(line)")
+        #expect(line.contains("values: sgd, adam, adamw)"), "\(line)")
         #expect(!line.contains("kfac") && !line.contains("tngd"), "\(line)")
+    }
+
+    /// One flag per device knob in every command that has a device, each showing its default (read from the
+    /// configurations' default instances: TK-FAC β = 10⁶, TNGD β = 1/κ0 = 1000, the simulator's β = 1).
+    @Test(arguments: [("train", ["--beta": "tkfac 1000000.0, tngd 1000.0", "--dac-bits": "tkfac ideal, tngd ideal", "--dt": "tngd 0.1"]),
+                      ("bench train-step", ["--beta": "tkfac 1000000.0, tngd 1000.0", "--device-seed": "tkfac 0"]),
+                      ("simulate solve", ["--beta": "1.0", "--dt": "0.5", "--integrator": "eigenbasis", "--chains": "64"]),
+                      ("experiment compare", ["--dac-bits": "tkfac 8", "--adc-bits": "tkfac 8", "--beta": "tkfac 1000000.0"]),
+                      ("experiment quantization", ["--dac-bits": "tkfac ideal", "--dac-range": "tkfac auto"]),
+                      ("experiment tngd-mnist", ["--beta": "tngd 1000.0", "--integrator": "tngd exact", "--tngd-damping": "0.01"])])
+    func deviceOptionsShowTheirDefaults(command path: String, expected: [String: String]) throws {
+        var command: ParsableCommand.Type = ThermogradCommand.self
+        for name in path.split(separator: " ") {
+            command = try #require(command.configuration.subcommands.first { $0._commandName == name })
+        }
+        let lines = ThermogradCommand.helpMessage(for: command, columns: 400).split(separator: "\n")
+        for (flag, shown) in expected {
+            let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix(flag + " ") }, "\(path): no \(flag)")
+            // An option's help continues on the following indented lines, up to the next option.
+            let end = lines[(start + 1)...].firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("-") } ?? lines.endIndex
+            let line = lines[start..<end].map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            #expect(line.contains("(default: \(shown))"), "\(path): \(line)")
+        }
+        for hidden in ["--input-bits", "--output-bits", "--tngd-dac-bits", "--tngd-noise", "--tkfac-integrator"] {
+            #expect(!lines.contains { $0.contains(hidden + " ") }, "\(path) still has \(hidden)")
+        }
     }
 
     @Test(arguments: [["train", "--optimizer", "kfac", "--inner", "kfac"],

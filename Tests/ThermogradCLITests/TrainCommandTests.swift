@@ -22,9 +22,9 @@ import ThermogradCLI
         ["train", "--no-such-option"],
         ["train", "--optimizer", "tngd", "--tngd-t", "-1"],
         ["train", "--optimizer", "tngd", "--tngd-damping", "0"],
-        ["train", "--optimizer", "tngd", "--tngd-noise", "0"],
-        ["train", "--optimizer", "tngd", "--tngd-noise", "inf"],
-        ["train", "--optimizer", "tngd", "--tngd-time-step", "0"],
+        ["train", "--optimizer", "tngd", "--beta", "0"],
+        ["train", "--optimizer", "tngd", "--beta", "inf"],
+        ["train", "--optimizer", "tngd", "--dt", "0"],
         ["train", "--optimizer", "tngd", "--tngd-delay", "-0.5"],
         ["train", "--optimizer", "tngd", "--tngd-t", "1", "--tngd-averaging", "2"],
         ["train", "--optimizer", "tngd", "--tngd-start", "cold"],
@@ -32,15 +32,20 @@ import ThermogradCLI
         ["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9"],
         ["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9", "1.2"],
         ["train", "--optimizer", "tngd", "--tngd-loss", "median"],
-        ["train", "--optimizer", "tngd", "--tngd-dac-bits", "0"],
-        ["train", "--optimizer", "tngd", "--tngd-adc-bits", "25"],
-        ["train", "--optimizer", "tngd", "--tngd-mismatch", "1"],
+        ["train", "--optimizer", "tngd", "--dac-bits", "0"],
+        ["train", "--optimizer", "tngd", "--adc-bits", "25"],
+        ["train", "--optimizer", "tngd", "--mismatch", "1"],
         ["train", "--optimizer", "tngd", "--tngd-t", "abc"],
         ["experiment", "tngd-noise", "--probe", "0"],
-        ["experiment", "tngd-noise", "--loss", "median"],
-        ["experiment", "tngd-mnist", "--start", "cold"],
+        ["experiment", "tngd-noise", "--tngd-loss", "median"],
+        ["experiment", "tngd-mnist", "--tngd-start", "cold"],
+        ["experiment", "tngd-mnist", "--tngd-t", "5"],
+        ["train", "--optimizer", "adam", "--dac-bits", "8"],
+        ["train", "--optimizer", "tkfac", "--chains", "8"],
+        ["train", "--optimizer", "tngd", "--device-seed", "3"],
+        ["simulate", "solve", "--dac-range", "wide"],
         ["train", "--optimizer", "tkfac", "--dac-range", "wide"],
-        ["train", "--optimizer", "tkfac", "--input-bits", "8", "--dac-range", "-1"],
+        ["train", "--optimizer", "tkfac", "--dac-bits", "8", "--dac-range", "-1"],
         ["train", "--model", "tiny-cnn", "--hidden", "100"],
         ["experiment", "compare", "--test-subset=-1"],
         ["bench", "train-step", "--batch", "0"],
@@ -55,13 +60,14 @@ import ThermogradCLI
                                                "--seed", "9", "--hidden", "100", "50", "--out", "runs/x", "--schedule", "cosine"])
         _ = try ThermogradCommand.parseAsRoot(["train", "--model", "cnn", "--optimizer", "adamw", "--weight-decay", "0.01"])
         _ = try ThermogradCommand.parseAsRoot(["bench", "train-step", "--model", "cnn", "--batch", "32"])
-        _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd", "--tngd-t", "5", "--tngd-damping", "0.1", "--tngd-noise", "1e-4",
-                                               "--tngd-time-step", "0.05", "--tngd-delay", "0.2", "--tngd-averaging", "1",
+        _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd", "--tngd-t", "5", "--tngd-damping", "0.1", "--beta", "1e4",
+                                               "--dt", "0.05", "--tngd-delay", "0.2", "--tngd-averaging", "1",
                                                "--tngd-start", "gradient", "--tngd-momentum", "0.9", "--tngd-loss", "sum",
-                                               "--tngd-dac-bits", "8", "--tngd-adc-bits", "10", "--tngd-mismatch", "0.01"])
+                                               "--dac-bits", "8", "--adc-bits", "10", "--mismatch", "0.01",
+                                               "--integrator", "euler-maruyama"])
         _ = try ThermogradCommand.parseAsRoot(["train", "--optimizer", "tngd-adam", "--tngd-adam-betas", "0.9", "0.999"])
-        _ = try ThermogradCommand.parseAsRoot(["experiment", "tngd-noise", "--probe", "10", "--noises", "0.01", "--loss", "sum"])
-        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "tiny-cnn", "--optimizer", "tkfac", "--input-bits", "8",
+        _ = try ThermogradCommand.parseAsRoot(["experiment", "tngd-noise", "--probe", "10", "--noises", "0.01", "--tngd-loss", "sum", "--beta", "100"])
+        _ = try ThermogradCommand.parseAsRoot(["train", "--model", "tiny-cnn", "--optimizer", "tkfac", "--dac-bits", "8",
                                                "--dac-range", "1"])
         _ = try ThermogradCommand.parseAsRoot(["experiment", "quantization", "--model", "tiny-cnn", "--dac-range", "auto"])
         _ = try ThermogradCommand.parseAsRoot(["experiment", "compare", "--test-subset", "0"])

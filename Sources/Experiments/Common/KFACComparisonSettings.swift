@@ -1,5 +1,6 @@
 import Curvature
 import Optimizers
+import Solvers
 import Training
 
 /// The common ground of the Adam / digital K-FAC / TK-FAC comparisons (`experiment quantization`,
@@ -29,7 +30,19 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
         return k
     }()
 
+    /// The TK-FAC arm of `experiment compare` (`make demo`): TK-FAC's defaults with an 8-bit DAC and ADC.
+    public var compareDevice: ThermodynamicKFACOptions = {
+        var o = ThermodynamicKFACOptions()
+        o.inputBits = 8
+        o.outputBits = 8
+        return o
+    }()
+
     public init() {}
+
+    /// The comparisons' schedule: 300 steps, evaluation every 50, seed 1, the first 5,000 test examples.
+    // Constants inside `ExperimentSchedule`'s ranges: the initialiser cannot throw for them.
+    public static let defaultSchedule = try! ExperimentSchedule(steps: 300, evaluateEvery: 50, testSubset: 5000)
 
     /// The training configuration of a family (`.adam` or the K-FAC inner optimiser).
     public func training(_ optimizer: TrainingConfiguration.OptimizerKind, learningRate: Double) -> TrainingConfiguration {

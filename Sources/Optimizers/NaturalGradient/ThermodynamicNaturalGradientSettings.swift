@@ -28,21 +28,26 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
     /// `mean` (F = JᵀHJ/b + λ, mean-loss ∇ℓ; nil = mean) or `sum` (batch sums; see
     /// `ThermodynamicNaturalGradientConfiguration.LossNormalization`). Optional so that older
     /// `config.json` files still decode.
-    public var lossNormalization: String?
+    public var lossNormalization: String? = ThermodynamicNaturalGradientConfiguration.LossNormalization.mean.rawValue
     /// DAC bits of the arrays `J_f`, `H_L`, `J_fᵀ` and of `∇ℓ` (nil: ideal).
     public var dacBits: Int?
     /// ADC bits of the readouts, auto-ranged (nil: ideal).
     public var adcBits: Int?
     /// Resistor mismatch ε (nil: 0).
-    public var mismatch: Double?
+    public var mismatch: Double? = 0
     /// `exact` (the default for new settings) or `euler-maruyama`; nil (a `config.json` written before the
     /// exact integrator existed) means `euler-maruyama`, so such a run resumes as it started.
     public var integrator: String? = ThermodynamicNaturalGradientConfiguration.Integrator.exact.rawValue
 
     public init() {}
 
-    /// The validated configuration; the device noise seed derives from the run's `seed`.
-    public func configuration(seed: UInt64) throws(ThermodynamicNaturalGradientError) -> ThermodynamicNaturalGradientConfiguration {
+    /// The validated configuration (the inner optimiser's momentum and Adam β's are checked too); the device
+    /// noise seed derives from the run's `seed`; `costModel` prices the device's programming.
+    public func configuration(seed: UInt64, costModel: CostModel = CostModel())
+        throws(ThermodynamicNaturalGradientError) -> ThermodynamicNaturalGradientConfiguration {
+        for (field, value) in [("momentum", momentum), ("adamBeta1", adamBeta1), ("adamBeta2", adamBeta2)] where !(0..<1).contains(value) {
+            throw .invalidConfiguration(field: field, value: "\(value)", requirement: "must be in [0, 1)")
+        }
         guard let start = ThermodynamicNaturalGradientConfiguration.InitialState(rawValue: initialState) else {
             throw .invalidConfiguration(field: "initialState", value: initialState, requirement: "use warm or gradient")
         }
@@ -57,10 +62,41 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
         let device = try ThermodynamicNaturalGradientConfiguration.device(
             noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17,
             inputConverter: dacBits.map { .init(bits: $0, range: 1) } ?? .ideal,
-            outputConverter: adcBits.map { .init(bits: $0, range: nil) } ?? .ideal, mismatch: mismatch ?? 0)
+            outputConverter: adcBits.map { .init(bits: $0, range: nil) } ?? .ideal, mismatch: mismatch ?? 0, costModel: costModel)
         return try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: damping, delay: delay,
                                                              averagingTime: averagingTime, initialState: start,
                                                              lossNormalization: loss, integrator: chosen, device: device)
+    }
+
+    /// The device knobs TNGD lets a user set; its DAC range is fixed (±1), its noise seed derives from the
+    /// run's seed, and it simulates one trajectory (no chains, no coupling quantisation scheme).
+    public static let deviceKnobs: Set<DeviceSettings.Knob> = [.integrator, .timeStep, .beta, .dacBits, .adcBits, .mismatch]
+
+    /// The device fields above as `DeviceSettings` (the knobs in `deviceKnobs`): β = 1/κ0 (`noise`);
+    /// integrator `exact` (TNGD's eigenbasis of F; `.eigenbasis` is stored as `exact` too) or `eulerMaruyama`.
+    public var device: DeviceSettings {
+        get {
+            var d = DeviceSettings()
+            d.integrator = integrator == ThermodynamicNaturalGradientConfiguration.Integrator.exact.rawValue ? .exact : .eulerMaruyama
+            d.timeStep = timeStep
+            d.beta = 1 / noise
+            d.dacBits = dacBits
+            d.adcBits = adcBits
+            d.mismatch = mismatch ?? 0
+            return d
+        }
+        set {
+            let old = device
+            typealias Integrator = ThermodynamicNaturalGradientConfiguration.Integrator
+            if newValue.integrator != old.integrator {
+                integrator = (newValue.integrator.isExact ? Integrator.exact : Integrator.eulerMaruyama).rawValue
+            }
+            timeStep = newValue.timeStep
+            if newValue.beta != old.beta { noise = 1 / newValue.beta } // κ0 stays bit-exact unless β changed
+            dacBits = newValue.dacBits
+            adcBits = newValue.adcBits
+            if newValue.mismatch != old.mismatch { mismatch = newValue.mismatch }
+        }
     }
 
     public var description: String {

@@ -89,4 +89,36 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     }
 
     public var description: String { (try? configuration().description) ?? "TK-FAC(invalid options)" }
+
+    /// The device knobs TK-FAC lets a user set; δt (one exact step per readout interval) and the chains
+    /// (`chainsPerRightHandSide`) are TK-FAC's own choices.
+    public static let deviceKnobs: Set<DeviceSettings.Knob> = [.integrator, .beta, .dacBits, .dacRange, .adcBits, .quantization,
+                                                               .mismatch, .seed]
+
+    /// The device fields above as `DeviceSettings` (the knobs in `deviceKnobs`; the others read as
+    /// `DeviceSettings`' defaults and are not stored). Integrator `eigenbasis` is stored as nil.
+    public var device: DeviceSettings {
+        get {
+            var d = DeviceSettings()
+            d.integrator = DeviceConfiguration.Integrator(rawValue: integrator ?? "") ?? .eigenbasis
+            d.beta = beta
+            d.dacBits = inputBits
+            d.dacRange = inputRange
+            d.adcBits = outputBits
+            d.quantization = QuantizationScheme(rawValue: quantization) ?? .conservative
+            d.mismatch = mismatch
+            d.seed = seed
+            return d
+        }
+        set {
+            integrator = newValue.integrator == .eigenbasis ? nil : newValue.integrator.rawValue
+            beta = newValue.beta
+            inputBits = newValue.dacBits
+            inputRange = newValue.dacRange
+            outputBits = newValue.adcBits
+            quantization = newValue.quantization.rawValue
+            mismatch = newValue.mismatch
+            seed = newValue.seed
+        }
+    }
 }

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Solvers
+
+extension ThermodynamicKFACOptions.TimeUnit: ExpressibleByArgument {}
+extension ThermodynamicKFACConfiguration.Feed: ExpressibleByArgument {}
+
+/// The TK-FAC method and its budget (`--method`, `--feed`, `--samples`, `--analog-time`, …), shared by
+/// `thermograd train --optimizer tkfac`, `bench train-step` and the TK-FAC experiments; the devices' own
+/// knobs are the device options (`DeviceOptions`). Every option is optional: one the user did not pass
+/// keeps the default of `ThermodynamicKFACOptions`, shown in `--help`.
+struct TKFACMethodOptions: ParsableArguments {
+    private static let d = ThermodynamicKFACOptions()
+
+    @Option(help: defaulted("TK-FAC method: 1 (inverse from the device covariance) or 2 (linear solves from the device mean).", d.method))
+    var method: Int?
+    @Option(help: defaulted("What the device receives: factors (EMA, n(n+1)/2 couplings) or raw (batch arrays, no EMA).", d.feed))
+    var feed: ThermodynamicKFACConfiguration.Feed?
+    @Option(name: .customLong("analog-time"), help: defaulted("Method 2: averaging time per right-hand side (in --time-unit).", d.analogTime))
+    var analogTime: Double?
+    @Option(help: defaulted("Method 1: readouts per factor inversion.", d.samples))
+    var samples: Int?
+    @Option(name: .customLong("sample-spacing"), help: defaulted("Method 1: time between readouts (in --time-unit).", d.sampleSpacing))
+    var sampleSpacing: Double?
+    @Option(help: defaulted("Method 2: readouts per right-hand side.", d.readouts))
+    var readouts: Int?
+    @Flag(name: .customLong("no-warm-start"), help: "Method 2: start every solve cold.")
+    var noWarmStart = false
+    @Option(name: .customLong("time-unit"), help: defaulted("Unit of the analog times: relaxation (1/λ_min of each factor) or tau.", d.timeUnit.rawValue))
+    var timeUnit: ThermodynamicKFACOptions.TimeUnit?
+
+    /// The TK-FAC options with the passed method settings and device knobs (validated by `configuration()`).
+    func options(base: ThermodynamicKFACOptions = ThermodynamicKFACOptions(),
+                 device: DeviceOptions<some DeviceTargets>) throws -> ThermodynamicKFACOptions {
+        var o = base
+        if let method { o.method = method }
+        if let feed { o.feed = feed.rawValue }
+        if let analogTime { o.analogTime = analogTime }
+        if let samples { o.samples = samples }
+        if let sampleSpacing { o.sampleSpacing = sampleSpacing }
+        if let readouts { o.readouts = readouts }
+        if noWarmStart { o.warmStart = false }
+        if let timeUnit { o.timeUnit = timeUnit }
+        try device.apply(to: &o.device, target: .tkfac(base))
+        do { _ = try o.configuration() } catch { throw ValidationError(error.description) }
+        return o
+    }
+}
