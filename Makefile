@@ -31,12 +31,13 @@ demo: build
 
 # Times one training step (batch 256, Adam, 2 threads; mean over the timed steps) in Thermograd and in PyTorch (CPU wheel,
 # float32, eager; installed from the machine's PyPI mirror when missing) and prints both and the ratio. The ViT's
-# reference is bench/pytorch_vit_reference.py (the same default ViT: 7×7 patches, width 64, 4 blocks, 4 heads).
-BENCH_MODELS ?= mlp cnn vit
+# reference is bench/pytorch_vit_reference.py (the same default ViT: 7×7 patches, width 64, 4 blocks, 4 heads), the GNN's
+# bench/pytorch_gnn_reference.py (the registered GIN on the same formula batch of molecule-like graphs, docs/gnn.md#step-time).
+BENCH_MODELS ?= mlp cnn vit gnn
 bench-compare: build
 	@python3 -c "import torch" 2>/dev/null || python3 -m pip install torch==2.13.0
 	@for m in $(BENCH_MODELS); do \
-	  if [ $$m = vit ]; then reference="bench/pytorch_vit_reference.py"; else reference="bench/pytorch_reference.py --model $$m"; fi; \
+	  case $$m in vit|gnn) reference="bench/pytorch_$${m}_reference.py";; *) reference="bench/pytorch_reference.py --model $$m";; esac; \
 	  OPENBLAS_NUM_THREADS=2 $(RELEASE_BIN) bench train-step --model $$m --batch 256 --optimizer adam --threads 2 > .bench-$$m-swift.json && \
 	  python3 $$reference --batch 256 --optimizer adam --threads 2 > .bench-$$m-torch.json && \
 	  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); t=json.load(open(sys.argv[2])); \

@@ -103,7 +103,7 @@ let package = Package(
 
         // Shared test helpers: finite differences, approximate equality, statistics.
         .target(name: "_TestSupport", dependencies: [
-            "Linalg", "Datasets", .product(name: "RealModule", package: "swift-numerics"),
+            "Linalg", "Datasets", "Chemistry", .product(name: "RealModule", package: "swift-numerics"),
         ]),
 
         .testTarget(name: "CommunicationTests", dependencies: ["Communication", "Linalg"]),
@@ -114,10 +114,10 @@ let package = Package(
         .testTarget(name: "TextTests", dependencies: ["Text", "Datasets", "Linalg", "NeuralNet", "Training", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Solvers", "Curvature", "NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+            "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Chemistry", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
+            "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Chemistry", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
         .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "NeuralNet", "Training", "Experiments", "_TestSupport"]),

@@ -52,17 +52,20 @@ def main() -> None:
                      indent=2, sort_keys=True))
 
 
-def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, model: str) -> dict:
-    """Times training steps of `net` on `x` with random labels (5 warm-up steps, then at least 20 steps and
-    `seconds`); returns the benchmark's JSON fields. Shared with bench/pytorch_vit_reference.py."""
+def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, model: str,
+            loss_fn: nn.Module = None, targets: torch.Tensor = None) -> dict:
+    """Times training steps of `net` on `x` (5 warm-up steps, then at least 20 steps and `seconds`) with
+    `loss_fn` against `targets` (default: cross-entropy against random labels of 10 classes); returns the
+    benchmark's JSON fields. Shared with bench/pytorch_vit_reference.py and bench/pytorch_gnn_reference.py."""
     if optimizer == "sgd":
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     elif optimizer == "adam":
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     else:
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
-    loss_fn = nn.CrossEntropyLoss()
-    y = torch.randint(0, 10, (x.shape[0],))
+    if loss_fn is None:
+        loss_fn = nn.CrossEntropyLoss()
+    y = torch.randint(0, 10, (x.shape[0],)) if targets is None else targets
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)

@@ -8,6 +8,11 @@ public struct MoleculeBatch: LabeledBatch, ModelInputBatch {
     public var input: Matrix<Float>
     public var labels: [Int]
     public var count: Int { labels.count }
+
+    public init(input: Matrix<Float>, labels: [Int]) {
+        self.input = input
+        self.labels = labels
+    }
 }
 
 /// Featurised molecules with binary labels as a `DataSource` (docs/molecules.md#features): atom and bond

@@ -122,9 +122,10 @@ public final class TNGDExperimentRunner {
         let image = ImageShape(height: train.height, width: train.width, channels: train.channels)
         let model = TNGDModel.convolutionalDense(image: image, channels: settings.channels, hidden: settings.hidden,
                                                  classes: train.classCount, seed: seed)
-        return try ExperimentRunner.records(arm: a.arm, seed: seed, model: model, train: train, batchSize: settings.batchSize,
+        return try ExperimentRunner.records(arm: a.arm, seed: seed, model: model,
+                                            data: .images(train: train, evaluations: [("test", test), ("train_probe", probe)]),
+                                            batchSize: settings.batchSize,
                                             steps: settings.schedule.steps, evaluateEvery: settings.schedule.evaluateEvery,
-                                            evaluations: [("test", test), ("train_probe", probe)],
                                             hooks: [DeviceTimeHook(digitalSecondsPerStep: a.digitalSecondsPerStep)], progress: progress)
     }
 }

@@ -10,7 +10,7 @@ import Training
 
 /// Model, schedule, baselines and output of the Adam / K-FAC / TK-FAC comparisons.
 struct ComparisonCommandOptions: ParsableArguments {
-    @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate), tiny-cnn (factors ≤ 785 wide) or vit (--vit-*; digital K-FAC runs as expand and reduce).")
+    @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate), tiny-cnn (factors ≤ 785 wide), vit (--vit-*; digital K-FAC runs as expand and reduce) or gnn (GIN on the ogbg-molhiv scaffold split; scored by ROC-AUC).")
     var model: TrainingConfiguration.ModelKind = .mlp
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
@@ -36,7 +36,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     var out: String?
     @OptionGroup var data: DataDirectoryOption
     /// The data set's display name, for titles.
-    var dataName: String { data.name }
+    var dataName: String { model.builder.input == .images ? data.name : "ogbg-molhiv" }
     @Option(help: "OpenBLAS threads.")
     var threads: Int?
 
@@ -58,7 +58,6 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
-        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         try vit.check(model: model)
         _ = try schedule()
@@ -74,8 +73,12 @@ struct ComparisonCommandOptions: ParsableArguments {
         print("thermograd experiment \(name)\n\(header)\nschedule: \(schedule)\nBLAS threads \(BLASThreads.current)\n")
         for arm in arms { print("  \(arm.name): \(arm.settings)") }
         print("")
-        let data = try ExperimentRunner.loadData(directory: data.directory)
-        let runner = ExperimentRunner(train: data.train, test: data.test, schedule: schedule)
+        var c = TrainingConfiguration()
+        c.model = model
+        c.dataDirectory = data.directory
+        let trainingData: TrainingData
+        do { trainingData = try Trainer.loadTrainingData(c) { print($0) } } catch { throw ExperimentError.data(error.description) }
+        let runner = ExperimentRunner(data: trainingData, schedule: schedule)
         // Results are rewritten after every finished run, so an interrupted sweep keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
             try partial.write(to: folder, name: name, title: title, extraColumns: columns)

@@ -1,3 +1,4 @@
+import Chemistry
 import Communication
 import Datasets
 import Foundation
@@ -11,8 +12,15 @@ public struct TrainingSummary: Sendable {
     public let steps: Int
     public let epochsCompleted: Int
     public let finalTestLoss: Double
+    /// Test accuracy at the end and the best at an epoch's end (NaN for a task without accuracy).
     public let finalTestAccuracy: Double
     public let bestTestAccuracy: Double
+    /// Every evaluated set's loss and metrics after the last step (`"test"`, and `"validation"` for molecules).
+    public var finalEvaluations: [String: Evaluation] = [:]
+    /// The evaluations of the epoch whose first evaluated set scored best on the headline metric (model
+    /// selection: for molecules the test figures at the best validation ROC-AUC, as OGB reports), and its step.
+    public var selectedEvaluations: [String: Evaluation] = [:]
+    public var selectedStep = 0
     /// Wall-clock seconds of the whole run (all sessions of a resumed run), evaluation included.
     public let wallSeconds: Double
     /// Training throughput over the run, evaluation and checkpoints excluded.
@@ -30,17 +38,20 @@ public struct TrainingSummary: Sendable {
     public var communicationSecondsPerStep = 0.0
 }
 
-/// Runs a training job: seeded data order, steps, periodic evaluation on the test split, a progress
-/// line, metrics CSVs, an SVG plot, a summary table and atomic safetensors checkpoints from which
-/// `resume` continues exactly (same weights, bit for bit, as an uninterrupted run with the same seed).
+/// Runs a training job: seeded data order, steps, periodic evaluation on the evaluated splits (test; for
+/// molecules validation and test), a progress line, metrics CSVs, an SVG plot, a summary table and atomic
+/// safetensors checkpoints from which `resume` continues exactly (same weights, bit for bit, as an
+/// uninterrupted run with the same seed). The data and its task come as one `TrainingData` (images or
+/// molecules), so every workload runs through the same code.
 ///
 /// Run folder (`configuration.outputDirectory`): `config.json`, `metrics.csv` (one row every `logEvery`
-/// steps and at each epoch's end), `epochs.csv`, `curves.svg` (loss and accuracy against step and wall
-/// time), `summary.txt`, `checkpoint.safetensors`.
+/// steps and at each epoch's end), `epochs.csv`, `curves.svg` (loss and the headline metric against step and
+/// wall time), `summary.txt`, `checkpoint.safetensors`. The evaluation columns are `<set>_loss` and
+/// `<set>_<metric>` (`test_loss, test_accuracy` for images).
 public final class Trainer {
     public let configuration: TrainingConfiguration
-    public let train: LabeledImages
-    public let test: LabeledImages
+    /// The training and evaluated sets (subsets applied) with their task.
+    public let data: TrainingData
     public let model: Sequential<Float>
     public let optimizer: any Optimizer<Float>
     public let batches: MiniBatches
@@ -56,9 +67,15 @@ public final class Trainer {
     public var checkpointPath: String { configuration.outputDirectory + "/checkpoint.safetensors" }
     public var configPath: String { configuration.outputDirectory + "/config.json" }
 
-    static let metricColumns = ["step", "epoch", "wall_seconds", "train_loss", "train_accuracy", "learning_rate",
-                                "examples_per_second", "test_loss", "test_accuracy", "skipped_steps"]
-    static let epochColumns = ["epoch", "step", "wall_seconds", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+    /// `<set>_loss`, `<set>_<metric>` for every evaluated set.
+    var evaluationColumns: [String] {
+        data.evaluationNames.flatMap { set in ["\(set)_loss"] + data.metricNames.map { "\(set)_\($0)" } }
+    }
+    var metricColumns: [String] {
+        ["step", "epoch", "wall_seconds", "train_loss", "train_accuracy", "learning_rate", "examples_per_second"]
+            + evaluationColumns + ["skipped_steps"]
+    }
+    var epochColumns: [String] { ["epoch", "step", "wall_seconds", "train_loss", "train_accuracy"] + evaluationColumns }
 
     /// A trainer for `configuration` on the given data (subsets are applied here). The optimiser is the one
     /// the configuration describes (`ModelFactory.optimizer`) unless `makeOptimizer` builds another for the
@@ -67,22 +84,32 @@ public final class Trainer {
     /// On several ranks (`communicator.size > 1`, docs/multi-process.md#data-parallel-steps) every rank holds
     /// the model and trains on its part of each global batch; K-FAC's solver work is spread as `kfacPlacement`
     /// says. Settings that cannot run distributed are refused by name.
-    public init(configuration: TrainingConfiguration, train: LabeledImages, test: LabeledImages,
+    public convenience init(configuration: TrainingConfiguration, train: LabeledImages, test: LabeledImages,
+                            communicator: any Communicator = SingleProcessCommunicator(), kfacPlacement: KFACWorkPlacement = .inverses,
+                            optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
+        throws(TrainingError) {
+        try self.init(configuration: configuration, data: .images(train: train, test: test), communicator: communicator,
+                      kfacPlacement: kfacPlacement, optimizer: makeOptimizer)
+    }
+
+    /// A trainer on any `TrainingData` (images, molecules); `testSubset` applies to every evaluated set.
+    public init(configuration: TrainingConfiguration, data: TrainingData,
                 communicator: any Communicator = SingleProcessCommunicator(), kfacPlacement: KFACWorkPlacement = .inverses,
                 optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
         throws(TrainingError) {
         try configuration.validate()
-        guard train.count > 0, test.count > 0 else {
-            throw .data("the data set has \(train.count) training and \(test.count) test examples; training and evaluation need at least one of each")
+        guard data.trainCount > 0, data.evaluationSets.allSatisfy({ $0.count > 0 }) else {
+            throw .data("the data set has \(data.trainCount) training and "
+                        + data.evaluationSets.map { "\($0.count) \($0.name)" }.joined(separator: " and ")
+                        + " examples; training and evaluation need at least one of each")
         }
         self.configuration = configuration
         self.communicator = communicator
-        self.train = configuration.trainSubset.map { train.prefix($0) } ?? train
-        self.test = configuration.testSubset.map { test.prefix($0) } ?? test
-        model = ModelFactory.model(configuration, inputFeatures: train.features, classes: train.classCount)
-        batches = MiniBatches(count: self.train.count, batchSize: min(configuration.batchSize, self.train.count), seed: configuration.seed)
+        self.data = data.prefix(train: configuration.trainSubset, evaluation: configuration.testSubset)
+        model = ModelFactory.model(configuration, inputFeatures: data.inputFeatures, classes: data.outputs)
+        batches = MiniBatches(count: self.data.trainCount, batchSize: min(configuration.batchSize, self.data.trainCount), seed: configuration.seed)
         totalSteps = configuration.epochs * batches.batchesPerEpoch
-        if let refusal = DataParallel.unsupported(configuration, ranks: communicator.size, trainExamples: self.train.count) {
+        if let refusal = DataParallel.unsupported(configuration, ranks: communicator.size, trainExamples: self.data.trainCount) {
             throw .invalidConfiguration(refusal)
         }
         do {
@@ -102,6 +129,21 @@ public final class Trainer {
         do { return try IDXImageFolder(directory: configuration.dataDirectory).load() } catch { throw .data(error.description) }
     }
 
+    /// The data `configuration.model` reads: images from `loadData` or, for a model of molecule graphs, the
+    /// ogbg-molhiv scaffold split (`MoleculeGraphs.hivScaffoldSplit`; `log` receives its sizes).
+    public static func loadTrainingData(_ configuration: TrainingConfiguration, log: (String) -> Void = { _ in }) throws(TrainingError) -> TrainingData {
+        switch configuration.model.builder.input {
+        case .images:
+            let (train, test) = try loadData(configuration)
+            return .images(train: train, test: test)
+        case .moleculeGraphs:
+            do {
+                let split = try MoleculeGraphs.hivScaffoldSplit(log: log)
+                return .molecules(train: split.train, validation: split.validation, test: split.test)
+            } catch { throw .data(error.description) }
+        }
+    }
+
     /// Trains from step 0 (or, with `resume`, from the run folder's checkpoint) to the end; with
     /// `stopAfterStep`, stops after that global step with a checkpoint (an interruption, for tests).
     /// `log` receives the configuration and messages; `progress` shows the progress line.
@@ -118,7 +160,7 @@ public final class Trainer {
         // On several ranks only rank 0 touches the run folder; the others train, reduce and checkpoint in step.
         let writes = communicator.isRoot
         if !resume && writes { try prepareNewRunFolder(overwrite: overwrite) }
-        let fingerprint = Self.dataFingerprint(train: train, test: test)
+        let fingerprint = data.fingerprint
         let recorder = try TrainerRecorder(trainer: self, resume: resume, stopAfterStep: stopAfterStep, log: log,
                                            progress: progress, sessionStart: sessionStart, dataFingerprint: fingerprint)
         if writes {
@@ -128,31 +170,37 @@ public final class Trainer {
             try AtomicFile.write(String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self) + "\n", to: configPath)
         }
         let evaluateEvery = configuration.evaluateEvery
-        let evaluation = EvaluationHook([("test", test)]) { e in
+        let evaluation = data.makeEvaluation { e in
             e.endsEpoch || e.isLast || (evaluateEvery.map { e.step % $0 == 0 } ?? false)
         }
         let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: configuration.learningRate)
         // Rank 0 evaluates; the loss the divergence guard reads is the global one on every rank.
-        let loop = TrainingLoop(step: step, data: train, batches: batches, totalSteps: totalSteps,
-                                hooks: writes ? [evaluation, divergence, recorder] : [divergence, recorder])
+        let loop = data.makeLoop(step: step, batches: batches, totalSteps: totalSteps,
+                                 hooks: writes ? [evaluation, divergence, recorder] : [divergence, recorder])
         let start = recorder.startStep
         // A stop at or before the resumed step is never reached: the run goes on to the end.
         let s = try loop.run(from: start, until: stopAfterStep.flatMap { $0 > start ? $0 : nil })
         progress?.finish()
 
-        let epochRows = recorder.epochRows, lastTest = recorder.lastTest
-        let table = Self.table(epochRows)
+        let epochRows = recorder.epochRows, lastTest = recorder.lastEvaluations["test"] ?? Evaluation(loss: .nan, accuracy: .nan)
+        let table = self.table(epochRows)
         if writes {
-            try Self.plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · \(train.name)")
+            try plot(recorder.metricRows, title: "\(configuration.model.rawValue.uppercased()) · \(configuration.optimizer.rawValue) · \(data.name)")
                 .write(to: plotPath)
         }
+        let testAccuracyColumn = epochColumns.firstIndex(of: "test_accuracy")
         var summary = TrainingSummary(
             steps: s, epochsCompleted: s / batches.batchesPerEpoch, finalTestLoss: lastTest.loss, finalTestAccuracy: lastTest.accuracy,
-            bestTestAccuracy: epochRows.compactMap { Double($0[6]) }.filter(\.isFinite).max() ?? .nan,
+            bestTestAccuracy: testAccuracyColumn.flatMap { j in epochRows.compactMap { Double($0[j]) }.filter(\.isFinite).max() } ?? .nan,
             wallSeconds: recorder.wall(), examplesPerSecond: Double(recorder.trainedExamples) / max(recorder.trainingSeconds, 1e-9),
             parameterCount: model.parameterCount, skippedSteps: optimizer.skippedSteps, table: table,
             plotPath: plotPath, metricsPath: metricsPath, checkpointPath: checkpointPath)
         summary.ranks = communicator.size
+        summary.finalEvaluations = recorder.lastEvaluations
+        if let best = selectedRow(epochRows) {
+            summary.selectedEvaluations = evaluations(in: best)
+            summary.selectedStep = Int(best[1]) ?? 0
+        }
         let sessionSteps = Double(max(s - start, 1))
         summary.communicationBytesPerStep = Double(recorder.traffic.bytes) / sessionSteps
         summary.communicationSecondsPerStep = recorder.traffic.seconds / sessionSteps
@@ -164,31 +212,81 @@ public final class Trainer {
         return summary
     }
 
-    /// The per-epoch summary table.
-    static func table(_ rows: [[String]]) -> String {
-        func pct(_ s: String) -> String { Double(s).map { String(format: "%.2f", 100 * $0) } ?? s }
-        func num(_ s: String, _ digits: Int = 4) -> String { Double(s).map { String(format: "%.\(digits)f", $0) } ?? s }
-        return TextTable(title: "Per-epoch results", headers: ["epoch", "step", "train loss", "train acc %", "test loss", "test acc %", "wall s"],
-                         rows: rows.map { [$0[0], $0[1], num($0[3]), pct($0[4]), num($0[5]), pct($0[6]), num($0[2], 1)] }).render()
+    /// The evaluations stored in an `epochs.csv` row (`epochColumns`), by set.
+    func evaluations(in row: [String]) -> [String: Evaluation] {
+        var out: [String: Evaluation] = [:]
+        var j = 5
+        for set in data.evaluationNames {
+            let loss = Double(row[j]) ?? .nan
+            var metrics: [String: Double] = [:]
+            for (k, m) in data.metricNames.enumerated() { metrics[m] = Double(row[j + 1 + k]) ?? .nan }
+            out[set] = Evaluation(loss: loss, metrics: metrics)
+            j += 1 + data.metricNames.count
+        }
+        return out
     }
 
-    /// Loss and accuracy against step and wall time, from the metrics rows.
-    static func plot(_ rows: [[String]], title: String) -> LinePlot {
-        func column(_ j: Int) -> [Double] { rows.map { Double($0[j]) ?? .nan } }
-        let (step, wall, trainLoss, trainAcc, testLoss, testAcc) = (column(0), column(2), column(3), column(4), column(7), column(8))
+    /// The epoch row whose first evaluated set has the best headline metric (the highest; the lowest loss when
+    /// the task has no metric); the earliest on ties.
+    func selectedRow(_ rows: [[String]]) -> [String]? {
+        let j = 5 + (data.metricNames.isEmpty ? 0 : 1)
+        let sign = data.metricNames.isEmpty ? -1.0 : 1.0
+        return rows.filter { (Double($0[j]) ?? .nan).isFinite }.max { sign * Double($0[j])! < sign * Double($1[j])! }
+    }
+
+    /// One line of evaluations: `test loss 0.3120  test acc 88.12%` (accuracy in %, other metrics with 4 digits).
+    public func describe(_ evaluations: [String: Evaluation]) -> String {
+        data.evaluationNames.map { set in
+            let e = evaluations[set] ?? Evaluation(loss: .nan, metrics: [:])
+            return String(format: "%@ loss %.4f", set, e.loss) + data.metricNames.map { m in
+                m == "accuracy" ? String(format: "  %@ acc %.2f%%", set, 100 * e.accuracy)
+                                : String(format: "  %@ %@ %.4f", set, m, e.metrics[m] ?? .nan)
+            }.joined()
+        }.joined(separator: "  ")
+    }
+
+    /// The per-epoch summary table.
+    func table(_ rows: [[String]]) -> String {
+        func pct(_ s: String) -> String { Double(s).map { String(format: "%.2f", 100 * $0) } ?? s }
+        func num(_ s: String, _ digits: Int = 4) -> String { Double(s).map { String(format: "%.\(digits)f", $0) } ?? s }
+        let evaluated = data.evaluationNames.flatMap { set in
+            [("\(set) loss", false)] + data.metricNames.map { $0 == "accuracy" ? ("\(set) acc %", true) : ("\(set) \($0)", false) }
+        }
+        return TextTable(title: "Per-epoch results", headers: ["epoch", "step", "train loss", "train acc %"] + evaluated.map(\.0) + ["wall s"],
+                         rows: rows.map { row in
+                             [row[0], row[1], num(row[3]), pct(row[4])]
+                                 + evaluated.enumerated().map { k, column in column.1 ? pct(row[5 + k]) : num(row[5 + k]) }
+                                 + [num(row[2], 1)]
+                         }).render()
+    }
+
+    /// Loss and the headline metric against step and wall time, from the metrics rows (`metricColumns`).
+    func plot(_ rows: [[String]], title: String) -> LinePlot {
+        let names = metricColumns
+        func column(_ name: String) -> [Double] {
+            guard let j = names.firstIndex(of: name) else { return rows.map { _ in .nan } }
+            return rows.map { j < $0.count ? Double($0[j]) ?? .nan : .nan }
+        }
+        let headline = data.headlineMetric
+        let percent = headline == "accuracy"
+        let scale = percent ? 100.0 : 1.0
+        let (step, wall, trainLoss, trainAcc) = (column("step"), column("wall_seconds"), column("train_loss"), column("train_accuracy"))
+        let sets = data.evaluationNames.map { ($0, column("\($0)_loss"), column("\($0)_\(headline)")) }
         func panels(x: [Double], label: String) -> [PlotPanel] {
-            let evaluated = x.indices.filter { testLoss[$0].isFinite }
-            // Rows of test-only evaluations carry no training value: skip them rather than break the line.
+            // Rows of evaluation-only rows carry no training value: skip them rather than break the line.
             let logged = x.indices.filter { trainLoss[$0].isFinite }
+            func evaluated(_ values: [Double]) -> [Int] { x.indices.filter { values[$0].isFinite } }
             return [
-                PlotPanel(title: "Loss", xLabel: label, yLabel: "cross-entropy", series: [
+                PlotPanel(title: "Loss", xLabel: label, yLabel: data.lossName, series: [
                     PlotSeries(name: "train", x: logged.map { x[$0] }, y: logged.map { trainLoss[$0] }),
-                    PlotSeries(name: "test", x: evaluated.map { x[$0] }, y: evaluated.map { testLoss[$0] }, markers: true),
-                ], logarithmicY: true),
-                PlotPanel(title: "Accuracy", xLabel: label, yLabel: "accuracy (%)", series: [
-                    PlotSeries(name: "train", x: logged.map { x[$0] }, y: logged.map { 100 * trainAcc[$0] }),
-                    PlotSeries(name: "test", x: evaluated.map { x[$0] }, y: evaluated.map { 100 * testAcc[$0] }, markers: true),
-                ]),
+                ] + sets.map { set, loss, _ in
+                    PlotSeries(name: set, x: evaluated(loss).map { x[$0] }, y: evaluated(loss).map { loss[$0] }, markers: true)
+                }, logarithmicY: true),
+                PlotPanel(title: percent ? "Accuracy" : headline, xLabel: label, yLabel: percent ? "accuracy (%)" : headline,
+                          series: (percent ? [PlotSeries(name: "train", x: logged.map { x[$0] }, y: logged.map { 100 * trainAcc[$0] })] : [])
+                          + sets.map { set, _, metric in
+                              PlotSeries(name: set, x: evaluated(metric).map { x[$0] }, y: evaluated(metric).map { scale * metric[$0] }, markers: true)
+                          }),
             ]
         }
         return LinePlot(title: title, panels: panels(x: step, label: "step") + panels(x: wall, label: "wall time (s)"))

@@ -22,7 +22,8 @@ final class TrainerRecorder: TrainingHook {
     var window = RunningMeans(), epochRun = RunningMeans()
     var metricRows: [[String]] = [], epochRows: [[String]] = []
     var trainingSeconds = 0.0, trainedExamples = 0
-    var lastTest = Evaluation(loss: .nan, accuracy: .nan)
+    /// The latest evaluation of every evaluated set.
+    var lastEvaluations: [String: Evaluation] = [:]
     let metrics: CSVWriter?, epochsCSV: CSVWriter?
     /// Whether this rank writes the run folder (rank 0).
     let writes: Bool
@@ -97,15 +98,15 @@ final class TrainerRecorder: TrainingHook {
         if writes {
             let communication = ranks > 1 ? ["communication_bytes", "communication_seconds"] : []
             let m = try CSVWriter(path: trainer.metricsPath,
-                                  columns: Trainer.metricColumns + ["forward_backward_seconds"] + communication + curvatureColumns)
+                                  columns: trainer.metricColumns + ["forward_backward_seconds"] + communication + curvatureColumns)
             for r in metricRows { try m.append(r.map { .text($0) }) }
-            let e = try CSVWriter(path: trainer.epochsPath, columns: Trainer.epochColumns)
+            let e = try CSVWriter(path: trainer.epochsPath, columns: trainer.epochColumns)
             for r in epochRows { try e.append(r.map { .text($0) }) }
             (metrics, epochsCSV) = (m, e)
         } else {
             (metrics, epochsCSV) = (nil, nil)
         }
-        if let last = epochRows.last { lastTest = Evaluation(loss: Double(last[5]) ?? .nan, accuracy: Double(last[6]) ?? .nan) }
+        if let last = epochRows.last { lastEvaluations = trainer.evaluations(in: last) }
     }
 
     /// Wall-clock seconds of the run, earlier sessions included.
@@ -134,6 +135,13 @@ final class TrainerRecorder: TrainingHook {
         if writes { try checkpoint.write(to: trainer.checkpointPath) }
     }
 
+    /// The evaluation columns (`Trainer.evaluationColumns`) of `evaluations`: nil for a set not evaluated.
+    func evaluationValues(_ evaluations: [String: Evaluation]) -> [Double?] {
+        trainer.data.evaluationNames.flatMap { set in
+            [evaluations[set]?.loss] + trainer.data.metricNames.map { m in evaluations[set].map { $0.metrics[m] ?? .nan } }
+        }
+    }
+
     func afterStep(_ event: inout StepEvent, loop: TrainingLoop) throws {
         let optimizer = trainer.optimizer
         let s = event.step, epoch = event.epoch, dt = event.loadSeconds + event.stepSeconds
@@ -152,9 +160,9 @@ final class TrainerRecorder: TrainingHook {
         window.add(event)
         window.seconds += dt
         epochRun.add(event)
-        let test = event.evaluations["test"]
-        if let test { lastTest = test }
-        if s % configuration.logEvery == 0 || test != nil {
+        let evaluated = !event.evaluations.isEmpty
+        for (set, e) in event.evaluations { lastEvaluations[set] = e }
+        if s % configuration.logEvery == 0 || evaluated {
             // The training columns average the last `logEvery` steps. An evaluation off that cadence (end of
             // an epoch, `evaluateEvery`) gets a row with the test columns only and leaves the window running:
             // averaging the few steps since the last row made the training curves spike there. The last
@@ -164,25 +172,26 @@ final class TrainerRecorder: TrainingHook {
             func trainColumn(_ v: Double) -> CSVValue { closesWindow ? .number(v) : .text("") }
             let communication: [CSVValue] = trainer.communicator.size > 1
                 ? [.integer(event.communication.bytes), .number(event.communication.seconds)] : []
+            let evaluationCells = evaluationValues(event.evaluations)
             try metrics?.append([.integer(s), .integer(epoch + 1), .number(wall()), trainColumn(window.meanLoss), trainColumn(window.accuracy),
-                                 .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate),
-                                 test.map { .number($0.loss) } ?? .text(""), test.map { .number($0.accuracy) } ?? .text(""),
-                                 .integer(optimizer.skippedSteps)]
+                                 .number(optimizer.schedule.rate(atStep: max(optimizer.step - 1, 0))), trainColumn(rate)]
+                                + evaluationCells.map { $0.map { .number($0) } ?? .text("") }
+                                + [.integer(optimizer.skippedSteps)]
                                 + [.number(loop.step.lastForwardBackwardSeconds)] + communication + curvatureCells())
             metricRows.append([String(s), String(epoch + 1), String(wall()),
-                               closesWindow ? String(window.meanLoss) : "", closesWindow ? String(window.accuracy) : "", "", "",
-                               test.map { String($0.loss) } ?? "", test.map { String($0.accuracy) } ?? "", ""])
+                               closesWindow ? String(window.meanLoss) : "", closesWindow ? String(window.accuracy) : "", "", ""]
+                              + evaluationCells.map { $0.map { String($0) } ?? "" } + [""])
             if closesWindow { window = RunningMeans() }
         }
         if event.endsEpoch || event.isLast {
-            let row = [String(epoch + 1), String(s), String(wall()), String(epochRun.meanLoss), String(epochRun.accuracy),
-                       String(lastTest.loss), String(lastTest.accuracy)]
+            let row = [String(epoch + 1), String(s), String(wall()), String(epochRun.meanLoss), String(epochRun.accuracy)]
+                + evaluationValues(lastEvaluations).map { String($0 ?? .nan) }
             try epochsCSV?.append(row.map { .text($0) })
             epochRows.append(row)
             epochRun = RunningMeans()
-            progress?.message(String(format: "epoch %d/%d  step %d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  wall %.1fs",
-                                     epoch + 1, configuration.epochs, s, Double(row[3]) ?? .nan, 100 * (Double(row[4]) ?? .nan),
-                                     lastTest.loss, 100 * lastTest.accuracy, wall()))
+            progress?.message(String(format: "epoch %d/%d  step %d  train loss %.4f  train acc %.2f%%  ", epoch + 1, configuration.epochs, s,
+                                     Double(row[3]) ?? .nan, 100 * (Double(row[4]) ?? .nan))
+                              + trainer.describe(lastEvaluations) + String(format: "  wall %.1fs", wall()))
         }
         if event.endsEpoch || (configuration.checkpointEvery.map { s % $0 == 0 } ?? false) || event.isLast || s == stopAfterStep {
             try saveCheckpoint(after: s)

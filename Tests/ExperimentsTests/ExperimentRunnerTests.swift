@@ -1,3 +1,4 @@
+import Chemistry
 import Datasets
 import Experiments
 import Linalg
@@ -81,5 +82,33 @@ private final class FailingOptimizer: Optimizer {
         #expect(lines.contains { $0.hasPrefix("hot") && $0.contains("diverged") }, "\(lines)")
         let table = results.finalTable(title: "t").render()
         #expect(table.contains("hot (diverged: 1/1)") && !table.contains("sgd (diverged"), "\(table)")
+    }
+}
+
+/// `experiment compare --model gnn`: the runner trains on molecules with the same arms and records
+/// validation and test ROC-AUC; the results lead with the test ROC-AUC.
+@Suite struct MoleculeExperimentTests {
+    @Test func runnerRecordsMoleculeMetricsForAdamAndKFAC() throws {
+        let data = TrainingData.molecules(train: try moleculeFixture(count: 96, offset: 0, name: "fixture"),
+                                          validation: try moleculeFixture(count: 30, offset: 500, name: "v"),
+                                          test: try moleculeFixture(count: 30, offset: 900, name: "t"))
+        var settings = KFACComparisonSettings()
+        settings.model = TrainingConfiguration.ModelKind(rawValue: "gnn")!
+        settings.batchSize = 16
+        let runner = ExperimentRunner(data: data, schedule: try ExperimentSchedule(steps: 24, evaluateEvery: 12, seeds: [3]))
+        var lines: [String] = []
+        let results = try runner.run(settings.baselines(), log: { lines.append($0) })
+        #expect(results.headline == "test_roc_auc")
+        for arm in ["Adam", "K-FAC (digital)"] {
+            let records = results.records(arm: arm)
+            #expect(records.map(\.step) == [12, 24], "\(arm)")
+            let last = try #require(records.last)
+            for key in ["test_roc_auc", "test_average_precision", "validation_roc_auc", "validation_loss"] {
+                #expect(last.metrics[key]?.isFinite == true, "\(arm): \(key)")
+            }
+            #expect(last.metrics["test_roc_auc"]! >= 0.9, "\(arm): \(last.metrics)")
+        }
+        #expect(lines.allSatisfy { $0.contains("test roc auc") }, "\(lines)")
+        #expect(results.finalTable(title: "t").render().contains("test roc auc"))
     }
 }

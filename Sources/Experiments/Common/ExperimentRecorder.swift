@@ -7,7 +7,9 @@ import Reporting
 import Training
 
 /// The experiment runners' hook: after every step that has a `"test"` evaluation it appends an
-/// `ExperimentRecord` (training window since the previous record, the evaluations, the optimiser's step
+/// `ExperimentRecord` (training window since the previous record, the evaluations — test loss and accuracy
+/// in their fields, every other metric as `<set>_<metric>` and the loss of a set without accuracy as
+/// `<set>_loss`, e.g. `validation_roc_auc` —, the optimiser's step
 /// metrics, `skipped_steps`, the figures earlier hooks added to the event, the arm's probe); a step whose
 /// optimiser failed gets a record marked `failed_at_step` and a message; every other step updates the
 /// progress line.
@@ -45,6 +47,10 @@ final class ExperimentRecorder: TrainingHook {
                 for (k, v) in curvature.stepMetrics { metrics[k] = v }
             }
             metrics["skipped_steps"] = Double(loop.optimizer.skippedSteps)
+            for (set, e) in event.evaluations {
+                for (name, value) in e.metrics where name != "accuracy" { metrics["\(set)_\(name)"] = value }
+                if set != "test" && e.metrics["accuracy"] == nil { metrics["\(set)_loss"] = e.loss }
+            }
             for (k, v) in event.metrics { metrics[k] = v }
             if let probe = arm.probe { for (k, v) in probe(loop.optimizer, loop.model) { metrics[k] = v } }
             if event.failure != nil { metrics[ExperimentRecord.failedAtStepKey] = Double(event.step) }
@@ -63,13 +69,13 @@ final class ExperimentRecorder: TrainingHook {
 
 extension ExperimentRunner {
     /// One run of `arm` with `seed` on `model` (already initialised for the seed): seeded `MiniBatches` of
-    /// `batchSize`, `steps` steps (nil: the arm's epochs), a `TrainingLoop` evaluating `evaluations` (the
-    /// first must be `"test"`) every `evaluateEvery` steps, after the last step and after a failed step;
+    /// `batchSize`, `steps` steps (nil: the arm's epochs), a `TrainingLoop` on `data` evaluating its sets
+    /// (one is `"test"`) every `evaluateEvery` steps, after the last step and after a failed step;
     /// `hooks` run between the evaluation and the `ExperimentRecorder` (they may add figures to the event).
-    static func records(arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, train: LabeledImages, batchSize: Int,
-                        steps: Int?, evaluateEvery: Int, evaluations: [(name: String, data: LabeledImages)],
+    static func records(arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, data: TrainingData, batchSize: Int,
+                        steps: Int?, evaluateEvery: Int,
                         hooks: [any TrainingHook] = [], progress: ProgressLine?) throws(ExperimentError) -> [ExperimentRecord] {
-        let batches = MiniBatches(count: train.count, batchSize: min(batchSize, train.count), seed: seed)
+        let batches = MiniBatches(count: data.trainCount, batchSize: min(batchSize, data.trainCount), seed: seed)
         let total = steps ?? arm.training.epochs * batches.batchesPerEpoch
         let optimizer: any Optimizer<Float>
         do { optimizer = try arm.makeOptimizer(model, total, seed) } catch {
@@ -77,12 +83,12 @@ extension ExperimentRunner {
         }
         // A diverged run ends at that step, marked `diverged_at_step`; the other arms and seeds go on.
         let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: arm.training.learningRate, action: .stopRun)
-        let evaluation = EvaluationHook(evaluations) { e in
+        let evaluation = data.makeEvaluation { e in
             e.step % evaluateEvery == 0 || e.isLast || e.failure != nil || e.stopRequested
         }
         let recorder = ExperimentRecorder(arm: arm, seed: seed, progress: progress)
-        let loop = TrainingLoop(step: TrainingStep(model: model, optimizer: optimizer), data: train, batches: batches,
-                                totalSteps: total, hooks: [divergence, evaluation] + hooks + [recorder])
+        let loop = data.makeLoop(step: TrainingStep(model: model, optimizer: optimizer), batches: batches,
+                                 totalSteps: total, hooks: [divergence, evaluation] + hooks + [recorder])
         do { try loop.run() } catch { throw .training(arm: arm.name, seed: seed, detail: "\(error)") }
         progress?.finish()
         return recorder.records

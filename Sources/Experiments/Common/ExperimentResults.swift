@@ -8,12 +8,21 @@ public struct ExperimentResults {
     public let arms: [ExperimentArm]
     public let schedule: ExperimentSchedule
     public let records: [ExperimentRecord]
+    /// The record metric the plot's first panel and the table's first score column show: nil for test
+    /// accuracy (%), else a metric key such as `test_roc_auc` (molecules).
+    public let headline: String?
 
-    public init(arms: [ExperimentArm], schedule: ExperimentSchedule, records: [ExperimentRecord]) {
+    public init(arms: [ExperimentArm], schedule: ExperimentSchedule, records: [ExperimentRecord], headline: String? = nil) {
         self.arms = arms
         self.schedule = schedule
         self.records = records
+        self.headline = headline
     }
+
+    /// The headline score of a record (test accuracy in %, or the `headline` metric).
+    func headlineValue(_ r: ExperimentRecord) -> Double { headline.map { r.metrics[$0] ?? .nan } ?? 100 * r.testAccuracy }
+    /// `"test acc %"` or the headline metric's name with spaces (`"test roc auc"`).
+    var headlineTitle: String { headline.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "test acc %" }
 
     /// The records of one arm (all seeds), in order.
     public func records(arm: String) -> [ExperimentRecord] { records.filter { $0.arm == arm } }
@@ -70,7 +79,8 @@ public struct ExperimentResults {
             }
         }
         return LinePlot(title: title + " (mean over \(schedule.seeds.count) seed\(schedule.seeds.count == 1 ? "" : "s"))", panels: [
-            PlotPanel(title: "Test accuracy", xLabel: "step", yLabel: "accuracy (%)", series: series { 100 * $0.testAccuracy }),
+            PlotPanel(title: headline == nil ? "Test accuracy" : headlineTitle, xLabel: "step", yLabel: headline == nil ? "accuracy (%)" : headlineTitle,
+                      series: series(headlineValue)),
             PlotPanel(title: "Test loss", xLabel: "step", yLabel: "cross-entropy", series: series(\.testLoss), logarithmicY: true),
             PlotPanel(title: "Training loss (window mean)", xLabel: "step", yLabel: "cross-entropy", series: series(\.trainLoss),
                       logarithmicY: true),
@@ -99,7 +109,7 @@ public struct ExperimentResults {
     /// the same way).
     public func finalTable(title: String, extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [])
         -> TextTable {
-        var table = TextTable(title: title, headers: ["arm", "seeds", "steps", "test acc %", "test loss", "train loss", "wall s"]
+        var table = TextTable(title: title, headers: ["arm", "seeds", "steps", headlineTitle, "test loss", "train loss", "wall s"]
                                                      + extraColumns.map(\.header))
         for arm in arms {
             let f = finalRecords(arm: arm.name)
@@ -110,7 +120,7 @@ public struct ExperimentResults {
             let diverged = f.filter { $0.metrics[ExperimentRecord.divergedAtStepKey] != nil }.count
             let marks = (failed > 0 ? " (failed: \(failed)/\(f.count))" : "") + (diverged > 0 ? " (diverged: \(diverged)/\(f.count))" : "")
             var row = [arm.name + marks, String(f.count), String(f.map(\.step).max() ?? 0),
-                       Self.formatted(f.map(\.testAccuracy), scale: 100), Self.formatted(f.map(\.testLoss), digits: 4),
+                       Self.formatted(f.map(headlineValue), digits: headline == nil ? 2 : 4), Self.formatted(f.map(\.testLoss), digits: 4),
                        Self.formatted(f.map(\.trainLoss), digits: 4), Self.formatted(f.map(\.wallSeconds), digits: 1)]
             for column in extraColumns {
                 let values = f.compactMap(column.value).filter(\.isFinite)

@@ -78,18 +78,26 @@ public struct ExperimentRecord: Sendable {
 ///
 /// Each run: `ModelFactory.model` with the seed, `MiniBatches` with the seed, and the `TrainingLoop`
 /// (whose `TrainingStep` lets a `CurvatureOptimizer` observe the batch's curvature) with an evaluation on
-/// the test split and an `ExperimentRecorder`. A run whose loss diverges (`DivergenceGuard`) ends at that step,
-/// marked `diverged_at_step`; the other arms and seeds go on.
+/// the evaluated sets (test; validation and test for molecules) and an `ExperimentRecorder`. A run whose loss
+/// diverges (`DivergenceGuard`) ends at that step, marked `diverged_at_step`; the other arms and seeds go on.
 public final class ExperimentRunner {
-    public let train: LabeledImages
-    public let test: LabeledImages
+    /// The training and evaluated sets (subsets applied) with their task.
+    public let data: TrainingData
     public let schedule: ExperimentSchedule
 
-    public init(train: LabeledImages, test: LabeledImages, schedule: ExperimentSchedule) {
-        self.train = schedule.trainSubset.map { train.prefix($0) } ?? train
-        self.test = schedule.testSubset.map { test.prefix($0) } ?? test
+    /// Images (softmax classification, evaluated on `test`).
+    public convenience init(train: LabeledImages, test: LabeledImages, schedule: ExperimentSchedule) {
+        self.init(data: .images(train: train, test: test), schedule: schedule)
+    }
+
+    /// Any `TrainingData`; `schedule.testSubset` applies to every evaluated set.
+    public init(data: TrainingData, schedule: ExperimentSchedule) {
+        self.data = data.prefix(train: schedule.trainSubset, evaluation: schedule.testSubset)
         self.schedule = schedule
     }
+
+    /// The record metric the results lead with: nil for test accuracy, else `test_<headline>` (`test_roc_auc`).
+    var headline: String? { data.headlineMetric == "accuracy" ? nil : "test_\(data.headlineMetric)" }
 
     /// Loads the IDX folder `directory` (Fashion-MNIST, the Debian package's folder, by default; see
     /// `Trainer.loadData`).
@@ -116,25 +124,24 @@ public final class ExperimentRunner {
                 let r = try run(arm, seed: seed, progress: progress)
                 records += r
                 if let last = r.last {
-                    log(String(format: "%@ seed %llu: %d steps%@, test accuracy %.2f%%, test loss %.4f, %.1f s",
-                               arm.name, seed, last.step,
-                               last.stopNote,
-                               100 * last.testAccuracy, last.testLoss, last.wallSeconds))
+                    let score = headline.map { String(format: "%@ %.4f", $0.replacingOccurrences(of: "_", with: " "), last.metrics[$0] ?? .nan) }
+                        ?? String(format: "test accuracy %.2f%%", 100 * last.testAccuracy)
+                    log(String(format: "%@ seed %llu: %d steps%@, %@, test loss %.4f, %.1f s",
+                               arm.name, seed, last.step, last.stopNote, score, last.testLoss, last.wallSeconds))
                 }
-                try checkpoint?(ExperimentResults(arms: arms, schedule: schedule, records: records))
+                try checkpoint?(ExperimentResults(arms: arms, schedule: schedule, records: records, headline: headline))
             }
         }
-        return ExperimentResults(arms: arms, schedule: schedule, records: records)
+        return ExperimentResults(arms: arms, schedule: schedule, records: records, headline: headline)
     }
 
     /// One run of `arm` with `seed`: `ModelFactory.model` for the seed, then `records(arm:seed:model:…)`.
     public func run(_ arm: ExperimentArm, seed: UInt64, progress: ProgressLine? = nil) throws(ExperimentError) -> [ExperimentRecord] {
         var c = arm.training
         c.seed = seed
-        let model = ModelFactory.model(c, inputFeatures: train.features,
-                                       classes: train.classCount)
-        return try Self.records(arm: arm, seed: seed, model: model, train: train, batchSize: c.batchSize, steps: schedule.steps,
-                                evaluateEvery: schedule.evaluateEvery, evaluations: [("test", test)], progress: progress)
+        let model = ModelFactory.model(c, inputFeatures: data.inputFeatures, classes: data.outputs)
+        return try Self.records(arm: arm, seed: seed, model: model, data: data, batchSize: c.batchSize, steps: schedule.steps,
+                                evaluateEvery: schedule.evaluateEvery, progress: progress)
     }
 }
 
