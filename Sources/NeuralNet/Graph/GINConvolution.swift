@@ -37,6 +37,8 @@ public final class GINConvolution<Scalar: NeuralScalar>: Module {
         return width
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ h: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         guard let graph else { preconditionFailure("GINConvolution: no graph set before forward") }
         precondition(h.columns == width, "\(summary) got \(h.rows)×\(h.columns)")
@@ -63,6 +65,8 @@ public final class GINConvolution<Scalar: NeuralScalar>: Module {
         return mlp.forward(z, context: context)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard let graph else { preconditionFailure("GINConvolution: no graph set before backward") }
         var inner = options

@@ -68,6 +68,8 @@ public final class GraphIsomorphismNetwork<Scalar: NeuralScalar>: Module {
         return head.outFeatures
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         inputRows = x.rows
         let floats = Matrix<Float>(rows: x.rows, columns: x.columns, storage: x.storage.map { Float($0) })
@@ -93,6 +95,8 @@ public final class GraphIsomorphismNetwork<Scalar: NeuralScalar>: Module {
         return head.forward(pooled, context: ForwardContext(isTraining: context.isTraining, examples: context.examples))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         var inner = options
         inner.inputGradient = true
