@@ -58,6 +58,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
+        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         try validateThreads(threads)
         try vit.check(model: model)
         _ = try schedule()
