@@ -72,11 +72,14 @@ extension CurvatureBatch {
 }
 
 extension OutputCurvature {
-    /// The curvature of the whole global batch on every rank (`CurvatureShard.gatherRows` of `p` or the outputs).
+    /// The curvature of the whole global batch on every rank (`CurvatureShard.gatherRows` of its per-example rows).
     public func gathered(_ shard: CurvatureShard) -> OutputCurvature {
         switch self {
         case let .gaussian(y): return .gaussian(outputs: shard.gatherRows(y, what: "gathering the batch outputs"))
         case let .categorical(p): return .categorical(probabilities: shard.gatherRows(p, what: "gathering the batch probabilities"))
+        case let .bernoulli(p, w):
+            return .bernoulli(probabilities: shard.gatherRows(p, what: "gathering the batch probabilities"),
+                              weights: shard.gatherRows(w, what: "gathering the batch weights"))
         }
     }
 
