@@ -19,6 +19,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
     /// Input of the last forward pass (needed for `∂L/∂W`).
     private var input = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 1
+    private var rowOffsets: [Int]? = nil
     /// A vector of ones for the bias gradient `gᵀ1`, grown on demand.
     private var ones: [Scalar] = []
 
@@ -64,6 +65,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
         let n = x.rows
         input = x
         examples = context.examples
+        rowOffsets = context.rowOffsets
         capture = nil
         return affineForward(x, resultRows: n, resultColumns: outFeatures)
     }
@@ -76,7 +78,8 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
                      "Linear(\(inFeatures) → \(outFeatures)) backward got \(g.rows)×\(g.columns), expected \(n)×\(outFeatures)")
         let (k, m) = (inFeatures, outFeatures)
         if captureEnabled {
-            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
+            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil,
+                                       rowOffsets: rowOffsets)
         }
         if options.parameterGradients { accumulateAffineGradients(outputGradient: g, input: input, ones: &ones) }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
