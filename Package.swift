@@ -78,7 +78,7 @@ let package = Package(
         // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
         .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
         // Trainer, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting", "Communication"]),
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Chemistry", "Reporting", "Communication"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from
         // the model definitions (NeuralNet modules, Training's ModelRegistry).
         // step-ratios.json: the steps each optimiser needed to reach a target in runs measured here (time to target).
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "ThermoDeviceTests", dependencies: ["ThermoDevice", "Linalg", "_TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Linalg", "_TestSupport"]),
-        .testTarget(name: "TextTests", dependencies: ["Text", "Datasets", "Linalg", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "Datasets", "Linalg", "NeuralNet", "Training", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Solvers", "Curvature", "NeuralNet", "Linalg", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
