@@ -58,7 +58,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         try vit.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }

@@ -120,7 +120,7 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         let c = try trainingConfiguration()
         if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }

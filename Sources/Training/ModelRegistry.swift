@@ -91,13 +91,6 @@ public enum ModelRegistry {
         return table.builders[name]
     }
 
-    /// Throws unless the model `name` reads images (the Fashion-MNIST commands' data); the message names the fix.
-    public static func requireImageModel(_ name: String) throws(TrainingError) {
-        guard let b = builder(named: name), b.input != .images else { return }
-        throw .invalidConfiguration("--model \(name) reads \(b.input.rawValue), not images; this command trains on Fashion-MNIST images "
-                                    + "(molecule runs: the GraphIsomorphismNetwork API with MoleculeGraphs, docs/gnn.md#gin)")
-    }
-
     /// Registered names, built-in ones first, then in registration order.
     public static var names: [String] {
         table.lock.lock()
