@@ -96,7 +96,14 @@ public enum ModelRegistry {
 
 /// The Fashion-MNIST models of the experiments (see `Models`), as registry entries.
 enum BuiltinModels {
-    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit]
+    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, miniLMLoRA]
+
+    /// `--model minilm-lora`: the `LoRAClassifier` shape with random encoder weights, taking `lora.length`
+    /// token ids per example whatever `inputFeatures` says (it is a text model: the Fashion-MNIST paths refuse
+    /// it, `Trainer` included); the text runs (`LoRAExperimentRunner`) build it with the pretrained weights.
+    static let miniLMLoRA = ModelBuilder(name: "minilm-lora", describe: { $0.lora.description }) { r, _ in
+        LoRAClassifier(bert: .miniLML6, settings: r.configuration.lora, classes: r.classes, seed: r.configuration.seed).model
+    }
 
     /// `mlpSizes` with the first and last widths replaced by the data's; dropout after each hidden ReLU.
     static let mlp = ModelBuilder(name: "mlp", describe: { "MLP " + $0.mlpSizes.map(String.init).joined(separator: "-") }) { r, rng in

@@ -34,6 +34,9 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     /// Products `F v` computed so far (each ≈ one forward + one backward pass).
     public private(set) var products = 0
     private var cachedLinearization: LinearizedModel<Scalar>?
+    /// The batch's padding (`CurvatureBatch.positionMask`); the linearisation runs with it. The dense forms
+    /// (`denseMatrix`, `denseJacobian`) evaluate one example at a time without it: use them on unpadded batches.
+    public private(set) var positionMask: PositionMask?
 
     /// `F` of `model` at `input` with output curvature `curvature`; linearises on first use.
     public init(model: Sequential<Scalar>, input: Matrix<Scalar>, curvature: OutputCurvature<Scalar>, damping: Scalar,
@@ -50,6 +53,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     /// `F` of the batch a training step observed.
     public convenience init(batch: CurvatureBatch<Scalar>, damping: Scalar, dataScale: Scalar = 1) {
         self.init(model: batch.model, input: batch.input, curvature: batch.curvature, damping: damping, dataScale: dataScale)
+        positionMask = batch.positionMask
     }
 
     /// `F` on an existing linearisation.
@@ -64,6 +68,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         self.dataScale = dataScale
         dimension = linearization.parameterCount
         cachedLinearization = linearization
+        positionMask = linearization.positionMask
     }
 
     /// The model linearised at the batch (one forward pass the first time). A layer without a tangent rule
@@ -71,7 +76,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     @discardableResult
     public func linearize() throws(CurvatureError) -> LinearizedModel<Scalar> {
         if let cachedLinearization { return cachedLinearization }
-        let l = try LinearizedModel(model, input: input)
+        let l = try LinearizedModel(model, input: input, positionMask: positionMask)
         cachedLinearization = l
         return l
     }
