@@ -65,16 +65,16 @@ class Classifier(nn.Module):
     def __init__(self, length: int, rank: int, alpha: float, dropout: float, classes: int = 5) -> None:
         super().__init__()
         width, heads, mlp, layers = 384, 12, 1536, 6
-        self.word, self.position, self.type = nn.Embedding(30522, width), nn.Embedding(512, width), nn.Embedding(2, width)
+        self.word, self.position, self.token_type = nn.Embedding(30522, width), nn.Embedding(512, width), nn.Embedding(2, width)
         self.norm = nn.LayerNorm(width, eps=1e-12)
-        for m in (self.word, self.position, self.type, self.norm):
+        for m in (self.word, self.position, self.token_type, self.norm):
             m.requires_grad_(False)
         self.blocks = nn.ModuleList(Block(width, heads, mlp, rank, alpha, dropout) for _ in range(layers))
         self.head = nn.Linear(width, classes)
         self.register_buffer("positions", torch.arange(length))
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.word(ids) + self.position(self.positions)[None] + self.type.weight[0])
+        x = self.norm(self.word(ids) + self.position(self.positions)[None] + self.token_type.weight[0])
         bias = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(mask == 0, float("-inf"))[:, None, None, :]
         for block in self.blocks:
             x = block(x, bias)
