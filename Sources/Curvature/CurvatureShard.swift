@@ -55,6 +55,16 @@ extension OutputCurvature {
             var z = Matrix<Scalar>(rows: b, columns: d, storage: Array(all.storage[(offset * d)..<((offset + b) * d)]))
             z.scale(by: -invB)
             return z
+        case let .bernoulli(p, c):
+            // ỹ ~ Bernoulli(p), gradient √c (p − ỹ)/b: its square's mean is c·p(1 − p) (docs/gnn.md#loss-and-imbalance).
+            var g = p
+            for n in 0..<globalExamples {
+                let u = Scalar(rng.nextUniform())
+                guard n >= offset && n < offset + b else { continue }
+                let row = n - offset
+                g[row, 0] = c[row, 0].squareRoot() * (p[row, 0] - (u < p[row, 0] ? 1 : 0)) * invB
+            }
+            return g
         case let .categorical(p):
             var g = p
             for n in 0..<globalExamples {

@@ -14,11 +14,20 @@ public enum OutputCurvature<Scalar: NeuralScalar>: Sendable {
     case gaussian(outputs: Matrix<Scalar>)
     /// Softmax cross-entropy, predictive `Categorical(p)`: `Hₙ = diag(pₙ) − pₙpₙᵀ`. Holds `p`, `b × C`.
     case categorical(probabilities: Matrix<Scalar>)
+    /// Binary cross-entropy on one logit (`BinaryCrossEntropy`), predictive `Bernoulli(p)`:
+    /// `Hₙ = cₙ pₙ(1 − pₙ)` with the class weight `cₙ` of the example's label (1 without weighting).
+    /// Holds `p` and `c`, both `b × 1`.
+    case bernoulli(probabilities: Matrix<Scalar>, weights: Matrix<Scalar>)
 
     private var values: Matrix<Scalar> {
         switch self {
-        case let .gaussian(m), let .categorical(m): return m
+        case let .gaussian(m), let .categorical(m), let .bernoulli(m, _): return m
         }
+    }
+
+    /// `Hₙ` of a Bernoulli output, `cₙ pₙ (1 − pₙ)`.
+    private static func bernoulliHessian(_ p: Matrix<Scalar>, _ c: Matrix<Scalar>, _ n: Int) -> Scalar {
+        c[n, 0] * p[n, 0] * (1 - p[n, 0])
     }
 
     /// Examples `b`.
@@ -30,6 +39,7 @@ public enum OutputCurvature<Scalar: NeuralScalar>: Sendable {
     public func hessian(example n: Int) -> Matrix<Scalar> {
         switch self {
         case .gaussian: return .identity(outputDimension)
+        case let .bernoulli(p, c): return Matrix(rows: 1, columns: 1, repeating: Self.bernoulliHessian(p, c, n))
         case let .categorical(p):
             let c = p.columns
             var h = Matrix<Scalar>(rows: c, columns: c)
@@ -43,6 +53,10 @@ public enum OutputCurvature<Scalar: NeuralScalar>: Sendable {
         precondition(v.rows == examples && v.columns == outputDimension, "hessianProduct: v is \(v.rows)×\(v.columns)")
         switch self {
         case .gaussian: return v
+        case let .bernoulli(p, c):
+            var out = v
+            for n in 0..<p.rows { out[n, 0] *= Self.bernoulliHessian(p, c, n) }
+            return out
         case let .categorical(p):
             // (diag(p) − ppᵀ) v = p ⊙ v − p (pᵀv), row by row.
             var out = v
@@ -73,6 +87,8 @@ public enum OutputCurvature<Scalar: NeuralScalar>: Sendable {
         switch self {
         case .gaussian:
             for n in 0..<b { out[n, k] = invB }
+        case let .bernoulli(p, c):
+            for n in 0..<b { out[n, 0] = Self.bernoulliHessian(p, c, n).squareRoot() * invB }
         case let .categorical(p):
             for n in 0..<b {
                 let s = p[n, k].squareRoot() * invB
@@ -99,6 +115,10 @@ public protocol CurvatureLoss<Scalar>: Loss {
 
 extension MeanSquaredError: CurvatureLoss {
     public func outputCurvature() -> OutputCurvature<Scalar> { .gaussian(outputs: outputs) }
+}
+
+extension BinaryCrossEntropy: CurvatureLoss {
+    public func outputCurvature() -> OutputCurvature<Scalar> { .bernoulli(probabilities: probabilities, weights: weights) }
 }
 
 extension SoftmaxCrossEntropy: CurvatureLoss {

@@ -39,6 +39,8 @@ public struct KroneckerBlock<Scalar: NeuralScalar> {
         let parts = captures
         guard parts.count == uses.count else { return nil }
         if parts.count == 1 { return parts[0] }
+        precondition(parts.allSatisfy { $0.rowOffsets == nil },
+                     "Kronecker block \(name): a weight applied in several places with per-example row counts (graphs) is not supported")
         return KroneckerCapture(activations: Self.interleave(parts.map(\.activations), examples: parts[0].examples),
                                 outputGradients: Self.interleave(parts.map(\.outputGradients), examples: parts[0].examples),
                                 examples: parts[0].examples, hasBias: parts[0].hasBias)

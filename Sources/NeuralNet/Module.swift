@@ -7,16 +7,24 @@ public struct ForwardContext: Sendable, Equatable {
     /// Examples in the batch (the model input's rows). A layer applied at several positions with shared
     /// weights sees `examples · positions` rows; `positions = rows / examples` (K-FAC-expand/reduce need it).
     public var examples: Int
+    /// Rows of each example when examples have different numbers of positions (the nodes of each graph
+    /// of a batch): example `n` owns rows `rowOffsets[n] ..< rowOffsets[n + 1]` (`examples + 1` entries,
+    /// from 0 to the row count). Nil when every example has `rows / examples` rows. A graph network
+    /// passes it to the modules it applies per node, so that K-FAC's captures know the graphs.
+    public var rowOffsets: [Int]?
     /// Which positions of each example are real (padded token sequences): attention gives masked keys
     /// zero weight and mean pooling averages over real positions only. nil: every position is real.
     public var positionMask: PositionMask?
 
-    public init(isTraining: Bool, examples: Int, positionMask: PositionMask? = nil) {
+    public init(isTraining: Bool, examples: Int, rowOffsets: [Int]? = nil, positionMask: PositionMask? = nil) {
         precondition(examples >= 1, "a batch needs at least one example")
+        precondition(rowOffsets.map { $0.count == examples + 1 && $0.first == 0 } ?? true,
+                     "row offsets need examples + 1 = \(examples + 1) entries from 0, got \(rowOffsets?.count ?? 0)")
         precondition(positionMask.map { $0.examples == examples } ?? true,
                      "position mask for \(positionMask?.examples ?? 0) examples, batch of \(examples)")
         self.isTraining = isTraining
         self.examples = examples
+        self.rowOffsets = rowOffsets
         self.positionMask = positionMask
     }
 }
@@ -125,18 +133,25 @@ public struct KroneckerCapture<Scalar: BLASScalar> {
     public let examples: Int
     /// Whether the layer has a bias (then `ā = [a, 1]`).
     public let hasBias: Bool
+    /// Rows of each example when examples have different numbers of positions (a layer applied per node of
+    /// a batch of graphs; `ForwardContext.rowOffsets`): example `n` owns rows `rowOffsets[n] ..< rowOffsets[n + 1]`.
+    /// Nil when every example has `positions` rows.
+    public let rowOffsets: [Int]?
 
-    public init(activations: Matrix<Scalar>, outputGradients: Matrix<Scalar>, examples: Int, hasBias: Bool) {
-        precondition(activations.rows == outputGradients.rows && activations.rows % examples == 0,
+    public init(activations: Matrix<Scalar>, outputGradients: Matrix<Scalar>, examples: Int, hasBias: Bool, rowOffsets: [Int]? = nil) {
+        precondition(activations.rows == outputGradients.rows && (rowOffsets != nil || activations.rows % examples == 0),
                      "capture: a has \(activations.rows) rows, g has \(outputGradients.rows), examples \(examples)")
+        precondition(rowOffsets.map { $0.count == examples + 1 && $0.first == 0 && $0.last == activations.rows } ?? true,
+                     "capture: row offsets must run from 0 to \(activations.rows) over \(examples) examples")
         self.activations = activations
         self.outputGradients = outputGradients
         self.examples = examples
         self.hasBias = hasBias
+        self.rowOffsets = rowOffsets
     }
 
     /// Positions per example (1 for a plain `Linear`, `outH · outW` for `Conv2d`, the sequence length
-    /// for a layer shared over a sequence).
+    /// for a layer shared over a sequence); with `rowOffsets`, the mean number of rows per example.
     public var positions: Int { activations.rows / examples }
 
     /// `ā = [a, 1]` (a copy) when the layer has a bias, else `a`.

@@ -40,10 +40,10 @@ extension Workload {
     /// A model of `ModelRegistry` (`mlp`, `cnn`, `tiny-cnn`, or one a workload registered) as a workload,
     /// derived from its definition built by `ModelFactory.model(_:)` for Fashion-MNIST-shaped data (784
     /// features, 10 classes) with `configuration`'s settings (the MLP's widths) and `batch` examples; nil
-    /// when no such model is registered.
+    /// when no such model is registered or it does not read images (the molecule GNN: see `ogbgGNN`).
     public static func registered(_ name: String, batch: Int = 256,
                                   configuration: TrainingConfiguration = TrainingConfiguration()) -> Workload? {
-        guard let kind = TrainingConfiguration.ModelKind(rawValue: name) else { return nil }
+        guard let kind = TrainingConfiguration.ModelKind(rawValue: name), kind.builder.input == .images else { return nil }
         var c = configuration
         c.model = kind
         let model = ModelFactory.model(c)

@@ -45,6 +45,9 @@ struct BenchTrainStep: ParsableCommand {
     @OptionGroup var optimizers: OptimizerOptions
 
     func validate() throws {
+        if model != .miniLMLoRA {       // timed on random padded token batches
+            do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
+        }
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }

@@ -58,6 +58,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
+        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         try vit.check(model: model)
         _ = try schedule()

@@ -20,7 +20,7 @@ struct ExperimentLoRA: ParsableCommand {
         cost model has no transformer-encoder workload). Writes lora.csv, lora.svg, lora-runtime.svg, lora-table.txt.
 
         Example:
-          thermograd experiment lora --steps 60 --seeds 1 2 3 --batch 16 --text-length 64 --out runs/lora
+          thermograd experiment lora --steps 60 --seeds 1 2 3 --batch 16
         """)
 
     @OptionGroup var schedule: ScheduleOptions<LoRASchedule>

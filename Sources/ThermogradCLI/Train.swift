@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
           thermograd train                      # MLP 784-512-512-10, Adam, 10 epochs
           thermograd train --model cnn --epochs 3 --out runs/cnn
           thermograd train --model vit --vit-patch 4 --vit-width 96 --epochs 5
-          thermograd train --model minilm-lora --epochs 3 --batch 32     # LoRA on MiniLM-L6, BBC News, 128 tokens
+          thermograd train --model minilm-lora --epochs 3   # LoRA, BBC News
           thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
           thermograd train --train-subset 5000 --epochs 2        # a quick run
           thermograd train --out runs/cnn --model cnn --epochs 5 --resume
@@ -123,6 +123,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let model, model != .miniLMLoRA {     // minilm-lora: the text path (trainText)
+            do throws(TrainingError) { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
+        }
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         let c = try trainingConfiguration()
         if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }

@@ -1,3 +1,4 @@
+import Chemistry
 import Foundation
 import Linalg
 import NeuralNet
@@ -15,13 +16,18 @@ public struct ModelRequest {
 /// description for printouts, and the builder. Weights must be drawn from the generator passed in (the
 /// run's `(seed, stream 1)`), so that a configuration always gives the same initial weights.
 public struct ModelBuilder: Sendable {
+    /// What a model reads: images (one row per example), encoded molecule graphs (`MoleculeGraphs`) or
+    /// padded token ids (`TokenBatch`).
+    public enum Input: String, Sendable { case images, moleculeGraphs = "molecule graphs", tokenSequences = "token sequences" }
     public let name: String
+    public let input: Input
     public let describe: @Sendable (TrainingConfiguration) -> String
     public let build: @Sendable (ModelRequest, inout Xoshiro256StarStar) -> Sequential<Float>
 
-    public init(name: String, describe: @escaping @Sendable (TrainingConfiguration) -> String,
+    public init(name: String, input: Input = .images, describe: @escaping @Sendable (TrainingConfiguration) -> String,
                 build: @escaping @Sendable (ModelRequest, inout Xoshiro256StarStar) -> Sequential<Float>) {
         self.name = name
+        self.input = input
         self.describe = describe
         self.build = build
     }
@@ -41,7 +47,7 @@ public enum ModelRegistryError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The models `train`, `bench` and the experiments can build, by name. The built-in ones are `mlp`,
-/// `cnn`, `tiny-cnn` and `vit`; a new workload adds its own without editing this file:
+/// `cnn`, `tiny-cnn`, `vit` and `gnn` (molecule graphs); a new workload adds its own without editing this file:
 ///
 ///     try ModelRegistry.register(ModelBuilder(name: "residual-mlp", describe: { _ in "residual MLP" }) { request, rng in
 ///         Sequential(inputFeatures: request.inputFeatures, [
@@ -86,6 +92,14 @@ public enum ModelRegistry {
         return table.builders[name]
     }
 
+    /// Throws unless the model `name` reads images (the Fashion-MNIST commands' data); the message names the fix.
+    public static func requireImageModel(_ name: String) throws(TrainingError) {
+        guard let b = builder(named: name), b.input != .images else { return }
+        throw .invalidConfiguration("--model \(name) reads \(b.input.rawValue), not images; this command trains on Fashion-MNIST images "
+                                    + "(molecule runs: the GraphIsomorphismNetwork API with MoleculeGraphs, docs/gnn.md#gin; "
+                                    + "text: thermograd train or experiment lora with --model minilm-lora, docs/lora.md#training)")
+    }
+
     /// Registered names, built-in ones first, then in registration order.
     public static var names: [String] {
         table.lock.lock()
@@ -96,12 +110,12 @@ public enum ModelRegistry {
 
 /// The Fashion-MNIST models of the experiments (see `Models`), as registry entries.
 enum BuiltinModels {
-    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, miniLMLoRA]
+    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, gnn, miniLMLoRA]
 
     /// `--model minilm-lora`: the `LoRAClassifier` shape with random encoder weights, taking `lora.length`
     /// token ids per example whatever `inputFeatures` says (it is a text model: the Fashion-MNIST paths refuse
     /// it, `Trainer` included); the text runs (`LoRAExperimentRunner`) build it with the pretrained weights.
-    static let miniLMLoRA = ModelBuilder(name: "minilm-lora", describe: { $0.lora.description }) { r, _ in
+    static let miniLMLoRA = ModelBuilder(name: "minilm-lora", input: .tokenSequences, describe: { $0.lora.description }) { r, _ in
         LoRAClassifier(bert: .miniLML6, settings: r.configuration.lora, classes: r.classes, seed: r.configuration.seed).model
     }
 
@@ -130,6 +144,15 @@ enum BuiltinModels {
 
     static let tinyCNN = ModelBuilder(name: "tiny-cnn", describe: { _ in "tiny CNN (conv8 5×5-pool-conv16 3×3-pool-fc10)" }) { r, rng in
         Models.tinyConvolutional(image: squareImage(r.inputFeatures), classes: r.classes, rng: &rng)
+    }
+
+    /// OGB's GIN baseline shape for molecules (docs/gnn.md#gin): 3 GIN layers of width 64, mean readout,
+    /// one logit (binary cross-entropy). Input: `MoleculeGraphs` batches (encoded `BatchedGraph`s).
+    static let gnn = ModelBuilder(name: "gnn", input: .moleculeGraphs, describe: { _ in "GIN with edge features, 3 layers × 64, mean readout" }) { r, rng in
+        precondition(r.inputFeatures == MoleculeGraphs.encodedWidth, "the GNN reads encoded molecule graphs (\(MoleculeGraphs.encodedWidth) columns)")
+        let gin = GraphIsomorphismNetwork<Float>(nodeCategories: MoleculeGraphs.nodeCategories, edgeCategories: MoleculeGraphs.edgeCategories,
+                                                 width: 64, layers: 3, outputs: 1, readout: .mean, rng: &rng)
+        return Sequential(inputFeatures: gin.inputFeatures, [gin])
     }
 
     static func squareImage(_ features: Int) -> ImageShape {

@@ -116,3 +116,59 @@ struct DistributedTrainingTests {
         #expect(dropout.status != 0 && dropout.error.contains("--dropout"), "\(dropout.error)")
     }
 }
+
+/// A rank that dies (SIGKILL) ends the whole job: `mpirun` notices the lost process and stops the others,
+/// which would otherwise wait forever in their next all-reduce.
+@Suite(.enabled(if: MPIRun.unavailable == nil, "needs mpirun and the built thermograd"),
+       .enabled(if: FileManager.default.fileExists(atPath: KillResumeProcessTests.data + "/t10k-images-idx3-ubyte.gz"),
+                "needs Fashion-MNIST (make deps)"))
+struct KilledRankTests {
+    /// Processes whose parent is `parent` and whose environment says `OMPI_COMM_WORLD_RANK=rank`.
+    static func rankProcess(parent: Int32, rank: Int) -> Int32? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                  status.split(separator: "\n").contains(where: { $0 == "PPid:\t\(parent)" }),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let variables = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
+        }
+        return nil
+    }
+
+    @Test(.timeLimit(.minutes(2))) func aKilledRankEndsTheJob() throws {
+        guard let mpirun = MPIRun.mpirun, let exe = KillResumeProcessTests.executable else { return }
+        let root = NSTemporaryDirectory() + "thermograd-kill-rank-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        // Long enough (many epochs) that the job is surely still training when rank 1 is killed.
+        p.arguments = ["-np", "2", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS=1", exe] + DistributedTrainingTests.settings
+            + ["--epochs", "200", "--distributed", "--out", root]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        // Wait for training to be under way (metrics.csv exists), then kill rank 1.
+        var victim: Int32?
+        let start = Date()
+        while Date().timeIntervalSince(start) < 60 && p.isRunning {
+            if FileManager.default.fileExists(atPath: root + "/metrics.csv"), let pid = Self.rankProcess(parent: p.processIdentifier, rank: 1) {
+                victim = pid
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let pid = try #require(victim, "rank 1 of the job was not found while it trained")
+        kill(pid, SIGKILL)
+        let killed = Date()
+        while p.isRunning && Date().timeIntervalSince(killed) < 30 { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!p.isRunning, "the job still runs 30 s after rank 1 was killed")
+        if !p.isRunning { #expect(p.terminationStatus != 0) }
+    }
+}

@@ -31,7 +31,8 @@ extension KroneckerFactorComputation {
         func accumulate() {
             for block in blocks {
                 guard let c = block.capture else { continue }
-                let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(block.name))
+                let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(block.name),
+                                       rowOffsets: c.rowOffsets)
                 if gradient[block.name] != nil { gradient[block.name]!.axpy(1, g) } else { gradient[block.name] = g }
             }
         }

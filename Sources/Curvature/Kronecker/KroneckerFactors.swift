@@ -79,7 +79,11 @@ public enum KroneckerFactorComputation {
                                                       approximation: WeightSharingApproximation) -> Matrix<S> {
         let abar = capture.augmentedActivations()
         let (b, r) = (capture.examples, capture.positions)
-        if r == 1 || approximation == .expand { return FactorKernels.gram(abar, alpha: 1 / S(b * r)) }
+        // Expand divides by the total row count b·R (Σ_n R_n with per-example row counts).
+        if approximation == .expand || (r == 1 && capture.rowOffsets == nil) { return FactorKernels.gram(abar, alpha: 1 / S(abar.rows)) }
+        if let offsets = capture.rowOffsets {
+            return FactorKernels.gram(sumOverSegments(abar, offsets: offsets, mean: true), alpha: 1 / S(b))
+        }
         return FactorKernels.gram(sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r)), alpha: 1 / S(b))
     }
 
@@ -87,12 +91,32 @@ public enum KroneckerFactorComputation {
     /// Shape `out × out`. One `syrk`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
+    /// With `rowOffsets` (per-example row counts `R_n`, graphs), reduce sums each example's own rows.
     public static func gradientFactor<S: BLASScalar>(_ g: Matrix<S>, examples b: Int,
-                                                    approximation: WeightSharingApproximation) -> Matrix<S> {
+                                                    approximation: WeightSharingApproximation,
+                                                    rowOffsets: [Int]? = nil) -> Matrix<S> {
+        if approximation == .expand { return FactorKernels.gram(g, alpha: S(b)) }
+        if let rowOffsets { return FactorKernels.gram(sumOverSegments(g, offsets: rowOffsets, mean: false), alpha: S(b)) }
         precondition(g.rows % b == 0, "gradient factor: \(g.rows) rows for \(b) examples")
         let r = g.rows / b
-        if r == 1 || approximation == .expand { return FactorKernels.gram(g, alpha: S(b)) }
+        if r == 1 { return FactorKernels.gram(g, alpha: S(b)) }
         return FactorKernels.gram(sumOverPositions(g, examples: b, positions: r, scale: 1), alpha: S(b))
+    }
+
+    /// `Σ_{r ∈ n} x_r` over each example's rows `offsets[n] ..< offsets[n + 1]` (divided by their count when
+    /// `mean`; an example without rows gives zeros); shape `examples × columns`.
+    static func sumOverSegments<S: BLASScalar>(_ x: Matrix<S>, offsets: [Int], mean: Bool) -> Matrix<S> {
+        let c = x.columns, b = offsets.count - 1
+        var out = Matrix<S>(rows: b, columns: c)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                for n in 0..<b where offsets[n + 1] > offsets[n] {
+                    let scale: S = mean ? 1 / S(offsets[n + 1] - offsets[n]) : 1
+                    for r in offsets[n]..<offsets[n + 1] { S.axpy(Int32(c), scale, xp.baseAddress! + r * c, 1, op.baseAddress! + n * c, 1) }
+                }
+            }
+        }
+        return out
     }
 
     /// `scale · Σ_r x_{n,r}` for rows ordered example-major (`row = n·R + r`); shape `b × columns`.

@@ -19,6 +19,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
     /// Input of the last forward pass (needed for `∂L/∂W`).
     private var input = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 1
+    private var rowOffsets: [Int]? = nil
     /// A vector of ones for the bias gradient `gᵀ1`, grown on demand.
     private var ones: [Scalar] = []
 
@@ -66,6 +67,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         let n = x.rows
         input = x
         examples = context.examples
+        rowOffsets = context.rowOffsets
         capture = nil
         guard n > 0 else { return Matrix(rows: 0, columns: outFeatures) }
         let (k, m) = (inFeatures, outFeatures)
@@ -96,7 +98,8 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
                      "Linear(\(inFeatures) → \(outFeatures)) backward got \(g.rows)×\(g.columns), expected \(n)×\(outFeatures)")
         let (k, m) = (inFeatures, outFeatures)
         if captureEnabled {
-            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
+            capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil,
+                                       rowOffsets: rowOffsets)
         }
         if options.parameterGradients {
             g.withUnsafeBufferPointer { gp in

@@ -1,0 +1,73 @@
+import Curvature
+import Datasets
+import Linalg
+import NeuralNet
+
+/// Binary classification with one logit per example and binary cross-entropy (`BinaryCrossEntropy`;
+/// docs/gnn.md#loss-and-imbalance): outputs `b × 1`, labels 0/1. Predictions are `b × 2`, `[1 − p, p]`
+/// with `p = σ(z)` (what `BinaryROCAUC` reads); the predicted class is `p ≥ ½`. Output curvature: Bernoulli,
+/// `c p(1 − p)`. Metrics: ROC-AUC (OGB's ogbg-molhiv metric) and average precision.
+public final class BinaryClassification<Batch: LabeledBatch & ModelInputBatch>: TrainingTask {
+    public let crossEntropy: BinaryCrossEntropy<Float>
+
+    /// `positiveWeight` multiplies the loss of positive examples (1: unweighted).
+    public init(positiveWeight: Float = 1) { crossEntropy = BinaryCrossEntropy(positiveWeight: positiveWeight) }
+
+    public var lossName: String { "binary cross-entropy" }
+
+    public func loss(_ outputs: Matrix<Float>, batch: Batch) -> Float { crossEntropy.forward(outputs, targets: batch.labels) }
+    public func outputGradient(batch: Batch) -> Matrix<Float> { crossEntropy.gradient(targets: batch.labels) }
+    public func outputCurvature() -> OutputCurvature<Float> { crossEntropy.outputCurvature() }
+    public func correctCount(batch: Batch) -> Int? {
+        zip(crossEntropy.probabilities.storage, batch.labels).reduce(0) { $0 + (($1.0 >= 0.5 ? 1 : 0) == $1.1 ? 1 : 0) }
+    }
+    public func predictions() -> Matrix<Float> {
+        let p = crossEntropy.probabilities
+        var out = Matrix<Float>(rows: p.rows, columns: 2)
+        for n in 0..<p.rows { out[n, 0] = 1 - p[n, 0]; out[n, 1] = p[n, 0] }
+        return out
+    }
+    public func makeMetrics() -> [any TaskMetric<Batch>] { [BinaryROCAUC<Batch>(), AveragePrecision<Batch>()] }
+}
+
+/// Average precision of a binary classifier, `AP = Σ_k (R_k − R_{k−1}) P_k` over the distinct score thresholds
+/// from the highest down (precision `P_k` and recall `R_k` of "score ≥ threshold k"; tied scores enter together,
+/// as scikit-learn's `average_precision_score`). Scores are column 1 of the predictions; NaN without positives.
+public struct AveragePrecision<Batch: LabeledBatch>: TaskMetric {
+    public private(set) var scores: [Float] = []
+    public private(set) var positives: [Bool] = []
+
+    public init() {}
+
+    public var name: String { "average_precision" }
+
+    public mutating func add(predictions: Matrix<Float>, batch: Batch) {
+        precondition(predictions.rows == batch.count && predictions.columns == 2,
+                     "average precision: needs b × 2 class probabilities, got \(predictions.rows)×\(predictions.columns)")
+        for (n, label) in batch.labels.enumerated() {
+            scores.append(predictions[n, 1])
+            positives.append(label == 1)
+        }
+    }
+
+    public var value: Double { Self.precision(scores: scores, positives: positives) }
+
+    /// The average precision of `scores` against `positives`.
+    public static func precision(scores: [Float], positives: [Bool]) -> Double {
+        precondition(scores.count == positives.count, "average precision: \(scores.count) scores, \(positives.count) labels")
+        let total = positives.filter { $0 }.count
+        guard total > 0 else { return .nan }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var ap = 0.0, truePositives = 0, seen = 0, i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            let newPositives = (i...j).reduce(0) { $0 + (positives[order[$1]] ? 1 : 0) }
+            truePositives += newPositives
+            seen = j + 1
+            ap += Double(newPositives) / Double(total) * Double(truePositives) / Double(seen)
+            i = j + 1
+        }
+        return ap
+    }
+}
