@@ -17,10 +17,11 @@ import json
 import math
 import resource
 import statistics
-import time
 
 import torch
 from torch import nn
+
+from pytorch_reference import time_steps  # the same timing loop as the MLP/CNN/ViT references
 
 
 class LoRALinear(nn.Module):
@@ -108,16 +109,7 @@ def main() -> None:
         loss_fn(net(ids, mask), y).backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    times, total = [], 0.0
-    while len(times) < 10 or total < args.seconds:
-        t0 = time.perf_counter()
-        step()
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        total += dt
-    med = statistics.median(times)
+    times, total, med = time_steps(step, args.seconds, warmup=3, repeats=10)
     print(json.dumps({
         "benchmark": "train-step-pytorch", "model": "minilm-lora", "batch": args.batch, "length": args.length,
         "optimizer": "adam", "threads": torch.get_num_threads(), "torch": torch.__version__,
