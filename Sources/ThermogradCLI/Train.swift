@@ -122,7 +122,7 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         if let model, model != .miniLMLoRA {     // minilm-lora: the text path (trainText)
             do throws(TrainingError) { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         }

@@ -34,7 +34,7 @@ public struct ImageShape: Sendable, Equatable, CustomStringConvertible {
 /// K-FAC (KFC, docs/kfac.md#convolutions): the capture's activations are the patches `P` and its output gradients `G`
 /// (`b·H'·W' × O`), `positions = H'·W'`. Weight shape `O × (kh·kw·C)`, bias `1 × O`.
 /// Initialisation (PyTorch's default): `W, b ~ U(-1/√(C·kh·kw), 1/√(C·kh·kw))`.
-public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
+public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthModule {
     public let inputShape: ImageShape
     public let outputShape: ImageShape
     public let kernelHeight: Int
@@ -91,10 +91,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
     /// Columns of a patch, `kh·kw·C`.
     public var patchSize: Int { kernelHeight * kernelWidth * inputShape.channels }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == inputShape.features, "\(summary) got \(inputFeatures) input features")
-        return outputShape.features
-    }
+    public var inputWidth: Int { inputShape.features }
+    public var outputWidth: Int { outputShape.features }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -109,27 +107,7 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         x.withUnsafeBufferPointer { xp in
             patches.withUnsafeMutableBufferPointer { pp in im2col(xp.baseAddress!, pp.baseAddress!, batch: b) }
         }
-        guard rows > 0 else { return Matrix(rows: b, columns: positions * o) }
-        // Every element of y is written: by the bias rows (then GEMM with β = 1) or by the GEMM with β = 0.
-        return Matrix<Scalar>(rows: b, columns: positions * o) { yp in
-            let yb = yp.baseAddress!
-            var beta: Scalar = 0
-            if let bias {
-                bias.value.withUnsafeBufferPointer { bp in
-                    let bb = bp.baseAddress!
-                    ParallelLoop.forEachChunk(rows, workPerIndex: o) { range in
-                        for r in range { (yb + r * o).update(from: bb, count: o) }
-                    }
-                }
-                beta = 1
-            }
-            patches.withUnsafeBufferPointer { pp in
-                weight.value.withUnsafeBufferPointer { wp in
-                    Scalar.gemm(CblasNoTrans, CblasTrans, Int32(rows), Int32(o), Int32(k), 1,
-                                pp.baseAddress!, Int32(k), wp.baseAddress!, Int32(k), beta, yb, Int32(o))
-                }
-            }
-        }
+        return affineForward(patches, resultRows: b, resultColumns: positions * o)
     }
 
     @_specialize(where Scalar == Float)
@@ -144,26 +122,7 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored {
         if captureEnabled {
             capture = KroneckerCapture(activations: patches, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
         }
-        if options.parameterGradients {
-            g.withUnsafeBufferPointer { gp in
-                patches.withUnsafeBufferPointer { pp in
-                    guard weight.isTrainable else { return }
-                    weight.gradient.withUnsafeMutableBufferPointer { dw in
-                        Scalar.gemm(CblasTrans, CblasNoTrans, Int32(o), Int32(k), Int32(rows), 1,
-                                    gp.baseAddress!, Int32(o), pp.baseAddress!, Int32(k), 1, dw.baseAddress!, Int32(k))
-                    }
-                }
-                if let bias = trainableBias {
-                    if ones.count < rows { ones = [Scalar](repeating: 1, count: rows) }
-                    ones.withUnsafeBufferPointer { op in
-                        bias.gradient.withUnsafeMutableBufferPointer { db in
-                            Scalar.gemv(CblasTrans, Int32(rows), Int32(o), 1, gp.baseAddress!, Int32(o),
-                                        op.baseAddress!, 1, 1, db.baseAddress!, 1)
-                        }
-                    }
-                }
-            }
-        }
+        if options.parameterGradients { accumulateAffineGradients(outputGradient: g, input: patches, ones: &ones) }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         // ∂L/∂P = G W and its col2im, a chunk of examples at a time: the chunk's patch gradient stays in
         // cache between the GEMM that writes it and the scatter that reads it (each row of G W depends on

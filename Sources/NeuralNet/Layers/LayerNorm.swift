@@ -5,7 +5,7 @@ import Linalg
 /// Backward: `∂L/∂γ = Σ_rows g ⊙ x̂`, `∂L/∂β = Σ_rows g`, and with `d = g ⊙ γ`,
 /// `∂L/∂x = (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) / √(σ² + ε)`.
 /// Shapes: `x`, `y` are `n × F`; `γ` ("weight") and `β` ("bias") are `1 × F`, initialised to 1 and 0.
-public final class LayerNorm<Scalar: NeuralScalar>: Module {
+public final class LayerNorm<Scalar: NeuralScalar>: FixedWidthModule {
     public let features: Int
     public let epsilon: Scalar
     public let weight: Parameter<Scalar>
@@ -23,10 +23,8 @@ public final class LayerNorm<Scalar: NeuralScalar>: Module {
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [("weight", weight), ("bias", bias)] }
     public var summary: String { "LayerNorm(\(features))" }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == features, "\(summary) got \(inputFeatures) input features")
-        return features
-    }
+    public var inputWidth: Int { features }
+    public var outputWidth: Int { features }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

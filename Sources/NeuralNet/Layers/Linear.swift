@@ -8,7 +8,7 @@ import Linalg
 /// Backward with `g = ∂L/∂y`: `∂L/∂W = gᵀx`, `∂L/∂b = gᵀ1`, `∂L/∂x = g W` — three BLAS calls.
 ///
 /// Initialisation (PyTorch's default, Kaiming-uniform with `a = √5`): `W, b ~ U(-1/√in, 1/√in)`.
-public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
+public final class Linear<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthModule {
     public let inFeatures: Int
     public let outFeatures: Int
     public let weight: Parameter<Scalar>
@@ -55,10 +55,8 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
     }
     public var summary: String { "Linear(\(inFeatures) → \(outFeatures)\(bias == nil ? ", no bias" : ""))" }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == inFeatures, "Linear(\(inFeatures) → \(outFeatures)) got \(inputFeatures) input features")
-        return outFeatures
-    }
+    public var inputWidth: Int { inFeatures }
+    public var outputWidth: Int { outFeatures }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -69,25 +67,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
         examples = context.examples
         rowOffsets = context.rowOffsets
         capture = nil
-        guard n > 0 else { return Matrix(rows: 0, columns: outFeatures) }
-        let (k, m) = (inFeatures, outFeatures)
-        // Every element of y is written: by the bias rows (then GEMM with β = 1) or by the GEMM with β = 0.
-        return Matrix<Scalar>(rows: n, columns: m) { yp in
-            let yb = yp.baseAddress!
-            var beta: Scalar = 0
-            if let bias {
-                bias.value.withUnsafeBufferPointer { bp in
-                    for i in 0..<n { (yb + i * m).update(from: bp.baseAddress!, count: m) }
-                }
-                beta = 1
-            }
-            x.withUnsafeBufferPointer { xp in
-                weight.value.withUnsafeBufferPointer { wp in
-                    Scalar.gemm(CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1,
-                                xp.baseAddress!, Int32(k), wp.baseAddress!, Int32(k), beta, yb, Int32(m))
-                }
-            }
-        }
+        return affineForward(x, resultRows: n, resultColumns: outFeatures)
     }
 
     @_specialize(where Scalar == Float)
@@ -101,26 +81,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored {
             capture = KroneckerCapture(activations: input, outputGradients: g, examples: examples, hasBias: trainableBias != nil,
                                        rowOffsets: rowOffsets)
         }
-        if options.parameterGradients {
-            g.withUnsafeBufferPointer { gp in
-                input.withUnsafeBufferPointer { xp in
-                    guard weight.isTrainable else { return }
-                    weight.gradient.withUnsafeMutableBufferPointer { dw in
-                        Scalar.gemm(CblasTrans, CblasNoTrans, Int32(m), Int32(k), Int32(n), 1,
-                                    gp.baseAddress!, Int32(m), xp.baseAddress!, Int32(k), 1, dw.baseAddress!, Int32(k))
-                    }
-                }
-                if let bias = trainableBias {
-                    if ones.count < n { ones = [Scalar](repeating: 1, count: n) }
-                    ones.withUnsafeBufferPointer { op in
-                        bias.gradient.withUnsafeMutableBufferPointer { db in
-                            Scalar.gemv(CblasTrans, Int32(n), Int32(m), 1, gp.baseAddress!, Int32(m),
-                                        op.baseAddress!, 1, 1, db.baseAddress!, 1)
-                        }
-                    }
-                }
-            }
-        }
+        if options.parameterGradients { accumulateAffineGradients(outputGradient: g, input: input, ones: &ones) }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         guard n > 0 else { return Matrix(rows: 0, columns: k) }
         // GEMM with β = 0 writes every element: no zeroing pass.

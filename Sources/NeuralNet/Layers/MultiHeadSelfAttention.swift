@@ -20,7 +20,7 @@ import Linalg
 ///     dQ_nh = dS K_nh / √d,  dK_nh = dSᵀ Q_nh / √d.
 ///
 /// Examples are split over `ParallelLoop`'s threads (each writes only its own rows).
-public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: Module {
+public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModule {
     public let dimension: Int
     public let heads: Int
     public let query: Linear<Scalar>
@@ -85,10 +85,8 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: Module {
         }
         return dx
     }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == dimension, "\(summary) got \(inputFeatures) features")
-        return dimension
-    }
+    public var inputWidth: Int { dimension }
+    public var outputWidth: Int { dimension }
 
     /// Tokens per example of the last forward pass.
     var tokens: Int { examples == 0 ? 0 : q.rows / examples }

@@ -8,7 +8,7 @@ import Linalg
 /// `y[n·T + t, (u·p + v)·C + c] = x[n, ((i·p + u)·W + j·p + v)·C + c]`. A permutation of the entries
 /// (no parameters): backward applies its inverse. A 28×28 image gives 16 tokens of 49 values with
 /// `p = 7`, 49 tokens of 16 values with `p = 4`.
-public final class PatchExtraction<Scalar: NeuralScalar>: Module {
+public final class PatchExtraction<Scalar: NeuralScalar>: FixedWidthModule {
     public let image: ImageShape
     public let patchSize: Int
     private var rows = 0
@@ -26,10 +26,8 @@ public final class PatchExtraction<Scalar: NeuralScalar>: Module {
     public var patchFeatures: Int { patchSize * patchSize * image.channels }
     public var summary: String { "Patches(\(patchSize)×\(patchSize) of \(image) → \(tokens) tokens)" }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == image.features, "\(summary) got \(inputFeatures) input features")
-        return patchFeatures
-    }
+    public var inputWidth: Int { image.features }
+    public var outputWidth: Int { patchFeatures }
 
     /// For each entry of one image's patch rows (`T · p²C` of them, in output order), its column in the image row.
     private lazy var source: [Int] = {

@@ -10,30 +10,15 @@ import Linalg
 /// unrolled. Output rows are split over `ParallelLoop`'s threads. With `s = k` (windows tile the image)
 /// backward writes every input pixel once (`g` at the arg-max, 0 elsewhere) instead of zeroing and
 /// scattering.
-public final class MaxPool2d<Scalar: NeuralScalar>: Module {
-    public let inputShape: ImageShape
-    public let outputShape: ImageShape
-    public let kernelSize: Int
-    public let stride: Int
+public final class MaxPool2d<Scalar: NeuralScalar>: WindowPooling {
+    public static var layerName: String { "MaxPool2d" }
+    public let window: PoolingWindow
     /// Window offset `u·k + v` of each output's maximum (as a `Scalar`), from the last forward pass.
     private var argmax: [Scalar] = []
     private var batch = 0
 
     public init(input: ImageShape, kernelSize: Int, stride: Int? = nil) {
-        let s = stride ?? kernelSize
-        precondition(kernelSize >= 1 && s >= 1 && kernelSize <= input.height && kernelSize <= input.width,
-                     "MaxPool2d: kernel \(kernelSize) does not fit input \(input)")
-        inputShape = input
-        self.kernelSize = kernelSize
-        self.stride = s
-        outputShape = ImageShape(height: (input.height - kernelSize) / s + 1,
-                                 width: (input.width - kernelSize) / s + 1, channels: input.channels)
-    }
-
-    public var summary: String { "MaxPool2d(\(kernelSize)×\(kernelSize), \(inputShape) → \(outputShape))" }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == inputShape.features, "\(summary) got \(inputFeatures) input features")
-        return outputShape.features
+        window = PoolingWindow(layer: Self.layerName, input: input, kernelSize: kernelSize, stride: stride)
     }
 
     @_specialize(where Scalar == Float)
@@ -243,28 +228,13 @@ private func routeMaxPool2x2(_ g: UnsafePointer<Float>, _ arg: UnsafePointer<Flo
 
 /// Average pooling over `k × k` windows with stride `s` of an NHWC image batch:
 /// `y[b, i, j, c] = (1/k²) Σ_{u,v<k} x[b, i·s + u, j·s + v, c]`; backward spreads `g/k²` over each window.
-public final class AvgPool2d<Scalar: NeuralScalar>: Module {
-    public let inputShape: ImageShape
-    public let outputShape: ImageShape
-    public let kernelSize: Int
-    public let stride: Int
+public final class AvgPool2d<Scalar: NeuralScalar>: WindowPooling {
+    public static var layerName: String { "AvgPool2d" }
+    public let window: PoolingWindow
     private var batch = 0
 
     public init(input: ImageShape, kernelSize: Int, stride: Int? = nil) {
-        let s = stride ?? kernelSize
-        precondition(kernelSize >= 1 && s >= 1 && kernelSize <= input.height && kernelSize <= input.width,
-                     "AvgPool2d: kernel \(kernelSize) does not fit input \(input)")
-        inputShape = input
-        self.kernelSize = kernelSize
-        self.stride = s
-        outputShape = ImageShape(height: (input.height - kernelSize) / s + 1,
-                                 width: (input.width - kernelSize) / s + 1, channels: input.channels)
-    }
-
-    public var summary: String { "AvgPool2d(\(kernelSize)×\(kernelSize), \(inputShape) → \(outputShape))" }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == inputShape.features, "\(summary) got \(inputFeatures) input features")
-        return outputShape.features
+        window = PoolingWindow(layer: Self.layerName, input: input, kernelSize: kernelSize, stride: stride)
     }
 
     /// Calls `body(outputOffset, inputOffset)` for every (output pixel, window pixel) pair, per channel run.

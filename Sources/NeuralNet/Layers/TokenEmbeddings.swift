@@ -5,7 +5,7 @@ import Linalg
 /// (docs/vit.md#tokens). Shapes: `x`, `y` are `(b·T) × D` (example-major, `b` from the context),
 /// `E` ("weight") is `T × D`, initialised `N(0, 0.02²)` as in ViT. Backward: `∂L/∂E[t] = Σ_n g[n·T + t]`,
 /// `∂L/∂x = g`.
-public final class PositionEmbedding<Scalar: NeuralScalar>: Module {
+public final class PositionEmbedding<Scalar: NeuralScalar>: FixedWidthModule {
     public let positions: Int
     public let dimension: Int
     public let weight: Parameter<Scalar>
@@ -21,10 +21,8 @@ public final class PositionEmbedding<Scalar: NeuralScalar>: Module {
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [("weight", weight)] }
     public var summary: String { "PositionEmbedding(\(positions) × \(dimension))" }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == dimension, "\(summary) got \(inputFeatures) features")
-        return dimension
-    }
+    public var inputWidth: Int { dimension }
+    public var outputWidth: Int { dimension }
 
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == dimension && x.rows == context.examples * positions,
@@ -57,7 +55,7 @@ public final class PositionEmbedding<Scalar: NeuralScalar>: Module {
 /// row `n·(T+1)` equal to the token `c` ("token", `1 × D`, initialised to 0 as in ViT) and rows
 /// `n·(T+1) + 1 + t` equal to `x[n·T + t]` (docs/vit.md#tokens). Backward: `∂L/∂c = Σ_n g[n·(T+1)]`,
 /// `∂L/∂x` the other rows. Pool with `TokenPooling(.first)` to classify from it.
-public final class ClassToken<Scalar: NeuralScalar>: Module {
+public final class ClassToken<Scalar: NeuralScalar>: FixedWidthModule {
     public let dimension: Int
     public let token: Parameter<Scalar>
     private var examples = 0
@@ -70,10 +68,8 @@ public final class ClassToken<Scalar: NeuralScalar>: Module {
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [("token", token)] }
     public var summary: String { "ClassToken(\(dimension))" }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int {
-        precondition(inputFeatures == dimension, "\(summary) got \(inputFeatures) features")
-        return dimension
-    }
+    public var inputWidth: Int { dimension }
+    public var outputWidth: Int { dimension }
 
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         let b = context.examples
