@@ -98,6 +98,10 @@ public final class Trainer {
                 optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
         throws(TrainingError) {
         try configuration.validate()
+        guard configuration.model != .miniLMLoRA else {
+            throw .invalidConfiguration("--model minilm-lora classifies text: `thermograd train --model minilm-lora` trains it with "
+                                        + "LoRAExperimentRunner (docs/lora.md), not on images")
+        }
         guard data.trainCount > 0, data.evaluationSets.allSatisfy({ $0.count > 0 }) else {
             throw .data("the data set has \(data.trainCount) training and "
                         + data.evaluationSets.map { "\($0.count) \($0.name)" }.joined(separator: " and ")
@@ -136,6 +140,9 @@ public final class Trainer {
         case .images:
             let (train, test) = try loadData(configuration)
             return .images(train: train, test: test)
+        case .tokenSequences:
+            throw .invalidConfiguration("--model \(configuration.model.rawValue) reads token sequences: it trains with "
+                                        + "LoRAExperimentRunner (docs/lora.md), not the Trainer")
         case .moleculeGraphs:
             do {
                 let split = try MoleculeGraphs.hivScaffoldSplit(log: log)

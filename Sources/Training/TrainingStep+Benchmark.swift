@@ -9,7 +9,7 @@ extension TrainingStep {
     /// 0/1 labels, trained with `BinaryClassification`. Call the returned closure once per step.
     public func benchmark(input: ModelBuilder.Input, batch: Int, seed: UInt64) -> () -> Void {
         switch input {
-        case .images:
+        case .images, .tokenSequences:   // token models build their own batches (bench train-step --model minilm-lora)
             var rng = Xoshiro256StarStar(seed: seed, stream: 7)
             let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
             let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }

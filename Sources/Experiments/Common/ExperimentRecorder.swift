@@ -75,7 +75,31 @@ extension ExperimentRunner {
     static func records(arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, data: TrainingData, batchSize: Int,
                         steps: Int?, evaluateEvery: Int,
                         hooks: [any TrainingHook] = [], progress: ProgressLine?) throws(ExperimentError) -> [ExperimentRecord] {
-        let batches = MiniBatches(count: data.trainCount, batchSize: min(batchSize, data.trainCount), seed: seed)
+        try records(arm: arm, seed: seed, model: model, trainCount: data.trainCount, batchSize: batchSize, steps: steps,
+                    evaluateEvery: evaluateEvery, hooks: hooks, progress: progress, evaluation: data.makeEvaluation) {
+            data.makeLoop(step: $0, batches: $1, totalSteps: $2, hooks: $3)
+        }
+    }
+
+    /// As above for any task and data source (token sequences: `TokenizedTexts` with `SoftmaxClassification<TokenBatch>`).
+    static func records<Task: TrainingTask, Source: DataSource>(
+        arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, task: Task, train: Source, batchSize: Int,
+        steps: Int?, evaluateEvery: Int, evaluations: [(name: String, data: Source)],
+        hooks: [any TrainingHook] = [], progress: ProgressLine?) throws(ExperimentError) -> [ExperimentRecord] where Source.Batch == Task.Batch {
+        try records(arm: arm, seed: seed, model: model, trainCount: train.count, batchSize: batchSize, steps: steps,
+                    evaluateEvery: evaluateEvery, hooks: hooks, progress: progress,
+                    evaluation: { EvaluationHook(task: task, evaluations, when: $0) }) {
+            TrainingLoop(step: $0, task: task, data: train, batches: $1, totalSteps: $2, hooks: $3)
+        }
+    }
+
+    /// The run itself, given how to build its evaluation and its loop.
+    private static func records(arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, trainCount: Int, batchSize: Int,
+                                steps: Int?, evaluateEvery: Int, hooks: [any TrainingHook], progress: ProgressLine?,
+                                evaluation makeEvaluation: (@escaping (StepEvent) -> Bool) -> EvaluationHook,
+                                loop makeLoop: (TrainingStep, MiniBatches, Int, [any TrainingHook]) -> TrainingLoop)
+        throws(ExperimentError) -> [ExperimentRecord] {
+        let batches = MiniBatches(count: trainCount, batchSize: min(batchSize, trainCount), seed: seed)
         let total = steps ?? arm.training.epochs * batches.batchesPerEpoch
         let optimizer: any Optimizer<Float>
         do { optimizer = try arm.makeOptimizer(model, total, seed) } catch {
@@ -83,12 +107,11 @@ extension ExperimentRunner {
         }
         // A diverged run ends at that step, marked `diverged_at_step`; the other arms and seeds go on.
         let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: arm.training.learningRate, action: .stopRun)
-        let evaluation = data.makeEvaluation { e in
+        let evaluation = makeEvaluation { e in
             e.step % evaluateEvery == 0 || e.isLast || e.failure != nil || e.stopRequested
         }
         let recorder = ExperimentRecorder(arm: arm, seed: seed, progress: progress)
-        let loop = data.makeLoop(step: TrainingStep(model: model, optimizer: optimizer), batches: batches,
-                                 totalSteps: total, hooks: [divergence, evaluation] + hooks + [recorder])
+        let loop = makeLoop(TrainingStep(model: model, optimizer: optimizer), batches, total, [divergence, evaluation] + hooks + [recorder])
         do { try loop.run() } catch { throw .training(arm: arm.name, seed: seed, detail: "\(error)") }
         progress?.finish()
         return recorder.records
