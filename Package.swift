@@ -81,7 +81,9 @@ let package = Package(
         .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Chemistry", "Reporting", "Communication"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from
         // the model definitions (NeuralNet modules, Training's ModelRegistry).
-        .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Training"]),
+        // step-ratios.json: the steps each optimiser needed to reach a target in runs measured here (time to target).
+        .target(name: "Predictions", dependencies: ["Linalg", "Reporting", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Training"],
+                resources: [.copy("step-ratios.json")]),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
             "Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
@@ -120,7 +122,8 @@ let package = Package(
             "Experiments", "Training", "Optimizers", "Solvers", "Curvature", "NeuralNet", "Datasets", "Linalg", "_TestSupport",
         ]),
         .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "NeuralNet", "Datasets", "Linalg", "_TestSupport"]),
-        .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Linalg", "NeuralNet", "Training", "Experiments", "_TestSupport"]),
+        .testTarget(name: "PredictionsTests", dependencies: ["Predictions", "ThermoDevice", "Solvers", "Linalg", "NeuralNet", "Training", "Experiments", "_TestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "ThermogradCLITests", dependencies: ["ThermogradCLI", "_TestSupport"]),
         // The getting-started article's code, compiled and run through the umbrella module.
         // The re-exported modules are listed too: a module seen only through `@_exported import` is not an

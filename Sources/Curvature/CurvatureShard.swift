@@ -22,6 +22,38 @@ public struct CurvatureShard {
 
     /// `b_r / b`: this rank's share of a mean over the global batch.
     public var weight: Double { Double(count) / Double(globalCount) }
+
+    /// `x ← Σ_r x^(r)` over the ranks for `count` values (one all-reduce, in place). Callers that cannot
+    /// throw (an operator's product) use it: a failed all-reduce ends the job naming the rank (`orAbort`).
+    public func sumOverRanks<S: BLASScalar>(_ x: UnsafeMutablePointer<S>, count: Int, what: String) {
+        let c = communicator, tag = Self.communicated(S.self)
+        c.orAbort(what) { () throws(CommunicationError) in
+            try c.allReduce(UnsafeMutableRawPointer(x), count: count, scalar: tag, operation: .sum)
+        }
+    }
+
+    /// The global batch's rows on every rank: `local` (this rank's `count` rows) placed at rows
+    /// `offset ..< offset + count` of a `globalCount`-row matrix, zeros elsewhere, summed over the ranks
+    /// (one all-reduce of `globalCount · columns` values). Adding zeros is exact, so every rank holds every
+    /// rank's rows bit for bit. Every rank must call it at the same time.
+    public func gatherRows<S: BLASScalar>(_ local: Matrix<S>, what: String) -> Matrix<S> {
+        precondition(local.rows == count, "gatherRows: \(local.rows) rows, this rank holds \(count)")
+        let columns = local.columns
+        var all = Matrix<S>(rows: globalCount, columns: columns)
+        all.withUnsafeMutableBufferPointer { a in
+            local.withUnsafeBufferPointer { l in
+                if let source = l.baseAddress { (a.baseAddress! + offset * columns).update(from: source, count: l.count) }
+            }
+            sumOverRanks(a.baseAddress!, count: a.count, what: what)
+        }
+        return all
+    }
+
+    /// The MPI element type of `S` (Float or Double).
+    static func communicated<S>(_: S.Type) -> CommunicatedScalar {
+        guard let t = S.self as? any CommunicableScalar.Type else { preconditionFailure("no MPI element type for \(S.self)") }
+        return t.communicated
+    }
 }
 
 extension CurvatureBatch {
@@ -40,6 +72,17 @@ extension CurvatureBatch {
 }
 
 extension OutputCurvature {
+    /// The curvature of the whole global batch on every rank (`CurvatureShard.gatherRows` of its per-example rows).
+    public func gathered(_ shard: CurvatureShard) -> OutputCurvature {
+        switch self {
+        case let .gaussian(y): return .gaussian(outputs: shard.gatherRows(y, what: "gathering the batch outputs"))
+        case let .categorical(p): return .categorical(probabilities: shard.gatherRows(p, what: "gathering the batch probabilities"))
+        case let .bernoulli(p, w):
+            return .bernoulli(probabilities: shard.gatherRows(p, what: "gathering the batch probabilities"),
+                              weights: shard.gatherRows(w, what: "gathering the batch weights"))
+        }
+    }
+
     /// `sampledOutputGradient(using:)` for rows `offset ..< offset + b` of a global batch of `globalExamples`:
     /// the generator draws for every global example in order (as one process does) and the rows of this
     /// part are kept, so the ranks together sample exactly the one-process labels. The rows carry `1/b`

@@ -77,7 +77,7 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
                 o.method = 1
                 o.samples = samples[samples.count / 2]
                 o.feed = ThermodynamicKFACConfiguration.Feed.raw.rawValue
-                arms.append(try arm(o, Self.name(method1: o.samples, raw: true), "raw feed"))
+                arms.append(try arm(o, Self.name(method1: samples[samples.count / 2], raw: true), "raw feed"))
             }
             if !analogTimes.isEmpty {
                 var o = device

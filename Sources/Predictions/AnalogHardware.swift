@@ -1,3 +1,4 @@
+import Foundation
 import ThermoDevice
 
 /// The analog side of a thermodynamic step (docs/cost-model.md#analog-side): one or more devices (stochastic
@@ -30,11 +31,15 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     public var conditionNumber: Double = 100
     /// Burn-in in relaxation times (κ·τ each): e^{-7} ≈ 1e-3 of the initial offset remains.
     public var burnInRelaxationTimes: Double = AnalogHardware.simulatorDefaults.burnInRelaxationTimes
-    /// Method 1: samples of the state used to estimate the covariance (the inverse).
-    public var samples: Int = 1000
-    /// Method 1: analog time between samples in relaxation times. The slowest covariance mode
-    /// decorrelates in 1/(2λ_min), i.e. 0.5 relaxation times.
-    public var sampleSpacingRelaxationTimes: Double = 0.5
+    /// Method 1: readouts per factor inversion, the same for every factor; nil (the default) derives them per
+    /// factor from `targetRelativeError` (`samples(order:)`).
+    public var samples: Int? = nil
+    /// Method 1: target relative Frobenius error `ε` of each device inverse; the simulator's
+    /// (`CovarianceSampling.standard`, 0.5).
+    public var targetRelativeError: Double = CovarianceSampling.standard.targetRelativeError
+    /// Method 1: analog time between readouts in relaxation times; the simulator's (`CovarianceSampling.standard`,
+    /// one relaxation time: the slowest mode's squares then correlate by `e^{−2}`).
+    public var sampleSpacingRelaxationTimes: Double = CovarianceSampling.standard.spacingRelaxationTimes
     /// Method 2: averaging window per right-hand side, in relaxation times.
     public var averagingRelaxationTimes: Double = 5
     /// Method 2: a warm-started solve needs only this fraction of the cold burn-in.
@@ -47,6 +52,15 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     public static let simulatorDefaults = try! DeviceConfiguration()
 
     public init() {}
+
+    /// The readout rule both the simulator and this model use (docs/device.md#how-many-samples).
+    public var sampling: CovarianceSampling {
+        CovarianceSampling(targetRelativeError: targetRelativeError, spacingRelaxationTimes: sampleSpacingRelaxationTimes)
+    }
+
+    /// Method 1 readouts for a factor of order `n`: `samples` if set, else
+    /// `N = ⌈(n+1)/ε² · (1+ρ)/(1−ρ)⌉`, `ρ = e^{−2s}` (s the spacing in relaxation times), at least 128.
+    public func samples(order n: Int) -> Int { samples ?? sampling.samples(order: n) }
 
     /// One relaxation time of a programmed factor, in seconds: `κ τ`.
     public var relaxationSeconds: Double { conditionNumber * tau }
@@ -65,7 +79,9 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
                     programmingTimePerCoupling, "non-negative and finite seconds")
         try require(parallelRows >= 1, "parallelRows", parallelRows, "at least 1")
         try require(conditionNumber >= 1 && conditionNumber.isFinite, "conditionNumber", conditionNumber, "κ ≥ 1")
-        try require(samples >= 2, "samples", samples, "at least 2 samples for a covariance")
+        try require((samples ?? 2) >= 2, "samples", samples.map(String.init) ?? "nil", "at least 2 samples for a covariance")
+        try require(targetRelativeError >= CovarianceSampling.smallestTargetError && targetRelativeError.isFinite,
+                    "targetRelativeError", targetRelativeError, "at least \(CovarianceSampling.smallestTargetError) and finite")
         try require(burnInRelaxationTimes >= 0 && sampleSpacingRelaxationTimes > 0 && averagingRelaxationTimes > 0,
                     "relaxation-time rules", "\(burnInRelaxationTimes), \(sampleSpacingRelaxationTimes), \(averagingRelaxationTimes)",
                     "burn-in ≥ 0, spacing and averaging > 0")
@@ -75,7 +91,7 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     public var description: String {
         "\(devices) devices of ≤ \(deviceSize) cells, τ = \(formatEngineering(tau))s, DAC \(inputBits) b, ADC \(outputBits) b, "
             + "link \(formatEngineering(transferRate))b/s, program \(formatEngineering(programmingTimePerCoupling))s/coupling × \(parallelRows) rows, "
-            + "κ = \(conditionNumber), burn-in \(burnInRelaxationTimes) κτ, Method 1: \(samples) samples every "
+            + "κ = \(conditionNumber), burn-in \(burnInRelaxationTimes) κτ, Method 1: \(samples.map { "\($0) samples" } ?? "(n+1)/ε²·\(String(format: "%.2f", CovarianceSampling.correlationInflation(spacingRelaxationTimes: sampleSpacingRelaxationTimes))) samples for ε = \(targetRelativeError)") every "
             + "\(sampleSpacingRelaxationTimes) κτ, Method 2: average \(averagingRelaxationTimes) κτ per RHS, warm start × \(warmStartFraction)"
     }
 }

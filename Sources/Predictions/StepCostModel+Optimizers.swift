@@ -13,9 +13,10 @@ extension StepCostModel {
         let tCov = Double(schedule.factorInterval), tInv = Double(schedule.inverseInterval)
 
         var build = 0.0, ema = 0.0, fisher = 0.0, invert = 0.0, precondition = 0.0, factorScalars = 0.0
-        var m1 = DeviceTerms(), m1Program = DeviceTerms(), m2Solve = DeviceTerms()
+        var m1 = DeviceTerms(), programAll = DeviceTerms(), m2Solve = DeviceTerms()
         var covarianceFLOPs = 0.0, factorCount = 0, rhsCount = 0
         var layers: [LayerPrediction] = []
+        var layerFactors: [(DeviceTerms, DeviceTerms, DeviceTerms, Double, LayerFactorWork, WorkloadLayer)] = []
         for l in w.layers {
             let f = factorWork(l, batch: w.batch)
             let c = Double(l.count)
@@ -31,25 +32,32 @@ extension StepCostModel {
             for n in f.factorOrders {
                 layerM1 = layerM1 + inversionTerms(order: n, rows: rows)
                 layerProgram = layerProgram + programTerms(order: n, rows: rows)
-                layerCov += Double(analog.samples) * Double(n) * Double(n)
+                layerCov += Double(analog.samples(order: n)) * Double(n) * Double(n)
             }
             // Method 2: (G + λ_G I) X = ∇W has n_A right-hand sides of order n_G; (A + λ_A I) Uᵀ = Xᵀ has n_G of order n_A.
             let layerSolve = solveTerms(order: l.outputs, rightHandSides: l.inputFactorOrder)
                 + solveTerms(order: l.inputFactorOrder, rightHandSides: l.outputs)
             m1 = m1 + layerM1.scaled(c / tInv)
-            m1Program = m1Program + layerProgram.scaled(c / tInv)
+            programAll = programAll + layerProgram.scaled(c)
             m2Solve = m2Solve + layerSolve.scaled(c)
             covarianceFLOPs += c * layerCov / tInv
             factorCount += l.count * 2
             rhsCount += l.count * (l.inputFactorOrder + l.outputs)
-
+            layerFactors.append((layerProgram, layerM1, layerSolve, layerCov, f, l))
+        }
+        // Method 2 needs every factor resident on a device when its solves run. With at most one factor per device
+        // they stay programmed between refreshes; with more factors than devices (ViT-S/16: 100 on 64) the devices
+        // are reprogrammed with every factor at every step.
+        let reprogramEveryStep = factorCount > analog.devices
+        let m2ProgramInterval = reprogramEveryStep ? 1 : tInv
+        for (layerProgram, layerM1, layerSolve, layerCov, f, l) in layerFactors {
             let digitalShared = gemmSeconds((f.buildFLOPs + f.trueFisherFLOPs) / tCov) + f.emaBytes / tCov / digital.memoryBandwidth
             layers.append(LayerPrediction(
                 layer: l.name, count: l.count,
                 kfacSeconds: digitalShared + f.inversionFLOPs / tInv / digital.factorizationFLOPS + gemmSeconds(f.preconditionFLOPs),
                 tkfacMethod1Seconds: digitalShared + layerM1.sum / tInv / Double(min(analog.devices, 2))
                     + gemmSeconds(layerCov / tInv + f.preconditionFLOPs),
-                tkfacMethod2Seconds: digitalShared + layerProgram.sum / tInv / Double(min(analog.devices, 2))
+                tkfacMethod2Seconds: digitalShared + layerProgram.sum / m2ProgramInterval / Double(min(analog.devices, 2))
                     + layerSolve.sum / Double(max(1, min(analog.devices, l.inputFactorOrder + l.outputs)))))
         }
         // Devices work in parallel: Method 1 spreads factors, Method 2 right-hand sides.
@@ -82,14 +90,18 @@ extension StepCostModel {
                 + [CostTerm(name: "covariance estimate", side: .digital, seconds: gemmSeconds(covarianceFLOPs)),
                    CostTerm(name: "preconditioning", side: .digital, seconds: gemmSeconds(precondition)), firstOrder],
             memoryBytes: adamMemory + factorScalars * bytesPerScalar,
-            notes: ["\(factorCount) factors over \(Int(m1Parallel)) devices, refreshed every \(schedule.inverseInterval) steps"]))
+            notes: ["\(factorCount) factors over \(Int(m1Parallel)) devices, refreshed every \(schedule.inverseInterval) steps; "
+                    + "readouts per factor \(analog.samples.map(String.init) ?? "N = ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ε = \(analog.targetRelativeError)")"]))
         out.append(OptimizerPrediction(
             optimizer: "tkfac-m2",
             terms: sharedKFAC + (raw ? [] : factorTerms)
-                + deviceCostTerms((m1Program.scaled(1 / m1Parallel)) + m2Solve.scaled(1 / m2Parallel), prefix: "device")
+                + deviceCostTerms(programAll.scaled(1 / m2ProgramInterval / m1Parallel) + m2Solve.scaled(1 / m2Parallel), prefix: "device")
                 + [firstOrder],
             memoryBytes: adamMemory + factorScalars / 2 * bytesPerScalar,
-            notes: ["\(rhsCount) right-hand sides per step over \(Int(m2Parallel)) devices, factors reprogrammed every \(schedule.inverseInterval) steps"]))
+            notes: ["\(rhsCount) right-hand sides per step over \(Int(m2Parallel)) devices, "
+                    + (reprogramEveryStep
+                       ? "\(factorCount) factors on \(analog.devices) devices: every factor reprogrammed every step"
+                       : "factors reprogrammed every \(schedule.inverseInterval) steps")]))
 
         // Whole-model natural gradient (docs/tngd.md#digital-baselines), N = parameters, b·d_z = batch outputs.
         let bdz = Double(w.batch * w.outputDimension)

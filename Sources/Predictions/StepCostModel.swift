@@ -169,14 +169,17 @@ public struct StepCostModel: Sendable {
                            program: values * analog.programmingTimePerCoupling / Double(analog.parallelRows))
     }
 
-    /// Method 1 on one factor: program, burn in, sample, read the samples out.
+    /// Method 1 on one factor: program, burn in, sample, read the samples out. The readouts are
+    /// `analog.samples(order: n)`: `N = ⌈(n+1)/ε² · (1+ρ)/(1−ρ)⌉` for the target error ε unless fixed
+    /// (docs/cost-model.md#analog-side), so sampling and readout grow with the factor's order.
     /// (The `n` input values `b = 0` go through the DAC too, as in the simulator.)
     public func inversionTerms(order n: Int, rows m: Int) -> DeviceTerms {
         var t = programTerms(order: n, rows: m)
+        let samples = Double(analog.samples(order: n))
         t.dac += Double(n) * Double(analog.inputBits) / analog.transferRate
         t.equilibrate = analog.burnInRelaxationTimes * analog.relaxationSeconds
-        t.sample = Double(analog.samples) * analog.sampleSpacingRelaxationTimes * analog.relaxationSeconds
-        t.adc = Double(analog.samples) * Double(n) * Double(analog.outputBits) / analog.transferRate
+        t.sample = samples * analog.sampleSpacingRelaxationTimes * analog.relaxationSeconds
+        t.adc = samples * Double(n) * Double(analog.outputBits) / analog.transferRate
         return t
     }
 

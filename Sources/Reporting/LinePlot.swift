@@ -57,6 +57,8 @@ public struct LinePlot: Sendable, Equatable {
     public var columns: Int
     public var panelWidth: Double
     public var panelHeight: Double
+    /// Lines printed small under the panels: the settings the figure was made with, so that it carries them.
+    public var caption: [String] = []
 
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
@@ -116,7 +118,7 @@ public struct LinePlot: Sendable, Equatable {
         let legend = legendWidth
         let cellWidth = panelWidth + legend
         let width = Double(min(columns, panels.count)) * cellWidth
-        let height = top + Double(rows) * panelHeight
+        let height = top + Double(rows) * panelHeight + (caption.isEmpty ? 0 : 8 + 13 * Double(caption.count))
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
         <rect width="100%" height="100%" fill="white"/>
@@ -126,6 +128,10 @@ public struct LinePlot: Sendable, Equatable {
         for (i, panel) in panels.enumerated() {
             let ox = Double(i % columns) * cellWidth, oy = top + Double(i / columns) * panelHeight
             s += render(panel, originX: ox, originY: oy)
+        }
+        for (i, line) in caption.enumerated() {
+            let y = top + Double(rows) * panelHeight + 13 * Double(i + 1)
+            s += "<text x=\"8\" y=\"\(y)\" font-size=\"10\" fill=\"#444\">\(Self.escape(line))</text>\n"
         }
         return s + "</svg>\n"
     }

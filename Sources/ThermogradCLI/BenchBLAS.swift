@@ -32,7 +32,7 @@ struct BenchBLAS: ParsableCommand {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 && $0 <= 16384 }) else {
             throw ValidationError("--sizes must be between 1 and 16384")
         }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 

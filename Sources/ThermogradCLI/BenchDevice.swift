@@ -72,7 +72,7 @@ struct BenchDevice: ParsableCommand {
         guard thermoxSizes.allSatisfy({ $0 >= 2 && $0 <= 4096 }), thermoxRepeats >= 1 else {
             throw ValidationError("--thermox-sizes must be in 2…4096 and --thermox-repeats ≥ 1")
         }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
     }
 
     struct PeakRow: Codable { var n: Int; var gflops: Double }

@@ -45,7 +45,7 @@ struct BenchTrainStep: ParsableCommand {
         do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         try vit.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }

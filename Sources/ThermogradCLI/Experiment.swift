@@ -6,6 +6,7 @@ struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the papers' experiments (CSV, SVG plots and a summary table for each).",
         subcommands: [ExperimentCompare.self, ExperimentQuantization.self, ExperimentMethods.self,
-                      ExperimentTNGDMnist.self, ExperimentTNGDTime.self, ExperimentTNGDDelay.self, ExperimentTNGDNoise.self]
+                      ExperimentTNGDMnist.self, ExperimentTNGDTime.self, ExperimentTNGDDelay.self, ExperimentTNGDNoise.self,
+                      ExperimentRuntime.self]
     )
 }

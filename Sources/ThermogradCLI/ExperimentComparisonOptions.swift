@@ -59,7 +59,7 @@ struct ComparisonCommandOptions: ParsableArguments {
 
     func validate() throws {
         do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         try vit.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }

@@ -43,7 +43,7 @@ struct TNGDExperimentOptions: ParsableArguments {
     var threads: Int = 1
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
         if tngd.analogTime != nil { throw ValidationError("--tngd-t: the experiments set the analog time with --t (or --times)") }
         _ = try knobs()
         do { _ = try settings() } catch { throw ValidationError("\(error)") }

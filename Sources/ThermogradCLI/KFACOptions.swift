@@ -33,8 +33,15 @@ struct KFACOptions: ParsableArguments {
     var covarianceInterval: Int?
     @Option(name: .customLong("kfac-inv-interval"), help: "T_inv: steps between inversions, solver refreshes (default \(kfac.inverseUpdateInterval)).")
     var inverseInterval: Int?
-    @Option(name: .customLong("kfac-kl-clip"), help: "KL-clipping constant c, 0: off (default \(kfac.klClip.map { "\($0)" } ?? "0")).")
+    @Option(name: .customLong("kfac-kl-clip"), help: "KL-clipping constant c > 0, 0: off (default \(kfac.klClip.map { "\($0)" } ?? "0")).")
     var klClip: Double?
+
+    /// A negative or non-finite `--kfac-kl-clip` is refused (only 0 means off).
+    func validate() throws {
+        if let klClip, !(klClip >= 0 && klClip.isFinite) {
+            throw ValidationError("--kfac-kl-clip \(klClip) is invalid: use a positive constant such as 1e-3, or 0 to turn KL clipping off")
+        }
+    }
     @Option(name: .customLong("kfac-weight-decay"), help: "L2 weight decay added before preconditioning (default \(kfac.weightDecay)).")
     var weightDecay: Double?
     @Option(name: .customLong("kfac-solver"), help: "Factor solver: cholesky or eigen (default \(kfac.solver)).")

@@ -52,8 +52,12 @@ struct Predict: ParsableCommand {
     var outputBits: Int = AnalogHardware().outputBits
     @Option(help: "Condition number κ of the damped factors (one relaxation time is κτ).")
     var kappa: Double = AnalogHardware().conditionNumber
-    @Option(help: "Method 1: covariance samples per inversion.")
-    var samples: Int = AnalogHardware().samples
+    @Option(help: "Method 1: covariance readouts per inversion, the same for every factor (default: derived per factor from --target-error).")
+    var samples: Int?
+    @Option(name: .customLong("target-error"),
+            help: defaulted("Method 1: target relative error ε of each device inverse; readouts N = ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ρ = e^{-2s}.",
+                            AnalogHardware().targetRelativeError))
+    var targetError: Double = AnalogHardware().targetRelativeError
     @Option(help: "τ = RC in seconds.")
     var tau: Double = AnalogHardware().tau
     @Option(help: "Digital ↔ device link, bits per second.")
@@ -74,6 +78,11 @@ struct Predict: ParsableCommand {
     var empiricalFisher = false
     @Option(help: "TNGD analog time per step, in τ.")
     var tngdTime: Double = KFACSchedule().tngdAnalogTime
+    @Option(name: .customLong("step-ratios"), help: "Step-ratio file for time to target (default: the ratios measured for this repository).")
+    var stepRatios: String?
+    @Option(name: .customLong("reference-steps"),
+            help: "Steps Adam needs to reach the target on this workload (default: the measured runs' own Adam steps).")
+    var referenceSteps: Double?
     @Option(help: "Folder for CSV/SVG/JSON output (width-sweep writes a plot).")
     var out: String?
     @Flag(help: "Print the full prediction as JSON instead of tables.")
@@ -84,6 +93,9 @@ struct Predict: ParsableCommand {
             do { _ = try Workload.builtin(workload) } catch { throw ValidationError("\(error)") }
         }
         if let g = gemmFlops, !(g > 0 && g.isFinite) { throw ValidationError("--gemm-flops must be positive and finite (FLOP/s), got \(g)") }
+        if let r = referenceSteps, !(r >= 1 && r.isFinite) {
+            throw ValidationError("--reference-steps must be a finite number of steps ≥ 1, got \(r)")
+        }
         if let f = factorizationFlops, !(f > 0 && f.isFinite) {
             throw ValidationError("--factorization-flops must be positive and finite (FLOP/s), got \(f)")
         }
@@ -94,7 +106,7 @@ struct Predict: ParsableCommand {
     static let optionNames = [
         "devices": "--devices", "deviceSize": "--device-size", "tau": "--tau", "inputBits": "--dac-bits",
         "outputBits": "--adc-bits", "transferRate": "--transfer-rate", "programmingTimePerCoupling": "--programming-time",
-        "parallelRows": "--parallel-rows", "conditionNumber": "--kappa", "samples": "--samples",
+        "parallelRows": "--parallel-rows", "conditionNumber": "--kappa", "samples": "--samples", "targetRelativeError": "--target-error",
         "factorInterval/inverseInterval": "--factor-interval/--inverse-interval", "tngdAnalogTime": "--tngd-time",
     ]
 
@@ -114,6 +126,7 @@ struct Predict: ParsableCommand {
         analog.outputBits = outputBits
         analog.conditionNumber = kappa
         analog.samples = samples
+        analog.targetRelativeError = targetError
         analog.tau = tau
         analog.transferRate = transferRate
         analog.programmingTimePerCoupling = programmingTime
@@ -154,6 +167,11 @@ struct Predict: ParsableCommand {
         print(PredictionTables.summary(prediction).render())
         print(PredictionTables.breakdown(prediction).render())
         print(PredictionTables.layers(prediction).render())
+        let ratios = try stepRatios.map { try StepRatios.load(path: $0) } ?? StepRatios.bundled()
+        print(PredictionTables.timeToTarget(prediction, ratios: ratios, referenceSteps: referenceSteps).render())
+        for m in ratios.measurements {
+            print("ratios of \(m.runs): \(m.source); made by `\(m.command)`; \(m.provenance)")
+        }
     }
 
     func printAssumptions(_ model: StepCostModel, workload w: Workload?) {
@@ -234,6 +252,22 @@ enum PredictionTables {
                           String(format: "%.1f %%", 100 * term.seconds / o.totalSeconds)])
             }
             for note in o.notes { t.append([o.optimizer, note, "", "", ""]) }
+        }
+        return t
+    }
+
+    /// Time to target: seconds per iteration × (reference steps × the measured step ratio), with each ratio's source.
+    static func timeToTarget(_ p: WorkloadPrediction, ratios: StepRatios, referenceSteps: Double?) -> TextTable {
+        let reference = ratios.ratio(for: "adam")?.measurement
+        let steps = referenceSteps ?? reference.flatMap { StepRatios.Measurement.median($0.stepsToTarget[$0.reference]) } ?? 1
+        let origin = referenceSteps != nil ? "--reference-steps"
+            : "Adam's median in the measured runs; pass --reference-steps for this workload's"
+        var t = TextTable(title: "Time to target: per iteration × steps; steps = \(String(format: "%.0f", steps)) Adam steps (\(origin)) × the measured ratio",
+                          headers: ["optimizer", "per iteration", "step ratio", "steps", "time to target", "ratio measured on"])
+        for row in TimeToTarget.table(p, ratios: ratios, referenceSteps: steps) {
+            t.append([row.optimizer, formatEngineering(row.secondsPerIteration) + "s",
+                      row.stepRatio.map { String(format: "%.2f", $0) } ?? "–", row.steps.map { String(format: "%.0f", $0) } ?? "–",
+                      row.seconds.map { formatEngineering($0) + "s" } ?? "–", row.basis])
         }
         return t
     }

@@ -48,7 +48,7 @@ struct SimulateProblemOptions: ParsableArguments {
         guard samples >= 1 else { throw ValidationError("--samples must be positive") }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         guard ["float", "double"].contains(precision) else { throw ValidationError("--precision is float or double") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        try validateThreads(threads)
     }
 }
 

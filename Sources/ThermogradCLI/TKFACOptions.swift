@@ -1,5 +1,6 @@
 import ArgumentParser
 import Solvers
+import ThermoDevice
 
 extension ThermodynamicKFACOptions.TimeUnit: ExpressibleByArgument {}
 extension ThermodynamicKFACConfiguration.Feed: ExpressibleByArgument {}
@@ -17,8 +18,13 @@ struct TKFACMethodOptions: ParsableArguments {
     var feed: ThermodynamicKFACConfiguration.Feed?
     @Option(name: .customLong("analog-time"), help: defaulted("Method 2: averaging time per right-hand side (in --time-unit).", d.analogTime))
     var analogTime: Double?
-    @Option(help: defaulted("Method 1: readouts per factor inversion.", d.samples))
+    @Option(help: defaulted("Method 1: readouts per factor inversion, the same for every factor.", d.samples,
+                            none: "derived per factor from --target-error"))
     var samples: Int?
+    @Option(name: .customLong("target-error"),
+            help: defaulted("Method 1: target relative error ε of each inverse; readouts per factor of order n: ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ρ = e^{-2s}, at least 2 per chain (ignored with --samples).",
+                            d.targetError, none: "\(CovarianceSampling.standard.targetRelativeError)"))
+    var targetError: Double?
     @Option(name: .customLong("sample-spacing"), help: defaulted("Method 1: time between readouts (in --time-unit).", d.sampleSpacing))
     var sampleSpacing: Double?
     @Option(help: defaulted("Method 2: readouts per right-hand side.", d.readouts))
@@ -36,6 +42,7 @@ struct TKFACMethodOptions: ParsableArguments {
         if let feed { o.feed = feed.rawValue }
         if let analogTime { o.analogTime = analogTime }
         if let samples { o.samples = samples }
+        if let targetError { o.targetError = targetError }
         if let sampleSpacing { o.sampleSpacing = sampleSpacing }
         if let readouts { o.readouts = readouts }
         if noWarmStart { o.warmStart = false }

@@ -28,7 +28,7 @@ extension ModelFactory {
             case .tkfac:
                 let device = try c.thermodynamicKFAC.configuration()
                 let local = try ThermodynamicFactorSolver<Float>(configuration: device, rawSources: model.kroneckerBlocks)
-                let solver = distributed.map { spread(local, model: model, deviceSamples: device.samples, over: $0) } ?? local
+                let solver = distributed.map { spread(local, model: model, deviceSamples: { device.samples(order: $0) }, over: $0) } ?? local
                 return try KFAC(model: model, inner: inner, configuration: c.kfac, solver: solver)
             default:
                 if c.optimizer == .ngdExact {
@@ -48,12 +48,13 @@ extension ModelFactory {
     }
 
     /// `local` spread over the ranks, layers assigned by cost: `n_A³ + n_G³` for a digital solver (the two
-    /// inversions), `samples · (n_A² + n_G²)` for devices (the simulated sampling of the two factors).
-    static func spread(_ local: any FactorSolver<Float>, model: Sequential<Float>, deviceSamples: Int?,
+    /// inversions), `N(n_A) n_A² + N(n_G) n_G²` for devices (`N(n)` readouts per factor of order `n`) (the simulated sampling of the two factors).
+    static func spread(_ local: any FactorSolver<Float>, model: Sequential<Float>, deviceSamples: ((Int) -> Int)?,
                        over d: (communicator: any Communicator, placement: KFACWorkPlacement)) -> any FactorSolver<Float> {
         let costs = model.kroneckerBlocks.map { b -> (name: String, cost: Double) in
             let (na, ng) = (Double(b.weight.value.columns + (b.bias == nil ? 0 : 1)), Double(b.weight.value.rows))
-            return (b.name, deviceSamples.map { Double($0) * (na * na + ng * ng) } ?? (na * na * na + ng * ng * ng))
+            let (ia, ig) = (Int(na), Int(ng))
+            return (b.name, deviceSamples.map { Double($0(ia)) * na * na + Double($0(ig)) * ng * ng } ?? (na * na * na + ng * ng * ng))
         }
         return DistributedFactorSolver(local: local, communicator: d.communicator, placement: d.placement, layerCosts: costs)
     }

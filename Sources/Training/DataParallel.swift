@@ -33,10 +33,9 @@ enum DataParallel {
     /// when `c` runs on `ranks` ranks (with `train` examples).
     static func unsupported(_ c: TrainingConfiguration, ranks: Int, trainExamples n: Int) -> String? {
         guard ranks > 1 else { return nil }
-        let distributable: [TrainingConfiguration.OptimizerKind] = [.sgd, .adam, .adamw, .kfac, .tkfac]
-        if !distributable.contains(c.optimizer) {
-            return "--distributed runs sgd, adam, adamw, kfac and tkfac; \(c.optimizer.rawValue) (natural gradient) runs in one "
-                + "process: start it without mpirun"
+        if c.optimizer == .ngdExact {
+            return "--distributed does not run ngd-exact (the dense GGN of one batch is one rank's matrix); use --optimizer ngd-cg, "
+                + "whose products are summed over the ranks, or start it without mpirun"
         }
         if c.dropout > 0 {
             return "--distributed does not support --dropout yet (each rank would need its part of the one-process mask draws); use --dropout 0"

@@ -28,11 +28,20 @@ struct StepCostModelTests {
         #expect(abs(fit("kfac", "gradient (forward + backward)") - 2) < 0.1) // attention adds an O(n) part
         #expect(abs(fit("kfac", "factor construction") - 2) < 0.01)
         #expect(abs(fit("kfac", "preconditioning") - 3) < 0.01)
-        // Device: programming and DAC transfer O(n²), ADC readout of samples O(n), equilibration O(1) in n.
+        // Device: programming and DAC transfer O(n²), equilibration O(1) in n; readouts N ∝ n + 1 for a fixed target
+        // error, so sampling is O(n) and the ADC readout of N vectors of n values O(n²).
         #expect(abs(fit("tkfac-m1", "device DAC transfer") - 2) < 0.01)
         #expect(abs(fit("tkfac-m1", "device programming") - 2) < 0.01)
-        #expect(abs(fit("tkfac-m1", "device ADC readout") - 1) < 0.01)
+        #expect(abs(fit("tkfac-m1", "device ADC readout") - 2) < 0.01)
+        #expect(abs(fit("tkfac-m1", "device sampling") - 1) < 0.01)
         #expect(abs(fit("tkfac-m1", "device equilibration")) < 0.01)
+        // A fixed count instead: sampling O(1) and readout O(n).
+        var fixed = AnalogHardware()
+        fixed.samples = 1000
+        let model = try StepCostModel(digital: cpu, analog: fixed)
+        let c = try predict(width: Int(n1), model: model), d = try predict(width: Int(n2), model: model)
+        let readout = exponent(c.optimizer("tkfac-m1")!.seconds("device ADC readout"), d.optimizer("tkfac-m1")!.seconds("device ADC readout"), n1, n2)
+        #expect(abs(readout - 1) < 0.01)
         // Method 2 solves: n right-hand sides of order n each → O(n²) transfer, O(n) analog time
         // (until the RHS outnumber the devices, then O(n) per device group).
         #expect(abs(fit("tkfac-m2", "device ADC readout") - 2) < 0.05)

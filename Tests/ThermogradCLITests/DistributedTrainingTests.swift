@@ -14,12 +14,20 @@ import Training
 /// measured ~1e-6 and far below any real difference (one step of the learning rate, 1e-2…1e-3 · max|w|).
 /// Adam divides by `√v`, which turns a rounding difference in a gradient entry that is itself at rounding
 /// level into an O(η) change of that weight; its bound is on the relative Frobenius norm instead.
-@Suite(.enabled(if: MPIRun.unavailable == nil, "needs mpirun and the built thermograd"),
+/// NGD-CG and TNGD (docs/multi-process.md#tngd-and-ngd-cg-on-several-ranks) solve `(F + λI) x = ∇L`: a rounding change
+/// of `F v` or `∇L` moves `x` by at most `κ = λ_max/λ` times as much relatively; with λ = 0.1 and CG stopped
+/// after a fixed 5 iterations (no tolerance test that could stop a rank one iteration earlier) and the
+/// device's identical noise draws, the same `1e-4 · max|w|` bound holds with room.
+/// Serialized: each case starts up to five processes on a shared 2-core machine; run side by side, the
+/// cases starve one another past their time limits.
+@Suite(.serialized, .enabled(if: MPIRun.unavailable == nil, "needs mpirun and the built thermograd"),
        .enabled(if: FileManager.default.fileExists(atPath: KillResumeProcessTests.data + "/t10k-images-idx3-ubyte.gz"),
                 "needs Fashion-MNIST (make deps)"))
 struct DistributedTrainingTests {
     static let settings = ["train", "--hidden", "64", "--batch", "64", "--train-subset", "512", "--test-subset", "200",
                            "--epochs", "1", "--log-every", "4", "--seed", "3"]
+    /// NGD-CG with a fixed number of CG iterations (a tolerance Float cannot reach).
+    static let ngdCG = ["--optimizer", "ngd-cg", "--ngd-damping", "0.1", "--ngd-cg-iterations", "5", "--ngd-cg-tolerance", "1e-30"]
 
     /// Every tensor of two checkpoints: (name, one-process values, N-rank values).
     func tensors(_ a: String, _ b: String) throws -> [(String, [Float], [Float])] {
@@ -45,6 +53,14 @@ struct DistributedTrainingTests {
         (["--optimizer", "adam"], 2, true),
         (["--optimizer", "kfac", "--kfac-inv-interval", "2", "--kfac-damping", "0.01"], 2, false),
         (["--optimizer", "kfac", "--kfac-inv-interval", "2", "--kfac-damping", "0.01", "--kfac-broadcast", "gradients"], 3, false),
+        (["--optimizer", "adam"], 4, true),
+        (["--optimizer", "kfac", "--kfac-inv-interval", "2", "--kfac-damping", "0.01"], 4, false),
+        (Self.ngdCG, 2, false),
+        (Self.ngdCG, 4, false),
+        (["--optimizer", "tngd", "--tngd-damping", "0.1", "--integrator", "euler-maruyama"], 2, false),
+        (["--optimizer", "tngd", "--tngd-damping", "0.1", "--integrator", "euler-maruyama"], 4, false),
+        (["--optimizer", "tngd", "--tngd-damping", "0.1"], 2, false),
+        (["--optimizer", "tngd-adam", "--tngd-damping", "0.1", "--lr", "0.001"], 4, true),
     ] as [([String], Int, Bool)])
     func ranksReproduceOneProcess(options: [String], ranks: Int, frobenius: Bool) throws {
         let root = NSTemporaryDirectory() + "thermograd-dp-\(UUID().uuidString)"
@@ -80,13 +96,13 @@ struct DistributedTrainingTests {
     /// even one process pinned to a core) is a different, equally valid sample of the device — not a
     /// round-off neighbour. What must hold: both placements give the same numbers (same factors, same owners,
     /// same device seeds), and every device ran as often as in one process (device call counters).
-    @Test(.timeLimit(.minutes(4))) func thermodynamicKFACPlacementsAgreeAndEveryDeviceRunsOnce() throws {
+    @Test(.timeLimit(.minutes(6)), arguments: [2, 4]) func thermodynamicKFACPlacementsAgreeAndEveryDeviceRunsOnce(ranks: Int) throws {
         let root = NSTemporaryDirectory() + "thermograd-dp-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let options = ["--optimizer", "tkfac", "--kfac-inv-interval", "4", "--kfac-damping", "0.1", "--samples", "256"]
         let one = try train(root + "/one", ranks: 0, options)
-        let inverses = try train(root + "/inverses", ranks: 2, options)
-        let gradients = try train(root + "/gradients", ranks: 2, options + ["--kfac-broadcast", "gradients"])
+        let inverses = try train(root + "/inverses", ranks: ranks, options)
+        let gradients = try train(root + "/gradients", ranks: ranks, options + ["--kfac-broadcast", "gradients"])
         for r in [one, inverses, gradients] { #expect(r.status == 0, "\(r.error)") }
         guard [one, inverses, gradients].allSatisfy({ $0.status == 0 }) else { return }
         for (name, a, b) in try tensors(root + "/inverses/checkpoint.safetensors", root + "/gradients/checkpoint.safetensors")

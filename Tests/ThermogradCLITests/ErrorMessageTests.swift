@@ -21,6 +21,10 @@ import ThermogradCLI
 
     @Test(arguments: [
         (["train", "--train-subset", "-5"], "train subset must be at least 1"),
+        (["train", "--kfac-kl-clip", "-1"], "--kfac-kl-clip -1.0 is invalid"),
+        (["train", "--kfac-kl-clip", "nan"], "--kfac-kl-clip nan is invalid"),
+        (["train", "--threads", "100000"], "--threads 100000 is invalid"),
+        (["bench", "blas", "--threads", "100000"], "--threads 100000 is invalid"),
         (["train", "--epochs", "9223372036854775807"], "epochs must be in 1...1000000"),
         (["train", "--lr", "1e39"], "Float's largest value"),
         (["train", "--hidden", "1000000000"], "needs about"),

@@ -16,6 +16,10 @@ import NeuralNet
 /// `dataScale` `s` multiplies the data term: 1 for the mean loss over the batch (our convention, the
 /// default), `b` for the batch-sum convention (`LossNormalization.sum`).
 ///
+/// On several ranks (`shard`, docs/multi-process.md#tngd-and-ngd-cg-on-several-ranks) the operator holds this rank's
+/// `b_r` examples only (its `J_f` and `H_L`) and every product sums the ranks' data terms
+/// `s J_rᵀ H_r J_r v / b` in one all-reduce of `N` values, so `F v` is the global batch's product on every rank.
+///
 /// Made from a batch, the operator linearises the model lazily (`linearize()`, one forward pass in inference
 /// mode) so that the dense solvers, which do not need the linearisation, also work for layers without a
 /// tangent rule. Every product and dense form runs the model's backward and **overwrites its parameter
@@ -31,14 +35,19 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     public let dataScale: Scalar
     /// `N`, the trainable scalars.
     public let dimension: Int
+    /// This rank's part of the global batch (nil: one process); `b` above is then `shard.globalCount`.
+    public let shard: CurvatureShard?
     /// Products `F v` computed so far (each ≈ one forward + one backward pass).
     public private(set) var products = 0
     private var cachedLinearization: LinearizedModel<Scalar>?
 
     /// `F` of `model` at `input` with output curvature `curvature`; linearises on first use.
+    /// With `shard`, `input` and `curvature` are this rank's examples of the shard's global batch.
     public init(model: Sequential<Scalar>, input: Matrix<Scalar>, curvature: OutputCurvature<Scalar>, damping: Scalar,
-                dataScale: Scalar = 1) {
+                dataScale: Scalar = 1, shard: CurvatureShard? = nil) {
         precondition(curvature.examples == input.rows, "GaussNewtonOperator: curvature has \(curvature.examples) examples, input \(input.rows)")
+        precondition(shard.map { $0.count == input.rows } ?? true, "GaussNewtonOperator: \(input.rows) examples, the shard holds \(shard?.count ?? 0)")
+        self.shard = shard
         self.model = model
         self.input = input
         self.curvature = curvature
@@ -47,9 +56,10 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         dimension = model.trainableParameters.reduce(0) { $0 + $1.count }
     }
 
-    /// `F` of the batch a training step observed.
+    /// `F` of the batch a training step observed (of its global batch when it carries a shard).
     public convenience init(batch: CurvatureBatch<Scalar>, damping: Scalar, dataScale: Scalar = 1) {
-        self.init(model: batch.model, input: batch.input, curvature: batch.curvature, damping: damping, dataScale: dataScale)
+        self.init(model: batch.model, input: batch.input, curvature: batch.curvature, damping: damping, dataScale: dataScale,
+                  shard: batch.shard)
     }
 
     /// `F` on an existing linearisation.
@@ -62,6 +72,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         self.curvature = curvature
         self.damping = damping
         self.dataScale = dataScale
+        shard = nil
         dimension = linearization.parameterCount
         cachedLinearization = linearization
     }
@@ -82,14 +93,18 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         return cachedLinearization
     }
 
-    /// Resistors of the device realising `J_f`, `H_L` and `J_fᵀ`: `b d_z (b d_z + 2N)`.
+    /// `b`: the examples of the (global) batch.
+    public var batchExamples: Int { shard?.globalCount ?? curvature.examples }
+
+    /// Resistors of the device realising `J_f`, `H_L` and `J_fᵀ` of the whole batch: `b d_z (b d_z + 2N)`.
     public var resistorCount: Int {
-        let bd = curvature.examples * curvature.outputDimension
+        let bd = batchExamples * curvature.outputDimension
         return bd * (bd + 2 * dimension)
     }
 
     /// `result ← α F x + β result` for one vector `x` (`N` values): one JVP, `H_L`, one VJP, `+ λx`;
-    /// `scratch` holds `N` values. Needs `linearize()` first.
+    /// `scratch` holds `N` values. Needs `linearize()` first. With a shard: the data term of this rank's
+    /// examples, summed over the ranks (every rank must call it at the same time).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func apply(_ x: UnsafePointer<Scalar>, alpha: Scalar, beta: Scalar, into result: UnsafeMutablePointer<Scalar>,
@@ -97,11 +112,23 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         let linearization = self.linearization
         let n = dimension
         var u = curvature.hessianProduct(linearization.jvp(x))
-        u.scale(by: dataScale / Scalar(linearization.examples))
+        u.scale(by: dataScale / Scalar(batchExamples))
         linearization.vjp(u, into: scratch)
+        shard?.sumOverRanks(scratch, count: n, what: "summing F·v over the ranks")
         Scalar.axpy(Int32(n), damping, x, 1, scratch, 1)             // scratch = F x
         combine(n, alpha: alpha, scratch, beta: beta, into: result)
         products += 1
+    }
+
+    /// The operator of the whole global batch on every rank, without a shard (`self` without one): the
+    /// ranks' inputs and output curvatures are all-gathered (`b (in + d)` values). For what needs all
+    /// examples together: the exact integrator's eigenbasis (`J Jᵀ` pairs examples of different ranks) and
+    /// a non-ideal device's dense arrays. Every rank must call it at the same time; a failed all-reduce
+    /// ends the job.
+    public func wholeBatch() -> GaussNewtonOperator {
+        guard let shard else { return self }
+        return GaussNewtonOperator(model: model, input: shard.gatherRows(input, what: "gathering the batch inputs"),
+                                   curvature: curvature.gathered(shard), damping: damping, dataScale: dataScale)
     }
 
     /// The undamped data term `s JᵀMJ` as a dense `N × N` matrix, from the dense Jacobian (`b·d` backward

@@ -73,8 +73,9 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
     /// `(F + λI)⁻¹ g` on `batch` (flat, `trainableParameters` order), sum-normalised when configured.
     /// Overwrites the parameter gradients.
     public func direction(for g: [Scalar], batch: CurvatureBatch<Scalar>) throws(LinearSolverError) -> [Scalar] {
-        // Mean loss: F = JᵀHJ/b + λ, ∇ℓ as given; summed loss: b times the data term and the gradient.
-        let scale = Scalar(lossNormalization == .sum ? batch.examples : 1)
+        // Mean loss: F = JᵀHJ/b + λ, ∇ℓ as given; summed loss: b times the data term and the gradient
+        // (b of the global batch on several ranks: `g` is already the global mean gradient).
+        let scale = Scalar(lossNormalization == .sum ? batch.shard?.globalCount ?? batch.examples : 1)
         let f = GaussNewtonOperator(batch: batch, damping: Scalar(damping), dataScale: scale)
         let x = try solver.solve(f, rhs: scale == 1 ? g : g.map { $0 * scale }, warmStart: warmStart ? previous : nil)
         guard x.allSatisfy(\.isFinite) else { throw .nonFinite(solver: solver.name) }

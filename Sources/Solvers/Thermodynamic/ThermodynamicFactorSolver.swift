@@ -221,12 +221,13 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         baseMetrics.refreshSeconds += seconds
     }
 
-    /// Method 1 on one programmed factor: `β α Ĉov` from `samples` readouts.
+    /// Method 1 on one programmed factor: `β α Ĉov` from `c.samples(order:relaxationTime:)` readouts (a fixed
+    /// count, or derived from the target error and the factor's order: docs/device.md#how-many-samples).
     private func invert(_ p: ProgrammedMatrix<Scalar>, on device: inout ThermodynamicDevice<Scalar>, layer: String,
                         factor: String) throws(KFACError) -> MatrixEstimate<Scalar> {
         let c = configuration
         do {
-            return try device.inverse(p, samples: c.samples,
+            return try device.inverse(p, samples: c.samples(order: p.size, relaxationTime: p.relaxationTime),
                                       sampleInterval: c.sampleSpacing.inTau(relaxationTime: p.relaxationTime),
                                       burnIn: c.burnIn.inTau(relaxationTime: p.relaxationTime))
         } catch {

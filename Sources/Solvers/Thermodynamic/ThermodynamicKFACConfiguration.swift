@@ -32,8 +32,10 @@ public enum AnalogDuration: Sendable, Equatable, CustomStringConvertible {
 /// mismatch, integrator, timing constants). Immutable once validated, printed with every run.
 ///
 /// - **Method 1 (inversion)**: each damped factor `A + λ_A I`, `G + λ_G I` is programmed into its own
-///   device; the inverse is `β ×` the sample covariance of `samples` readouts spaced `sampleSpacing`
-///   apart (relative Frobenius error ≈ `sqrt((n+1)/N_eff)`); `U = Ĝ⁻¹ ∇ Â⁻¹` is formed digitally.
+///   device; the inverse is `β ×` the sample covariance of `N` readouts spaced `sampleSpacing` apart (relative
+///   Frobenius error ≈ `sqrt((n+1)/N_eff)`); `N` is `samples` when set, otherwise derived per factor from
+///   `targetRelativeError` by `CovarianceSampling` (`N ∝ (n+1)/ε²`, docs/device.md#how-many-samples), so narrow
+///   factors take fewer readouts than wide ones; `U = Ĝ⁻¹ ∇ Â⁻¹` is formed digitally.
 ///   Device work happens at refreshes only (every `T_inv` steps).
 /// - **Method 2 (linear systems)**: the damped factors are programmed at refreshes; every step solves
 ///   `(G + λ_G I) X = ∇` (one right-hand side per column of `∇`) and then `(A + λ_A I) Uᵀ = Xᵀ` from
@@ -67,8 +69,12 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     /// (`outputConverter`), mismatch, τ, transfer rate, chains, seed. Every factor of every layer gets its
     /// own device of this design with its own seed (own mismatch pattern).
     public var device: DeviceConfiguration
-    /// Method 1: readouts per factor inversion (split over `device.chains` chains).
-    public var samples: Int
+    /// Method 1: readouts per factor inversion (split over `device.chains` chains) for every factor; nil derives
+    /// them per factor from `targetRelativeError` (`samples(order:relaxationTime:)`).
+    public var samples: Int?
+    /// Method 1: target relative Frobenius error `ε` of each inverse when `samples` is nil
+    /// (`CovarianceSampling.standard`'s by default).
+    public var targetRelativeError: Double
     /// Method 1: analog time between readouts of a chain.
     public var sampleSpacing: AnalogDuration
     /// Method 2: analog averaging time per right-hand side.
@@ -88,11 +94,13 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     public var batchSize: Int
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
-    /// device's noise level per docs/device.md#non-idealities) and ideal converters; 4096 samples spaced one relaxation
-    /// time apart; Method 2 averaging over one relaxation time with 8 readouts and a warm-started burn-in
+    /// device's noise level per docs/device.md#non-idealities) and ideal converters; Method 1 readouts from
+    /// `CovarianceSampling.standard` (target error 0.5, spaced one relaxation time apart); Method 2 averaging over one relaxation time with 8 readouts and a warm-started burn-in
     /// of one relaxation time (cold: 7).
     public init(method: Method = .inversion, feed: Feed = .factors, device: DeviceConfiguration? = nil,
-                samples: Int = 4096, sampleSpacing: AnalogDuration = .relaxationTimes(1),
+                samples: Int? = nil,
+                targetRelativeError: Double = CovarianceSampling.standard.targetRelativeError,
+                sampleSpacing: AnalogDuration = .relaxationTimes(CovarianceSampling.standard.spacingRelaxationTimes),
                 analogTime: AnalogDuration = .relaxationTimes(1), readoutsPerRightHandSide: Int = 8,
                 chainsPerRightHandSide: Int = 2, warmStart: Bool = true,
                 burnIn: AnalogDuration = .relaxationTimes(7), warmStartBurnIn: AnalogDuration = .relaxationTimes(1),
@@ -101,6 +109,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         self.feed = feed
         if let device { self.device = device } else { self.device = try Self.defaultDevice() }
         self.samples = samples
+        self.targetRelativeError = targetRelativeError
         self.sampleSpacing = sampleSpacing
         self.analogTime = analogTime
         self.readoutsPerRightHandSide = readoutsPerRightHandSide
@@ -138,8 +147,12 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         func fail(_ field: String, _ value: Any, _ requirement: String) -> KFACError {
             .invalidConfiguration(field: "tkfac.\(field)", value: "\(value)", requirement: requirement)
         }
-        guard samples >= 2 * device.chains else {
+        if let samples, samples < 2 * device.chains {
             throw fail("samples", samples, "Method 1 needs at least 2 readouts per chain: ≥ \(2 * device.chains) with \(device.chains) chains")
+        }
+        do { try sampling.validate() } catch {
+            throw fail("targetRelativeError", targetRelativeError,
+                       "must be at least \(CovarianceSampling.smallestTargetError) and finite (the relative error of each inverse)")
         }
         for (name, d) in [("sampleSpacing", sampleSpacing), ("analogTime", analogTime)] {
             guard d.value > 0, d.value.isFinite else { throw fail(name, d, "must be a positive time (τ or relaxation times)") }
@@ -166,7 +179,9 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     public var description: String {
         var parts = ["\(method)", "feed \(feed)"]
         switch method {
-        case .inversion: parts += ["samples \(samples)", "spacing \(sampleSpacing)", "burn-in \(burnIn)"]
+        case .inversion:
+            parts += [samples.map { "samples \($0)" } ?? "samples for target error \(targetRelativeError)",
+                      "spacing \(sampleSpacing)", "burn-in \(burnIn)"]
         case .linearSystems:
             parts += ["analog time \(analogTime)/rhs", "\(readoutsPerRightHandSide) readouts/rhs",
                       "\(chainsPerRightHandSide) chains/rhs", "warm start \(warmStart ? "on, burn-in \(warmStartBurnIn)" : "off")",
@@ -174,5 +189,31 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         }
         if feed == .raw { parts.append("batch \(batchSize)") }
         return "TK-FAC(" + parts.joined(separator: ", ") + "; \(device))"
+    }
+}
+
+
+extension ThermodynamicKFACConfiguration {
+    /// The readout rule when `samples` is nil: `targetRelativeError` at the default spacing, at least two readouts
+    /// per chain.
+    public var sampling: CovarianceSampling {
+        CovarianceSampling(targetRelativeError: targetRelativeError, minimumSamples: 2 * device.chains)
+    }
+
+    /// Method 1 readouts for a programmed factor of order `n` whose relaxation time is `relaxationTime` τ:
+    /// `samples` when set, else `CovarianceSampling`'s `⌈(n+1)/ε² · (1+ρ)/(1−ρ)⌉` with `ρ = e^{−2s}` at this
+    /// configuration's spacing `s` in relaxation times (docs/device.md#how-many-samples).
+    public func samples(order n: Int, relaxationTime: Double) -> Int {
+        if let samples { return samples }
+        let spacingTau = sampleSpacing.inTau(relaxationTime: relaxationTime)
+        let s = relaxationTime > 0 && relaxationTime.isFinite ? spacingTau / relaxationTime : sampling.spacingRelaxationTimes
+        return sampling.samples(order: n, spacingRelaxationTimes: s)
+    }
+
+    /// The same count when the relaxation time is not known yet (work planning): a spacing given in τ is taken
+    /// as the default spacing in relaxation times.
+    public func samples(order n: Int) -> Int {
+        if case let .relaxationTimes(k) = sampleSpacing { return samples ?? sampling.samples(order: n, spacingRelaxationTimes: k) }
+        return samples ?? sampling.samples(order: n)
     }
 }

@@ -30,10 +30,15 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var beta: Double = 1e6
     /// Component mismatch ε.
     public var mismatch: Double = 0
-    /// Method 1 readouts per factor inversion.
-    public var samples: Int = 4096
-    /// Method 1 spacing between readouts.
-    public var sampleSpacing: Double = 1
+    /// Method 1 readouts per factor inversion, the same for every factor; nil (the default) derives them per
+    /// factor from `targetError` (`CovarianceSampling`: `N ∝ (n+1)/ε²`, docs/device.md#how-many-samples).
+    /// Configurations saved before the target existed hold a number and keep it.
+    public var samples: Int? = nil
+    /// Method 1 target relative error `ε` of each inverse when `samples` is nil; nil is
+    /// `CovarianceSampling.standard`'s (0.5).
+    public var targetError: Double? = nil
+    /// Method 1 spacing between readouts (`CovarianceSampling.standard`'s: one relaxation time).
+    public var sampleSpacing: Double = CovarianceSampling.standard.spacingRelaxationTimes
     /// Method 2 averaging time per right-hand side.
     public var analogTime: Double = 1
     /// Method 2 readouts per right-hand side.
@@ -83,7 +88,8 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
         }
         func d(_ x: Double) -> AnalogDuration { timeUnit == .tau ? .tau(x) : .relaxationTimes(x) }
         return try ThermodynamicKFACConfiguration(
-            method: m, feed: f, device: device, samples: samples, sampleSpacing: d(sampleSpacing), analogTime: d(analogTime),
+            method: m, feed: f, device: device, samples: samples,
+            targetRelativeError: targetError ?? CovarianceSampling.standard.targetRelativeError, sampleSpacing: d(sampleSpacing), analogTime: d(analogTime),
             readoutsPerRightHandSide: readouts, chainsPerRightHandSide: 2, warmStart: warmStart, burnIn: d(burnIn),
             warmStartBurnIn: d(warmStartBurnIn))
     }

@@ -24,9 +24,15 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
     public var configuration: ThermodynamicNaturalGradientConfiguration { device.configuration }
     public var name: String { "thermodynamic" }
 
-    public func solve(_ f: GaussNewtonOperator<Scalar>, rhs: [Scalar], warmStart: [Scalar]?) throws(LinearSolverError) -> [Scalar] {
+    /// On several ranks (a sharded `f`, docs/multi-process.md#tngd-and-ngd-cg-on-several-ranks) every rank runs this same
+    /// device with the same seed: Euler–Maruyama on an ideal device needs only products, which the sharded
+    /// operator sums over the ranks; the exact integrator's eigenbasis and a non-ideal device's dense arrays
+    /// pair examples of different ranks, so those runs take the whole batch (`wholeBatch()`).
+    public func solve(_ sharded: GaussNewtonOperator<Scalar>, rhs: [Scalar], warmStart: [Scalar]?) throws(LinearSolverError) -> [Scalar] {
         lastReadout = nil
         let clock = ContinuousClock(), start = clock.now
+        let c = configuration
+        let f = sharded.shard != nil && (c.integrator == .exact || c.programsArrays) ? sharded.wholeBatch() : sharded
         try linearize(f)
         let d = clock.now - start
         lastLinearizationSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
