@@ -6,7 +6,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/thermograd
 
-.PHONY: deps build test demo bench-compare fuzz clean
+.PHONY: deps build test demo bench-compare bench-lora fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -43,6 +43,18 @@ bench-compare: build
 	print(f\"{sys.argv[3]:4s} batch 256 adam, 2 threads: thermograd {1e3*s['meanSeconds']:8.2f} ms   pytorch {t['torch']} {1e3*t['meanSeconds']:8.2f} ms   ratio {s['meanSeconds']/t['meanSeconds']:.2f} (means)\")" \
 	  .bench-$$m-swift.json .bench-$$m-torch.json $$m; rm -f .bench-$$m-swift.json .bench-$$m-torch.json; \
 	done
+
+# The LoRA training step on MiniLM-L6 (docs/lora.md#speed) at batch 32 x 128 tokens, Thermograd vs PyTorch eager
+# at the same thread count (LORA_THREADS, default 2), with each side's peak resident memory. Slow (seconds
+# per step), so not part of bench-compare.
+LORA_THREADS ?= 2
+bench-lora: build
+	@python3 -c "import torch" 2>/dev/null || python3 -m pip install torch==2.13.0
+	@OPENBLAS_NUM_THREADS=$(LORA_THREADS) $(RELEASE_BIN) bench train-step --model minilm-lora --batch 32 --threads $(LORA_THREADS) --repeats 10 --seconds 1 > .bench-lora-swift.json && \
+	python3 bench/pytorch_minilm_lora_reference.py --batch 32 --length 128 --threads $(LORA_THREADS) --seconds 1 > .bench-lora-torch.json && \
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); t=json.load(open(sys.argv[2])); \
+	print(f\"minilm-lora batch 32 x 128, adam, {s['threads']} threads: thermograd {s['meanSeconds']:.2f} s ({s['peakResidentBytes']/1e9:.2f} GB peak)   pytorch {t['torch']} {t['meanSeconds']:.2f} s ({t['peakResidentBytes']/1e9:.2f} GB peak)   ratio {s['meanSeconds']/t['meanSeconds']:.2f} (means)\")" \
+	.bench-lora-swift.json .bench-lora-torch.json; rm -f .bench-lora-swift.json .bench-lora-torch.json
 
 # libFuzzer on every input parser (fuzz/README.md): builds fuzz/ with -sanitize=fuzzer,address and runs each
 # target for FUZZ_SECONDS (default 60 s each), seeded from fuzz/corpus/<target>; the growing corpus is kept in

@@ -86,12 +86,12 @@ let package = Package(
                 resources: [.copy("step-ratios.json")]),
         // The papers' experiments.
         .target(name: "Experiments", dependencies: [
-            "Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting",
+            "Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "ThermoDevice", "Reporting", "Text",
         ]),
         // Command-line interface as a library so that tests can parse commands.
         .target(name: "ThermogradCLI", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training", "Experiments", "Reporting",
-            "Predictions", "Communication", "MPICommunication",
+            "Predictions", "Communication", "MPICommunication", "Text",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `thermograd` executable (a module name distinct from the `Thermograd` umbrella on

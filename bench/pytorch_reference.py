@@ -70,17 +70,7 @@ def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, mod
         loss.backward()
         opt.step()
 
-    for _ in range(5):
-        step()
-    times = []
-    total = 0.0
-    while len(times) < 20 or total < seconds:
-        t0 = time.perf_counter()
-        step()
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        total += dt
-    med = statistics.median(times)
+    times, total, med = time_steps(step, seconds)
     return {
         "benchmark": "train-step-pytorch", "model": model, "batch": x.shape[0], "optimizer": optimizer,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -89,6 +79,22 @@ def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, mod
         "madSeconds": statistics.median(abs(t - med) for t in times),
         "examplesPerSecond": x.shape[0] * len(times) / total,
     }
+
+
+def time_steps(step, seconds: float, warmup: int = 5, repeats: int = 20) -> tuple:
+    """Runs `step` `warmup` times, then times it at least `repeats` times and `seconds` in all; returns the
+    times, their total and their median. Shared with bench/pytorch_minilm_lora_reference.py."""
+    for _ in range(warmup):
+        step()
+    times = []
+    total = 0.0
+    while len(times) < repeats or total < seconds:
+        t0 = time.perf_counter()
+        step()
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        total += dt
+    return times, total, statistics.median(times)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@ public struct CurvatureBatch<Scalar: NeuralScalar> {
     public let evaluateLoss: () -> Scalar
     /// This rank's part of the global batch in a data-parallel step (nil: one process); see `distributed`.
     public var shard: CurvatureShard? = nil
+    /// The real (non-padding) positions of a batch of token sequences (nil: none padded). Every forward pass
+    /// a curvature method runs on this batch uses `context(isTraining:)`, which carries it, so attention and
+    /// mean pooling ignore padding there as they do in the training step (docs/lora.md#padding).
+    public var positionMask: PositionMask? = nil
+
+    /// The forward context of this batch: `examples` and `positionMask`.
+    public func context(isTraining: Bool) -> ForwardContext {
+        ForwardContext(isTraining: isTraining, examples: examples, positionMask: positionMask)
+    }
 
     public init(model: Sequential<Scalar>, input: Matrix<Scalar>, lossValue: Scalar,
                 curvature: OutputCurvature<Scalar>, evaluateLoss: @escaping () -> Scalar) {
@@ -33,11 +42,12 @@ public struct CurvatureBatch<Scalar: NeuralScalar> {
 
     /// A batch for `loss` after its `forward` at `targets`; `lossValue` is what that forward returned.
     public init<L: CurvatureLoss>(model: Sequential<Scalar>, input: Matrix<Scalar>, loss: L,
-                                  targets: L.Target, lossValue: Scalar) where L.Scalar == Scalar {
+                                  targets: L.Target, lossValue: Scalar, positionMask: PositionMask? = nil) where L.Scalar == Scalar {
+        let context = ForwardContext(isTraining: true, examples: input.rows, positionMask: positionMask)
         self.init(model: model, input: input, lossValue: lossValue, curvature: loss.outputCurvature()) {
-            loss.forward(model.forward(input, context: ForwardContext(isTraining: true, examples: input.rows)),
-                         targets: targets)
+            loss.forward(model.forward(input, context: context), targets: targets)
         }
+        self.positionMask = positionMask
     }
 
     /// Examples `b`.

@@ -67,6 +67,7 @@ extension CurvatureBatch {
             Scalar(c.orAbort("reducing the loss") { () throws(CommunicationError) in try c.allReduce(Double(local()) * w) })
         }
         out.shard = shard
+        out.positionMask = positionMask
         return out
     }
 }

@@ -98,10 +98,20 @@ public final class TNGDExperimentRunner {
     public func run(_ arms: [TNGDArm], log: (String) -> Void = { _ in }, progress: ProgressLine? = nil,
                     checkpoint: ((ExperimentResults) throws(ExperimentError) -> Void)? = nil) throws(ExperimentError)
         -> ExperimentResults {
+        try Self.sweep(arms, schedule: settings.schedule, log: log, checkpoint: checkpoint) { a, seed throws(ExperimentError) in
+            try run(a, seed: seed, progress: progress)
+        }
+    }
+
+    /// Runs `one` for `arms` × `schedule.seeds` in order, logging each finished run and passing the results
+    /// so far to `checkpoint` (shared by the image and text TNGD experiments).
+    static func sweep(_ arms: [TNGDArm], schedule: ExperimentSchedule, log: (String) -> Void,
+                      checkpoint: ((ExperimentResults) throws(ExperimentError) -> Void)?,
+                      one: (TNGDArm, UInt64) throws(ExperimentError) -> [ExperimentRecord]) throws(ExperimentError) -> ExperimentResults {
         var records: [ExperimentRecord] = []
         for a in arms {
-            for seed in settings.schedule.seeds {
-                let r = try run(a, seed: seed, progress: progress)
+            for seed in schedule.seeds {
+                let r = try one(a, seed)
                 records += r
                 if let last = r.last {
                     log(String(format: "%@ seed %llu: %d steps%@, train loss %.4f, test accuracy %.2f%%, modelled %.3g s, wall %.1f s",
@@ -110,10 +120,10 @@ public final class TNGDExperimentRunner {
                                last.metrics["train_eval_loss"] ?? .nan, 100 * last.testAccuracy,
                                last.metrics["modelled_seconds"] ?? .nan, last.wallSeconds))
                 }
-                try checkpoint?(ExperimentResults(arms: arms.map(\.arm), schedule: settings.schedule, records: records))
+                try checkpoint?(ExperimentResults(arms: arms.map(\.arm), schedule: schedule, records: records))
             }
         }
-        return ExperimentResults(arms: arms.map(\.arm), schedule: settings.schedule, records: records)
+        return ExperimentResults(arms: arms.map(\.arm), schedule: schedule, records: records)
     }
 
     /// One run of `a` with `seed` on `TNGDModel.convolutionalDense`: the shared experiment loop with the

@@ -26,6 +26,13 @@ public enum SystemMemory {
                                  source: available == nil ? "physical memory" : "MemAvailable in /proc/meminfo", advice: advice)
     }
 
+    /// The process's peak resident set size so far (`getrusage` `ru_maxrss`, kB on Linux) in bytes.
+    public static var peakResidentBytes: Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
     /// `3.1 TB`-style size.
     public static func format(_ bytes: Double) -> String {
         guard bytes.isFinite else { return "more than can be counted" }

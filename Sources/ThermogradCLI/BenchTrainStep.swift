@@ -3,6 +3,7 @@ import Foundation
 import Linalg
 import Optimizers
 import Reporting
+import Datasets
 import Training
 
 /// `thermograd bench train-step`: the mean (and median) time of one training step (forward, cross-entropy,
@@ -21,7 +22,7 @@ struct BenchTrainStep: ParsableCommand {
         """
     )
 
-    @Option(help: "Model: mlp (784-512-512-10), cnn (conv32-pool-conv64-pool-fc128), tiny-cnn or vit (--vit-*).")
+    @Option(help: "Model: mlp (784-512-512-10), cnn (conv32-pool-conv64-pool-fc128), tiny-cnn, vit (--vit-*) or minilm-lora (random token ids, --text-length, 5 classes).")
     var model: TrainingConfiguration.ModelKind = .mlp
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP (784-<hidden>-10); the demo's is 128.")
     var hidden: [Int] = [512, 512]
@@ -39,14 +40,19 @@ struct BenchTrainStep: ParsableCommand {
     var seed: UInt64 = 1
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
+    @OptionGroup(title: "LoRA on MiniLM-L6 (--model minilm-lora)")
+    var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
 
     func validate() throws {
-        do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
+        if model != .miniLMLoRA {       // timed on random padded token batches
+            do { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
+        }
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         try validateThreads(threads)
         try vit.check(model: model)
+        try lora.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
@@ -68,6 +74,9 @@ struct BenchTrainStep: ParsableCommand {
         /// preconditioning, inner update) and the configuration.
         var curvatureSplit: [String: Double]? = nil
         var curvatureConfiguration: String? = nil
+        /// Tokens per text (`--model minilm-lora`) and the process's peak resident memory after the run.
+        var length: Int? = nil
+        var peakResidentBytes: Int? = nil
     }
 
     func run() throws {
@@ -76,26 +85,42 @@ struct BenchTrainStep: ParsableCommand {
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
         vit.apply(to: &c.vit)
+        lora.apply(to: &c.lora)
         c.optimizer = optimizer
         c.seed = seed
         try optimizers.apply(to: &c)
         c.learningRate = c.defaultLearningRate
         try c.validate()
-        let net = ModelFactory.model(c)
+        let net = ModelFactory.model(c, classes: model == .miniLMLoRA ? 5 : 10)   // minilm-lora: BBC News's 5 classes
         let step = TrainingStep(model: net, optimizer: try ModelFactory.optimizer(c, totalSteps: 1_000_000, model: net))
         let curvatureOptimizer = step.optimizer as? any CurvatureOptimizer<Float>
         var split: [String: Double] = [:]
         var splitSteps = 0
         var rng = Xoshiro256StarStar(seed: seed, stream: 7)
-        let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
-        let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
-        for _ in 0..<min(5, repeats) { step.run(x, labels: labels) } // warm-up: allocations, OpenBLAS threads
+        let run: () -> Void
+        if model == .miniLMLoRA {
+            // Random ids, each text a random length in T/2…T then padding: the masked work of real batches.
+            let t = c.lora.length
+            var ids = Matrix<Float>(rows: batch, columns: t), mask = Matrix<Float>(rows: batch, columns: t)
+            for n in 0..<batch {
+                let length = t / 2 + rng.nextInt(below: t - t / 2 + 1)
+                for j in 0..<length { ids[n, j] = Float(3 + rng.nextInt(below: 30_000)); mask[n, j] = 1 }
+            }
+            let tokens = try TokenBatch(tokens: ids, mask: mask, labels: (0..<batch).map { _ in rng.nextInt(below: net.outputFeatures) })
+            let task = SoftmaxClassification<TokenBatch>()
+            run = { step.run(tokens, task: task) }
+        } else {
+            let x: Matrix<Float> = rng.normalMatrix(rows: batch, columns: 784)
+            let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
+            run = { step.run(x, labels: labels) }
+        }
+        for _ in 0..<min(5, repeats) { run() } // warm-up: allocations, OpenBLAS threads
         // Whole cycles: a multiple of T_inv (and T_cov) steps holds every periodic refresh in proportion.
         let cycle = optimizer.isCurvatureBased && !optimizer.isThermodynamicNaturalGradient ? max(1, c.kfac.inverseUpdateInterval * c.kfac.factorUpdateInterval) : 1
         var times: [Double] = []
         var total = 0.0
         while times.count < repeats || total < seconds || times.count % cycle != 0 {
-            let t = BenchmarkTiming.seconds { step.run(x, labels: labels) }
+            let t = BenchmarkTiming.seconds { run() }
             times.append(t)
             total += t
             if let curvatureOptimizer {
@@ -111,6 +136,7 @@ struct BenchTrainStep: ParsableCommand {
                                     medianSeconds: median, madSeconds: BenchmarkTiming.medianAbsoluteDeviation(times),
                                     examplesPerSecond: Double(batch) / mean,
                                     curvatureSplit: curvatureOptimizer.map { _ in split.mapValues { $0 / Double(max(splitSteps, 1)) } },
-                                    curvatureConfiguration: curvatureOptimizer?.summary))
+                                    curvatureConfiguration: curvatureOptimizer?.summary,
+                                    length: model == .miniLMLoRA ? c.lora.length : nil, peakResidentBytes: SystemMemory.peakResidentBytes))
     }
 }

@@ -26,6 +26,7 @@ struct Train: ParsableCommand {
           thermograd train                      # MLP 784-512-512-10, Adam, 10 epochs
           thermograd train --model cnn --epochs 3 --out runs/cnn
           thermograd train --model vit --vit-patch 4 --vit-width 96 --epochs 5
+          thermograd train --model minilm-lora --epochs 3   # LoRA, BBC News
           thermograd train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
           thermograd train --train-subset 5000 --epochs 2        # a quick run
           thermograd train --out runs/cnn --model cnn --epochs 5 --resume
@@ -84,6 +85,8 @@ struct Train: ParsableCommand {
     var overwrite = false
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
+    @OptionGroup(title: "LoRA fine-tuning of MiniLM-L6 on text (--model minilm-lora)")
+    var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
     @OptionGroup(title: "Several processes (mpirun -np N thermograd train --distributed …)")
     var distribution: DistributedOptions
@@ -95,6 +98,7 @@ struct Train: ParsableCommand {
         if !hidden.isEmpty { c.mlpSizes = [c.mlpSizes[0]] + hidden + [c.mlpSizes[c.mlpSizes.count - 1]] }
         if let dropout { c.dropout = dropout }
         vit.apply(to: &c.vit)
+        lora.apply(to: &c.lora)
         if let optimizer { c.optimizer = optimizer }
         if let seed { c.seed = seed }
         try optimizers.apply(to: &c)
@@ -119,13 +123,17 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         try validateThreads(threads)
-        if let model {
+        if let model, model != .miniLMLoRA {     // minilm-lora: the text path (trainText)
             do throws(TrainingError) { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         }
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         let c = try trainingConfiguration()
         if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }
         try vit.check(model: c.model)
+        try lora.check(model: c.model)
+        if c.model == .miniLMLoRA && (distribution.distributed || resume) {
+            throw ValidationError("--model minilm-lora runs in one process without --resume")
+        }
         if nesterov && c.firstOrderOptimizer != .sgd { throw ValidationError("--nesterov applies to --optimizer sgd only") }
         do {
             try SystemMemory.require(c.estimatedMemoryBytes(), for: "training the \(c.model.description(mlpSizes: c.mlpSizes)) with \(c.optimizer.rawValue)",
@@ -148,6 +156,7 @@ struct Train: ParsableCommand {
         let print: (String) -> Void = communicator.isRoot ? { Swift.print($0) } : { _ in }
         if let t = threads { BLASThreads.set(t) }
         let c = try trainingConfiguration()
+        if c.model == .miniLMLoRA { return try trainText(c) }
         print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)"
               + (communicator.size > 1 ? "\nranks        \(communicator.size), K-FAC owners broadcast \(distribution.placement)" : "") + "\n")
         let data = try Trainer.loadData(c)

@@ -16,8 +16,9 @@ public struct ModelRequest {
 /// description for printouts, and the builder. Weights must be drawn from the generator passed in (the
 /// run's `(seed, stream 1)`), so that a configuration always gives the same initial weights.
 public struct ModelBuilder: Sendable {
-    /// What a model reads: images (one row per example) or encoded molecule graphs (`MoleculeGraphs`).
-    public enum Input: String, Sendable { case images, moleculeGraphs = "molecule graphs" }
+    /// What a model reads: images (one row per example), encoded molecule graphs (`MoleculeGraphs`) or
+    /// padded token ids (`TokenBatch`).
+    public enum Input: String, Sendable { case images, moleculeGraphs = "molecule graphs", tokenSequences = "token sequences" }
     public let name: String
     public let input: Input
     public let describe: @Sendable (TrainingConfiguration) -> String
@@ -95,7 +96,8 @@ public enum ModelRegistry {
     public static func requireImageModel(_ name: String) throws(TrainingError) {
         guard let b = builder(named: name), b.input != .images else { return }
         throw .invalidConfiguration("--model \(name) reads \(b.input.rawValue), not images; this command trains on Fashion-MNIST images "
-                                    + "(molecule runs: the GraphIsomorphismNetwork API with MoleculeGraphs, docs/gnn.md#gin)")
+                                    + "(molecule runs: the GraphIsomorphismNetwork API with MoleculeGraphs, docs/gnn.md#gin; "
+                                    + "text: thermograd train or experiment lora with --model minilm-lora, docs/lora.md#training)")
     }
 
     /// Registered names, built-in ones first, then in registration order.
@@ -108,7 +110,14 @@ public enum ModelRegistry {
 
 /// The Fashion-MNIST models of the experiments (see `Models`), as registry entries.
 enum BuiltinModels {
-    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, gnn]
+    static let all: [ModelBuilder] = [mlp, cnn, tinyCNN, vit, gnn, miniLMLoRA]
+
+    /// `--model minilm-lora`: the `LoRAClassifier` shape with random encoder weights, taking `lora.length`
+    /// token ids per example whatever `inputFeatures` says (it is a text model: the Fashion-MNIST paths refuse
+    /// it, `Trainer` included); the text runs (`LoRAExperimentRunner`) build it with the pretrained weights.
+    static let miniLMLoRA = ModelBuilder(name: "minilm-lora", input: .tokenSequences, describe: { $0.lora.description }) { r, _ in
+        LoRAClassifier(bert: .miniLML6, settings: r.configuration.lora, classes: r.classes, seed: r.configuration.seed).model
+    }
 
     /// `mlpSizes` with the first and last widths replaced by the data's; dropout after each hidden ReLU.
     static let mlp = ModelBuilder(name: "mlp", describe: { "MLP " + $0.mlpSizes.map(String.init).joined(separator: "-") }) { r, rng in

@@ -72,6 +72,10 @@ public final class Trainer {
                 optimizer makeOptimizer: ((_ model: Sequential<Float>, _ totalSteps: Int) throws -> any Optimizer<Float>)? = nil)
         throws(TrainingError) {
         try configuration.validate()
+        guard configuration.model != .miniLMLoRA else {
+            throw .invalidConfiguration("--model minilm-lora classifies text: `thermograd train --model minilm-lora` trains it with "
+                                        + "LoRAExperimentRunner (docs/lora.md), not on images")
+        }
         guard train.count > 0, test.count > 0 else {
             throw .data("the data set has \(train.count) training and \(test.count) test examples; training and evaluation need at least one of each")
         }

@@ -103,11 +103,13 @@ func flat(_ m: Matrix<Double>) -> [Double] { m.storage }
 
 /// Central-difference directional derivative of `model`'s outputs on `x` along the flattened parameter
 /// direction `v`: `(f(θ + h v) − f(θ − h v)) / 2h`, truncation `O(h²)`; the parameters are restored after each
-/// evaluation. The reference for forward-mode tangents (`LinearizedModel.jvp`).
-func centralDifferenceTangent(_ model: Sequential<Double>, input x: Matrix<Double>, along v: [Double], step h: Double) -> Matrix<Double> {
+/// evaluation. The reference for forward-mode tangents (`LinearizedModel.jvp`). `v` follows the trainable
+/// parameters; the forward passes run with `positionMask` (padded token batches).
+func centralDifferenceTangent(_ model: Sequential<Double>, input x: Matrix<Double>, along v: [Double], step h: Double,
+                              positionMask: PositionMask? = nil) -> Matrix<Double> {
     func shift(_ t: Double) {
         var o = 0
-        for p in model.namedParameters {
+        for p in model.trainableParameters {
             p.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += t * v[o + i] } }
             o += p.count
         }
@@ -115,7 +117,7 @@ func centralDifferenceTangent(_ model: Sequential<Double>, input x: Matrix<Doubl
     func outputs(_ t: Double) -> Matrix<Double> {
         shift(t)
         defer { shift(-t) }
-        return model.forward(x, training: false)
+        return model.forward(x, context: ForwardContext(isTraining: false, examples: x.rows, positionMask: positionMask))
     }
     var fd = outputs(h)
     fd.axpy(-1, outputs(-h))

@@ -40,6 +40,9 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     /// Products `F v` computed so far (each ≈ one forward + one backward pass).
     public private(set) var products = 0
     private var cachedLinearization: LinearizedModel<Scalar>?
+    /// The batch's padding (`CurvatureBatch.positionMask`); the linearisation runs with it. The dense forms
+    /// (`denseMatrix`, `denseJacobian`) evaluate one example at a time without it: use them on unpadded batches.
+    public private(set) var positionMask: PositionMask?
 
     /// `F` of `model` at `input` with output curvature `curvature`; linearises on first use.
     /// With `shard`, `input` and `curvature` are this rank's examples of the shard's global batch.
@@ -60,6 +63,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     public convenience init(batch: CurvatureBatch<Scalar>, damping: Scalar, dataScale: Scalar = 1) {
         self.init(model: batch.model, input: batch.input, curvature: batch.curvature, damping: damping, dataScale: dataScale,
                   shard: batch.shard)
+        positionMask = batch.positionMask
     }
 
     /// `F` on an existing linearisation.
@@ -75,6 +79,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
         shard = nil
         dimension = linearization.parameterCount
         cachedLinearization = linearization
+        positionMask = linearization.positionMask
     }
 
     /// The model linearised at the batch (one forward pass the first time). A layer without a tangent rule
@@ -82,7 +87,7 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     @discardableResult
     public func linearize() throws(CurvatureError) -> LinearizedModel<Scalar> {
         if let cachedLinearization { return cachedLinearization }
-        let l = try LinearizedModel(model, input: input)
+        let l = try LinearizedModel(model, input: input, positionMask: positionMask)
         cachedLinearization = l
         return l
     }

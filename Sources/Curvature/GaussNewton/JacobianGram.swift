@@ -42,7 +42,7 @@ extension LinearizedModel {
             case let .gather(_, features): width = features
             case let .layerNorm(xhat, _, _, _, _): width = xhat.columns
             case let .linearMap(layer): width = layer.outputFeatures(forInput: width)
-            case .identity, .residual, .positionEmbedding, .classToken, .attention: break
+            case .identity, .residual, .positionEmbedding, .classToken, .attention, .noTangent, .adapted: break
             }
         }
         var gram = Matrix<Scalar>(rows: rows, columns: rows)
@@ -131,7 +131,7 @@ extension LinearizedModel {
                         for j in 0..<f { delta[r, j] = inverseStd[e] * (gamma[0, j] * delta[r, j] - mean - xhat[e, j] * meanH) }
                     }
                 }
-            case .linearMap, .residual, .positionEmbedding, .classToken, .attention:
+            case .linearMap, .residual, .positionEmbedding, .classToken, .attention, .noTangent, .adapted:
                 return nil
             case .identity:
                 continue
@@ -158,8 +158,8 @@ extension LinearizedModel.Rule {
     /// Whether the layer of this rule has trainable parameters.
     var hasParameters: Bool {
         switch self {
-        case .linear, .convolution, .layerNorm, .positionEmbedding, .classToken, .attention: return true
-        case .mask, .gather, .linearMap, .identity: return false
+        case .linear, .convolution, .layerNorm, .positionEmbedding, .classToken, .attention, .adapted: return true
+        case .mask, .gather, .linearMap, .identity, .noTangent: return false
         case let .residual(body): return body.contains { $0.hasParameters }
         }
     }
@@ -169,7 +169,7 @@ extension LinearizedModel.Rule {
     func hasGramRule(examples b: Int) -> Bool {
         switch self {
         case let .linear(x, _, _, _): return x.rows == b
-        case .residual, .positionEmbedding, .classToken, .attention: return false
+        case .residual, .positionEmbedding, .classToken, .attention, .noTangent, .adapted: return false
         case .convolution, .mask, .gather, .layerNorm, .linearMap, .identity: return true
         }
     }

@@ -6,29 +6,34 @@ import NeuralNet
 extension LinearizedModel {
     /// The rules of `layers` applied in order to `x` (which becomes their output), running each layer's
     /// forward pass (inference mode) so that its caches hold this batch for `vjp`. Containers recurse.
-    static func rules(for layers: [any Module<Scalar>], input x: inout Matrix<Scalar>, examples b: Int,
+    static func rules(for layers: [any Module<Scalar>], input x: inout Matrix<Scalar>, context: ForwardContext,
                       offsets: [ObjectIdentifier: Int]) throws(CurvatureError) -> [Rule] {
-        let context = ForwardContext(isTraining: false, examples: b)
+        let b = context.examples
         var rules: [Rule] = []
         for layer in layers {
             switch layer {
             case let s as any SequentialComposition<Scalar>:
-                rules += try Self.rules(for: s.stages, input: &x, examples: b, offsets: offsets)
+                rules += try Self.rules(for: s.stages, input: &x, context: context, offsets: offsets)
                 continue
             case let r as Residual<Scalar>:
                 var y = x
-                let body = try Self.rules(for: [r.body], input: &y, examples: b, offsets: offsets)
+                let body = try Self.rules(for: [r.body], input: &y, context: context, offsets: offsets)
                 y.axpy(1, x)
                 rules.append(.residual(body))
                 x = y
                 continue
             case let a as MultiHeadSelfAttention<Scalar>:
                 let y = a.forward(x, context: context)
-                func linear(_ l: Linear<Scalar>, _ input: Matrix<Scalar>) -> Rule {
-                    .linear(input: input, weight: offsets[ObjectIdentifier(l.weight)]!, bias: l.bias.map { offsets[ObjectIdentifier($0)]! }, layer: l)
+                let attended = a.attended
+                // Projection i's `Linear` rule, plus its LoRA adapter's rules when it has one (ẏ = ẏ_base + ẏ_adapter).
+                func projection(_ i: Int, _ l: Linear<Scalar>, _ input: Matrix<Scalar>) throws(CurvatureError) -> Rule {
+                    let base = Self.linearRule(l, input: input, offsets: offsets)
+                    guard !a.adapters.isEmpty else { return base }
+                    var h = input
+                    return .adapted(base: base, adapter: try Self.rules(for: [a.adapters[i]], input: &h, context: context, offsets: offsets))
                 }
-                rules.append(.attention(a, query: linear(a.query, x), key: linear(a.key, x), value: linear(a.value, x),
-                                        output: linear(a.output, a.attended)))
+                rules.append(.attention(a, query: try projection(0, a.query, x), key: try projection(1, a.key, x),
+                                        value: try projection(2, a.value, x), output: try projection(3, a.output, attended)))
                 x = y
                 continue
             default:
@@ -37,8 +42,7 @@ extension LinearizedModel {
             let y = layer.forward(x, context: context)
             switch layer {
             case let linear as Linear<Scalar>:
-                rules.append(.linear(input: x, weight: offsets[ObjectIdentifier(linear.weight)]!,
-                                     bias: linear.bias.map { offsets[ObjectIdentifier($0)]! }, layer: linear))
+                rules.append(Self.linearRule(linear, input: x, offsets: offsets))
             case let conv as Conv2d<Scalar>:
                 rules.append(Self.convolutionRule(conv, input: x, offsets: offsets))
             case is ReLU<Scalar>:
@@ -69,6 +73,12 @@ extension LinearizedModel {
                 rules.append(.linearMap(TokenPooling<Scalar>(p.kind)))
             case let e as PositionEmbedding<Scalar>:
                 rules.append(.positionEmbedding(weight: offsets[ObjectIdentifier(e.weight)]!, positions: e.positions, dimension: e.dimension))
+            case let s as Scale<Scalar>:
+                rules.append(.linearMap(Scale<Scalar>(s.factor)))
+            case let e as BertEmbeddings<Scalar>:
+                // Token ids carry no tangent; with frozen tables the output has none either.
+                guard e.localParameters.allSatisfy({ !$0.parameter.isTrainable }) else { throw .unsupportedLayer(summary: e.summary + " with trainable tables") }
+                rules.append(.noTangent)
             case let c as ClassToken<Scalar>:
                 rules.append(.classToken(token: offsets[ObjectIdentifier(c.token)]!, dimension: c.dimension, positions: x.rows / b))
             default:
@@ -83,14 +93,15 @@ extension LinearizedModel {
     /// `v` (rules' layout); nil when it is identically zero.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    static func apply(_ rules: [Rule], to start: Matrix<Scalar>?, parameters v: UnsafePointer<Scalar>, examples b: Int) -> Matrix<Scalar>? {
+    static func apply(_ rules: [Rule], to start: Matrix<Scalar>?, parameters v: UnsafePointer<Scalar>, context: ForwardContext) -> Matrix<Scalar>? {
+        let b = context.examples
         var dx = start   // nil: identically zero (the data have no tangent)
         for rule in rules {
             switch rule {
             case let .linear(x, w, bias, layer):
                 dx = linearTangent(x, weight: w, bias: bias, layer: layer, inputTangent: dx, parameters: v)
             case let .convolution(p, w, bias, o, k, copy):
-                var dy = dx.map { copy.forward($0, context: ForwardContext(isTraining: false, examples: b)) }
+                var dy = dx.map { copy.forward($0, context: context) }
                     ?? Matrix<Scalar>(rows: b, columns: p.rows / b * o)
                 let rows = p.rows
                 dy.withUnsafeMutableBufferPointer { yp in
@@ -137,16 +148,16 @@ extension LinearizedModel {
                 dx = dy
             case let .linearMap(layer):
                 guard let d = dx else { continue }
-                dx = layer.forward(d, context: ForwardContext(isTraining: false, examples: b))
+                dx = layer.forward(d, context: context)
             case .identity:
                 continue
+            case .noTangent:
+                dx = nil
+            case let .adapted(base, adapter):
+                let y = apply([base], to: dx, parameters: v, context: context)
+                dx = Self.sum(y, apply(adapter, to: dx, parameters: v, context: context))
             case let .residual(body):
-                let f = apply(body, to: dx, parameters: v, examples: b)
-                switch (dx, f) {
-                case (nil, let f): dx = f
-                case (var d?, let f?): d.axpy(1, f); dx = d
-                case (let d?, nil): dx = d
-                }
+                dx = Self.sum(dx, apply(body, to: dx, parameters: v, context: context))
             case let .positionEmbedding(w, positions, d):
                 var dy = dx ?? Matrix<Scalar>(rows: b * positions, columns: d)
                 let block = positions * d
@@ -157,29 +168,50 @@ extension LinearizedModel {
             case let .classToken(token, d, t):
                 dx = classTokenTangent(dx, token: v + token, dimension: d, positions: t, examples: b)
             case let .attention(layer, query, key, value, output):
-                let q = apply([query], to: dx, parameters: v, examples: b)!
-                let k = apply([key], to: dx, parameters: v, examples: b)!
-                let vv = apply([value], to: dx, parameters: v, examples: b)!
+                let rows = layer.attended.rows, d = layer.dimension
+                let zero = Matrix<Scalar>(rows: rows, columns: d)
+                let q = apply([query], to: dx, parameters: v, context: context) ?? zero
+                let k = apply([key], to: dx, parameters: v, context: context) ?? zero
+                let vv = apply([value], to: dx, parameters: v, context: context) ?? zero
                 let o = layer.attentionTangent(query: q, key: k, value: vv)
-                dx = apply([output], to: o, parameters: v, examples: b)
+                dx = apply([output], to: o, parameters: v, context: context)
             }
         }
         return dx
     }
 
-    /// `ẏ = ẋ Wᵀ + x Ẇᵀ + 1 ḃᵀ` of a `Linear` at input `x`.
+    /// `a + b` where nil means identically zero.
+    static func sum(_ a: Matrix<Scalar>?, _ b: Matrix<Scalar>?) -> Matrix<Scalar>? {
+        switch (a, b) {
+        case (nil, let b): return b
+        case (var a?, let b?): a.axpy(1, b); return a
+        case (let a?, nil): return a
+        }
+    }
+
+    /// The rule of `linear` at input `x`; a frozen weight or bias has no slot (its tangent term is skipped).
+    static func linearRule(_ linear: Linear<Scalar>, input x: Matrix<Scalar>, offsets: [ObjectIdentifier: Int]) -> Rule {
+        .linear(input: x, weight: linear.weight.isTrainable ? offsets[ObjectIdentifier(linear.weight)]! : nil,
+                bias: linear.trainableBias.map { offsets[ObjectIdentifier($0)]! }, layer: linear)
+    }
+
+    /// `ẏ = ẋ Wᵀ + x Ẇᵀ + 1 ḃᵀ` of a `Linear` at input `x` (terms of frozen parameters omitted); nil when
+    /// every term is (no input tangent, nothing trainable).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    static func linearTangent(_ x: Matrix<Scalar>, weight w: Int, bias: Int?, layer: Linear<Scalar>, inputTangent dx: Matrix<Scalar>?,
-                              parameters v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
+    static func linearTangent(_ x: Matrix<Scalar>, weight w: Int?, bias: Int?, layer: Linear<Scalar>, inputTangent dx: Matrix<Scalar>?,
+                              parameters v: UnsafePointer<Scalar>) -> Matrix<Scalar>? {
+        guard dx != nil || w != nil || bias != nil else { return nil }
         let (out, inF) = (layer.weight.value.rows, layer.weight.value.columns)
         var dy = Matrix<Scalar>(rows: x.rows, columns: out)
         dy.withUnsafeMutableBufferPointer { yp in
             let y = yp.baseAddress!
             if let bias { for r in 0..<x.rows { (y + r * out).update(from: v + bias, count: out) } }
-            x.withUnsafeBufferPointer { xp in
-                Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, xp.baseAddress!, Int32(inF),
-                            v + w, Int32(inF), bias == nil ? 0 : 1, y, Int32(out))
+            if let w {
+                x.withUnsafeBufferPointer { xp in
+                    Scalar.gemm(CblasNoTrans, CblasTrans, Int32(x.rows), Int32(out), Int32(inF), 1, xp.baseAddress!, Int32(inF),
+                                v + w, Int32(inF), bias == nil ? 0 : 1, y, Int32(out))
+                }
             }
             if let d = dx {
                 d.withUnsafeBufferPointer { dp in

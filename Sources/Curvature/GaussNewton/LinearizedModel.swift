@@ -52,7 +52,8 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
 
     /// One layer's tangent rule with its cached data.
     indirect enum Rule {
-        case linear(input: Matrix<Scalar>, weight: Int, bias: Int?, layer: Linear<Scalar>)
+        /// `weight`, `bias`: offsets of the trainable parameters' tangents (nil: frozen, no tangent term).
+        case linear(input: Matrix<Scalar>, weight: Int?, bias: Int?, layer: Linear<Scalar>)
         /// `patches` is `b·H'·W' × k`; `inputConvolution` is a bias-free copy of the layer (same `W`)
         /// applied to input tangents.
         case convolution(patches: Matrix<Scalar>, weight: Int, bias: Int?, outChannels: Int, patchSize: Int,
@@ -65,6 +66,10 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         case linearMap(any Module<Scalar>)
         case gather([Int32], outputFeatures: Int) // max pooling: per output, the input column of its maximum
         case identity
+        /// The output has no tangent whatever the input's (frozen `BertEmbeddings` of token ids).
+        case noTangent
+        /// `ẏ = base(ẋ) + adapter(ẋ)`: a projection with its LoRA adapter (docs/lora.md#adapters).
+        case adapted(base: Rule, adapter: [Rule])
         /// `ẏ = ẋ + body(ẋ)`.
         case residual([Rule])
         /// `ẏ = ẋ + Ė` per example: `weight` is `E`'s offset, `T × D` values.
@@ -76,10 +81,19 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
     }
     let rules: [Rule]
 
-    /// Linearises `model` at `input` (`b × in`). Throws for a layer without a tangent rule.
-    public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>) throws(CurvatureError) {
+    /// Which positions of each example are real (padded token sequences), or nil; every forward pass of the
+    /// linearisation and every tangent rule runs in `context`, which carries it (attention ignores padded
+    /// keys, mean pooling averages real tokens only).
+    public let positionMask: PositionMask?
+    /// The inference-mode context of this batch (examples `b`, `positionMask`).
+    public var context: ForwardContext { ForwardContext(isTraining: false, examples: examples, positionMask: positionMask) }
+
+    /// Linearises `model` at `input` (`b × in`) with the batch's `positionMask` (nil: no padding). Throws
+    /// for a layer without a tangent rule.
+    public init(_ model: Sequential<Scalar>, input: Matrix<Scalar>, positionMask: PositionMask? = nil) throws(CurvatureError) {
         self.model = model
         self.input = input
+        self.positionMask = positionMask
         examples = input.rows
         var offsets: [ObjectIdentifier: Int] = [:]
         var total = 0
@@ -89,7 +103,8 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         parameterCount = trainable.reduce(0) { $0 + $1.count }
         trainableSlots = parameterCount == total ? nil : trainable.map { (offsets[ObjectIdentifier($0)]!, $0.count) }
         var x = input
-        let rules = try Self.rules(for: [model], input: &x, examples: input.rows, offsets: offsets)
+        let rules = try Self.rules(for: [model], input: &x, context: ForwardContext(isTraining: false, examples: input.rows, positionMask: positionMask),
+                                   offsets: offsets)
         self.rules = rules
         output = x
         outputDimension = x.columns
@@ -170,7 +185,7 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
 
     /// `J v` for `v` in the rules' layout (every parameter, frozen ones zero).
     func jvpInLayout(_ v: UnsafePointer<Scalar>) -> Matrix<Scalar> {
-        Self.apply(rules, to: nil, parameters: v, examples: examples) ?? Matrix(rows: examples, columns: outputDimension)
+        Self.apply(rules, to: nil, parameters: v, context: context) ?? Matrix(rows: examples, columns: outputDimension)
     }
 
     /// `J_fᵀ u` written to `result` (`N` values) for the output cotangent `u` (`b × d_z`): the model's

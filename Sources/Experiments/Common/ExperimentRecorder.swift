@@ -69,6 +69,15 @@ extension ExperimentRunner {
     static func records(arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, train: LabeledImages, batchSize: Int,
                         steps: Int?, evaluateEvery: Int, evaluations: [(name: String, data: LabeledImages)],
                         hooks: [any TrainingHook] = [], progress: ProgressLine?) throws(ExperimentError) -> [ExperimentRecord] {
+        try records(arm: arm, seed: seed, model: model, task: SoftmaxClassification<ImageBatch>(), train: train, batchSize: batchSize,
+                    steps: steps, evaluateEvery: evaluateEvery, evaluations: evaluations, hooks: hooks, progress: progress)
+    }
+
+    /// As above for any task and data source (token sequences: `TokenizedTexts` with `SoftmaxClassification<TokenBatch>`).
+    static func records<Task: TrainingTask, Source: DataSource>(
+        arm: ExperimentArm, seed: UInt64, model: Sequential<Float>, task: Task, train: Source, batchSize: Int,
+        steps: Int?, evaluateEvery: Int, evaluations: [(name: String, data: Source)],
+        hooks: [any TrainingHook] = [], progress: ProgressLine?) throws(ExperimentError) -> [ExperimentRecord] where Source.Batch == Task.Batch {
         let batches = MiniBatches(count: train.count, batchSize: min(batchSize, train.count), seed: seed)
         let total = steps ?? arm.training.epochs * batches.batchesPerEpoch
         let optimizer: any Optimizer<Float>
@@ -77,11 +86,11 @@ extension ExperimentRunner {
         }
         // A diverged run ends at that step, marked `diverged_at_step`; the other arms and seeds go on.
         let divergence = DivergenceGuard(classes: model.outputFeatures, learningRate: arm.training.learningRate, action: .stopRun)
-        let evaluation = EvaluationHook(evaluations) { e in
+        let evaluation = EvaluationHook(task: task, evaluations) { e in
             e.step % evaluateEvery == 0 || e.isLast || e.failure != nil || e.stopRequested
         }
         let recorder = ExperimentRecorder(arm: arm, seed: seed, progress: progress)
-        let loop = TrainingLoop(step: TrainingStep(model: model, optimizer: optimizer), data: train, batches: batches,
+        let loop = TrainingLoop(step: TrainingStep(model: model, optimizer: optimizer), task: task, data: train, batches: batches,
                                 totalSteps: total, hooks: [divergence, evaluation] + hooks + [recorder])
         do { try loop.run() } catch { throw .training(arm: arm.name, seed: seed, detail: "\(error)") }
         progress?.finish()

@@ -27,6 +27,9 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
     public let key: Linear<Scalar>
     public let value: Linear<Scalar>
     public let output: Linear<Scalar>
+    /// Low-rank adapters of `query`, `key`, `value`, `output` in that order (children `"query_lora"`, …),
+    /// or empty: with them, projection `p` computes `p(x) + adapter_p(x)` (docs/lora.md#adapters).
+    public private(set) var adapters: [LoRAAdapter<Scalar>] = []
 
     // Caches of the last forward pass.
     private var q = Matrix<Scalar>(rows: 0, columns: 0)
@@ -54,8 +57,34 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
     public var headDimension: Int { dimension / heads }
     public var children: [(name: String, module: any Module<Scalar>)] {
         [("query", query), ("key", key), ("value", value), ("output", output)]
+            + zip(["query_lora", "key_lora", "value_lora", "output_lora"], adapters).map { ($0, $1) }
     }
-    public var summary: String { "SelfAttention(\(dimension), \(heads) heads)" }
+    public var summary: String { "SelfAttention(\(dimension), \(heads) heads\(adapters.first.map { ", " + $0.summary } ?? ""))" }
+
+    /// Sets the four projections' adapters (query, key, value, output; each `D → D`). Attach before the
+    /// model's root container is built: it lists the parameters once.
+    public func attach(_ adapters: [LoRAAdapter<Scalar>]) {
+        precondition(adapters.count == 4 && adapters.allSatisfy { $0.down.inFeatures == dimension && $0.up.outFeatures == dimension },
+                     "\(summary): attach four \(dimension) → \(dimension) adapters (query, key, value, output)")
+        self.adapters = adapters
+    }
+
+    /// Projection `i` (0 query, 1 key, 2 value, 3 output) of `x` with its adapter's update added.
+    private func project(_ i: Int, _ layer: Linear<Scalar>, _ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
+        var y = layer.forward(x, context: context)
+        if !adapters.isEmpty { y.axpy(1, adapters[i].forward(x, context: context)) }
+        return y
+    }
+
+    /// `∂L/∂x` of projection `i` (its own and its adapter's contributions).
+    private func projectBackward(_ i: Int, _ layer: Linear<Scalar>, _ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
+        var dx = layer.backward(g, options: options)
+        if !adapters.isEmpty {
+            let da = adapters[i].backward(g, options: options)
+            if options.inputGradient { dx.axpy(1, da) }
+        }
+        return dx
+    }
     public var inputWidth: Int { dimension }
     public var outputWidth: Int { dimension }
 
@@ -70,13 +99,13 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
             precondition(mask.positions == t, "\(summary): the position mask has \(mask.positions) positions, the input \(t) tokens")
         }
         examples = b
-        q = query.forward(x, context: context)
-        k = key.forward(x, context: context)
-        v = value.forward(x, context: context)
+        q = project(0, query, x, context: context)
+        k = project(1, key, x, context: context)
+        v = project(2, value, x, context: context)
         probabilities = Matrix(rows: b * heads * t, columns: t)
         attended = Self.attend(q: q, k: k, v: v, probabilities: &probabilities, examples: b, heads: heads,
                                isReal: context.positionMask?.isReal)
-        return output.forward(attended, context: context)
+        return project(3, output, attended, context: context)
     }
 
     /// Forward FLOPs per example of the attention core, not counted in its four `Linear`s (cost model):
@@ -140,7 +169,7 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         let (b, t, dm, d) = (examples, tokens, dimension, headDimension)
         let scale = 1 / Scalar(d).squareRoot()
-        let dO = output.backward(g, options: BackwardOptions(parameterGradients: options.parameterGradients, inputGradient: true))
+        let dO = projectBackward(3, output, g, options: BackwardOptions(parameterGradients: options.parameterGradients, inputGradient: true))
         var dq = Matrix<Scalar>(rows: b * t, columns: dm)
         var dk = Matrix<Scalar>(rows: b * t, columns: dm)
         var dv = Matrix<Scalar>(rows: b * t, columns: dm)
@@ -175,9 +204,9 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
             } }
         } } }
         let inner = BackwardOptions(parameterGradients: options.parameterGradients, inputGradient: options.inputGradient)
-        var dx = query.backward(dq, options: inner)
-        let dxk = key.backward(dk, options: inner)
-        let dxv = value.backward(dv, options: inner)
+        var dx = projectBackward(0, query, dq, options: inner)
+        let dxk = projectBackward(1, key, dk, options: inner)
+        let dxv = projectBackward(2, value, dv, options: inner)
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         dx.axpy(1, dxk)
         dx.axpy(1, dxv)

@@ -67,8 +67,11 @@ extension TrainingTask {
     /// `loss` returned): the output curvature and a way to re-evaluate the loss at the current weights.
     public func curvatureBatch(model: Sequential<Float>, batch: Batch, lossValue: Float) -> CurvatureBatch<Float> {
         let input = batch.input
-        return CurvatureBatch(model: model, input: input, lossValue: lossValue, curvature: outputCurvature()) { [self] in
-            loss(model.forward(input, context: ForwardContext(batch, isTraining: true)), batch: batch)
+        let context = ForwardContext(batch, isTraining: true)
+        var out = CurvatureBatch(model: model, input: input, lossValue: lossValue, curvature: outputCurvature()) { [self] in
+            loss(model.forward(input, context: context), batch: batch)
         }
+        out.positionMask = context.positionMask
+        return out
     }
 }
