@@ -1,3 +1,6 @@
+import Curvature
+import Solvers
+
 /// How K-FAC is run, as far as cost is concerned (docs/kfac.md#ema-and-update-intervals).
 public struct KFACSchedule: Sendable, Equatable, Codable {
     /// Factors are rebuilt every `factorInterval` steps (T_cov).
@@ -8,7 +11,7 @@ public struct KFACSchedule: Sendable, Equatable, Codable {
     public var trueFisher: Bool = true
     /// How TK-FAC feeds the device: explicit EMA factors (`n²` values) or raw activations/gradients
     /// (`b·positions·n` values whose outer products the resistor arrays realise; no EMA).
-    public var feed: DeviceFeed = .factors
+    public var feed: ThermodynamicKFACConfiguration.Feed = .factors
     /// Conjugate-gradient iterations per NGD-CG step.
     public var cgIterations: Int = 10
     /// TNGD analog time per step `t`, in τ (the paper: 50τ on MNIST).
@@ -16,10 +19,7 @@ public struct KFACSchedule: Sendable, Equatable, Codable {
     /// For layers applied at several positions: K-FAC-expand (every position an example: factors from
     /// `b·positions` rows) or K-FAC-reduce (positions averaged first: factors from `b` rows);
     /// Eschenhagen et al., NeurIPS 2023 (docs/kfac.md#weight-sharing-expand-and-reduce).
-    public var approximation: SharedWeightApproximation = .expand
-
-    public enum DeviceFeed: String, Sendable, Equatable, Codable, CaseIterable { case factors, raw }
-    public enum SharedWeightApproximation: String, Sendable, Equatable, Codable, CaseIterable { case expand, reduce }
+    public var approximation: WeightSharingApproximation = .expand
 
     public init() {}
 

@@ -10,7 +10,9 @@ extension Workload {
     /// over the uses (a convolution's output pixels, a sequence's tokens, a graph's nodes). The positions are
     /// read from one capturing forward and backward pass on a single zero example (`inputFeatures` wide), so
     /// they follow the model, not a restatement of it. Consecutive blocks of the same shape are merged into one
-    /// layer with `count` copies only when `mergeRepeats` is set (identical transformer blocks).
+    /// layer with `count` copies only when `mergeRepeats` is set (identical transformer blocks). Products that are
+    /// not a weight's — the attention core `QKᵀ`, softmax and `PV` of every `MultiHeadSelfAttention`, at the token
+    /// count of that same pass — are added to `extraForwardFLOPsPerExample`.
     public init(model: Sequential<Float>, name: String, summary: String, batch: Int, outputDimension: Int,
                 extraForwardFLOPsPerExample: Double = 0, mergeRepeats: Bool = false) {
         let blocks = model.kroneckerBlocks
@@ -31,8 +33,11 @@ extension Workload {
             }
         }
         for (layer, enabled) in capturing { layer.captureEnabled = enabled }
+        let attentionFLOPs = model.namedModules().reduce(0.0) { total, entry in
+            total + ((entry.module as? MultiHeadSelfAttention<Float>)?.coreForwardFLOPsPerExample ?? 0)
+        }
         self.init(name: name, summary: summary, batch: batch, outputDimension: outputDimension,
-                  extraForwardFLOPsPerExample: extraForwardFLOPsPerExample, layers: layers)
+                  extraForwardFLOPsPerExample: extraForwardFLOPsPerExample + attentionFLOPs, layers: layers)
     }
 }
 

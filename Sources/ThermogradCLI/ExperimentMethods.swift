@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Predictions
 import Reporting
+import Solvers
 import Training
 
 /// `thermograd experiment methods`: TK-FAC Method 1 vs Method 2 at equal device time.
@@ -54,7 +55,7 @@ struct ExperimentMethods: ParsableCommand {
         print("\n" + feeds + "\nwrote \(folder)/methods-feed-cost.txt")
     }
 
-    /// The cost model of each feeding mode (`Predictions.StepCostModel` with `KFACSchedule.DeviceFeed`
+    /// The cost model of each feeding mode (`Predictions.StepCostModel` with `ThermodynamicKFACConfiguration.Feed`
     /// factors | raw) for this experiment's model (derived from its definition), batch and T_inv, with the model's default analog hardware
     /// and A100 digital rates: predicted per-step device terms of TK-FAC Methods 1 and 2.
     func feedCostTable(_ e: MethodsExperiment) throws -> String {
@@ -64,7 +65,7 @@ struct ExperimentMethods: ParsableCommand {
         }
         var table = TextTable(title: "Cost model per step by feeding mode (Predictions.StepCostModel, A100 digital rates, default analog hardware)",
                               headers: ["optimizer", "feed", "total s", "DAC s", "programming s", "equilibration s", "sampling s", "ADC s", "bottleneck"])
-        for feed in KFACSchedule.DeviceFeed.allCases {
+        for feed in ThermodynamicKFACConfiguration.Feed.allCases {
             var schedule = KFACSchedule()
             schedule.feed = feed
             schedule.inverseInterval = c.kfac.inverseUpdateInterval

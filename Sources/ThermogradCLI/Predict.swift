@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Curvature
 import Predictions
 import Reporting
+import Solvers
 
 /// `thermograd predict`: per-iteration time and memory of each optimiser on a workload, from the
 /// stated cost model (docs/cost-model.md), with every term shown so that the bottleneck is visible.
@@ -69,9 +71,9 @@ struct Predict: ParsableCommand {
     @Option(help: "K-FAC inverse interval T_inv (steps).")
     var inverseInterval: Int = KFACSchedule().inverseInterval
     @Option(help: "What TK-FAC sends to the device: factors (EMA, n² values) or raw (activations/gradients, b·n values).")
-    var feed: String = KFACSchedule().feed.rawValue
+    var feed: ThermodynamicKFACConfiguration.Feed = KFACSchedule().feed
     @Option(help: "Shared-weight layers: expand (every position an example) or reduce (positions averaged first).")
-    var approximation: String = KFACSchedule().approximation.rawValue
+    var approximation: WeightSharingApproximation = KFACSchedule().approximation
     @Flag(help: "Empirical Fisher (no extra backward pass with sampled labels).")
     var empiricalFisher = false
     @Option(help: "TNGD analog time per step, in τ.")
@@ -87,10 +89,6 @@ struct Predict: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard KFACSchedule.DeviceFeed(rawValue: feed) != nil else { throw ValidationError("--feed must be factors or raw") }
-        guard KFACSchedule.SharedWeightApproximation(rawValue: approximation) != nil else {
-            throw ValidationError("--approximation must be expand or reduce")
-        }
         if workloadFile == nil, workload != "width-sweep" {
             do { _ = try Workload.builtin(workload) } catch { throw ValidationError("\(error)") }
         }
@@ -136,9 +134,9 @@ struct Predict: ParsableCommand {
         var schedule = KFACSchedule()
         schedule.factorInterval = factorInterval
         schedule.inverseInterval = inverseInterval
-        schedule.feed = KFACSchedule.DeviceFeed(rawValue: feed) ?? .factors
+        schedule.feed = feed
         schedule.trueFisher = !empiricalFisher
-        schedule.approximation = KFACSchedule.SharedWeightApproximation(rawValue: approximation) ?? .expand
+        schedule.approximation = approximation
         schedule.tngdAnalogTime = tngdTime
         var d = hardware
         if let g = gemmFlops { d.gemmFLOPS = g; d.source += "; GEMM rate overridden" }

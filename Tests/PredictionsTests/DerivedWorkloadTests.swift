@@ -56,4 +56,17 @@ import Training
         let merged = Workload(model: model, name: "shared", summary: "", batch: 2, outputDimension: 8, mergeRepeats: true)
         #expect(Self.shapes(merged) == [[8, 8, 2, 1, 1], [8, 8, 1, 2, 1]])
     }
+
+    /// The ViT's attention cores are counted: `depth × (4·T²·D + 5·T²·H)` forward FLOPs per example beyond the
+    /// Linears (T = 16 tokens of 7×7 patches, mean pooling), and the Linears act on every token.
+    @Test func vitCountsItsAttentionCores() throws {
+        var c = TrainingConfiguration()
+        c.model = .vit
+        let w = try #require(Workload.registered("vit", batch: 8, configuration: c))
+        let v = c.vit
+        let t = Double((28 / v.patchSize) * (28 / v.patchSize))
+        let expected = Double(v.depth) * (4 * t * t * Double(v.width) + 5 * t * t * Double(v.heads))
+        #expect(w.extraForwardFLOPsPerExample == expected)
+        #expect(w.layers.contains { $0.positions == Int(t) && $0.inputs == v.width })
+    }
 }

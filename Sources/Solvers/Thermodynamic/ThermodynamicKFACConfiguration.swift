@@ -53,7 +53,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     }
 
     /// What is sent to the device to program a factor (docs/tkfac.md#feeds, "What is sent").
-    public enum Feed: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+    public enum Feed: String, Sendable, Equatable, Codable, CaseIterable, CustomStringConvertible {
         /// The EMA factors as `n(n+1)/2` couplings through the DAC (quantised with `matrixQuantization`).
         case factors
         /// The raw batch arrays `ā` (`b·R × n_A`) and `g` (`b·R × n_G`), each value through the DAC; the
