@@ -14,13 +14,12 @@ closures (v, v + 5) for v = 0, 6, 12, ...; node u's feature j is (u (2j + 1) + j
 
 Usage: python3 bench/pytorch_gnn_reference.py --batch 256 --optimizer adam --threads 2
 """
-import argparse
 import json
 
 import torch
 from torch import nn
 
-from pytorch_reference import measure  # the same timing loop and JSON fields as the MLP/CNN reference
+from pytorch_reference import measure, parse_step_arguments, step_arguments  # shared options, timing loop and JSON fields
 
 ATOM_DIMS = [119, 5, 12, 12, 10, 6, 6, 2, 2]  # OGB's get_atom_feature_dims()
 BOND_DIMS = [5, 6, 2]  # OGB's get_bond_feature_dims()
@@ -93,15 +92,8 @@ class GIN(nn.Module):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seconds", type=float, default=3.0, help="minimum measured seconds")
-    p.add_argument("--seed", type=int, default=1)
-    a = p.parse_args()
-    if a.batch < 1 or a.threads < 1 or a.seconds <= 0:
-        p.error("--batch, --threads and --seconds must be positive")
+    p = step_arguments(__doc__)
+    a = parse_step_arguments(p)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     net = GIN(benchmark_batch(a.batch), a.batch).float()

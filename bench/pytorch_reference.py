@@ -33,16 +33,9 @@ def build(model: str) -> nn.Module:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = step_arguments(__doc__)
     p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seconds", type=float, default=3.0, help="minimum measured seconds")
-    p.add_argument("--seed", type=int, default=1)
-    a = p.parse_args()
-    if a.batch < 1 or a.threads < 1 or a.seconds <= 0:
-        p.error("--batch, --threads and --seconds must be positive")
+    a = parse_step_arguments(p)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -50,6 +43,25 @@ def main() -> None:
     shape = (a.batch, 784) if a.model == "mlp" else (a.batch, 1, 28, 28)
     print(json.dumps(measure(net, torch.randn(*shape, dtype=torch.float32), a.optimizer, a.seconds, a.model),
                      indent=2, sort_keys=True))
+
+
+def step_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every reference step takes (batch, optimiser, threads, seconds, seed), declared once."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=3.0, help="minimum measured seconds")
+    p.add_argument("--seed", type=int, default=1)
+    return p
+
+
+def parse_step_arguments(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parses `p` (from `step_arguments`) and refuses non-positive sizes with a clear message."""
+    a = p.parse_args()
+    if a.batch < 1 or a.threads < 1 or a.seconds <= 0:
+        p.error("--batch, --threads and --seconds must be positive")
+    return a
 
 
 def measure(net: nn.Module, x: torch.Tensor, optimizer: str, seconds: float, model: str,

@@ -14,14 +14,13 @@ Optimiser: Adam(lr=1e-3) / AdamW / SGD(lr=0.01, momentum 0.9), as in the Swift b
 
 Usage: python3 bench/pytorch_vit_reference.py --batch 256 --optimizer adam --threads 2 [--patch 7 --width 64 --depth 4 --heads 4]
 """
-import argparse
 import json
 import math
 
 import torch
 from torch import nn
 
-from pytorch_reference import measure  # the same timing loop and JSON fields as the MLP/CNN reference
+from pytorch_reference import measure, parse_step_arguments, step_arguments  # shared options, timing loop and JSON fields
 
 
 class Attention(nn.Module):
@@ -78,21 +77,14 @@ class ViT(nn.Module):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seconds", type=float, default=3.0, help="minimum measured seconds")
-    p.add_argument("--seed", type=int, default=1)
+    p = step_arguments(__doc__)
     p.add_argument("--patch", type=int, default=7)
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--mlp-ratio", type=int, default=4)
     p.add_argument("--pooling", choices=["mean", "first"], default="mean")
-    a = p.parse_args()
-    if a.batch < 1 or a.threads < 1 or a.seconds <= 0:
-        p.error("--batch, --threads and --seconds must be positive")
+    a = parse_step_arguments(p)
     if a.patch < 1 or 28 % a.patch != 0 or a.width % a.heads != 0:
         p.error("--patch must divide 28 and --heads must divide --width")
 
