@@ -78,10 +78,8 @@ import ThermoDevice
             let interval = 2.0
             let result = try device.inverse(p, samples: samples, sampleInterval: interval)
             let err2 = pow((result.estimate.converted(to: Double.self) - reference).frobeniusNorm, 2)
-            let f = pow(p.scale * config.beta, 2)
-            let weights = Theory.covarianceErrorWeights(variances: p.eigenvalues.map { 1 / (config.beta * $0) },
-                                                        rhos: p.eigenvalues.map { exp(-$0 * interval) },
-                                                        total: result.settings.readoutsPerChain * result.settings.chains).map { $0 * f }
+            let weights = Theory.inverseErrorWeights(eigenvalues: p.eigenvalues, beta: config.beta, scale: p.scale, interval: interval,
+                                                        total: result.settings.readoutsPerChain * result.settings.chains)
             let predicted = weights.reduce(0, +)
             let bounds = Theory.chiSquareBounds(dof: Theory.effectiveDOF(weights))
             #expect(err2 / predicted > bounds.lower && err2 / predicted < bounds.upper,

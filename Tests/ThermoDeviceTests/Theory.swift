@@ -48,4 +48,13 @@ enum Theory {
         } }
         return w
     }
+
+    /// The weights of `covarianceErrorWeights` for a device inverse `A⁻¹ ≈ (scale·β)·Ŝ`: the programmed matrix has
+    /// `eigenvalues` λ, each mode's stationary variance is `1/(βλ)`, readouts `interval` apart have lag-one
+    /// correlation `e^{−λ·interval}`, and the estimate's error is the covariance error scaled by `(scale·β)²`.
+    static func inverseErrorWeights(eigenvalues: [Double], beta: Double, scale: Double, interval: Double, total: Int) -> [Double] {
+        let f = pow(scale * beta, 2)
+        return covarianceErrorWeights(variances: eigenvalues.map { 1 / (beta * $0) },
+                                      rhos: eigenvalues.map { exp(-$0 * interval) }, total: total).map { $0 * f }
+    }
 }
