@@ -18,9 +18,9 @@ struct ScheduleOptions<Defaults: ScheduleDefaults>: ParsableArguments {
     var evalEvery: Int?
     @Option(parsing: .upToNextOption, help: defaulted("Seeds (each arm runs once per seed).", Defaults.schedule.seeds.map(String.init).joined(separator: " ")))
     var seeds: [UInt64] = []
-    @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
+    @Option(name: .customLong("train-subset"), help: "Use only N training examples (images: the first N; texts: N spread evenly over the set, every class kept).")
     var trainSubset: Int?
-    @Option(name: .customLong("test-subset"), help: defaulted("Use only the first N test examples (0: all).", Defaults.schedule.testSubset ?? 0))
+    @Option(name: .customLong("test-subset"), help: defaulted("Use only N test examples, chosen as for --train-subset (0: all).", Defaults.schedule.testSubset ?? 0))
     var testSubset: Int?
 
     /// The family's schedule with the passed options, validated.

@@ -66,9 +66,9 @@ struct Train: ParsableCommand {
     var batch: Int?
     @Option(help: defaulted("Seed for initialisation, shuffling and dropout.", d.seed))
     var seed: UInt64?
-    @Option(name: .customLong("train-subset"), help: "Use only the first N training examples.")
+    @Option(name: .customLong("train-subset"), help: "Use only N training examples (images: the first N; texts: N spread evenly over the set, every class kept).")
     var trainSubset: Int?
-    @Option(name: .customLong("test-subset"), help: "Use only the first N test examples.")
+    @Option(name: .customLong("test-subset"), help: "Use only N test examples (chosen as for --train-subset).")
     var testSubset: Int?
     @Option(name: .customLong("log-every"), help: defaulted("Metrics row every N steps.", d.logEvery))
     var logEvery: Int?

@@ -194,8 +194,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
             lines.append("curvature    \(shown)")
         }
         lines.append("training     \(epochs) epochs, batch \(batchSize), seed \(seed)"
-                     + (trainSubset.map { ", first \($0) training examples" } ?? "")
-                     + (testSubset.map { ", first \($0) test examples" } ?? ""))
+                     + (trainSubset.map { ", training subset of \($0)" } ?? "")
+                     + (testSubset.map { ", test subset of \($0)" } ?? ""))
         lines.append("logging      metrics every \(logEvery) steps, evaluation every \(evaluateEvery.map { "\($0) steps and " } ?? "")epoch, checkpoint every \(checkpointEvery.map { "\($0) steps and " } ?? "")epoch")
         lines.append("output       \(outputDirectory)")
         switch model.builder.input {

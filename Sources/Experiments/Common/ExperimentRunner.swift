@@ -41,8 +41,8 @@ public struct ExperimentSchedule: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         "\(steps.map { "\($0) steps" } ?? "epochs per arm"), evaluation every \(evaluateEvery) steps, seeds "
             + seeds.map(String.init).joined(separator: ",")
-            + (trainSubset.map { ", first \($0) training examples" } ?? "")
-            + (testSubset.map { ", first \($0) test examples" } ?? "")
+            + (trainSubset.map { ", training subset of \($0)" } ?? "")
+            + (testSubset.map { ", test subset of \($0)" } ?? "")
     }
 }
 
