@@ -13,12 +13,8 @@ public enum GraphKernels {
         var out = Matrix<Scalar>(rows: indices.count, columns: c)
         x.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
-                indices.withUnsafeBufferPointer { ip in
-                    for r in 0..<ip.count {
-                        let i = Int(ip[r])
-                        precondition(i >= 0 && i < n, "gatherRows: index \(i) outside 0..<\(n)")
-                        (op.baseAddress! + r * c).update(from: xp.baseAddress! + i * c, count: c)
-                    }
+                forEachIndex(indices, below: n, kernel: "gatherRows") { r, i in
+                    (op.baseAddress! + r * c).update(from: xp.baseAddress! + i * c, count: c)
                 }
             }
         }
@@ -34,14 +30,23 @@ public enum GraphKernels {
                      "scatterAddRows: \(x.rows)×\(c) rows with \(indices.count) indices into \(out.rows)×\(out.columns)")
         x.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
-                indices.withUnsafeBufferPointer { ip in
-                    for r in 0..<ip.count {
-                        let i = Int(ip[r])
-                        precondition(i >= 0 && i < n, "scatterAddRows: index \(i) outside 0..<\(n)")
-                        let src = xp.baseAddress! + r * c, dst = op.baseAddress! + i * c
-                        for j in 0..<c { dst[j] += src[j] }
-                    }
+                forEachIndex(indices, below: n, kernel: "scatterAddRows") { r, i in
+                    let src = xp.baseAddress! + r * c, dst = op.baseAddress! + i * c
+                    for j in 0..<c { dst[j] += src[j] }
                 }
+            }
+        }
+    }
+
+    /// `body(r, indices[r])` for every `r`, each index checked against `0..<bound` (`kernel` names the caller
+    /// in the trap): the row pairing of a gather and of its adjoint, the scatter-add.
+    @inline(__always)
+    private static func forEachIndex(_ indices: [Int32], below bound: Int, kernel: StaticString, _ body: (Int, Int) -> Void) {
+        indices.withUnsafeBufferPointer { ip in
+            for r in 0..<ip.count {
+                let i = Int(ip[r])
+                precondition(i >= 0 && i < bound, "\(kernel): index \(i) outside 0..<\(bound)")
+                body(r, i)
             }
         }
     }
