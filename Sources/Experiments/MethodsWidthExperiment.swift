@@ -70,6 +70,18 @@ public struct MethodsWidthExperiment: Sendable, CustomStringConvertible {
         /// Digital multiply-adds ×2 per step outside the device: Method 1's `Ĝ⁻¹ ∇ Â⁻¹` (`4n³`), Method 2 none.
         public var digitalFlopsPerStep: Double
         public var wallSeconds: Double
+
+        public init(width: Int, method: Int, budget: Double, deviceSecondsPerStep: Double, energyJoulesPerStep: Double,
+                    updateError: Double, digitalFlopsPerStep: Double, wallSeconds: Double) {
+            self.width = width
+            self.method = method
+            self.budget = budget
+            self.deviceSecondsPerStep = deviceSecondsPerStep
+            self.energyJoulesPerStep = energyJoulesPerStep
+            self.updateError = updateError
+            self.digitalFlopsPerStep = digitalFlopsPerStep
+            self.wallSeconds = wallSeconds
+        }
     }
 
     /// The layer of width `n`: damped factors and the cycle's gradients.
