@@ -8,6 +8,6 @@ struct Experiment: ParsableCommand {
         subcommands: [ExperimentCompare.self, ExperimentQuantization.self, ExperimentMethods.self,
                       ExperimentTNGDMnist.self, ExperimentTNGDTime.self, ExperimentTNGDDelay.self, ExperimentTNGDNoise.self,
                       ExperimentRuntime.self, ExperimentLoRA.self, ExperimentMitigation.self,
-                      ExperimentMethodsWidth.self]
+                      ExperimentMethodsWidth.self, ExperimentPlot.self]
     )
 }
