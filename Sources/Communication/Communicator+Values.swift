@@ -13,53 +13,50 @@ extension Int64: CommunicableScalar { public static var communicated: Communicat
 extension Communicator {
     /// `values ← Σ_r values^(r)` (or the maximum) on every rank.
     public func allReduce<S: CommunicableScalar>(_ values: inout [S], _ operation: ReductionOperation = .sum) throws(CommunicationError) {
-        let n = values.count
-        guard n > 0, size > 1 else { return }
-        try rethrowing { failure in
-            values.withUnsafeMutableBytes { p in
-                failure { () throws(CommunicationError) in try allReduce(p.baseAddress!, count: n, scalar: S.communicated, operation: operation) }
-            }
-        }
+        try inPlace(&values) { (p, n) throws(CommunicationError) in try allReduce(p, count: n, scalar: S.communicated, operation: operation) }
     }
 
     /// `m ← Σ_r m^(r)` on every rank (same shape everywhere).
     public func allReduce<S: BLASScalar & CommunicableScalar>(_ m: inout Matrix<S>, _ operation: ReductionOperation = .sum)
         throws(CommunicationError) {
-        let n = m.count
-        guard n > 0, size > 1 else { return }
-        try rethrowing { failure in
-            m.withUnsafeMutableBufferPointer { p in
-                failure { () throws(CommunicationError) in
-                    try allReduce(UnsafeMutableRawPointer(p.baseAddress!), count: n, scalar: S.communicated, operation: operation)
-                }
-            }
-        }
+        try inPlace(&m) { (p, n) throws(CommunicationError) in try allReduce(p, count: n, scalar: S.communicated, operation: operation) }
     }
 
     /// `root`'s `values` on every rank; the other ranks' arrays must already have the same count.
     public func broadcast<S: CommunicableScalar>(_ values: inout [S], root: Int) throws(CommunicationError) {
         try checkRoot(root)
-        let n = values.count
-        guard n > 0, size > 1 else { return }
-        try rethrowing { failure in
-            values.withUnsafeMutableBytes { p in
-                failure { () throws(CommunicationError) in try broadcast(p.baseAddress!, count: n, scalar: S.communicated, root: root) }
-            }
-        }
+        try inPlace(&values) { (p, n) throws(CommunicationError) in try broadcast(p, count: n, scalar: S.communicated, root: root) }
     }
 
     /// `root`'s `m` on every rank (same shape everywhere).
     public func broadcast<S: BLASScalar & CommunicableScalar>(_ m: inout Matrix<S>, root: Int) throws(CommunicationError) {
         try checkRoot(root)
+        try inPlace(&m) { (p, n) throws(CommunicationError) in try broadcast(p, count: n, scalar: S.communicated, root: root) }
+    }
+
+    /// Runs an in-place collective on the `n` elements of `values` (skipped when there is nothing to send or
+    /// one rank); a failure inside the buffer closure is thrown afterwards.
+    private func inPlace<S>(_ values: inout [S], _ collective: (UnsafeMutableRawPointer, Int) throws(CommunicationError) -> Void)
+        throws(CommunicationError) {
+        let n = values.count
+        guard n > 0, size > 1 else { return }
+        var caught: CommunicationError?
+        values.withUnsafeMutableBytes { p in
+            do throws(CommunicationError) { try collective(p.baseAddress!, n) } catch { caught = error }
+        }
+        if let caught { throw caught }
+    }
+
+    /// As above for a matrix's storage.
+    private func inPlace<S: BLASScalar>(_ m: inout Matrix<S>, _ collective: (UnsafeMutableRawPointer, Int) throws(CommunicationError) -> Void)
+        throws(CommunicationError) {
         let n = m.count
         guard n > 0, size > 1 else { return }
-        try rethrowing { failure in
-            m.withUnsafeMutableBufferPointer { p in
-                failure { () throws(CommunicationError) in
-                    try broadcast(UnsafeMutableRawPointer(p.baseAddress!), count: n, scalar: S.communicated, root: root)
-                }
-            }
+        var caught: CommunicationError?
+        m.withUnsafeMutableBufferPointer { p in
+            do throws(CommunicationError) { try collective(UnsafeMutableRawPointer(p.baseAddress!), n) } catch { caught = error }
         }
+        if let caught { throw caught }
     }
 
     /// Every rank's `values` (the same count on every rank) concatenated in rank order on `root`; `[]` elsewhere.

@@ -13,6 +13,16 @@ public protocol NeuralScalar: BLASScalar {
     static func hyperbolicTangent(_ x: Self) -> Self
     /// The error function `erf x = (2/√π) ∫₀ˣ e^{-t²} dt`.
     static func errorFunction(_ x: Self) -> Self
+
+    /// `p[i] ← e^{p[i]}` for `i < count`, in place: the softmax's bulk exponential. `Float` uses the
+    /// vectorised kernel of `FloatKernels` (a few ulp, docs/vit.md#kernels), `Double` libm's `exp`.
+    static func exponentiate(_ p: UnsafeMutablePointer<Self>, count: Int)
+
+    /// The exact (erf) GELU and its derivative for `count` inputs: `y[i] = x Φ(x)`, `d[i] = Φ(x) + x φ(x)`
+    /// with `x = x[i]`, `Φ` the standard normal CDF and `φ` its density. `Float` uses the vectorised kernel
+    /// of `FloatKernels` (`|Δy| ≤ 3·10⁻⁷|x|`, docs/vit.md#kernels), `Double` libm's `erf`/`exp`.
+    static func gaussianErrorLinearUnits(_ x: UnsafePointer<Self>, values y: UnsafeMutablePointer<Self>,
+                                         derivatives d: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: NeuralScalar {
@@ -20,6 +30,13 @@ extension Float: NeuralScalar {
     @inlinable public static func logarithm(_ x: Float) -> Float { logf(x) }
     @inlinable public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
     @inlinable public static func errorFunction(_ x: Float) -> Float { erff(x) }
+    public static func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        FloatKernels.exponentiate(p, count: count)
+    }
+    public static func gaussianErrorLinearUnits(_ x: UnsafePointer<Float>, values y: UnsafeMutablePointer<Float>,
+                                                derivatives d: UnsafeMutablePointer<Float>, count: Int) {
+        FloatKernels.gaussianErrorLinearUnits(x, values: y, derivatives: d, count: count)
+    }
 }
 
 extension Double: NeuralScalar {
@@ -27,4 +44,17 @@ extension Double: NeuralScalar {
     @inlinable public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
     @inlinable public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
     @inlinable public static func errorFunction(_ x: Double) -> Double { Foundation.erf(x) }
+    public static func exponentiate(_ p: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { p[i] = Foundation.exp(p[i]) }
+    }
+    public static func gaussianErrorLinearUnits(_ x: UnsafePointer<Double>, values y: UnsafeMutablePointer<Double>,
+                                                derivatives d: UnsafeMutablePointer<Double>, count: Int) {
+        let invSqrt2 = 1 / 2.0.squareRoot(), invSqrt2Pi = 1 / (2 * Double.pi).squareRoot()
+        for i in 0..<count {
+            let v = x[i]
+            let cdf = 0.5 * (1 + Foundation.erf(v * invSqrt2))
+            y[i] = v * cdf
+            d[i] = cdf + v * invSqrt2Pi * Foundation.exp(-0.5 * v * v)
+        }
+    }
 }

@@ -95,27 +95,12 @@ private func writeIDX(folder: String, split: String, n: Int, h: Int, w: Int, ima
         #expect(seen == batches.order(epoch: 0))
     }
 
-    /// Batches of sequences and graphs reject inconsistent shapes and indices with the field named.
-    @Test func sequenceAndGraphBatchesValidate() throws {
+    /// Token batches reject inconsistent shapes and non-0/1 masks with the field named.
+    @Test func tokenBatchesValidate() throws {
         let tokens = Matrix<Float>(rows: 2, columns: 3)
         #expect(throws: DatasetError.self) { try TokenBatch(tokens: tokens, mask: Matrix(rows: 2, columns: 2), labels: [0, 1]) }
         #expect(throws: DatasetError.self) {
             try TokenBatch(tokens: tokens, mask: Matrix(rows: 2, columns: 3, storage: [1, 1, 0.5, 1, 0, 0]), labels: [0, 1])
         }
-        // Two graphs: a bond 0–1 (two directed edges) in graph 0, a lone atom 2 in graph 1.
-        let nodes = Matrix<Float>(rows: 3, columns: 4)
-        let graph = try GraphBatch(nodeFeatures: nodes, edgeFeatures: Matrix(rows: 2, columns: 1), edgeSources: [0, 1],
-                                   edgeTargets: [1, 0], graphOfNode: [0, 0, 1], targets: Matrix(rows: 2, columns: 1),
-                                   targetMask: Matrix(rows: 2, columns: 1, storage: [1, 0]))
-        #expect(graph.count == 2 && graph.input.rows == 3)
-        func bad(sources: [Int] = [0, 1], graphOfNode: [Int] = [0, 0, 1]) throws {
-            _ = try GraphBatch(nodeFeatures: nodes, edgeFeatures: Matrix(rows: 2, columns: 0), edgeSources: sources,
-                               edgeTargets: [1, 0], graphOfNode: graphOfNode, targets: Matrix(rows: 2, columns: 1),
-                               targetMask: Matrix(rows: 2, columns: 1, storage: [1, 1]))
-        }
-        try bad()
-        #expect(throws: DatasetError.self) { try bad(sources: [0, 3]) }
-        #expect(throws: DatasetError.self) { try bad(graphOfNode: [0, 1, 0]) }
-        #expect(throws: DatasetError.self) { try bad(graphOfNode: [0, 0, 2]) }
     }
 }

@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Linalg
 import Testing
+import _TestSupport
 
 /// An IDX header for unsigned bytes with the given dimensions.
 func idxHeader(_ dims: [Int]) -> [UInt8] {
@@ -65,10 +66,7 @@ func temporaryPath(_ name: String) -> String {
 
 @Suite struct FashionMNISTTests {
     @Test func loadsTestSplit() throws {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.paths(.test).images) else {
-            Issue.record("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
-            return
-        }
+        guard fashionMNISTIsInstalled() else { return }
         let data = try FashionMNIST.load(.test)
         #expect(data.count == 10_000 && data.features == 784 && data.height == 28)
         // The test split is balanced: 1,000 images per class.

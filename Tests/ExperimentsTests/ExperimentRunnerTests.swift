@@ -30,14 +30,20 @@ private final class FailingOptimizer: Optimizer {
 }
 
 @Suite struct ExperimentRunnerTests {
-    /// A run whose optimiser fails stops at that step with a marked final record; the other arms run their
-    /// full schedule, and the table names the failed arm.
-    @Test func failedOptimizerEndsOnlyItsRun() throws {
+    /// The arms' training settings: MLP 16-8-3 on the clusters, SGD η = 0.1, batch 16.
+    static var smallSGD: TrainingConfiguration {
         var training = TrainingConfiguration()
         training.mlpSizes = [16, 8, 3]
         training.batchSize = 16
         training.optimizer = .sgd
         training.learningRate = 0.1
+        return training
+    }
+
+    /// A run whose optimiser fails stops at that step with a marked final record; the other arms run their
+    /// full schedule, and the table names the failed arm.
+    @Test func failedOptimizerEndsOnlyItsRun() throws {
+        let training = Self.smallSGD
         let runner = ExperimentRunner(train: clusters(count: 160, seed: 1), test: clusters(count: 60, seed: 2),
                                       schedule: try ExperimentSchedule(steps: 30, evaluateEvery: 10, seeds: [1, 2]))
         let healthy = ExperimentArm.firstOrder(name: "sgd", training: training)
@@ -63,11 +69,7 @@ private final class FailingOptimizer: Optimizer {
     /// An arm whose loss diverges (SGD at η = 1e6) ends after the guard's 3 steps with a record marked
     /// `diverged_at_step` and a log line; the healthy arm runs its whole schedule, and the table names the arm.
     @Test func divergedArmEndsOnlyItsRun() throws {
-        var training = TrainingConfiguration()
-        training.mlpSizes = [16, 8, 3]
-        training.batchSize = 16
-        training.optimizer = .sgd
-        training.learningRate = 0.1
+        let training = Self.smallSGD
         var exploding = training
         exploding.learningRate = 1e6
         let runner = ExperimentRunner(train: clusters(count: 160, seed: 1), test: clusters(count: 60, seed: 2),

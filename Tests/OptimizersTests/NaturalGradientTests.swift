@@ -108,14 +108,8 @@ struct NaturalGradientTests {
     func optimiserStep(_ method: NaturalGradientConfiguration.Method) throws {
         let model = makeNetwork([3, 4, 3], activation: .tanh, seed: 8)
         let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: 9)
-        let g = ModelJacobian.flattenedGradients(model)
         let before = model.namedParameters.flatMap { $0.value.storage }
-        var damped = Self.loopGGN(ModelJacobian.dense(model, input: data.input), data.curvature)
-        damped.addDiagonal(1e-2)
-        let reference = try LAPACK.solve(damped, g)
-        // ModelJacobian overwrote the gradients: restore them as the backward left them.
-        var o = 0
-        for p in model.namedParameters { p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(g[o..<(o + p.count)])); o += p.count }
+        let reference = try Self.denseNaturalGradient(model, data, damping: 1e-2)
         var config = NaturalGradientConfiguration()
         config.method = method
         config.damping = 1e-2
@@ -126,6 +120,21 @@ struct NaturalGradientTests {
         #expect(ngd.update(model.namedParameters) == .applied)
         let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { ($1 - $0) / 0.5 }
         #expect(relativeError(delta, reference) < 1e-8)
+    }
+
+    /// `(F + λI)⁻¹ ∇L` on `data` by a dense solve of the loop-built GGN, with the parameter gradients left as the
+    /// batch's backward pass left them (`ModelJacobian.dense` re-runs the model and overwrites them).
+    static func denseNaturalGradient(_ model: Sequential<Double>, _ data: TestBatch, damping: Double) throws -> [Double] {
+        let g = ModelJacobian.flattenedGradients(model)
+        var damped = loopGGN(ModelJacobian.dense(model, input: data.input), data.curvature)
+        damped.addDiagonal(damping)
+        let reference = try LAPACK.solve(damped, g)
+        var o = 0
+        for p in model.namedParameters {
+            p.gradient = Matrix(rows: p.value.rows, columns: p.value.columns, storage: Array(g[o..<(o + p.count)]))
+            o += p.count
+        }
+        return reference
     }
 
     /// A layer no curvature code knows (`y = 2x`), to reach the unsupported-layer path.

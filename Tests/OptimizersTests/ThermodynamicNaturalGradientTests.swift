@@ -68,23 +68,6 @@ struct ThermodynamicNaturalGradientTests {
         }
     }
 
-    @Test("JVP and VJP of the linearised model equal the dense Jacobian (conv, ReLU, max-pool, tanh, linear)")
-    func jacobianOperators() throws {
-        let model = Self.convolutionalModel(seed: 3)
-        var rng = Xoshiro256StarStar(seed: 4)
-        let x: Matrix<Double> = rng.normalMatrix(rows: 3, columns: 16)
-        let j = ModelJacobian.dense(model, input: x)                 // before linearising: it re-runs the model
-        let lin = try LinearizedModel(model, input: x)
-        let v: [Double] = (0..<lin.parameterCount).map { _ in rng.nextNormal() }
-        let jv = v.withUnsafeBufferPointer { lin.jvp($0.baseAddress!) }
-        // Round-off of a sum of ≤ 100 products of O(1) terms in Double: 1e-12 is ~50× above it.
-        #expect(relativeError(jv.storage, BLAS.matvec(j, v)) < 1e-12)
-        let u: Matrix<Double> = rng.normalMatrix(rows: 3, columns: 3)
-        var jtu = [Double](repeating: 0, count: lin.parameterCount)
-        jtu.withUnsafeMutableBufferPointer { lin.vjp(u, into: $0.baseAddress!) }
-        #expect(relativeError(jtu, BLAS.matvec(j, transpose: true, u.storage)) < 1e-12)
-    }
-
     @Test("F v in factored form equals the dense damped GGN times v, for a conv net")
     func factoredGaussNewton() throws {
         let model = Self.convolutionalModel(seed: 5)

@@ -1,6 +1,7 @@
 import Foundation
 import Reporting
 import Testing
+import _TestSupport
 import Training
 
 /// The real process, killed: `thermograd train` is started, SIGKILLed in the middle of an epoch, resumed with
@@ -42,10 +43,7 @@ import Training
             Issue.record("the thermograd executable is not next to the test bundle; build it (swift build -c release)")
             return
         }
-        guard FileManager.default.fileExists(atPath: Self.data + "/t10k-images-idx3-ubyte.gz") else {
-            Issue.record("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist, or make deps")
-            return
-        }
+        guard fashionMNISTIsInstalled(directory: Self.data) else { return }
         let root = NSTemporaryDirectory() + "thermograd-kill-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: root)
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import _TestSupport
 import ThermogradCLI
 
 /// Bad options of `thermograd train` and `thermograd bench train-step` are usage errors (thrown by
@@ -75,10 +76,7 @@ import ThermogradCLI
 
     /// End to end: `thermograd train` on a Fashion-MNIST subset writes its run folder with the settings.
     @Test func trainCommandRunsOnASubset() throws {
-        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") else {
-            Issue.record("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist, or make deps")
-            return
-        }
+        guard fashionMNISTIsInstalled() else { return }
         let out = NSTemporaryDirectory() + "thermograd-cli-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: out)
         var command = try ThermogradCommand.parseAsRoot(["train", "--hidden", "32", "--epochs", "1", "--batch", "50",

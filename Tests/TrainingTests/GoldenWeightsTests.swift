@@ -117,10 +117,7 @@ import _TestSupport
 
     @Test(arguments: imageCases)
     func imageModelWeightsAreUnchanged(_ golden: Case) throws {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.paths(.test).images) else {
-            Issue.record("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
-            return
-        }
+        guard fashionMNISTIsInstalled() else { return }
         var base = TrainingConfiguration()
         base.epochs = 1
         base.batchSize = 32

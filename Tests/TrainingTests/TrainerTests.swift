@@ -186,10 +186,7 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
 
     /// A quick real-data check: 2,000 Fashion-MNIST images, one epoch of the demo MLP.
     @Test func learnsFashionMNISTSubset() throws {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.paths(.test).images) else {
-            Issue.record("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
-            return
-        }
+        guard fashionMNISTIsInstalled() else { return }
         var c = TrainingConfiguration()
         c.epochs = 1
         c.batchSize = 64

@@ -38,6 +38,26 @@ func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, lay
     }
 }
 
+/// `∂L/∂x = d ⊙ g` for a cached element-wise derivative `d` (one vectorisable loop).
+@usableFromInline
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+func hadamard<S: BLASScalar>(_ d: Matrix<S>, _ g: Matrix<S>, layer: String) -> Matrix<S> {
+    precondition(g.rows == d.rows && g.columns == d.columns,
+                 "\(layer) backward got \(g.rows)×\(g.columns), expected \(d.rows)×\(d.columns)")
+    guard g.count > 0 else { return g }
+    return d.withUnsafeBufferPointer { db in
+        g.withUnsafeBufferPointer { gb in
+            Matrix<S>(rows: g.rows, columns: g.columns) { rb in
+                let (dp, gp, rp) = (db.baseAddress!, gb.baseAddress!, rb.baseAddress!)
+                ParallelLoop.forEachChunk(gb.count) { range in
+                    for i in range { rp[i] = dp[i] * gp[i] }
+                }
+            }
+        }
+    }
+}
+
 /// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output.
 public final class ReLU<Scalar: NeuralScalar>: Module {
     private var output = Matrix<Scalar>(rows: 0, columns: 0)
@@ -61,9 +81,11 @@ public final class ReLU<Scalar: NeuralScalar>: Module {
 }
 
 /// Gaussian error linear unit, exact form: `y = x Φ(x) = ½ x (1 + erf(x/√2))`;
-/// `∂y/∂x = Φ(x) + x φ(x)` with `φ(x) = e^{-x²/2}/√(2π)`. Caches the input.
+/// `∂y/∂x = Φ(x) + x φ(x)` with `φ(x) = e^{-x²/2}/√(2π)`. The forward pass computes both in one loop
+/// (`NeuralScalar.gaussianErrorLinearUnits`, vectorised for `Float`) and caches the derivative, so the
+/// backward pass is one product `g ⊙ ∂y/∂x`.
 public final class GELU<Scalar: NeuralScalar>: Module {
-    private var input = Matrix<Scalar>(rows: 0, columns: 0)
+    private var derivative = Matrix<Scalar>(rows: 0, columns: 0)
     public init() {}
     public var summary: String { "GELU" }
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
@@ -71,22 +93,27 @@ public final class GELU<Scalar: NeuralScalar>: Module {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        input = x
-        let invSqrt2 = 1 / Scalar(2).squareRoot()
-        return elementwise(x) { v in Scalar(0.5) * v * (1 + Scalar.errorFunction(v * invSqrt2)) }
+        var y = Matrix<Scalar>(rows: 0, columns: 0)
+        derivative = x.withUnsafeBufferPointer { xb in
+            Matrix<Scalar>(rows: x.rows, columns: x.columns) { db in
+                y = Matrix<Scalar>(rows: x.rows, columns: x.columns) { yb in
+                    guard xb.count > 0 else { return }
+                    let (xp, yp, dp) = (xb.baseAddress!, yb.baseAddress!, db.baseAddress!)
+                    ParallelLoop.forEachChunk(xb.count, workPerIndex: 32) { range in
+                        Scalar.gaussianErrorLinearUnits(xp + range.lowerBound, values: yp + range.lowerBound,
+                                                        derivatives: dp + range.lowerBound, count: range.count)
+                    }
+                }
+            }
+        }
+        return y
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        let invSqrt2 = 1 / Scalar(2).squareRoot()
-        let invSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
-        return elementwiseBackward(input, g, layer: "GELU") { v, g in
-            let cdf = Scalar(0.5) * (1 + Scalar.errorFunction(v * invSqrt2))
-            let pdf = invSqrt2Pi * Scalar.exponential(-Scalar(0.5) * v * v)
-            return g * (cdf + v * pdf)
-        }
+        return hadamard(derivative, g, layer: "GELU")
     }
 }
 

@@ -91,6 +91,8 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
     /// Tokens per example of the last forward pass.
     var tokens: Int { examples == 0 ? 0 : q.rows / examples }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         let b = context.examples
         precondition(x.columns == dimension && x.rows % b == 0, "\(summary) got \(x.rows)×\(x.columns) for \(b) examples")
@@ -117,6 +119,8 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
     }
 
     /// `O` (`(b·T) × D`) from `Q`, `K`, `V`, writing every `P` into `probabilities` (`b·H·T × T`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func attend(q: Matrix<Scalar>, k: Matrix<Scalar>, v: Matrix<Scalar>, probabilities: inout Matrix<Scalar>,
                        examples b: Int, heads: Int, isReal: [Bool]?) -> Matrix<Scalar> {
         let (rows, dm) = (q.rows, q.columns)
@@ -128,12 +132,13 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
                 let (qp, kp, vp, pp, op) = (qb.baseAddress!, kb.baseAddress!, vb.baseAddress!, pb.baseAddress!, ob.baseAddress!)
                 ParallelLoop.forEachChunk(b, workPerIndex: 4 * heads * t * t * d) { range in
                     for n in range {
+                        let keys = isReal.map { Array($0[(n * t)..<(n * t + t)]) }
                         for h in 0..<heads {
                             let base = n * t * dm + h * d
                             let p = pp + (n * heads + h) * t * t
                             Scalar.gemm(CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d), scale, qp + base, Int32(dm),
                                         kp + base, Int32(dm), 0, p, Int32(t))
-                            softmaxRows(p, rows: t, columns: t, isReal: isReal.map { Array($0[(n * t)..<(n * t + t)]) })
+                            softmaxRows(p, rows: t, columns: t, isReal: keys)
                             Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t), 1, p, Int32(t),
                                         vp + base, Int32(dm), 0, op + base, Int32(dm))
                         }
@@ -146,21 +151,26 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
 
     /// Row-wise softmax in place, `p_ij = e^{s_ij − m_i} / Σ_j e^{s_ij − m_i}` with `m_i = max_j s_ij` over
     /// the real keys; padding keys (`isReal[j] == false`) get 0, and a row without real keys is all 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func softmaxRows(_ s: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int, isReal: [Bool]?) {
         for i in 0..<rows {
             let row = s + i * columns
             var m = -Scalar.infinity
-            for j in 0..<columns where isReal?[j] ?? true { m = Swift.max(m, row[j]) }
+            if let isReal {
+                for j in 0..<columns where isReal[j] { m = Swift.max(m, row[j]) }
+            } else {
+                for j in 0..<columns { m = Swift.max(m, row[j]) }
+            }
             guard m > -Scalar.infinity else {
                 row.update(repeating: 0, count: columns)
                 continue
             }
+            for j in 0..<columns { row[j] -= m }
+            Scalar.exponentiate(row, count: columns)
+            if let isReal { for j in 0..<columns where !isReal[j] { row[j] = 0 } }
             var sum: Scalar = 0
-            for j in 0..<columns {
-                let e: Scalar = (isReal?[j] ?? true) ? Scalar.exponential(row[j] - m) : 0
-                row[j] = e
-                sum += e
-            }
+            for j in 0..<columns { sum += row[j] }
             let inv = 1 / sum
             for j in 0..<columns { row[j] *= inv }
         }
@@ -215,6 +225,8 @@ public final class MultiHeadSelfAttention<Scalar: NeuralScalar>: FixedWidthModul
 
     /// In place `s ← P ⊙ (s − rowsum(s ⊙ P))`: the softmax's vector–Jacobian (and, being symmetric in
     /// that sense, Jacobian–vector) product for each row.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func softmaxBackwardRows(_ p: UnsafePointer<Scalar>, _ s: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int) {
         for i in 0..<rows {
             let (pr, sr) = (p + i * columns, s + i * columns)

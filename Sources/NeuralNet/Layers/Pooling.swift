@@ -255,15 +255,7 @@ public final class AvgPool2d<Scalar: NeuralScalar>: WindowPooling {
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
         batch = x.rows
-        let c = inputShape.channels
-        let scale = 1 / Scalar(kernelSize * kernelSize)
-        var y = Matrix<Scalar>(rows: batch, columns: outputShape.features)
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in
-                forEachWindowPixel { o, i in for ch in 0..<c { yp[o + ch] += scale * xp[i + ch] } }
-            }
-        }
-        return y
+        return windowMeans(x, toOutput: true)
     }
 
     @_specialize(where Scalar == Float)
@@ -271,14 +263,24 @@ public final class AvgPool2d<Scalar: NeuralScalar>: WindowPooling {
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         precondition(g.rows == batch && g.columns == outputShape.features, "\(summary) backward got \(g.rows)×\(g.columns)")
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
+        return windowMeans(g, toOutput: false)
+    }
+
+    /// The forward map (`toOutput`: `y[out] += x[window pixel]/k²`) or its adjoint (`dx[window pixel] += g[out]/k²`)
+    /// over the last forward pass's `batch` rows.
+    @inline(__always)
+    private func windowMeans(_ source: Matrix<Scalar>, toOutput: Bool) -> Matrix<Scalar> {
         let c = inputShape.channels
         let scale = 1 / Scalar(kernelSize * kernelSize)
-        var dx = Matrix<Scalar>(rows: batch, columns: inputShape.features)
-        g.withUnsafeBufferPointer { gp in
-            dx.withUnsafeMutableBufferPointer { dp in
-                forEachWindowPixel { o, i in for ch in 0..<c { dp[i + ch] += scale * gp[o + ch] } }
+        var result = Matrix<Scalar>(rows: batch, columns: toOutput ? outputShape.features : inputShape.features)
+        source.withUnsafeBufferPointer { sp in
+            result.withUnsafeMutableBufferPointer { rp in
+                forEachWindowPixel { o, i in
+                    let (to, from) = toOutput ? (o, i) : (i, o)
+                    for ch in 0..<c { rp[to + ch] += scale * sp[from + ch] }
+                }
             }
         }
-        return dx
+        return result
     }
 }

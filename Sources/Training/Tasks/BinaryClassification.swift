@@ -34,39 +34,31 @@ public final class BinaryClassification<Batch: LabeledBatch & ModelInputBatch>: 
 /// from the highest down (precision `P_k` and recall `R_k` of "score ≥ threshold k"; tied scores enter together,
 /// as scikit-learn's `average_precision_score`). Scores are column 1 of the predictions; NaN without positives.
 public struct AveragePrecision<Batch: LabeledBatch>: TaskMetric {
-    public private(set) var scores: [Float] = []
-    public private(set) var positives: [Bool] = []
+    public private(set) var collected = BinaryScores()
 
     public init() {}
 
     public var name: String { "average_precision" }
 
     public mutating func add(predictions: Matrix<Float>, batch: Batch) {
-        precondition(predictions.rows == batch.count && predictions.columns == 2,
-                     "average precision: needs b × 2 class probabilities, got \(predictions.rows)×\(predictions.columns)")
-        for (n, label) in batch.labels.enumerated() {
-            scores.append(predictions[n, 1])
-            positives.append(label == 1)
-        }
+        collected.add(predictions: predictions, labels: batch.labels, metric: "average precision")
     }
 
-    public var value: Double { Self.precision(scores: scores, positives: positives) }
+    public var value: Double { Self.precision(collected) }
 
     /// The average precision of `scores` against `positives`.
     public static func precision(scores: [Float], positives: [Bool]) -> Double {
-        precondition(scores.count == positives.count, "average precision: \(scores.count) scores, \(positives.count) labels")
-        let total = positives.filter { $0 }.count
+        precision(BinaryScores(scores: scores, positives: positives, metric: "average precision"))
+    }
+
+    /// `Σ_k (R_k − R_{k−1}) P_k` over the tie groups from the highest score down.
+    public static func precision(_ s: BinaryScores) -> Double {
+        let total = s.positiveCount
         guard total > 0 else { return .nan }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var ap = 0.0, truePositives = 0, seen = 0, i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
-            let newPositives = (i...j).reduce(0) { $0 + (positives[order[$1]] ? 1 : 0) }
-            truePositives += newPositives
-            seen = j + 1
-            ap += Double(newPositives) / Double(total) * Double(truePositives) / Double(seen)
-            i = j + 1
+        var ap = 0.0, truePositives = 0
+        for g in s.tieGroups(descending: true) {
+            truePositives += g.positives
+            ap += Double(g.positives) / Double(total) * Double(truePositives) / Double(g.last + 1)
         }
         return ap
     }
