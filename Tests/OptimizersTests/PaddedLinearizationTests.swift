@@ -61,4 +61,29 @@ struct PaddedLinearizationTests {
         let masked = model.forward(Self.ids, context: ForwardContext(isTraining: false, examples: 3, positionMask: Self.mask))
         #expect(relativeError(f.linearization.output.storage, masked.storage) < 1e-14)
     }
+
+    @Test("jacobianRows (one example at a time) equals batch VJPs with one non-zero row and restores the batch's caches")
+    func jacobianRowsMatchBatchVJPs() throws {
+        let model = Self.model(seed: 7)
+        let lin = try LinearizedModel(model, input: Self.ids, positionMask: Self.mask)
+        let (b, d, q, n) = (3, lin.outputDimension, 2, lin.parameterCount)
+        var rng = Xoshiro256StarStar(seed: 8)
+        let seeds: Matrix<Double> = rng.normalMatrix(rows: b * q, columns: d)
+        func batchRow(_ r: Int) -> [Double] {
+            var u = Matrix<Double>(rows: b, columns: d)
+            for c in 0..<d { u[r / q, c] = 0.5 * seeds[r, c] }
+            var row = [Double](repeating: 0, count: n)
+            row.withUnsafeMutableBufferPointer { lin.vjp(u, into: $0.baseAddress!) }
+            return row
+        }
+        let expected = (0..<(b * q)).map(batchRow)
+        let rows = lin.jacobianRows(seeds: seeds, perExample: q, scale: 0.5)
+        #expect(rows.rows == b * q && rows.columns == n)
+        // One example's backward pass against the batch's: the same products, summed in another order (Double).
+        #expect(relativeError(rows.storage, expected.flatMap { $0 }) < 1e-12)
+        // Every row carries curvature (the padded examples too).
+        #expect((0..<(b * q)).allSatisfy { r in (0..<n).contains { rows[r, $0] != 0 } })
+        // The layers hold the batch's caches again: a batch VJP afterwards is the one before, bit for bit.
+        #expect(batchRow(b * q - 1) == expected[b * q - 1])
+    }
 }

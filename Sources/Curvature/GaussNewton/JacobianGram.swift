@@ -174,3 +174,37 @@ extension LinearizedModel.Rule {
         }
     }
 }
+
+extension LinearizedModel {
+    /// The rows of `V = Cᵀ J_f` (`b·q × N`; row `(e, k)` is `scale · Σ_c seeds[e·q + k, c] J_(e,c)`, seeds as in
+    /// `jacobianGram`) by reverse mode, for models that `jacobianGram` has no rule for (token models, frozen
+    /// parameters). Row `(e, k)` depends on example `e` alone, so each example runs one forward pass on its own
+    /// (its row of the input and of the position mask, inference mode) and its `q` rows are `q` backward passes
+    /// of that one example: about one batch forward and `q` batch backwards in all, where a VJP of the whole
+    /// batch per row (`vjp` with one non-zero row) costs `b·q` batch backwards. Ends with a forward pass at the
+    /// batch, so the layers hold this batch's caches again (as `vjp` needs). Overwrites the parameter gradients.
+    public func jacobianRows(seeds: Matrix<Scalar>, perExample q: Int, scale: Scalar) -> Matrix<Scalar> {
+        let (b, d) = (examples, outputDimension)
+        precondition(seeds.rows == b * q && seeds.columns == d, "jacobianRows: seeds are \(seeds.rows)×\(seeds.columns)")
+        var v = Matrix<Scalar>(rows: b * q, columns: parameterCount)
+        var x = Matrix<Scalar>(rows: 1, columns: input.columns)
+        var u = Matrix<Scalar>(rows: 1, columns: d)
+        v.withUnsafeMutableBufferPointer { vp in
+            for e in 0..<b {
+                input.copyRows(CollectionOfOne(e), into: &x)
+                let mask = positionMask.map { m in
+                    PositionMask(positions: m.positions, isReal: Array(m.isReal[(e * m.positions)..<((e + 1) * m.positions)]))
+                }
+                _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: mask))
+                for k in 0..<q {
+                    for c in 0..<d { u[0, c] = scale * seeds[e * q + k, c] }
+                    model.zeroGradients()
+                    model.backward(u)
+                    copyTrainableGradients(into: vp.baseAddress! + (e * q + k) * parameterCount)
+                }
+            }
+        }
+        _ = model.forward(input, context: context)
+        return v
+    }
+}

@@ -196,6 +196,11 @@ public final class LinearizedModel<Scalar: NeuralScalar> {
         precondition(u.rows == examples && u.columns == outputDimension, "vjp: u is \(u.rows)×\(u.columns)")
         model.zeroGradients()
         model.backward(u)
+        copyTrainableGradients(into: result)
+    }
+
+    /// The trainable parameters' gradients, flat in `trainableParameters` order, into `result` (`N` values).
+    func copyTrainableGradients(into result: UnsafeMutablePointer<Scalar>) {
         var offset = 0
         for p in model.trainableParameters {
             p.gradient.withUnsafeBufferPointer { g in (result + offset).update(from: g.baseAddress!, count: g.count) }

@@ -72,7 +72,8 @@ final class GaussNewtonEigenbasis<Scalar: NeuralScalar> {
     var rank: Int { rates.count }
 
     /// The eigenbasis of the ideal `F = J_fᵀ H_L J_f s/b + λI` of `f` (matrix-free `J_f`): `V Vᵀ` from the
-    /// layer Gram rules (`LinearizedModel.jacobianGram`), or, for a layer without one, `V` row by row (one VJP each).
+    /// layer Gram rules (`LinearizedModel.jacobianGram`), or, for a layer without one, `V` itself, one example at a
+    /// time (`LinearizedModel.jacobianRows`).
     static func make(_ f: GaussNewtonOperator<Scalar>) throws(LinalgError) -> GaussNewtonEigenbasis {
         let lin = f.linearization
         let (b, d) = (lin.examples, lin.outputDimension)
@@ -101,17 +102,8 @@ final class GaussNewtonEigenbasis<Scalar: NeuralScalar> {
             return try GaussNewtonEigenbasis(dimension: f.dimension, rows: .factored(lin, factors: factors, perExample: q, scale: scale),
                                              gram: gram, signs: signs)
         }
-        // A layer without a Gram rule: V row by row, one VJP each.
-        var v = Matrix<Scalar>(rows: b * q, columns: f.dimension)
-        var seed = Matrix<Scalar>(rows: b, columns: d)
-        v.withUnsafeMutableBufferPointer { vp in
-            for r in 0..<(b * q) {
-                let e = r / q
-                for c in 0..<d { seed[e, c] = factors[r, c] * scale }
-                lin.vjp(seed, into: vp.baseAddress! + r * f.dimension)
-                for c in 0..<d { seed[e, c] = 0 }
-            }
-        }
+        // A layer without a Gram rule: V explicitly, one example at a time (`jacobianRows`).
+        let v = lin.jacobianRows(seeds: factors, perExample: q, scale: scale)
         return try dense(v, signs: signs)
     }
 
