@@ -68,3 +68,47 @@ fuzz: deps
 
 clean:
 	rm -rf .build .build-fuzz
+
+# docs/results.md: the short versions of every experiment on that page, one target each (outputs under
+# runs/reproduce, figures copied to docs/results/). About 2 h of wall on the shared 2-core machine at load 8,
+# ≈ 25 min of CPU; the longest is the mitigation sweep (its ensemble arms simulate 4 devices per factor).
+REPRO ?= runs/reproduce
+.PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-runtime reproduce-plots
+reproduce: reproduce-predict reproduce-methods-width reproduce-plots reproduce-mitigation reproduce-quantization reproduce-tngd reproduce-runtime
+
+reproduce-predict: build
+	$(RELEASE_BIN) predict --workload width-sweep --digital a100 --out $(REPRO)/width-sweep
+	$(RELEASE_BIN) predict --workload vit-s16 --digital a100
+	$(RELEASE_BIN) predict --workload ogbg-gnn --digital a100
+	cp $(REPRO)/width-sweep/width-sweep.svg docs/results/
+
+reproduce-methods-width: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment methods-width --widths 64 128 256 512 --out $(REPRO)/methods-width
+	cp $(REPRO)/methods-width/methods-width.svg docs/results/
+
+reproduce-mitigation: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 --threads 1 --out $(REPRO)/mitigation
+	cp $(REPRO)/mitigation/mitigation-output-4-bits.svg $(REPRO)/mitigation/mitigation-summary.svg docs/results/
+
+reproduce-quantization: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --steps 300 --eval-every 50 --seeds 1 --threads 1 --out $(REPRO)/quantization
+	cp $(REPRO)/quantization/quantization.svg docs/results/
+
+# The runs kept as CSV fixtures (3 seeds each, made by the commands recorded in Sources/Predictions/step-ratios.json), plotted without training.
+reproduce-plots: build
+	$(RELEASE_BIN) experiment plot Tests/PredictionsTests/Fixtures/step-ratios-compare-method1.csv --out docs/results/compare-method1.svg \
+	  --title "experiment compare --steps 400 --seeds 1 2 3 --kfac-damping 0.1 --dac-bits 8 --adc-bits 8 --method 1"
+	$(RELEASE_BIN) experiment plot Tests/PredictionsTests/Fixtures/step-ratios-compare-method2.csv --out docs/results/compare-method2.svg \
+	  --title "experiment compare --steps 400 --seeds 1 2 3 --kfac-damping 0.1 --dac-bits 8 --adc-bits 8 --method 2"
+	$(RELEASE_BIN) experiment plot Tests/PredictionsTests/Fixtures/step-ratios-tngd-mnist.csv --out docs/results/tngd-mnist.svg \
+	  --title "experiment tngd-mnist --baselines --steps 400 --seeds 1 2 3"
+
+reproduce-tngd: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-time --no-exact --steps 100 --seeds 1 --out $(REPRO)/tngd-time
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-delay --steps 100 --seeds 1 --out $(REPRO)/tngd-delay
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-noise --steps 100 --seeds 1 --out $(REPRO)/tngd-noise
+	cp $(REPRO)/tngd-time/*.svg $(REPRO)/tngd-delay/*.svg $(REPRO)/tngd-noise/*.svg docs/results/
+
+reproduce-runtime: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime
+	cp $(REPRO)/runtime/runtime.svg docs/results/

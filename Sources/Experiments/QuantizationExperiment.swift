@@ -48,7 +48,7 @@ public struct QuantizationExperiment: Sendable, CustomStringConvertible {
                     o.inputBits = b
                     o.quantization = scheme.rawValue
                     o.outputBits = nil
-                    arms.append(try .thermodynamicKFAC(name: "TK-FAC in \(b)b \(scheme == .conservative ? "cons." : "plain")",
+                    arms.append(try .thermodynamicKFAC(name: "TK-FAC in \(b)b \([QuantizationScheme.conservative: "cons.", .spectralShift: "spectral"][scheme] ?? "plain")",
                                                        groups: ["input \(b) bits"], training: comparison.kfacTraining,
                                                        kfac: comparison.kfac, options: o, measureUpdateError: true))
                 }

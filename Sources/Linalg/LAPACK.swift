@@ -8,6 +8,8 @@ import RealModule
 public enum LAPACK {
     /// The lower-triangular Cholesky factor `L` of a symmetric positive-definite `A = L Lᵀ` (potrf).
     /// Only the lower triangle of `a` is read. Throws `.notPositiveDefinite` with the failing minor.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func cholesky<S: BLASScalar>(_ a: Matrix<S>) throws(LinalgError) -> CholeskyFactor<S> {
         try checkSquareFinite(a, "\(S.blasPrefix)potrf")
         var l = a
@@ -23,6 +25,8 @@ public enum LAPACK {
     }
 
     /// `A⁻¹` of a symmetric positive-definite matrix by Cholesky (potrf + potri), fully symmetric.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func inverseSPD<S: BLASScalar>(_ a: Matrix<S>) throws(LinalgError) -> Matrix<S> {
         try cholesky(a).inverse()
     }
@@ -30,6 +34,8 @@ public enum LAPACK {
     /// Eigendecomposition `A = Q diag(λ) Qᵀ` of a symmetric matrix (syevd, divide and conquer).
     /// Returns eigenvalues in ascending order and `Q` with the eigenvectors as **columns**.
     /// Only the lower triangle of `a` is read.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func symmetricEigen<S: BLASScalar>(_ a: Matrix<S>) throws(LinalgError)
         -> (values: [S], vectors: Matrix<S>) {
         try checkSquareFinite(a, "\(S.blasPrefix)syevd")
@@ -49,6 +55,8 @@ public enum LAPACK {
 
     /// Solves the general square system `A X = B` by LU with partial pivoting (gesv).
     /// `B` is `n × nrhs`; the result has the same shape.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func solve<S: BLASScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(LinalgError) -> Matrix<S> {
         let routine = "\(S.blasPrefix)gesv"
         try checkSquareFinite(a, routine)
@@ -74,6 +82,8 @@ public enum LAPACK {
     }
 
     /// Solves `A x = b` for one right-hand side.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func solve<S: BLASScalar>(_ a: Matrix<S>, _ b: [S]) throws(LinalgError) -> [S] {
         try solve(a, Matrix(column: b)).storage
     }

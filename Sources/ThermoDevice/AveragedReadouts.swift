@@ -19,7 +19,7 @@ extension LangevinChains {
         let fromStart = modes.map { kd * $0.averageFromStart }, fromInput = modes.map { kd * $0.averageFromInput }
         let deviation = modes.map { kd * $0.averageNoise }
         var z = [Float](repeating: 0, count: chains * n)
-        z.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!) }
+        z.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!, threads: ParallelLoop.threads) }
         var sums = [Double](repeating: 0, count: chains * n)
         let (w, per) = (width, chainsPerBiasRow)
         current.withUnsafeBufferPointer { yb in

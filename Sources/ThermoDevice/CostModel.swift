@@ -90,3 +90,21 @@ public struct DeviceCost: Sendable, Equatable, Codable, CustomStringConvertible 
             + "energy \(f(energyJoules)) J, wall \(f(wallSeconds)) s, \(readouts) readouts"
     }
 }
+
+extension DeviceCost {
+    /// Several devices running in parallel (an ensemble, docs/device.md#ensembles): each device-time term is the
+    /// slowest device's; energy, simulator wall time, readouts and chain steps add up.
+    public static func parallel(_ costs: [DeviceCost]) -> DeviceCost {
+        var c = DeviceCost()
+        c.dacTransferSeconds = costs.map(\.dacTransferSeconds).max() ?? 0
+        c.programmingSeconds = costs.map(\.programmingSeconds).max() ?? 0
+        c.equilibrationSeconds = costs.map(\.equilibrationSeconds).max() ?? 0
+        c.samplingSeconds = costs.map(\.samplingSeconds).max() ?? 0
+        c.adcReadoutSeconds = costs.map(\.adcReadoutSeconds).max() ?? 0
+        c.energyJoules = costs.map(\.energyJoules).reduce(0, +)
+        c.wallSeconds = costs.map(\.wallSeconds).reduce(0, +)
+        c.readouts = costs.map(\.readouts).reduce(0, +)
+        c.simulatedChainSteps = costs.map(\.simulatedChainSteps).reduce(0, +)
+        return c
+    }
+}

@@ -93,6 +93,8 @@ public struct DeviceConfiguration: Sendable, Equatable, CustomStringConvertible 
                     "must be between 2 and the number of chains (\(chains))")
         try require(burnInRelaxationTimes >= 0, "burnInRelaxationTimes", burnInRelaxationTimes, "must be non-negative")
         try inputConverter.validate(name: "inputConverter")
+        try require(inputConverter.rounding != .subtractiveDither, "inputConverter", inputConverter,
+                    "a coupling DAC cannot subtract a dither from a programmed value: use stochastic rounding (a non-subtractive dither)")
         try outputConverter.validate(name: "outputConverter")
         try spectralBound.validate()
         try dynamics.validate()
@@ -230,7 +232,14 @@ extension DeviceConfiguration {
         /// from the device seed, which is what makes an ensemble of devices average rounding out).
         public let rounding: Rounding
 
-        public enum Rounding: String, Sendable, Equatable { case nearest, stochastic }
+        public enum Rounding: String, Sendable, Equatable {
+            case nearest, stochastic
+            /// ADC only (docs/device.md#dithered-adc): a pseudo-random dither `u ~ U[−Δ/2, Δ/2)`, known digitally
+            /// from the device seed, is added before conversion and subtracted after, so every readout's error is
+            /// uniform, zero-mean, of variance `Δ²/12` and independent of the signal: averages of `k` readouts then
+            /// converge as `Δ/√(12k)`, and a covariance is biased by exactly `(Δ²/12) I`, which is subtracted.
+            case subtractiveDither
+        }
 
         public init(bits: Int?, range: Double? = 1, rounding: Rounding = .nearest) {
             self.bits = bits

@@ -20,21 +20,6 @@ public struct DeviceEnsemble<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    /// The devices run in parallel: device time is the slowest device's, energy and wall time add up.
-    static func parallel(_ costs: [DeviceCost]) -> DeviceCost {
-        var c = DeviceCost()
-        c.dacTransferSeconds = costs.map(\.dacTransferSeconds).max() ?? 0
-        c.programmingSeconds = costs.map(\.programmingSeconds).max() ?? 0
-        c.equilibrationSeconds = costs.map(\.equilibrationSeconds).max() ?? 0
-        c.samplingSeconds = costs.map(\.samplingSeconds).max() ?? 0
-        c.adcReadoutSeconds = costs.map(\.adcReadoutSeconds).max() ?? 0
-        c.energyJoules = costs.map(\.energyJoules).reduce(0, +)
-        c.wallSeconds = costs.map(\.wallSeconds).reduce(0, +)
-        c.readouts = costs.map(\.readouts).reduce(0, +)
-        c.simulatedChainSteps = costs.map(\.simulatedChainSteps).reduce(0, +)
-        return c
-    }
-
     /// Solves on every device (each programs `a` itself) and averages. The standard error is the
     /// device-to-device spread `/ sqrt(K)`: it covers noise *and* the per-device systematic errors.
     /// Also returns the individual device results.
@@ -55,7 +40,7 @@ public struct DeviceEnsemble<Scalar: BLASScalar>: Sendable {
         let x = mean.map { Scalar($0) }
         let bar = Double(BLAS.norm(se)) / Swift.max(Double(BLAS.norm(x)), .leastNormalMagnitude)
         let avg = SolveResult(solution: x, standardError: se, relativeErrorBar: bar,
-                              cost: Self.parallel(results.map(\.cost)), settings: results[0].settings)
+                              cost: DeviceCost.parallel(results.map(\.cost)), settings: results[0].settings)
         return (avg, results)
     }
 
@@ -76,7 +61,7 @@ public struct DeviceEnsemble<Scalar: BLASScalar>: Sendable {
         let se = results.count > 1 ? (ss / (kd * (kd - 1))).squareRoot() : results[0].standardErrorFrobenius
         let avg = MatrixEstimate(estimate: convert(mean, to: Scalar.self), standardErrorFrobenius: se,
                                  relativeErrorBar: se / Swift.max(mean.frobeniusNorm, .leastNormalMagnitude),
-                                 cost: Self.parallel(results.map(\.cost)), settings: results[0].settings)
+                                 cost: DeviceCost.parallel(results.map(\.cost)), settings: results[0].settings)
         return (avg, results)
     }
 }

@@ -102,13 +102,20 @@ extension ThermodynamicDevice {
         // lag) per error-bar group (`ReadoutBlocks`). Eigenbasis with an ideal ADC: moments are accumulated in
         // modal coordinates and the result rotated once, `Q M Qᵀ` (the batch-means error bar is a Frobenius
         // norm, unchanged by the rotation); a quantising ADC acts on x, so then each block is rotated first.
-        var blocks = ReadoutBlocks(chains: chains, readoutsPerChain: perChain, groups: groups, lagged: lagged, adc: adc)
+        var blocks = ReadoutBlocks(chains: chains, readoutsPerChain: perChain, groups: groups, lagged: lagged, adc: adc,
+                                   ditherSeed: ditherSeed)
         if lagged { blocks.captureStart(chains) }
         for _ in 0..<perChain {
             chains.step(stepsPerSample)
             blocks.capture(chains)
         }
         var (moment, se) = blocks.finish()
+        if !lagged, let q = adc, q.rounding == .subtractiveDither {
+            // A subtractively dithered readout is x + u, u ~ U[−Δ/2, Δ/2) independent of x and of every other
+            // readout value: Cov(x + u) = Cov(x) + (Δ²/12) I exactly (docs/device.md#dithered-adc). Lag pairs are
+            // unbiased (the dithers of different readouts are independent).
+            moment.addDiagonal(-q.step * q.step / 12)
+        }
         if blocks.readsStoredState, let modal = chains.eigenbasisTransition { moment = modal.rotateToDevice(moment) }
         let readouts = perChain * c + (lagged ? c : 0)
         var cost = samplingCost(n: n, inputValues: n, burnIn: burn, samplingTime: Double(perChain * c) * interval,

@@ -191,11 +191,14 @@ public final class LangevinChains<Scalar: BLASScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func step(_ count: Int = 1) {
+        // Eigenbasis steps are O(n) per chain, far cheaper than the normals they consume: nothing to overlap
+        // with, so the normals are drawn right after the step, their stream blocks split over the threads.
+        let eigenbasis = eigenbasisTransition != nil
         if !noiseReady {
-            noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!) }
+            noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!, threads: eigenbasis ? ParallelLoop.threads : 1) }
             noiseReady = true
         }
-        let overlap = chains * dimension >= 16_384
+        let overlap = !eigenbasis && chains * dimension >= 16_384
         for _ in 0..<count {
             noiseCurrent.withUnsafeBufferPointer { zc in
                 noiseNext.withUnsafeMutableBufferPointer { zn in
@@ -210,7 +213,7 @@ public final class LangevinChains<Scalar: BLASScalar> {
                         group.wait()
                     } else {
                         advance(z)
-                        fillNoise(next)
+                        fillNoise(next, threads: eigenbasis ? ParallelLoop.threads : 1)
                     }
                 }
             }
@@ -233,14 +236,18 @@ public final class LangevinChains<Scalar: BLASScalar> {
         }
     }
 
-    /// Fills `chains × n` standard normals: block `k` of rows from stream `k` (fixed assignment).
-    func fillNoise(_ out: UnsafeMutablePointer<Float>) {
+    /// Fills `chains × n` standard normals: block `k` of rows from stream `k` (fixed assignment), the blocks
+    /// shared out over up to `threads` threads (the numbers do not depend on the split).
+    func fillNoise(_ out: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let blocks = rngs.count, c = chains, n = dimension
         let sampler = NoiseSampler.shared
         rngs.withUnsafeMutableBufferPointer { gens in
-            for k in 0..<blocks {
-                let rows = (k * c / blocks)..<((k + 1) * c / blocks)
-                sampler.fill(out + rows.lowerBound * n, count: rows.count * n, &gens[k])
+            let g = gens.baseAddress!
+            ParallelLoop.forEachChunk(blocks, workPerIndex: c * n / blocks, threads: threads) { range in
+                for k in range {
+                    let rows = (k * c / blocks)..<((k + 1) * c / blocks)
+                    sampler.fill(out + rows.lowerBound * n, count: rows.count * n, &g[k])
+                }
             }
         }
     }

@@ -6,31 +6,32 @@ import Linalg
 /// readout `s` later for a lag covariance), and the sums `Σ u`, `Σ v`.
 ///
 /// The caller hands over blocks of readouts where they already lie (no copy): one syrk over a block of
-/// rows (covariance) or one gemm per pair of row segments (lag covariance) in the readouts' precision,
-/// added to Double accumulators so that long sums stay accurate. Only the symmetric part
-/// `(S_g + S_gᵀ)/2` is kept, as its lower triangle: the estimators are symmetrised anyway
-/// (docs/device.md#statistical-error), and half the memory is half the page faults.
+/// rows (covariance) or one gemm per pair of row segments (lag covariance), accumulated by BLAS itself
+/// (`β = 1`) into the group's `n × n` sum in the readouts' precision. Each block's product is formed in
+/// registers over at most a few thousand rows and then added once, so the rounding of a sum is at most
+/// `(rows per block + blocks) · ε` relative to the sum of the magnitudes (≈ 10⁻⁴ in Float for 10⁶
+/// readouts), far below the statistical error `1/sqrt(readouts per group)` of any entry
+/// (docs/device.md#statistical-error). The row sums (the means) are kept in Double.
+/// Only the symmetric part `(S_g + S_gᵀ)/2` enters the result: the estimators are symmetrised anyway.
 struct MomentAccumulator<Scalar: BLASScalar> {
     let n: Int
     let groups: Int
     let paired: Bool
-    /// Per group, the lower triangle of `(S_g + S_gᵀ)/2` packed by rows: entry `(i, j ≤ i)` at `i(i+1)/2 + j`.
-    var second: [Double]
+    /// Per group, `S_g` as an `n × n` row-major block: a covariance fills the lower triangle (syrk), a lag
+    /// covariance the whole matrix `Σ v uᵀ`.
+    var second: [Scalar]
     var sumU: [Double]     // groups × n
     var sumV: [Double]
     var counts: [Int]
-    /// `n × n` scratch for one block's product.
-    var product: [Scalar]
 
     init(n: Int, groups: Int, paired: Bool) {
         self.n = n
         self.groups = groups
         self.paired = paired
-        second = [Double](repeating: 0, count: groups * Self.packedCount(n))
+        second = [Scalar](repeating: 0, count: groups * n * n)
         sumU = [Double](repeating: 0, count: groups * n)
         sumV = paired ? sumU : []
         counts = [Int](repeating: 0, count: groups)
-        product = [Scalar](repeating: 0, count: n * n)
     }
 
     static func packedCount(_ n: Int) -> Int { n * (n + 1) / 2 }
@@ -42,10 +43,9 @@ struct MomentAccumulator<Scalar: BLASScalar> {
         precondition(!paired, "MomentAccumulator: a lag accumulator takes pairs")
         guard k > 0 else { return }
         let n = self.n
-        product.withUnsafeMutableBufferPointer { pb in
-            Scalar.syrk(CblasLower, CblasTrans, Int32(n), Int32(k), 1, u, Int32(n), 0, pb.baseAddress!, Int32(n))
+        second.withUnsafeMutableBufferPointer { sb in
+            Scalar.syrk(CblasLower, CblasTrans, Int32(n), Int32(k), 1, u, Int32(n), 1, sb.baseAddress! + g * n * n, Int32(n))
         }
-        addProduct(group: g, symmetricLower: true)
         Self.addRowSums(u, rows: k, n: n, into: &sumU, at: g * n)
         counts[g] += k
     }
@@ -57,37 +57,18 @@ struct MomentAccumulator<Scalar: BLASScalar> {
         precondition(paired, "MomentAccumulator: a covariance accumulator takes rows")
         guard k > 0, !pairs.isEmpty else { return }
         let n = self.n
-        product.withUnsafeMutableBufferPointer { pb in
-            for (i, p) in pairs.enumerated() {
-                // P += Vᵀ U: Σ v uᵀ (Cov(x_{t+s}, x_t)).
+        second.withUnsafeMutableBufferPointer { sb in
+            for p in pairs {
+                // S_g += Vᵀ U: Σ v uᵀ (Cov(x_{t+s}, x_t)).
                 Scalar.gemm(CblasTrans, CblasNoTrans, Int32(n), Int32(n), Int32(k), 1, p.v, Int32(n), p.u, Int32(n),
-                            i == 0 ? 0 : 1, pb.baseAddress!, Int32(n))
+                            1, sb.baseAddress! + g * n * n, Int32(n))
             }
         }
-        addProduct(group: g, symmetricLower: false)
         for p in pairs {
             Self.addRowSums(p.u, rows: k, n: n, into: &sumU, at: g * n)
             Self.addRowSums(p.v, rows: k, n: n, into: &sumV, at: g * n)
         }
         counts[g] += k * pairs.count
-    }
-
-    /// `second[g] += sym(product)` (lower triangle; `symmetricLower`: the product's lower triangle is already it).
-    private mutating func addProduct(group g: Int, symmetricLower: Bool) {
-        let n = self.n
-        product.withUnsafeBufferPointer { pb in
-            second.withUnsafeMutableBufferPointer { sb in
-                let s = sb.baseAddress! + g * Self.packedCount(n), p = pb.baseAddress!
-                for i in 0..<n {
-                    let row = s + i * (i + 1) / 2, pr = p + i * n
-                    if symmetricLower {
-                        for j in 0..<(i + 1) { row[j] += Double(pr[j]) }
-                    } else {
-                        for j in 0..<(i + 1) { row[j] += 0.5 * (Double(pr[j]) + Double(p[j * n + i])) }
-                    }
-                }
-            }
-        }
     }
 
     private static func addRowSums(_ u: UnsafePointer<Scalar>, rows k: Int, n: Int, into sums: inout [Double], at offset: Int) {
@@ -115,22 +96,25 @@ struct MomentAccumulator<Scalar: BLASScalar> {
             groupSum.withUnsafeMutableBufferPointer { mb in
                 second.withUnsafeBufferPointer { sb in
                     let raw = rb.baseAddress!, sumM = mb.baseAddress!
+                    let paired = self.paired
                     for g in 0..<groups {
                         let w = 1 / Double(Swift.max(counts[g], 1))
                         // Group g's mean readouts and its centred, symmetrised entries.
                         let u = (0..<n).map { sumU[g * n + $0] * w }, v = (0..<n).map { sv[g * n + $0] * w }
-                        let s = sb.baseAddress! + g * packed
+                        let s = sb.baseAddress! + g * n * n
                         var diagonal = 0.0, offDiagonal = 0.0
                         for i in 0..<n {
-                            let row = i * (i + 1) / 2, ui = u[i], vi = v[i]
+                            let row = i * (i + 1) / 2, ui = u[i], vi = v[i], si = s + i * n
                             for j in 0..<i {
-                                let e = row + j, x = s[e] * w - 0.5 * (vi * u[j] + v[j] * ui)
-                                raw[e] += s[e]
+                                // (S_g + S_gᵀ)/2 for a lag sum; a covariance sum is symmetric (lower triangle).
+                                let sij = paired ? 0.5 * (Double(si[j]) + Double(s[j * n + i])) : Double(si[j])
+                                let e = row + j, x = sij * w - 0.5 * (vi * u[j] + v[j] * ui)
+                                raw[e] += sij
                                 sumM[e] += x
                                 offDiagonal += x * x
                             }
-                            let e = row + i, x = s[e] * w - vi * ui
-                            raw[e] += s[e]
+                            let e = row + i, sii = Double(si[i]), x = sii * w - vi * ui
+                            raw[e] += sii
                             sumM[e] += x
                             diagonal += x * x
                         }

@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 
 /// How the DAC turns a real coupling matrix into programmable levels (docs/device.md#conservative-quantisation).
@@ -9,7 +10,18 @@ public enum QuantizationScheme: String, Sendable, Equatable, CaseIterable, Custo
     /// `Q(M) − M` is then symmetric, diagonally dominant with a non-negative diagonal, hence PSD
     /// (Gershgorin), so `Q(M) ⪰ M ≻ 0`.
     case conservative
+    /// A tighter PSD-preserving scheme (docs/device.md#spectral-shift): the couplings are rounded
+    /// *stochastically* (so the errors `e_ij` are independent, zero-mean and `|e_ij| < Δ`) and the diagonal
+    /// is shifted by one number `t`, a matrix-Bernstein bound on `λ_max(−E)` that holds with probability
+    /// `≥ 1 − spectralShiftFailureProbability`: `Q(M) = round(M) + t I ⪰ M`. `t ∝ Δ √(n log n)` instead of the
+    /// Gershgorin row sums `∝ nΔ`; where the row sums happen to shift less in total (narrow factors) they are
+    /// used instead (still `⪰ M`, deterministically).
+    case spectralShift
     public var description: String { rawValue }
+
+    /// `δ` of `.spectralShift`: the probability, over the rounding draws of one programming, that
+    /// `λ_max(−E)` exceeds the shift (then `Q(M) ⪰ M` can fail; the device refuses an indefinite matrix).
+    public static let spectralShiftFailureProbability = 1e-9
 }
 
 /// Uniform quantisation on a symmetric range: step `Δ = range / 2^(bits−1)`, levels `kΔ` clipped to
@@ -42,45 +54,88 @@ public struct UniformQuantizer: Sendable, Equatable {
         case .stochastic:
             let f = scaled.rounded(.down)
             level = f + ((scaled - f) > uniform ? 1 : 0)
+        case .subtractiveDither:
+            // y = Q(x + u') − u', u' = (uniform − ½)Δ: the error is uniform on [−Δ/2, Δ/2) and independent of x.
+            let dither = (uniform - 0.5) * d
+            return (Swift.min(Swift.max(x + dither, -range), range) / d).rounded(.toNearestOrEven) * d - dither
         }
         return level * d
     }
 
     /// Quantises a symmetric matrix with `scheme`. Only the lower triangle is read (and rounded
-    /// once per coupling, mirrored to keep the result exactly symmetric). `rng` drives stochastic rounding.
+    /// once per coupling, mirrored to keep the result exactly symmetric). `rng` drives stochastic rounding
+    /// (always used by `.spectralShift`).
     public func quantize<S: BLASScalar>(symmetric m: Matrix<S>, scheme: QuantizationScheme,
                                         rng: inout Xoshiro256StarStar) -> Matrix<S> {
-        let n = m.rows
+        let n = m.rows, d = step
+        let stochastic = rounding == .stochastic || scheme == .spectralShift
+        let rounder = UniformQuantizer(bits: bits, range: range, rounding: stochastic ? .stochastic : .nearest)
         var q = Matrix<Double>(rows: n, columns: n)
         // r_i = Σ_j |err_ij| in the order j = 0, 1, …, n−1: row i's pass adds j ≤ i, the later rows k > i add
-        // err_ki = err_ik in increasing k.
+        // err_ki = err_ik in increasing k. `.spectralShift` also needs, per row, the rounding variances
+        // v_ij = f(1−f)Δ² (f: fractional part in steps) and the deterministic clipping errors c_i = Σ_j |clip_ij|.
         var r = [Double](repeating: 0, count: n)
+        var variance = [Double](repeating: 0, count: scheme == .spectralShift ? n : 0), clip = variance
         m.withUnsafeBufferPointer { mp in
             q.withUnsafeMutableBufferPointer { qp in
                 r.withUnsafeMutableBufferPointer { rp in
                     for i in 0..<n {
                         for j in 0..<(i + 1) {
                             let x = Double(mp[i * n + j])
-                            let v = quantize(x, uniform: rounding == .stochastic ? rng.nextUniform() : 0.5)
+                            let v = rounder.quantize(x, uniform: stochastic ? rng.nextUniform() : 0.5)
                             qp[i * n + j] = v
                             let e = abs(v - x)
                             rp[i] += e
                             if j < i { rp[j] += e }
+                            if scheme == .spectralShift {
+                                let clipped = Swift.min(Swift.max(x, -range), range)
+                                let f = clipped / d - (clipped / d).rounded(.down)
+                                let c = abs(clipped - x), vij = f * (1 - f) * d * d
+                                variance[i] += vij; clip[i] += c
+                                if j < i { variance[j] += vij; clip[j] += c }
+                            }
                         }
                     }
                     for i in 0..<n { for j in 0..<i { qp[j * n + i] = qp[i * n + j] } }
                 }
             }
         }
-        if scheme == .conservative {
-            let d = step
+        var shift = scheme == .conservative ? r : [Double](repeating: 0, count: n)
+        if scheme == .spectralShift {
+            let t = Self.spectralShift(order: n, maximumRowVariance: variance.max() ?? 0, largestError: d)
+            // Both corrections are ⪰ M; keep the one that adds less damping in total (its trace).
+            if Double(n) * t + clip.reduce(0, +) < r.reduce(0, +) { shift = clip.map { $0 + t } } else { shift = r }
+        }
+        if scheme != .plainRounding {
             for i in 0..<n {
-                // Round the corrected diagonal up to the grid: still ≥ round(M)_ii + r_i, so still PSD-preserving.
+                // Round the corrected diagonal up to the grid: still ≥ round(M)_ii + shift_i, so still PSD-preserving.
                 // (The diagonal may exceed the range: it is the one entry allowed to, as a bias to ground.)
-                q[i, i] = ((q[i, i] + r[i]) / d).rounded(.up) * d
+                q[i, i] = ((q[i, i] + shift[i]) / d).rounded(.up) * d
             }
         }
         return convert(q, to: S.self)
+    }
+
+    /// The `.spectralShift` bound (docs/device.md#spectral-shift): for `E = Σ_k X_k`, a sum of independent,
+    /// zero-mean symmetric `n × n` matrices with `λ_max(−X_k) ≤ R` and `‖Σ_k E[X_k²]‖ = σ²`, matrix Bernstein gives
+    /// `P(λ_max(−E) ≥ t) ≤ n exp(−(t²/2)/(σ² + Rt/3))`. Setting the right side to `δ` and solving for `t`:
+    ///
+    ///     t = R L/3 + sqrt((R L/3)² + 2 σ² L),   L = ln(n/δ).
+    ///
+    /// For stochastically rounded couplings `X_ij = e_ij (e_i e_jᵀ + e_j e_iᵀ)` (`i ≠ j`, one per coupling) or
+    /// `e_ii e_i e_iᵀ`, so `R = Δ` and `Σ E[X²] = diag(Σ_j v_ij)`: `σ²` is the largest row sum of the rounding
+    /// variances `v_ij = f(1−f)Δ²` (at most `nΔ²/4`).
+    public static func spectralShift(order n: Int, maximumRowVariance sigma2: Double, largestError r: Double,
+                                     failureProbability delta: Double = QuantizationScheme.spectralShiftFailureProbability) -> Double {
+        let l = Foundation.log(Double(Swift.max(n, 1)) / delta), a = r * l / 3
+        return a + (a * a + 2 * sigma2 * l).squareRoot()
+    }
+
+    /// Quantises every element of a buffer in place (ADC readouts): with `.subtractiveDither` each value gets
+    /// its own dither from `dither` (docs/device.md#dithered-adc), otherwise it is rounded to nearest.
+    public func quantizeInPlace<S: BLASScalar>(_ buffer: UnsafeMutableBufferPointer<S>, dither: inout Xoshiro256StarStar) {
+        guard rounding == .subtractiveDither else { return quantizeInPlace(buffer) }
+        for i in 0..<buffer.count { buffer[i] = S(quantize(Double(buffer[i]), uniform: dither.nextUniform())) }
     }
 
     /// Quantises every element of a buffer in place (ADC readouts; round to nearest).

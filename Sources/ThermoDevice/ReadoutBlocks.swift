@@ -18,6 +18,8 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
     /// Rows per chain in `block` (`capacity`, plus the carried slot with a lag).
     let stride: Int
     let adc: UniformQuantizer?
+    /// Dither of a `.subtractiveDither` ADC (drawn per readout value, docs/device.md#dithered-adc).
+    var dither: Xoshiro256StarStar
     /// Rotates modal readouts to the device basis before the ADC (eigenbasis chains with a quantising ADC).
     let rotation: EigenbasisTransition<Scalar>?
     /// Reads the chains' stored state (modal for eigenbasis chains with an ideal ADC) instead of the device basis.
@@ -31,11 +33,12 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
 
     /// - Parameter rows: target rows per block (`chains × capacity`); at least one readout time per block.
     init(chains source: LangevinChains<Scalar>, readoutsPerChain: Int, groups: Int, lagged: Bool,
-         adc: UniformQuantizer?, rows: Int = 2048) {
+         adc: UniformQuantizer?, ditherSeed: UInt64 = 0, rows: Int = 2048) {
         n = source.dimension
         chains = source.chains
         self.lagged = lagged
         self.adc = adc
+        dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
         capacity = Swift.max(1, Swift.min(readoutsPerChain, rows / chains))
         stride = capacity + (lagged ? 1 : 0)
         let eigen = source.eigenbasisTransition
@@ -52,12 +55,14 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
     mutating func captureStart(_ source: LangevinChains<Scalar>) {
         precondition(lagged, "captureStart: only the lag protocol carries a previous readout")
         let (n, s) = (n, stride)
+        var rng = dither
+        defer { dither = rng }
         let body = { (p: UnsafePointer<Scalar>, ld: Int) in
             block.withUnsafeMutableBufferPointer { b in
                 for r in 0..<chains {
                     let row = b.baseAddress! + r * s * n
                     for j in 0..<n { row[j] = p[r * ld + j] }
-                    adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: row, count: n))
+                    adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: row, count: n), dither: &rng)
                 }
             }
         }
@@ -96,6 +101,8 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
         let k = filled, n = n, c = chains, cap = capacity, s = stride
         guard k > 0 else { return }
         filled = 0
+        var rng = dither
+        defer { dither = rng }
         modalBlock.withUnsafeMutableBufferPointer { mb in
             block.withUnsafeMutableBufferPointer { bb in
                 let b = bb.baseAddress!
@@ -104,7 +111,7 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
                     for r in 0..<c {
                         let rows = b + (r * s + 1) * n
                         if let q = rotation { q.toDevice(mb.baseAddress! + r * cap * n, rows: k, ldy: n, into: rows, ldx: n) }
-                        adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: rows, count: k * n))
+                        adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: rows, count: k * n), dither: &rng)
                     }
                     for (g, range) in groupRanges.enumerated() {
                         let pairs = range.map { r in (u: UnsafePointer(b + r * s * n), v: UnsafePointer(b + (r * s + 1) * n)) }
@@ -116,7 +123,7 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
                     let source = rotation == nil ? b : mb.baseAddress!
                     if k < cap { for r in 1..<Swift.max(c, 1) { (source + r * k * n).update(from: source + r * cap * n, count: k * n) } }
                     if let q = rotation { q.toDevice(source, rows: c * k, ldy: n, into: b, ldx: n) }
-                    adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: b, count: c * k * n))
+                    adc?.quantizeInPlace(UnsafeMutableBufferPointer(start: b, count: c * k * n), dither: &rng)
                     for (g, range) in groupRanges.enumerated() {
                         accumulator.add(group: g, rows: b + range.lowerBound * k * n, count: range.count * k)
                     }

@@ -159,13 +159,14 @@ extension ThermodynamicDevice {
         } else {
             burnSteps = try relax(chains, programmed, bias: bias, time: burn)
             let adc = outputQuantizer(chains)
+            var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
             var readout = [Scalar](repeating: 0, count: chainsTotal * n)
             for _ in 0..<readoutsPerChain {
                 chains.step(stepsPerSample)
                 let body = { (p: UnsafePointer<Scalar>, ld: Int) in
                     readout.withUnsafeMutableBufferPointer { rb in
                         for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
-                        adc?.quantizeInPlace(rb)
+                        adc?.quantizeInPlace(rb, dither: &dither)
                         sums.withUnsafeMutableBufferPointer { sb in
                             for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
                         }

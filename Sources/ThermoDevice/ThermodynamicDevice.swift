@@ -279,13 +279,18 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Double)
     func outputQuantizer(_ chains: LangevinChains<Scalar>) -> UniformQuantizer? {
         guard let bits = configuration.outputConverter.bits else { return nil }
-        if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r) }
+        let rounding = configuration.outputConverter.rounding
+        if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r, rounding: rounding) }
         var m = 0.0
         chains.withState { p, ld in
             for r in 0..<chains.chains { for j in 0..<chains.dimension { m = Swift.max(m, abs(Double(p[r * ld + j]))) } }
         }
-        return UniformQuantizer(bits: bits, range: Swift.max(2 * m, .leastNormalMagnitude))
+        return UniformQuantizer(bits: bits, range: Swift.max(2 * m, .leastNormalMagnitude), rounding: rounding)
     }
+
+    /// Seed of the ADC dither of the current call (`.subtractiveDither`): known to the digital side, which
+    /// subtracts it after conversion (docs/device.md#dithered-adc).
+    var ditherSeed: UInt64 { configuration.seed ^ (calls &* 0x9E37_79B9_7F4A_7C15) ^ 0xD17E_D17E }
 
     /// Scales `b` into the DAC range (γ = range / max|b|) and quantises it. Returns `(b', γ)`.
     /// Inputs are always normalised by their own absmax (the gain γ is sent with them and undone on

@@ -59,7 +59,7 @@ struct DeviceOptions<Targets: DeviceTargets>: ParsableArguments {
     var dacRange: DACRange?
     @Option(name: .customLong("adc-bits"), help: Self.help(.adcBits, "ADC bits for readouts (range auto-calibrated)."))
     var adcBits: Int?
-    @Option(help: Self.help(.quantization, "Coupling quantisation: conservative (PSD-preserving) or plainRounding."))
+    @Option(help: Self.help(.quantization, "Coupling quantisation: conservative (PSD-preserving, Gershgorin row sums), spectralShift (PSD-preserving with probability 1 − 1e-9, a shift ∝ √(n log n); stochastic rounding) or plainRounding."))
     var quantization: QuantizationScheme?
     @Option(help: Self.help(.mismatch, "Component mismatch ε of every coupling."))
     var mismatch: Double?

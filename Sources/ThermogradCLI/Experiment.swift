@@ -7,6 +7,7 @@ struct Experiment: ParsableCommand {
         abstract: "Reproduce the papers' experiments (CSV, SVG plots and a summary table for each).",
         subcommands: [ExperimentCompare.self, ExperimentQuantization.self, ExperimentMethods.self,
                       ExperimentTNGDMnist.self, ExperimentTNGDTime.self, ExperimentTNGDDelay.self, ExperimentTNGDNoise.self,
-                      ExperimentRuntime.self, ExperimentLoRA.self]
+                      ExperimentRuntime.self, ExperimentLoRA.self, ExperimentMitigation.self,
+                      ExperimentMethodsWidth.self, ExperimentPlot.self]
     )
 }

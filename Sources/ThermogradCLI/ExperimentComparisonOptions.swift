@@ -8,6 +8,9 @@ import Reporting
 import Solvers
 import Training
 
+/// The comparison's defaults for the molecule GIN (printed in the help next to the image defaults).
+private let gnnDefaults = KFACComparisonSettings(model: TrainingConfiguration.ModelKind(rawValue: "gnn")!)
+
 /// Model, schedule, baselines and output of the Adam / K-FAC / TK-FAC comparisons.
 struct ComparisonCommandOptions: ParsableArguments {
     @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate), tiny-cnn (factors ≤ 785 wide), vit (--vit-*; digital K-FAC runs as expand and reduce) or gnn (GIN on the ogbg-molhiv scaffold split; scored by ROC-AUC).")
@@ -22,11 +25,11 @@ struct ComparisonCommandOptions: ParsableArguments {
     // The comparison's defaults live in `KFACComparisonSettings`; an option the user did not pass keeps them.
     @Option(name: .customLong("adam-lr"), help: "Adam learning rate (default \(KFACComparisonSettings().adamLearningRate)).")
     var adamLR: Double?
-    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC (default \(KFACComparisonSettings().kfacInner.rawValue)).")
+    @Option(name: .customLong("kfac-inner"), help: "First-order optimiser inside K-FAC and TK-FAC (default \(KFACComparisonSettings().kfacInner.rawValue); gnn: \(gnnDefaults.kfacInner.rawValue)).")
     var kfacInner: InnerOptimizerArgument?
-    @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC (default \(KFACComparisonSettings().kfacLearningRate)).")
+    @Option(name: .customLong("kfac-lr"), help: "Learning rate of the optimiser inside (T)K-FAC (default \(KFACComparisonSettings().kfacLearningRate); gnn: \(gnnDefaults.kfacLearningRate)).")
     var kfacLR: Double?
-    @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ, π-corrected split (default \(KFACComparisonSettings().kfac.damping)).")
+    @Option(name: .customLong("kfac-damping"), help: "K-FAC damping λ, π-corrected split (default \(KFACComparisonSettings().kfac.damping); gnn: \(gnnDefaults.kfac.damping)).")
     var kfacDamping: Double?
     @Option(name: .customLong("kfac-inv-interval"), help: "T_inv: steps between inversions / device programmings (default \(KFACComparisonSettings().kfac.inverseUpdateInterval)).")
     var kfacInverseInterval: Int?
@@ -41,8 +44,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     var threads: Int?
 
     func comparison() -> KFACComparisonSettings {
-        var c = KFACComparisonSettings()
-        c.model = model
+        var c = KFACComparisonSettings(model: model)
         c.hidden = hidden
         c.vit = vit.configuration
         c.batchSize = batch

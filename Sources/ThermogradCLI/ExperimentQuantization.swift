@@ -33,7 +33,7 @@ struct ExperimentQuantization: ParsableCommand {
     var inputBitsSweep: [Int] = [4, 8]
     @Option(name: .customLong("adc-bits-sweep"), parsing: .upToNextOption, help: "ADC resolutions to sweep (ideal DAC).")
     var outputBitsSweep: [Int] = [4, 8]
-    @Option(parsing: .upToNextOption, help: "Input quantisation schemes: conservative, plainRounding.")
+    @Option(parsing: .upToNextOption, help: "Input quantisation schemes: conservative, plainRounding, spectralShift.")
     var schemes: [String] = ["conservative", "plainRounding"]
     @Flag(help: "Sweep 4, 6, 8, 12, 16 bits for inputs and outputs (overrides the two sweeps).")
     var full = false
@@ -45,7 +45,7 @@ struct ExperimentQuantization: ParsableCommand {
         e.inputBits = full ? QuantizationExperiment.fullBits : inputBitsSweep
         e.outputBits = full ? QuantizationExperiment.fullBits : outputBitsSweep
         e.schemes = try schemes.map { s in
-            guard let q = QuantizationScheme(rawValue: s) else { throw ValidationError("--schemes: use conservative or plainRounding, got \(s)") }
+            guard let q = QuantizationScheme(rawValue: s) else { throw ValidationError("--schemes: use conservative, spectralShift or plainRounding, got \(s)") }
             return q
         }
         do { try e.validate() } catch { throw ValidationError(error.description) }

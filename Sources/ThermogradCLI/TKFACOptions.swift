@@ -33,6 +33,10 @@ struct TKFACMethodOptions: ParsableArguments {
     var noWarmStart = false
     @Option(name: .customLong("time-unit"), help: defaulted("Unit of the analog times: relaxation (1/λ_min of each factor) or tau.", d.timeUnit.rawValue))
     var timeUnit: ThermodynamicKFACOptions.TimeUnit?
+    @Option(help: "Error mitigation: devices per factor whose answers are averaged (default 1).")
+    var ensemble: Int?
+    @Flag(name: .customLong("adc-dither"), help: "Error mitigation: subtractive dither on the ADC (with --adc-bits).")
+    var adcDither = false
 
     /// The TK-FAC options with the passed method settings and device knobs (validated by `configuration()`).
     func options(base: ThermodynamicKFACOptions = ThermodynamicKFACOptions(),
@@ -47,6 +51,8 @@ struct TKFACMethodOptions: ParsableArguments {
         if let readouts { o.readouts = readouts }
         if noWarmStart { o.warmStart = false }
         if let timeUnit { o.timeUnit = timeUnit }
+        if let ensemble { o.ensemble = ensemble }
+        if adcDither { o.outputDither = true }
         try device.apply(to: &o.device, target: .tkfac(base))
         do { _ = try o.configuration() } catch { throw ValidationError(error.description) }
         return o

@@ -30,6 +30,10 @@ struct TNGDOptions: ParsableArguments {
     var adamBetas: [Double] = []
     @Option(name: .customLong("tngd-loss"), help: defaulted("Normalisation of F and ∇ℓ over the batch: mean (F = JᵀHJ/b + λ) or sum (F = JᵀHJ + λ).", d.lossNormalization ?? "mean"))
     var loss: LossNormalization?
+    @Option(name: .customLong("tngd-ensemble"), help: "Error mitigation: average the readouts of K devices with their own noise and mismatch (default 1).")
+    var ensemble: Int?
+    @Flag(name: .customLong("tngd-adc-dither"), help: "Error mitigation: subtractive dither on the ADC (with --adc-bits).")
+    var adcDither = false
 
     func validate() throws {
         if !adamBetas.isEmpty && adamBetas.count != 2 { throw ValidationError("--tngd-adam-betas takes two values, β₁ and β₂") }
@@ -46,6 +50,8 @@ struct TNGDOptions: ParsableArguments {
         if let momentum { s.momentum = momentum }
         if adamBetas.count == 2 { (s.adamBeta1, s.adamBeta2) = (adamBetas[0], adamBetas[1]) }
         if let loss { s.lossNormalization = loss.rawValue }
+        if let ensemble { s.ensemble = ensemble }
+        if adcDither { s.adcDither = true }
         try device.apply(to: &s.device, target: .tngd)
         do { _ = try s.configuration(seed: seed) } catch { throw ValidationError(error.description) }
         return s

@@ -113,4 +113,20 @@ private final class FailingOptimizer: Optimizer {
         #expect(lines.allSatisfy { $0.contains("test roc auc") }, "\(lines)")
         #expect(results.finalTable(title: "t").render().contains("test roc auc"))
     }
+
+    /// `experiment compare --model gnn` runs (T)K-FAC in front of Adam (η 1e-3, λ 1e-3: docs/gnn.md#measured-results);
+    /// every image model keeps the comparison's SGD η 0.05, λ 1e-2.
+    @Test func comparisonDefaultsDependOnTheModel() {
+        let gnn = KFACComparisonSettings(model: TrainingConfiguration.ModelKind(rawValue: "gnn")!)
+        #expect(gnn.kfacInner == .adam && gnn.kfacLearningRate == 1e-3 && gnn.kfac.damping == 1e-3)
+        #expect(gnn.kfacTraining.optimizer == .adam && gnn.kfacTraining.learningRate == 1e-3)
+        #expect(gnn.adamLearningRate == 1e-3 && gnn.compareDevice == KFACComparisonSettings().compareDevice)
+        for model in [TrainingConfiguration.ModelKind.mlp, .cnn, .tinyCNN, .vit] {
+            var expected = KFACComparisonSettings()
+            expected.model = model
+            let settings = KFACComparisonSettings(model: model)
+            #expect(settings == expected, "\(model)")
+            #expect(settings.kfacInner == .sgd && settings.kfacLearningRate == 0.05 && settings.kfac.damping == 1e-2, "\(model)")
+        }
+    }
 }

@@ -2,8 +2,9 @@ import Linalg
 
 /// Shared machinery of element-wise activations `y = f(x)`: the forward map and `∂L/∂x = f'(x) ⊙ g`,
 /// each one loop over raw buffers written without a zeroing pass, split over `ParallelLoop`'s threads
-/// (each element is computed alone, so the split never changes a result).
-@usableFromInline
+/// (each element is computed alone, so the split never changes a result). Both are inlined into their
+/// callers so that the closure is too and the loop vectorises (no call per element).
+@usableFromInline @inline(__always)
 @_specialize(where S == Float)
 @_specialize(where S == Double)
 func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
@@ -18,7 +19,7 @@ func elementwise<S: BLASScalar>(_ x: Matrix<S>, _ f: (S) -> S) -> Matrix<S> {
     }
 }
 
-@usableFromInline
+@usableFromInline @inline(__always)
 @_specialize(where S == Float)
 @_specialize(where S == Double)
 func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, layer: String,
@@ -32,26 +33,6 @@ func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, lay
                 let (cp, gp, dp) = (cb.baseAddress!, gb.baseAddress!, db.baseAddress!)
                 ParallelLoop.forEachChunk(gb.count) { range in
                     for i in range { dp[i] = derivativeTimes(cp[i], gp[i]) }
-                }
-            }
-        }
-    }
-}
-
-/// `∂L/∂x = d ⊙ g` for a cached element-wise derivative `d` (one vectorisable loop).
-@usableFromInline
-@_specialize(where S == Float)
-@_specialize(where S == Double)
-func hadamard<S: BLASScalar>(_ d: Matrix<S>, _ g: Matrix<S>, layer: String) -> Matrix<S> {
-    precondition(g.rows == d.rows && g.columns == d.columns,
-                 "\(layer) backward got \(g.rows)×\(g.columns), expected \(d.rows)×\(d.columns)")
-    guard g.count > 0 else { return g }
-    return d.withUnsafeBufferPointer { db in
-        g.withUnsafeBufferPointer { gb in
-            Matrix<S>(rows: g.rows, columns: g.columns) { rb in
-                let (dp, gp, rp) = (db.baseAddress!, gb.baseAddress!, rb.baseAddress!)
-                ParallelLoop.forEachChunk(gb.count) { range in
-                    for i in range { rp[i] = dp[i] * gp[i] }
                 }
             }
         }
@@ -113,7 +94,7 @@ public final class GELU<Scalar: NeuralScalar>: Module {
     @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        return hadamard(derivative, g, layer: "GELU")
+        return elementwiseBackward(derivative, g, layer: "GELU") { d, g in d * g }
     }
 }
 

@@ -33,6 +33,10 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
     public var dacBits: Int?
     /// ADC bits of the readouts, auto-ranged (nil: ideal).
     public var adcBits: Int?
+    /// Subtractive dither on the ADC (docs/device.md#dithered-adc); nil or false: rounding to nearest.
+    public var adcDither: Bool? = nil
+    /// Devices averaged (docs/device.md#ensembles); nil: 1.
+    public var ensemble: Int? = nil
     /// Resistor mismatch ε (nil: 0).
     public var mismatch: Double? = 0
     /// `exact` (the default for new settings) or `euler-maruyama`; nil (a `config.json` written before the
@@ -62,10 +66,12 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
         let device = try ThermodynamicNaturalGradientConfiguration.device(
             noise: noise, timeStep: timeStep, seed: seed &* 7919 &+ 17,
             inputConverter: dacBits.map { .init(bits: $0, range: 1) } ?? .ideal,
-            outputConverter: adcBits.map { .init(bits: $0, range: nil) } ?? .ideal, mismatch: mismatch ?? 0, costModel: costModel)
+            outputConverter: adcBits.map { .init(bits: $0, range: nil, rounding: adcDither == true ? .subtractiveDither : .nearest) } ?? .ideal,
+            mismatch: mismatch ?? 0, costModel: costModel)
         return try ThermodynamicNaturalGradientConfiguration(analogTime: analogTime, damping: damping, delay: delay,
                                                              averagingTime: averagingTime, initialState: start,
-                                                             lossNormalization: loss, integrator: chosen, device: device)
+                                                             lossNormalization: loss, integrator: chosen, ensemble: ensemble ?? 1,
+                                                             device: device)
     }
 
     /// The device knobs TNGD lets a user set; its DAC range is fixed (±1), its noise seed derives from the
@@ -101,6 +107,7 @@ public struct ThermodynamicNaturalGradientSettings: Sendable, Equatable, Codable
 
     public var description: String {
         "TNGD \(integrator ?? "euler-maruyama"), t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, t_d \(delay)τ, averaging \(averagingTime)τ, start \(initialState), momentum \(momentum), Adam β (\(adamBeta1), \(adamBeta2)), loss \(lossNormalization ?? "mean"), "
-            + "DAC \(dacBits.map { "\($0) bits" } ?? "ideal"), ADC \(adcBits.map { "\($0) bits" } ?? "ideal"), mismatch \(mismatch ?? 0)"
+            + "DAC \(dacBits.map { "\($0) bits" } ?? "ideal"), ADC \(adcBits.map { "\($0) bits\(adcDither == true ? " dithered" : "")" } ?? "ideal"), "
+            + "mismatch \(mismatch ?? 0)\(ensemble.map { $0 > 1 ? ", ensemble of \($0)" : "" } ?? "")"
     }
 }

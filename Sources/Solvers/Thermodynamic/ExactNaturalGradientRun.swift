@@ -28,8 +28,9 @@ struct ExactNaturalGradientRun<Scalar: NeuralScalar> {
     let basis: GaussNewtonEigenbasis<Scalar>
     let damping: Double
     let schedule: OrnsteinUhlenbeckRun
-    /// ADC resolution in bits and fixed range (nil range: `2 max|x|` at the first readout of the run).
-    let adc: (bits: Int, range: Double?)?
+    /// ADC resolution in bits, fixed range (nil range: `2 max|x|` at the first readout of the run) and rounding
+    /// (`.subtractiveDither` draws each readout value's dither from the run's generator).
+    let adc: (bits: Int, range: Double?, rounding: DeviceConfiguration.Converter.Rounding)?
 
     /// Readout (the average of the `k` readouts, through the ADC) and the state after the delay.
     func run(start x0: [Scalar], input c: [Scalar], rng: inout Xoshiro256StarStar) -> (readout: [Scalar], state: [Scalar]) {
@@ -56,13 +57,13 @@ struct ExactNaturalGradientRun<Scalar: NeuralScalar> {
         }
     }
 
-    private func quantize(_ x: inout [Scalar], _ quantizer: inout UniformQuantizer?) {
-        guard let (bits, range) = adc else { return }
+    private func quantize(_ x: inout [Scalar], _ quantizer: inout UniformQuantizer?, _ rng: inout Xoshiro256StarStar) {
+        guard let (bits, range, rounding) = adc else { return }
         if quantizer == nil {
             let r = range ?? Swift.max(2 * x.reduce(0.0) { Swift.max($0, abs(Double($1))) }, .leastNormalMagnitude)
-            quantizer = UniformQuantizer(bits: bits, range: r)
+            quantizer = UniformQuantizer(bits: bits, range: r, rounding: rounding)
         }
-        x.withUnsafeMutableBufferPointer { quantizer!.quantizeInPlace($0) }
+        x.withUnsafeMutableBufferPointer { quantizer!.quantizeInPlace($0, dither: &rng) }
     }
 
     /// Average and state from their joint law (no ADC, or one readout).
@@ -109,7 +110,7 @@ struct ExactNaturalGradientRun<Scalar: NeuralScalar> {
             lift(correction, into: &state)
         }
         var quantizer: UniformQuantizer? = nil
-        quantize(&readout, &quantizer)
+        quantize(&readout, &quantizer, &rng)
         return (readout, state)
     }
 
@@ -143,7 +144,7 @@ struct ExactNaturalGradientRun<Scalar: NeuralScalar> {
             x = xf
             lift(y.indices.map { y[$0] - pf[$0] }, into: &x)
             var readout = x
-            quantize(&readout, &quantizer)
+            quantize(&readout, &quantizer, &rng)
             for i in 0..<n { sum[i] += Double(readout[i]) }
         }
         let average = sum.map { Scalar($0 / Double(s.readouts)) }

@@ -158,15 +158,16 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
                 chains.step(steps - window)
                 // One readout through the ADC (auto range fixed at the first readout of the run).
                 var adc: UniformQuantizer? = nil
+                var dither = Xoshiro256StarStar(seed: seed, stream: 0xD1)
                 func read() -> [Scalar] {
                     var x = chains.withState { p, _ in Array(UnsafeBufferPointer(start: p, count: n)) }
                     if let bits = d.outputConverter.bits {
                         if adc == nil {
                             let range = d.outputConverter.range
                                 ?? Swift.max(2 * x.reduce(0.0) { Swift.max($0, abs(Double($1))) }, .leastNormalMagnitude)
-                            adc = UniformQuantizer(bits: bits, range: range)
+                            adc = UniformQuantizer(bits: bits, range: range, rounding: d.outputConverter.rounding)
                         }
-                        x.withUnsafeMutableBufferPointer { adc!.quantizeInPlace($0) }
+                        x.withUnsafeMutableBufferPointer { adc!.quantizeInPlace($0, dither: &dither) }
                     }
                     return x
                 }
@@ -216,7 +217,7 @@ public final class NaturalGradientDevice<Scalar: NeuralScalar> {
         } catch {
             throw .invalidConfiguration(field: "averagingTime", value: "\(c.averagingTime)", requirement: error.description)
         }
-        let adc = d.outputConverter.bits.map { (bits: $0, range: d.outputConverter.range) }
+        let adc = d.outputConverter.bits.map { (bits: $0, range: d.outputConverter.range, rounding: d.outputConverter.rounding) }
         let run = ExactNaturalGradientRun(basis: basis, damping: Double(f.damping), schedule: schedule, adc: adc)
         var rng = Xoshiro256StarStar(seed: d.seed ^ (runs &* 0x9E37_79B9_7F4A_7C15), stream: 40)
         var (readout, carried) = run.run(start: initial, input: bias, rng: &rng)

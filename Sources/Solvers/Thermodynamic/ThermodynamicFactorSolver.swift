@@ -28,13 +28,13 @@ import ThermoDevice
 /// `device_dac_diagonal_shift_max` over the latest programming of every factor (see `DACStatistics`).
 public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     public let configuration: ThermodynamicKFACConfiguration
-    private var baseMetrics = FactorSolverMetrics()
-    private var ledger = DeviceCostLedger()
-    private var errors = 0
-    private var valuesSent = 0
-    private var lastErrorBar = 0.0
+    var baseMetrics = FactorSolverMetrics()
+    var ledger = DeviceCostLedger()
+    var errors = 0
+    var valuesSent = 0
+    var lastErrorBar = 0.0
     /// The coupling DAC's effect on the latest programming of every factor (factor feed with a quantised DAC).
-    private var dacStatistics: [String: DACStatistics] = [:]
+    var dacStatistics: [String: DACStatistics] = [:]
     /// Diagnostics: digital K-FAC's inverses per layer (Cholesky of the same damped EMA factors) and the
     /// last relative error `‖U − U_K-FAC‖_F / ‖U_K-FAC‖_F` per layer. Never used for the update.
     private var referenceInverses: [String: (activation: Matrix<Scalar>, gradient: Matrix<Scalar>)] = [:]
@@ -44,27 +44,27 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     /// Cholesky inverse per factor per refresh and two gemms per step; off by default.
     public var measuresUpdateError = false
 
-    /// A layer's two devices (their noise counters advance with every call).
-    private struct Devices {
-        var activation: ThermodynamicDevice<Scalar>
-        var gradient: ThermodynamicDevice<Scalar>
+    /// A layer's devices, `configuration.ensemble` per factor (their noise counters advance with every call).
+    struct Devices {
+        var activation: [ThermodynamicDevice<Scalar>]
+        var gradient: [ThermodynamicDevice<Scalar>]
     }
     /// What a refresh leaves for `precondition`.
-    private struct LayerState {
+    struct LayerState {
         /// Method 1: the device inverses `Â⁻¹`, `Ĝ⁻¹`.
         var activationInverse: Matrix<Scalar>?
         var gradientInverse: Matrix<Scalar>?
-        /// Method 2: the damped factors as handed over and as programmed.
+        /// Method 2: the damped factors as handed over and as programmed (one per ensemble member).
         var activationDamped: Matrix<Scalar>?
         var gradientDamped: Matrix<Scalar>?
-        var activationProgrammed: ProgrammedMatrix<Scalar>?
-        var gradientProgrammed: ProgrammedMatrix<Scalar>?
+        var activationProgrammed: [ProgrammedMatrix<Scalar>]?
+        var gradientProgrammed: [ProgrammedMatrix<Scalar>]?
         /// Method 2 warm starts: the previous `X` (`n_G × n_A`) and `Uᵀ` (`n_A × n_G`).
         var previousX: Matrix<Scalar>?
         var previousUTransposed: Matrix<Scalar>?
     }
-    private var devices: [String: Devices] = [:]
-    private var layers: [String: LayerState] = [:]
+    var devices: [String: Devices] = [:]
+    var layers: [String: LayerState] = [:]
     /// Raw feed: per block name, the block's current (merged) capture, read at `refresh`.
     private let rawSources: [String: () -> KroneckerCapture<Scalar>?]
 
@@ -119,23 +119,48 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
     // MARK: Devices
 
     /// The devices of `layer`: seeds from the configured device seed and a stable hash of the layer name,
-    /// so each factor of each layer is its own physical device (own mismatch pattern).
-    private func devicePair(_ layer: String) -> Devices {
+    /// so each factor of each layer is its own physical device (own mismatch pattern). Ensemble members
+    /// beyond the first take the next seeds of the same stream (member 0 is the single device's).
+    func devicePair(_ layer: String) -> Devices {
         if let d = devices[layer] { return d }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in layer.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         var rng = Xoshiro256StarStar(seed: configuration.device.seed ^ hash, stream: 0x544B_4641)
         let base = configuration.device
-        let pair = Devices(activation: ThermodynamicDevice(configuration: base.withSeed(rng.next())),
-                           gradient: ThermodynamicDevice(configuration: base.withSeed(rng.next())))
+        var pair = Devices(activation: [ThermodynamicDevice(configuration: base.withSeed(rng.next()))],
+                           gradient: [ThermodynamicDevice(configuration: base.withSeed(rng.next()))])
+        for _ in 1..<configuration.ensemble {
+            pair.activation.append(ThermodynamicDevice(configuration: base.withSeed(rng.next())))
+            pair.gradient.append(ThermodynamicDevice(configuration: base.withSeed(rng.next())))
+        }
         devices[layer] = pair
         return pair
+    }
+
+    /// Programs `m` on every member of an ensemble: the programmed matrices and the members' costs.
+    func programAll(_ m: Matrix<Scalar>, on members: [ThermodynamicDevice<Scalar>], layer: String, factor: String,
+                    rawValues: Int?) throws(KFACError) -> (programmed: [ProgrammedMatrix<Scalar>], costs: [DeviceCost]) {
+        var ps: [ProgrammedMatrix<Scalar>] = [], cs: [DeviceCost] = []
+        for d in members {
+            let (p, c) = try program(m, on: d, layer: layer, factor: factor, rawValues: rawValues)
+            ps.append(p); cs.append(c)
+        }
+        return (ps, cs)
+    }
+
+    /// The ensemble average `(1/K) Σ_k M_k` (docs/device.md#ensembles); one member is returned unchanged.
+    static func average(_ ms: [Matrix<Scalar>]) -> Matrix<Scalar> {
+        guard ms.count > 1 else { return ms[0] }
+        var sum = ms[0]
+        for m in ms.dropFirst() { sum.axpy(1, m) }
+        sum.scale(by: Scalar(1 / Double(ms.count)))
+        return sum
     }
 
     /// Programs a damped factor on `device`. With the raw feed the couplings are already the quantised
     /// arrays' Gram matrix, so the DAC is bypassed for the couplings (mismatch still applies) and the
     /// raw-array transfer cost replaces the coupling transfer cost.
-    private func program(_ m: Matrix<Scalar>, on device: ThermodynamicDevice<Scalar>, layer: String, factor: String,
+    func program(_ m: Matrix<Scalar>, on device: ThermodynamicDevice<Scalar>, layer: String, factor: String,
                          rawValues: Int?) throws(KFACError) -> (ProgrammedMatrix<Scalar>, DeviceCost) {
         do {
             guard let values = rawValues else {
@@ -194,22 +219,37 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             let damped = try dampedFactors(layer: layer, factors: factors, damping: damping)
             var pair = devicePair(layer)
             defer { devices[layer] = pair }
-            let (pa, costA) = try program(damped.activation, on: pair.activation, layer: layer, factor: "A + λ_A I",
-                                          rawValues: damped.raw?.0)
-            let (pg, costG) = try program(damped.gradient, on: pair.gradient, layer: layer, factor: "G + λ_G I",
-                                          rawValues: damped.raw?.1)
+            let (pa, costA) = try programAll(damped.activation, on: pair.activation, layer: layer, factor: "A + λ_A I",
+                                             rawValues: damped.raw?.0)
+            let (pg, costG) = try programAll(damped.gradient, on: pair.gradient, layer: layer, factor: "G + λ_G I",
+                                             rawValues: damped.raw?.1)
             var state = layers[layer] ?? LayerState()
+            // Every member of an ensemble is its own device, all running in parallel: the critical path is the
+            // slowest member's, the serial time and energy add up.
+            var criticalPath = 0.0, serial = DeviceCost()
             switch configuration.method {
             case .inversion:
-                let ia = try invert(pa, on: &pair.activation, layer: layer, factor: "A + λ_A I")
-                let ig = try invert(pg, on: &pair.gradient, layer: layer, factor: "G + λ_G I")
-                let a = costA + ia.cost, g = costG + ig.cost
-                ledger.add(layer: layer, criticalPath: Swift.max(a.deviceSeconds, g.deviceSeconds), serial: a + g)
-                lastErrorBar = 0.5 * (ia.relativeErrorBar + ig.relativeErrorBar)
-                state.activationInverse = Self.symmetrized(ia.estimate)
-                state.gradientInverse = Self.symmetrized(ig.estimate)
+                var ia: [Matrix<Scalar>] = [], ig: [Matrix<Scalar>] = [], bar = 0.0
+                for k in pa.indices {
+                    let a = try invert(pa[k], on: &pair.activation[k], layer: layer, factor: "A + λ_A I")
+                    let g = try invert(pg[k], on: &pair.gradient[k], layer: layer, factor: "G + λ_G I")
+                    let ca = costA[k] + a.cost, cg = costG[k] + g.cost
+                    criticalPath = Swift.max(criticalPath, ca.deviceSeconds, cg.deviceSeconds)
+                    serial = serial + ca + cg
+                    bar += 0.5 * (a.relativeErrorBar + g.relativeErrorBar)
+                    ia.append(a.estimate); ig.append(g.estimate)
+                }
+                ledger.add(layer: layer, criticalPath: criticalPath, serial: serial)
+                // Independent members: the statistical error bar of the average shrinks by √K.
+                lastErrorBar = bar / Double(pa.count) / Double(pa.count).squareRoot()
+                state.activationInverse = Self.symmetrized(Self.average(ia))
+                state.gradientInverse = Self.symmetrized(Self.average(ig))
             case .linearSystems:
-                ledger.add(layer: layer, criticalPath: Swift.max(costA.deviceSeconds, costG.deviceSeconds), serial: costA + costG)
+                for k in pa.indices {
+                    criticalPath = Swift.max(criticalPath, costA[k].deviceSeconds, costG[k].deviceSeconds)
+                    serial = serial + costA[k] + costG[k]
+                }
+                ledger.add(layer: layer, criticalPath: criticalPath, serial: serial)
                 state.activationDamped = damped.activation
                 state.gradientDamped = damped.gradient
                 state.activationProgrammed = pa
@@ -276,122 +316,49 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         guard let pa = state.activationProgrammed, let pg = state.gradientProgrammed else {
             throw .layerNotRefreshed(layer: layer, solver: name)
         }
-        guard gradient.rows == pg.size, gradient.columns == pa.size else {
+        guard gradient.rows == pg[0].size, gradient.columns == pa[0].size else {
             throw .shapeMismatch(layer: layer, detail: "gradient \(gradient.rows)×\(gradient.columns), "
-                                    + "factors G \(pg.size)², A \(pa.size)²")
+                                    + "factors G \(pg[0].size)², A \(pa[0].size)²")
         }
         var pair = devicePair(layer)
         defer { devices[layer] = pair }
         let c = configuration
-        func solve(_ p: ProgrammedMatrix<Scalar>, _ rhs: Matrix<Scalar>, warm: Matrix<Scalar>?,
-                   device: inout ThermodynamicDevice<Scalar>, what: String) throws(KFACError) -> BatchedSolveResult<Scalar> {
+        /// Solves on every member (each warm-started from the previous ensemble average) and averages:
+        /// (average, critical path = slowest member, serial cost, mean error bar / √K).
+        func solve(_ ps: [ProgrammedMatrix<Scalar>], _ rhs: Matrix<Scalar>, warm: Matrix<Scalar>?,
+                   members: inout [ThermodynamicDevice<Scalar>], what: String) throws(KFACError)
+            -> (solutions: Matrix<Scalar>, seconds: Double, cost: DeviceCost, bar: Double) {
             let useWarm = c.warmStart ? warm.flatMap { $0.rows == rhs.rows && $0.columns == rhs.columns ? $0 : nil } : nil
-            let time = c.analogTime.inTau(relaxationTime: p.relaxationTime)
-            let burn = (useWarm == nil ? c.burnIn : c.warmStartBurnIn).inTau(relaxationTime: p.relaxationTime)
-            do {
-                return try device.solve(p, rightHandSides: rhs, time: time,
-                                        sampleInterval: time / Double(c.readoutsPerRightHandSide),
-                                        burnIn: burn, warmStart: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide)
-            } catch {
-                errors += 1
-                throw .device(layer: layer, operation: what, error: error)
+            var xs: [Matrix<Scalar>] = [], seconds = 0.0, cost = DeviceCost(), bar = 0.0
+            for k in ps.indices {
+                let p = ps[k]
+                let time = c.analogTime.inTau(relaxationTime: p.relaxationTime)
+                let burn = (useWarm == nil ? c.burnIn : c.warmStartBurnIn).inTau(relaxationTime: p.relaxationTime)
+                do {
+                    let r = try members[k].solve(p, rightHandSides: rhs, time: time,
+                                                 sampleInterval: time / Double(c.readoutsPerRightHandSide),
+                                                 burnIn: burn, warmStart: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide)
+                    xs.append(r.solutions)
+                    seconds = Swift.max(seconds, r.cost.deviceSeconds)
+                    cost = cost + r.cost
+                    bar += r.relativeErrorBar
+                } catch {
+                    errors += 1
+                    throw .device(layer: layer, operation: what, error: error)
+                }
             }
+            let k = Double(ps.count)
+            return (Self.average(xs), seconds, cost, bar / k / k.squareRoot())
         }
-        let x = try solve(pg, gradient, warm: state.previousX, device: &pair.gradient, what: "solve (G + λ_G I) X = ∇")
-        let ut = try solve(pa, x.solutions.transposed(), warm: state.previousUTransposed, device: &pair.activation,
+        let x = try solve(pg, gradient, warm: state.previousX, members: &pair.gradient, what: "solve (G + λ_G I) X = ∇")
+        let ut = try solve(pa, x.solutions.transposed(), warm: state.previousUTransposed, members: &pair.activation,
                            what: "solve (A + λ_A I) Uᵀ = Xᵀ")
         state.previousX = x.solutions
         state.previousUTransposed = ut.solutions
         // The two solves depend on each other: their device times add up on this layer's critical path.
-        ledger.add(layer: layer, criticalPath: x.cost.deviceSeconds + ut.cost.deviceSeconds, serial: x.cost + ut.cost)
+        ledger.add(layer: layer, criticalPath: x.seconds + ut.seconds, serial: x.cost + ut.cost)
         valuesSent += gradient.count * 2
-        lastErrorBar = 0.5 * (x.relativeErrorBar + ut.relativeErrorBar)
+        lastErrorBar = 0.5 * (x.bar + ut.bar)
         return ut.solutions.transposed()
     }
-
-    // MARK: State
-
-    /// Method 1: the device inverses. Method 2: the damped factors (re-programmed on import: programming
-    /// is deterministic for a device seed) and the warm starts. Both: each device's call counter (noise seeds).
-    public func exportState() -> [String: Matrix<Scalar>] {
-        var out: [String: Matrix<Scalar>] = [:]
-        for (layer, s) in layers {
-            if let m = s.activationInverse { out["\(layer).activation_inverse"] = m }
-            if let m = s.gradientInverse { out["\(layer).gradient_inverse"] = m }
-            if let m = s.activationDamped { out["\(layer).activation_damped"] = m }
-            if let m = s.gradientDamped { out["\(layer).gradient_damped"] = m }
-            if let m = s.previousX { out["\(layer).warm_x"] = m }
-            if let m = s.previousUTransposed { out["\(layer).warm_ut"] = m }
-        }
-        for (layer, d) in devices {
-            // Call counters as (low 20 bits, the rest) per device: each word exact in Float (< 2^24) up to 2^44 calls.
-            func words(_ c: UInt64) -> [Scalar] { [Scalar(Double(c & 0xF_FFFF)), Scalar(Double(c >> 20))] }
-            out["\(layer).device_calls"] = Matrix(rows: 1, columns: 4, storage: words(d.activation.calls) + words(d.gradient.calls))
-        }
-        // Cumulative device accounting, so that a resumed run's metrics continue the interrupted run's
-        // (modelled device terms only: the simulator's wall time is this process's, not the device's).
-        let s = ledger.serial
-        out["device_ledger"] = Matrix(rows: 1, columns: 11, storage: [
-            ledger.totalParallelSeconds, Double(ledger.closedSteps + (ledger.hasOpenStep ? 1 : 0)), s.dacTransferSeconds,
-            s.programmingSeconds, s.equilibrationSeconds, s.samplingSeconds, s.adcReadoutSeconds, s.energyJoules,
-            Double(s.readouts), Double(valuesSent), Double(errors),
-        ].map { Scalar($0) })
-        return out
-    }
-
-    public func importState(_ state: [String: Matrix<Scalar>]) throws(KFACError) {
-        var restored: [String: LayerState] = [:]
-        var names = Set<String>()
-        let savedLedger = state["device_ledger"]
-        for key in state.keys {
-            for suffix in [".activation_inverse", ".activation_damped", ".device_calls"] where key.hasSuffix(suffix) {
-                names.insert(String(key.dropLast(suffix.count)))
-            }
-        }
-        devices = [:]
-        for layer in names {
-            var s = LayerState()
-            s.activationInverse = state["\(layer).activation_inverse"]
-            s.gradientInverse = state["\(layer).gradient_inverse"]
-            s.activationDamped = state["\(layer).activation_damped"]
-            s.gradientDamped = state["\(layer).gradient_damped"]
-            s.previousX = state["\(layer).warm_x"]
-            s.previousUTransposed = state["\(layer).warm_ut"]
-            var pair = devicePair(layer)
-            if let calls = state["\(layer).device_calls"] {
-                // (low 20 bits, rest) per device; an older checkpoint stored one exact count per device.
-                let w = calls.storage.map { UInt64(Double($0)) }
-                guard w.count == 4 || w.count == 2 else {
-                    throw .stateMismatch(key: "\(layer).device_calls", detail: "expected 4 (or 2) device call counts, found \(w.count)")
-                }
-                let (a, g) = w.count == 4 ? (w[0] | w[1] << 20, w[2] | w[3] << 20) : (w[0], w[1])
-                pair.activation = ThermodynamicDevice(configuration: pair.activation.configuration, calls: a)
-                pair.gradient = ThermodynamicDevice(configuration: pair.gradient.configuration, calls: g)
-                devices[layer] = pair
-            }
-            if configuration.method == .linearSystems {
-                // Raw feed: the saved couplings are the quantised arrays' Gram matrix; do not quantise again.
-                let bypass: Int? = configuration.feed == .raw ? 0 : nil
-                guard let a = s.activationDamped, let g = s.gradientDamped else {
-                    if s.activationInverse == nil { continue }
-                    throw .stateMismatch(key: layer, detail: "damped factors missing from the saved \(name) state")
-                }
-                s.activationProgrammed = try program(a, on: pair.activation, layer: layer, factor: "A + λ_A I", rawValues: bypass).0
-                s.gradientProgrammed = try program(g, on: pair.gradient, layer: layer, factor: "G + λ_G I", rawValues: bypass).0
-            }
-            restored[layer] = s
-        }
-        layers = restored
-        // After the re-programming above (which counts values and costs again): the saved totals win.
-        if let l = savedLedger?.storage.map({ Double($0) }), l.count == 11 {
-            var serial = DeviceCost()
-            serial.dacTransferSeconds = l[2]; serial.programmingSeconds = l[3]; serial.equilibrationSeconds = l[4]
-            serial.samplingSeconds = l[5]; serial.adcReadoutSeconds = l[6]; serial.energyJoules = l[7]
-            serial.readouts = Int(l[8])
-            ledger = DeviceCostLedger(restoring: l[0], closedSteps: Int(l[1]), serial: serial)
-            valuesSent = Int(l[9])
-            errors = Int(l[10])
-        }
-    }
-
 }

@@ -92,6 +92,11 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     /// Raw feed: batch rows per array for the cost model when no capture is available (the layer's
     /// captured rows are used otherwise).
     public var batchSize: Int
+    /// Error mitigation by ensembles (docs/device.md#ensembles): `K` devices per factor, each with its own seed
+    /// (own mismatch and stochastic-rounding draws), all programmed with the same factor and run in parallel;
+    /// their inverses (Method 1) or solutions (Method 2) are averaged. Unbiased per-device errors shrink in
+    /// variance by `1/K`; device time is the slowest member's, energy `K` times. 1: one device per factor.
+    public var ensemble: Int = 1
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
     /// device's noise level per docs/device.md#non-idealities) and ideal converters; Method 1 readouts from
@@ -166,14 +171,20 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         }
         guard chainsPerRightHandSide >= 2 else { throw fail("chainsPerRightHandSide", chainsPerRightHandSide, "at least 2 (error bar)") }
         guard batchSize >= 1 else { throw fail("batchSize", batchSize, "must be ≥ 1") }
+        guard (1...64).contains(ensemble) else {
+            throw fail("ensemble", ensemble, "devices per factor must be 1…64 (1: no ensemble)")
+        }
     }
 
-    /// Short label for tables and plots, e.g. `"TK-FAC M1 in8c/out8"`.
+    /// Short label for tables and plots, e.g. `"TK-FAC M1 in8c/out8"` (`c`/`s`/`p`: conservative, spectral-shift or
+    /// plain quantisation; `out4d`: dithered ADC; `×4`: ensemble of 4).
     public var label: String {
         let fixed = device.inputConverter.range.map { " fixed ±\($0)" } ?? ""
-        let inBits = device.inputConverter.bits.map { "in\($0)\(device.matrixQuantization == .conservative ? "c" : "p")\(fixed)" } ?? "in∞"
-        let outBits = device.outputConverter.bits.map { "out\($0)" } ?? "out∞"
-        return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")"
+        let scheme = [QuantizationScheme.conservative: "c", .spectralShift: "s", .plainRounding: "p"][device.matrixQuantization] ?? ""
+        let inBits = device.inputConverter.bits.map { "in\($0)\(scheme)\(fixed)" } ?? "in∞"
+        let dither = device.outputConverter.rounding == .subtractiveDither ? "d" : ""
+        let outBits = device.outputConverter.bits.map { "out\($0)\(dither)" } ?? "out∞"
+        return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")\(ensemble > 1 ? " ×\(ensemble)" : "")"
     }
 
     public var description: String {
@@ -188,6 +199,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
                       "cold burn-in \(burnIn)"]
         }
         if feed == .raw { parts.append("batch \(batchSize)") }
+        if ensemble > 1 { parts.append("ensemble of \(ensemble) devices per factor") }
         return "TK-FAC(" + parts.joined(separator: ", ") + "; \(device))"
     }
 }

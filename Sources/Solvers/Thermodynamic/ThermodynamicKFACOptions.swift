@@ -26,6 +26,10 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var stochasticRounding = false
     /// ADC bits for readouts (nil: ideal), auto-ranged.
     public var outputBits: Int? = nil
+    /// Subtractive dither on the ADC (docs/device.md#dithered-adc); nil or false: plain rounding to nearest.
+    public var outputDither: Bool? = nil
+    /// Devices per factor whose answers are averaged (docs/device.md#ensembles); nil: 1.
+    public var ensemble: Int? = nil
     /// Inverse temperature β (noise `sqrt(2/β)`; κ0 = 1/β).
     public var beta: Double = 1e6
     /// Component mismatch ε.
@@ -68,7 +72,8 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
             throw .invalidConfiguration(field: "tkfac.feed", value: feed, requirement: "use factors or raw")
         }
         guard let q = QuantizationScheme(rawValue: quantization) else {
-            throw .invalidConfiguration(field: "tkfac.quantization", value: quantization, requirement: "use conservative or plainRounding")
+            throw .invalidConfiguration(field: "tkfac.quantization", value: quantization,
+                                        requirement: "use conservative, spectralShift or plainRounding")
         }
         guard let integration = DeviceConfiguration.Integrator(rawValue: integrator ?? DeviceConfiguration.Integrator.eigenbasis.rawValue),
               integration.isExact else {
@@ -81,17 +86,22 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
                 beta: beta, timeStep: 1e4, integrator: integration,
                 inputConverter: DeviceConfiguration.Converter(bits: inputBits, range: inputRange,
                                                           rounding: stochasticRounding ? .stochastic : .nearest),
-                matrixQuantization: q, outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil),
+                matrixQuantization: q,
+                outputConverter: DeviceConfiguration.Converter(bits: outputBits, range: nil,
+                                                               rounding: outputDither == true ? .subtractiveDither : .nearest),
                 mismatch: mismatch, seed: seed)
         } catch {
             throw .invalidConfiguration(field: "tkfac.device", value: "\(error)", requirement: "see the device's message")
         }
         func d(_ x: Double) -> AnalogDuration { timeUnit == .tau ? .tau(x) : .relaxationTimes(x) }
-        return try ThermodynamicKFACConfiguration(
+        var c = try ThermodynamicKFACConfiguration(
             method: m, feed: f, device: device, samples: samples,
             targetRelativeError: targetError ?? CovarianceSampling.standard.targetRelativeError, sampleSpacing: d(sampleSpacing), analogTime: d(analogTime),
             readoutsPerRightHandSide: readouts, chainsPerRightHandSide: 2, warmStart: warmStart, burnIn: d(burnIn),
             warmStartBurnIn: d(warmStartBurnIn))
+        c.ensemble = ensemble ?? 1
+        try c.validate()
+        return c
     }
 
     public var description: String { (try? configuration().description) ?? "TK-FAC(invalid options)" }

@@ -8,8 +8,14 @@ import ThermoDevice
 /// (`g̃ ≈ (F + λI)⁻¹ b` up to the finite time and the thermal noise). The device carries its own physical
 /// state to the next solve (`ThermodynamicNaturalGradientConfiguration.InitialState`), so the caller's
 /// `warmStart` is not used. Cost and device figures of each run are in `lastReadout` and `metrics`.
+///
+/// With `configuration.ensemble = K > 1` (docs/device.md#ensembles) `K` devices with their own seeds run the same
+/// solve in parallel and the readouts are averaged: the cost is `DeviceCost.parallel` of theirs.
 public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver {
+    /// The device (the first member of an ensemble).
     public let device: NaturalGradientDevice<Scalar>
+    /// Ensemble members beyond the first (empty without an ensemble).
+    public let otherMembers: [NaturalGradientDevice<Scalar>]
     /// The last device run (nil before the first or after a failure).
     public private(set) var lastReadout: NaturalGradientReadout<Scalar>?
     /// Device cost summed over the solves so far.
@@ -19,7 +25,13 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
 
     public init(configuration: ThermodynamicNaturalGradientConfiguration) {
         device = NaturalGradientDevice(configuration: configuration)
+        otherMembers = (1..<Swift.max(configuration.ensemble, 1)).map { k in
+            NaturalGradientDevice(configuration: configuration.withSeed(configuration.device.seed ^ (UInt64(k) &* 0xD6E8_FEB8_6659_FD93)))
+        }
     }
+
+    /// Every member of the ensemble, the first one first.
+    public var members: [NaturalGradientDevice<Scalar>] { [device] + otherMembers }
 
     public var configuration: ThermodynamicNaturalGradientConfiguration { device.configuration }
     public var name: String { "thermodynamic" }
@@ -36,8 +48,9 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
         try linearize(f)
         let d = clock.now - start
         lastLinearizationSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        let r: NaturalGradientReadout<Scalar>
-        do { r = try device.run(f, gradient: rhs) } catch { throw .device(detail: error.description) }
+        var runs: [NaturalGradientReadout<Scalar>] = []
+        do { for m in members { runs.append(try m.run(f, gradient: rhs)) } } catch { throw .device(detail: error.description) }
+        let r = Self.average(runs)
         lastReadout = r
         totalDeviceCost = totalDeviceCost + r.cost
         return r.direction
@@ -65,17 +78,43 @@ public final class ThermodynamicLinearSolver<Scalar: NeuralScalar>: LinearSolver
                 ("exact_rank", r.map { $0.integrator == .exact ? Double($0.rank) : -1 } ?? .nan)]
     }
 
+    /// The ensemble's readout: the members' directions averaged, their costs in parallel; the other fields are
+    /// the first member's. One member is returned unchanged.
+    static func average(_ runs: [NaturalGradientReadout<Scalar>]) -> NaturalGradientReadout<Scalar> {
+        let first = runs[0]
+        guard runs.count > 1 else { return first }
+        var sum = [Double](repeating: 0, count: first.direction.count)
+        for r in runs { for i in sum.indices { sum[i] += Double(r.direction[i]) } }
+        let k = Double(runs.count)
+        return NaturalGradientReadout(direction: sum.map { Scalar($0 / k) }, cost: DeviceCost.parallel(runs.map(\.cost)),
+                                      resistors: first.resistors * runs.count, bitsIn: runs.map(\.bitsIn).reduce(0, +),
+                                      bitsOut: runs.map(\.bitsOut).reduce(0, +), integratorStep: first.integratorStep,
+                                      steps: first.steps, lambdaMaxBound: first.lambdaMaxBound,
+                                      programmingErrors: first.programmingErrors, integrator: first.integrator,
+                                      fallback: first.fallback, rank: first.rank)
+    }
+
     /// The carried device state (`tngd.device_state`), the power-iteration vector (`tngd.power_vector`) and
-    /// the run counter (`device_runs`, it mixes into the noise seed).
+    /// the run counter (`device_runs`, it mixes into the noise seed); ensemble member `k ≥ 1` adds `.k` to each key.
     public func exportState() -> (tensors: [String: Matrix<Scalar>], scalars: [String: String]) {
-        var tensors: [String: Matrix<Scalar>] = [:]
-        if let s = device.state { tensors["tngd.device_state"] = Matrix(column: s) }
-        if let v = device.powerVector { tensors["tngd.power_vector"] = Matrix(column: v) }
-        return (tensors, ["device_runs": String(device.runCount)])
+        var tensors: [String: Matrix<Scalar>] = [:], scalars: [String: String] = [:]
+        for (k, m) in members.enumerated() {
+            let suffix = k == 0 ? "" : ".\(k)"
+            if let s = m.state { tensors["tngd.device_state" + suffix] = Matrix(column: s) }
+            if let v = m.powerVector { tensors["tngd.power_vector" + suffix] = Matrix(column: v) }
+            scalars["device_runs" + suffix] = String(m.runCount)
+        }
+        return (tensors, scalars)
     }
 
     public func importState(tensors: [String: Matrix<Scalar>], scalars: [String: String]) throws(LinearSolverError) {
-        guard let runs = scalars["device_runs"].flatMap(UInt64.init) else { throw .stateMismatch("TNGD device run counter missing") }
-        device.restore(state: tensors["tngd.device_state"]?.storage, runs: runs, powerVector: tensors["tngd.power_vector"]?.storage)
+        for (k, m) in members.enumerated() {
+            let suffix = k == 0 ? "" : ".\(k)"
+            guard let runs = scalars["device_runs" + suffix].flatMap(UInt64.init) else {
+                throw .stateMismatch("TNGD device run counter\(k == 0 ? "" : " of ensemble member \(k)") missing")
+            }
+            m.restore(state: tensors["tngd.device_state" + suffix]?.storage, runs: runs,
+                      powerVector: tensors["tngd.power_vector" + suffix]?.storage)
+        }
     }
 }

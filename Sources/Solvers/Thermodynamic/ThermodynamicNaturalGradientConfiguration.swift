@@ -88,6 +88,10 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     public let integrator: Integrator
     /// κ0, δt, τ, converters, link, cost constants and the noise seed.
     public private(set) var device: DeviceConfiguration
+    /// Error mitigation by ensembles (docs/device.md#ensembles): `K` devices, each with its own seed (own noise,
+    /// mismatch and stochastic-rounding draws) and its own carried state, run on the same `F` and `∇ℓ` in
+    /// parallel; the readouts are averaged. Independent errors shrink in variance by `1/K`. 1: one device.
+    public let ensemble: Int
 
     /// Whether the resistor arrays are realised with finite-resolution DACs or mismatch (dense
     /// `ProgrammedGaussNewton`) rather than ideally (matrix-free `GaussNewtonOperator`).
@@ -101,7 +105,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
     public init(analogTime: Double = Defaults.analogTime, damping: Double = Defaults.damping, delay: Double = 0, averagingTime: Double = 0,
                 initialState: InitialState = .warmStart, powerIterations: Int = Defaults.powerIterations,
                 stepSafety: Double = Defaults.stepSafety, lossNormalization: LossNormalization = .mean,
-                integrator: Integrator = .exact, device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
+                integrator: Integrator = .exact, ensemble: Int = 1, device: DeviceConfiguration) throws(ThermodynamicNaturalGradientError) {
         func require(_ ok: Bool, _ field: String, _ value: Any, _ rule: String) throws(ThermodynamicNaturalGradientError) {
             if !ok { throw .invalidConfiguration(field: field, value: "\(value)", requirement: rule) }
         }
@@ -112,6 +116,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
                     "the averaging window must lie within the run, 0…t = \(analogTime) τ")
         try require(powerIterations >= 1, "powerIterations", powerIterations, "at least 1")
         try require(stepSafety > 0 && stepSafety < 1, "stepSafety", stepSafety, "a fraction in (0, 1), e.g. 0.8")
+        try require((1...64).contains(ensemble), "ensemble", ensemble, "devices averaged must be 1…64 (1: no ensemble)")
         guard device.integrator == .eulerMaruyama, device.dynamics == .overdamped else {
             throw .unsupportedDevice(detail: "\(device.integrator) integration of \(device.dynamics) dynamics; TNGD chooses "
                                      + "its integrator itself (`integrator:`), so use the overdamped Euler–Maruyama device")
@@ -125,6 +130,7 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         self.stepSafety = stepSafety
         self.lossNormalization = lossNormalization
         self.integrator = integrator
+        self.ensemble = ensemble
         self.device = device
     }
 
@@ -158,6 +164,6 @@ public struct ThermodynamicNaturalGradientConfiguration: Sendable, Equatable, Cu
         "TNGD(\(integrator), t \(analogTime)τ, λ \(damping), κ0 \(noise), δt \(timeStep)τ, delay t_d \(delay)τ, averaging \(averagingTime)τ, "
             + "start \(initialState), loss \(lossNormalization), DAC \(device.inputConverter), ADC \(device.outputConverter), "
             + "mismatch ε \(device.mismatch), λ_max power iterations \(powerIterations) × safety \(stepSafety), τ \(device.tau) s, "
-            + "link \(device.transferRate) b/s, \(device.costModel), seed \(device.seed))"
+            + "link \(device.transferRate) b/s, \(device.costModel), seed \(device.seed)\(ensemble > 1 ? ", ensemble of \(ensemble)" : ""))"
     }
 }
