@@ -68,7 +68,7 @@ struct ComparisonCommandOptions: ParsableArguments {
 
     /// Loads the data, runs `arms`, writes CSV / SVG / table into the output folder and prints the table.
     func run(name: String, title: String, header: String, arms: [ExperimentArm],
-             columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)]) throws -> ExperimentResults {
+             columns: [ExperimentColumn]) throws -> ExperimentResults {
         if let t = threads { BLASThreads.set(t) }
         let folder = out ?? "runs/experiment-\(name)"
         let schedule = try schedule()

@@ -107,7 +107,7 @@ public struct ExperimentResults {
     /// One row per arm: final test accuracy (%) and loss as mean ± standard deviation over seeds, final
     /// training loss, wall time, plus `extraColumns` (header and a value from a final record, summarised
     /// the same way).
-    public func finalTable(title: String, extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [])
+    public func finalTable(title: String, extraColumns: [ExperimentColumn] = [])
         -> TextTable {
         var table = TextTable(title: title, headers: ["arm", "seeds", "steps", headlineTitle, "test loss", "train loss", "wall s"]
                                                      + extraColumns.map(\.header))
@@ -148,7 +148,7 @@ public struct ExperimentResults {
     /// `<name>-<group>.svg` per arm group; returns the table text.
     @discardableResult
     public func write(to directory: String, name: String, title: String,
-                      extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = []) throws(ExperimentError) -> String {
+                      extraColumns: [ExperimentColumn] = []) throws(ExperimentError) -> String {
         do { try OutputFolder.create(directory) } catch { throw .output(path: directory, detail: error.reason) }
         try writeCSV(to: "\(directory)/\(name).csv")
         let table = finalTable(title: title, extraColumns: extraColumns).render() + "\n" + settingsText + "\n"
