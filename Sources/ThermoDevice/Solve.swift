@@ -160,19 +160,28 @@ extension ThermodynamicDevice {
             burnSteps = try relax(chains, programmed, bias: bias, time: burn)
             let adc = outputQuantizer(chains)
             var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
-            var readout = [Scalar](repeating: 0, count: chainsTotal * n)
+            // One pass per readout: copy, round and add (nearest rounding or an ideal ADC); a dithered ADC draws
+            // its dither in the same row order through `quantizeInPlace`.
+            var readout = [Scalar](repeating: 0, count: adc?.rounding == .subtractiveDither ? chainsTotal * n : 0)
             for _ in 0..<readoutsPerChain {
                 chains.step(stepsPerSample)
-                let body = { (p: UnsafePointer<Scalar>, ld: Int) in
-                    readout.withUnsafeMutableBufferPointer { rb in
-                        for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
-                        adc?.quantizeInPlace(rb, dither: &dither)
-                        sums.withUnsafeMutableBufferPointer { sb in
-                            for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
+                chains.withState { (p: UnsafePointer<Scalar>, ld: Int) in
+                    sums.withUnsafeMutableBufferPointer { sb in
+                        let s = sb.baseAddress!
+                        guard let q = adc, q.rounding == .subtractiveDither else {
+                            for r in 0..<chainsTotal {
+                                if let q = adc { q.accumulateQuantized(p + r * ld, count: n, into: s + r * n) }
+                                else { for j in 0..<n { s[r * n + j] += Double(p[r * ld + j]) } }
+                            }
+                            return
+                        }
+                        readout.withUnsafeMutableBufferPointer { rb in
+                            for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
+                            q.quantizeInPlace(rb, dither: &dither)
+                            for i in 0..<(chainsTotal * n) { s[i] += Double(rb[i]) }
                         }
                     }
                 }
-                chains.withState(body)
             }
         }
         if modalSums, let t = chains.eigenbasisTransition {
@@ -181,24 +190,37 @@ extension ThermodynamicDevice {
                                transposeB: true).storage
         }
 
-        // Per right-hand side: mean over chains and standard error from the chain-to-chain spread.
-        var x = Matrix<Scalar>(rows: n, columns: m)
-        var se = Matrix<Scalar>(rows: n, columns: m)
-        let perChain = Double(readoutsPerChain)
-        for k in 0..<m {
-            let unscale = alpha / gains[k]
-            for j in 0..<n {
-                var s1 = 0.0, s2 = 0.0
-                for c in 0..<perRHS {
-                    let v = sums[((k * perRHS) + c) * n + j] / perChain
-                    s1 += v; s2 += v * v
+        // Per right-hand side: mean over chains and standard error from the chain-to-chain spread, formed row by
+        // row (right-hand side k, contiguous in j) and transposed once to the n × m result.
+        var xRows = [Scalar](repeating: 0, count: m * n), seRows = xRows
+        var s1 = [Double](repeating: 0, count: n), s2 = s1
+        let perChain = Double(readoutsPerChain), chainsPerRHS = Double(perRHS)
+        sums.withUnsafeBufferPointer { sb in
+            xRows.withUnsafeMutableBufferPointer { xb in
+                seRows.withUnsafeMutableBufferPointer { eb in
+                    s1.withUnsafeMutableBufferPointer { a in
+                        s2.withUnsafeMutableBufferPointer { b in
+                            for k in 0..<m {
+                                let unscale = alpha / gains[k]
+                                for j in 0..<n { a[j] = 0; b[j] = 0 }
+                                for c in 0..<perRHS {
+                                    let row = sb.baseAddress! + ((k * perRHS) + c) * n
+                                    for j in 0..<n { let v = row[j] / perChain; a[j] += v; b[j] += v * v }
+                                }
+                                for j in 0..<n {
+                                    let mean = a[j] / chainsPerRHS
+                                    let variance = Swift.max(0, (b[j] - chainsPerRHS * mean * mean) / Double(perRHS - 1))
+                                    xb[k * n + j] = Scalar(mean * unscale)
+                                    eb[k * n + j] = Scalar((variance / chainsPerRHS).squareRoot() * unscale)
+                                }
+                            }
+                        }
+                    }
                 }
-                let mean = s1 / Double(perRHS)
-                let variance = Swift.max(0, (s2 - Double(perRHS) * mean * mean) / Double(perRHS - 1))
-                x[j, k] = Scalar(mean * unscale)
-                se[j, k] = Scalar((variance / Double(perRHS)).squareRoot() * unscale)
             }
         }
+        let x = Matrix(rows: m, columns: n, storage: xRows).transposed()
+        let se = Matrix(rows: m, columns: n, storage: seRows).transposed()
 
         let samplingTime = Double(readoutsPerChain * perRHS) * sampleInterval
         let one = samplingCost(n: n, inputValues: n, gainWords: 1, burnIn: burn, samplingTime: samplingTime,

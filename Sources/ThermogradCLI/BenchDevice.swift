@@ -123,7 +123,7 @@ struct BenchDevice: ParsableCommand {
 
     func run() throws {
         if let t = threads { BLASThreads.set(t) }
-        let load = loadAverage() ?? -1
+        let load = SystemLoad.oneMinuteValue ?? -1
         var rng = Xoshiro256StarStar(seed: seed)
         // Square GEMM peak, measured now with the same threads (as `bench blas`).
         var peaks: [PeakRow] = []

@@ -42,12 +42,13 @@ extension TKFACArmsCommand {
     }
 
     /// Runs the experiment's arms (`comparison.run`: CSV, SVGs, table under the output folder, default
-    /// `runs/experiment-<name>`); returns the experiment, its results and the folder for extra figures.
-    func runArms(name: String, title: String) throws -> (experiment: Definition, results: ExperimentResults, folder: String) {
+    /// `runs/experiment-<name>`); returns the experiment, its results, the caption every figure carries and the
+    /// folder, for the command's extra figures.
+    func runArms(name: String, title: String) throws -> (experiment: Definition, results: ExperimentResults, caption: [String], folder: String) {
         let e = try experiment()
-        let results = try comparison.run(name: name, title: "\(title) · \(comparison.dataName)", header: e.description,
-                                         arms: try e.arms(), columns: Definition.tableColumns)
-        return (e, results, comparison.out ?? "runs/experiment-\(name)")
+        let (results, caption) = try comparison.run(name: name, title: "\(title) · \(comparison.dataName)", header: e.description,
+                                                    arms: try e.arms(), columns: Definition.tableColumns)
+        return (e, results, caption, comparison.out ?? "runs/experiment-\(name)")
     }
 }
 

@@ -38,8 +38,8 @@ struct ExperimentMethods: TKFACArmsCommand {
     }
 
     func run() throws {
-        let (e, results, folder) = try runArms(name: "methods", title: "TK-FAC Method 1 vs Method 2")
-        try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time").write(to: "\(folder)/methods-tradeoff.svg")
+        let (e, results, caption, folder) = try runArms(name: "methods", title: "TK-FAC Method 1 vs Method 2")
+        try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time", header: caption).write(to: "\(folder)/methods-tradeoff.svg")
         print("wrote \(folder)/methods-tradeoff.svg")
         let feeds = try feedCostTable(e)
         try AtomicFile.write(feeds + "\n", to: "\(folder)/methods-feed-cost.txt")

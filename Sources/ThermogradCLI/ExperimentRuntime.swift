@@ -84,7 +84,7 @@ struct ExperimentRuntime: ExperimentCommand {
         schedule.cgIterations = e.cgIterations
         schedule.tngdAnalogTime = e.tngd.analogTime
         let model = try StepCostModel(digital: cpu, schedule: schedule)
-        let load = loadAverage().map { String($0) } ?? "unknown"
+        let load = SystemLoad.oneMinute
         let header = ["Runtime per iteration (TNGD paper, Fig. 2) · \(e.description)",
                       "measured on this CPU (\(threads) OpenBLAS thread\(threads == 1 ? "" : "s"), load average \(load)); "
                           + "predicted by the cost model with \(cpu.description)", "device: \(model.analog)"]

@@ -22,9 +22,3 @@ func validateThreads(_ threads: Int?) throws {
                               + "more OpenBLAS threads than processors only compete for them)")
     }
 }
-
-/// The 1-minute load average (`/proc/loadavg`), nil where it cannot be read: printed next to every timing, since
-/// the machines are shared (a load above the core count means the timing competed for the cores).
-func loadAverage() -> Double? {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") }
-}
