@@ -67,11 +67,14 @@ struct ComparisonCommandOptions: ParsableArguments {
     }
 
     /// Loads the data, runs `arms`, writes CSV / SVG / table into the output folder and prints the table.
+    /// Returns the results and the caption header every figure carries (command, `header`, threads and load).
     func run(name: String, title: String, header: String, arms: [ExperimentArm],
-             columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)]) throws -> ExperimentResults {
+             columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)]) throws -> (results: ExperimentResults, caption: [String]) {
         if let t = threads { BLASThreads.set(t) }
         let folder = out ?? "runs/experiment-\(name)"
         let schedule = try schedule()
+        let caption = ["thermograd experiment \(name) · \(dataName)", header,
+                       "BLAS threads \(BLASThreads.current), load average \(SystemLoad.oneMinute) at the start"]
         print("thermograd experiment \(name)\n\(header)\nschedule: \(schedule)\nBLAS threads \(BLASThreads.current)\n")
         for arm in arms { print("  \(arm.name): \(arm.settings)") }
         print("")
@@ -83,12 +86,12 @@ struct ComparisonCommandOptions: ParsableArguments {
         let runner = ExperimentRunner(data: trainingData, schedule: schedule)
         // Results are rewritten after every finished run, so an interrupted sweep keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
-            try partial.write(to: folder, name: name, title: title, extraColumns: columns)
+            try partial.write(to: folder, name: name, title: title, extraColumns: columns, header: caption)
         }
-        let table = try results.write(to: folder, name: name, title: title, extraColumns: columns)
+        let table = try results.write(to: folder, name: name, title: title, extraColumns: columns, header: caption)
         print("\n" + table)
         let files = ["\(name).csv", "\(name).svg"] + results.groupPlotFiles(name: name).map(\.file) + ["\(name)-table.txt"]
         print("wrote \(folder)/" + files.joined(separator: ", "))
-        return results
+        return (results, caption)
     }
 }

@@ -45,10 +45,10 @@ struct ExperimentMethods: ParsableCommand {
 
     func run() throws {
         let e = try experiment()
-        let results = try comparison.run(name: "methods", title: "TK-FAC Method 1 vs Method 2 · \(comparison.dataName)",
+        let (results, caption) = try comparison.run(name: "methods", title: "TK-FAC Method 1 vs Method 2 · \(comparison.dataName)",
                                          header: e.description, arms: try e.arms(), columns: MethodsExperiment.tableColumns)
         let folder = comparison.out ?? "runs/experiment-methods"
-        try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time").write(to: "\(folder)/methods-tradeoff.svg")
+        try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time", header: caption).write(to: "\(folder)/methods-tradeoff.svg")
         print("wrote \(folder)/methods-tradeoff.svg")
         let feeds = try feedCostTable(e)
         try AtomicFile.write(feeds + "\n", to: "\(folder)/methods-feed-cost.txt")

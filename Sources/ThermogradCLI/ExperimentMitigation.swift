@@ -14,7 +14,7 @@ struct ExperimentMitigation: ParsableCommand {
         ADC arm (the target: mitigated 4-bit output within 0.5 points of it). Every TK-FAC arm measures the \
         update error against digital K-FAC on the same factors. Writes mitigation.csv, mitigation.svg and one \
         SVG per group, mitigation-summary.svg (accuracy and update error against bits, one line per \
-        mitigation, settings in the title) and mitigation-table.txt. See docs/device.md, "Error mitigation".
+        mitigation, settings in the title, every arm's in the caption) and mitigation-table.txt. See docs/device.md, "Error mitigation".
 
         The default is a reduced run (1 seed, 300 steps); ensembles multiply the simulation time by --ensemble.
         """
@@ -48,14 +48,14 @@ struct ExperimentMitigation: ParsableCommand {
 
     func run() throws {
         let e = try experiment()
-        let results = try comparison.run(name: "mitigation", title: "TK-FAC error mitigation · \(comparison.dataName)",
+        let (results, caption) = try comparison.run(name: "mitigation", title: "TK-FAC error mitigation · \(comparison.dataName)",
                                          header: e.description, arms: try e.arms(), columns: MitigationExperiment.tableColumns)
         let folder = comparison.out ?? "runs/experiment-mitigation"
         let schedule = try comparison.schedule()
         let seeds = Set(results.records.map(\.seed)).sorted().map(String.init).joined(separator: " ")
-        let settings = "M\(e.device.method), \(schedule.steps) steps, batch \(e.comparison.batchSize), seeds \(seeds), "
+        let settings = "M\(e.device.method), \(schedule.steps.map { "\($0) steps" } ?? "epochs per arm"), batch \(e.comparison.batchSize), seeds \(seeds), "
             + "β \(e.device.beta), ensemble ×\(e.ensemble)"
-        try e.summaryPlot(results, settings: settings).write(to: "\(folder)/mitigation-summary.svg")
+        try e.summaryPlot(results, settings: settings, header: caption).write(to: "\(folder)/mitigation-summary.svg")
         print("wrote \(folder)/mitigation-summary.svg")
     }
 }

@@ -89,7 +89,7 @@ struct ExperimentRuntime: ParsableCommand {
         schedule.cgIterations = e.cgIterations
         schedule.tngdAnalogTime = e.tngd.analogTime
         let model = try StepCostModel(digital: cpu, schedule: schedule)
-        let load = Self.loadAverage()
+        let load = SystemLoad.oneMinute
         let header = ["Runtime per iteration (TNGD paper, Fig. 2) · \(e.description)",
                       "measured on this CPU (\(threads) OpenBLAS thread\(threads == 1 ? "" : "s"), load average \(load)); "
                           + "predicted by the cost model with \(cpu.description)", "device: \(model.analog)"]
@@ -102,11 +102,6 @@ struct ExperimentRuntime: ParsableCommand {
             })
         }, log: { print($0) })
         try write(records, e, header: header)
-    }
-
-    /// The 1-minute load average as text (`/proc/loadavg`), or "unknown".
-    static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "unknown"
     }
 
     func write(_ records: [RuntimeExperiment.Record], _ e: RuntimeExperiment, header: [String]) throws {
