@@ -40,10 +40,7 @@ struct BenchTrainStep: ParsableCommand {
     var repeats: Int = 20
     @Option(help: "Seed for the weights and the random batch.")
     var seed: UInt64 = 1
-    @OptionGroup(title: "Vision transformer (--model vit)")
-    var vit: VisionTransformerOptions
-    @OptionGroup(title: "Graph network (--model gnn)")
-    var gnn: GraphNetworkOptions
+    @OptionGroup var shapes: ModelShapeOptions
     @OptionGroup(title: "LoRA on MiniLM-L6 (--model minilm-lora)")
     var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
@@ -55,8 +52,7 @@ struct BenchTrainStep: ParsableCommand {
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         try validateThreads(threads)
-        try vit.check(model: model)
-        try gnn.check(model: model)
+        try shapes.check(model: model)
         try lora.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -89,8 +85,7 @@ struct BenchTrainStep: ParsableCommand {
         var c = TrainingConfiguration()
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
-        vit.apply(to: &c.vit)
-        c.gnn = gnn.configuration
+        shapes.apply(vit: &c.vit, gnn: &c.gnn)
         lora.apply(to: &c.lora)
         c.optimizer = optimizer
         c.seed = seed

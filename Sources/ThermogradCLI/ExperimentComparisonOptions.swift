@@ -15,10 +15,7 @@ private let gnnDefaults = KFACComparisonSettings(model: TrainingConfiguration.Mo
 struct ComparisonCommandOptions: ParsableArguments {
     @Option(help: "Model: mlp, cnn (its 3137-wide dense factor makes TK-FAC slow to simulate), tiny-cnn (factors ≤ 785 wide), vit (--vit-*; digital K-FAC runs as expand and reduce) or gnn (GIN on the ogbg-molhiv scaffold split; scored by ROC-AUC).")
     var model: TrainingConfiguration.ModelKind = .mlp
-    @OptionGroup(title: "Vision transformer (--model vit)")
-    var vit: VisionTransformerOptions
-    @OptionGroup(title: "Graph network (--model gnn)")
-    var gnn: GraphNetworkOptions
+    @OptionGroup var shapes: ModelShapeOptions
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
     var hidden: [Int] = [128]
     @Option(help: "Mini-batch size.")
@@ -48,8 +45,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     func comparison() -> KFACComparisonSettings {
         var c = KFACComparisonSettings(model: model)
         c.hidden = hidden
-        c.vit = vit.configuration
-        c.gnn = gnn.configuration
+        shapes.apply(vit: &c.vit, gnn: &c.gnn)
         c.batchSize = batch
         if let adamLR { c.adamLearningRate = adamLR }
         if let kfacInner { c.kfacInner = kfacInner.kind }
@@ -64,8 +60,7 @@ struct ComparisonCommandOptions: ParsableArguments {
 
     func validate() throws {
         try validateThreads(threads)
-        try vit.check(model: model)
-        try gnn.check(model: model)
+        try shapes.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
     }
@@ -84,7 +79,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         print("")
         var c = TrainingConfiguration()
         c.model = model
-        c.gnn = gnn.configuration
+        c.gnn = comparison().gnn
         c.dataDirectory = data.directory
         let trainingData: TrainingData
         do { trainingData = try Trainer.loadTrainingData(c) { print($0) } } catch { throw ExperimentError.data(error.description) }

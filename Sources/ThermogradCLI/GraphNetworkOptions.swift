@@ -22,14 +22,12 @@ struct GraphNetworkOptions: ParsableArguments {
     /// Whether any `--gnn-*` option was passed.
     var isUsed: Bool { width != nil || layers != nil || readout != nil || positiveWeight != nil }
 
-    /// The configuration these options describe (the defaults for what was not passed).
-    var configuration: GraphNetworkConfiguration {
-        var g = GraphNetworkConfiguration()
+    /// Writes the passed settings over `g`.
+    func apply(to g: inout GraphNetworkConfiguration) {
         if let width { g.width = width }
         if let layers { g.layers = layers }
         if let readout { g.readout = readout }
         if let positiveWeight { g.positiveWeight = positiveWeight }
-        return g
     }
 
     /// Refuses `--gnn-*` options with another model.
@@ -37,5 +35,26 @@ struct GraphNetworkOptions: ParsableArguments {
         if isUsed && model != .gnn {
             throw ValidationError("--gnn-* and --positive-weight apply to --model gnn only (got --model \(model.rawValue))")
         }
+    }
+}
+
+/// The shape options of the models that have them (`--vit-*`, `--gnn-*`), shared by every command that builds a
+/// model (train, bench train-step, experiment compare and the other comparisons).
+struct ModelShapeOptions: ParsableArguments {
+    @OptionGroup(title: "Vision transformer (--model vit)")
+    var vit: VisionTransformerOptions
+    @OptionGroup(title: "Graph network (--model gnn)")
+    var gnn: GraphNetworkOptions
+
+    /// Writes the passed settings over the configurations' (defaults, or a resumed run's).
+    func apply(vit v: inout VisionTransformerConfiguration, gnn g: inout GraphNetworkConfiguration) {
+        vit.apply(to: &v)
+        gnn.apply(to: &g)
+    }
+
+    /// Refuses shape options of a model other than `model`.
+    func check(model: TrainingConfiguration.ModelKind) throws {
+        try vit.check(model: model)
+        try gnn.check(model: model)
     }
 }

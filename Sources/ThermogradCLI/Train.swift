@@ -85,10 +85,7 @@ struct Train: ParsableCommand {
     var resume = false
     @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
     var overwrite = false
-    @OptionGroup(title: "Vision transformer (--model vit)")
-    var vit: VisionTransformerOptions
-    @OptionGroup(title: "Graph network (--model gnn)")
-    var gnn: GraphNetworkOptions
+    @OptionGroup var shapes: ModelShapeOptions
     @OptionGroup(title: "LoRA fine-tuning of MiniLM-L6 on text (--model minilm-lora)")
     var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
@@ -101,8 +98,7 @@ struct Train: ParsableCommand {
         if let model { c.model = model }
         if !hidden.isEmpty { c.mlpSizes = [c.mlpSizes[0]] + hidden + [c.mlpSizes[c.mlpSizes.count - 1]] }
         if let dropout { c.dropout = dropout }
-        vit.apply(to: &c.vit)
-        c.gnn = gnn.configuration
+        shapes.apply(vit: &c.vit, gnn: &c.gnn)
         lora.apply(to: &c.lora)
         if let optimizer { c.optimizer = optimizer }
         if let seed { c.seed = seed }
@@ -134,8 +130,7 @@ struct Train: ParsableCommand {
         if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: choose one") }
         let c = try trainingConfiguration()
         if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }
-        try vit.check(model: c.model)
-        try gnn.check(model: c.model)
+        try shapes.check(model: c.model)
         try lora.check(model: c.model)
         if c.model == .miniLMLoRA && (distribution.distributed || resume) {
             throw ValidationError("--model minilm-lora runs in one process without --resume")

@@ -38,13 +38,6 @@ struct VisionTransformerOptions: ParsableArguments {
         if let dropout { v.dropout = dropout }
     }
 
-    /// The configuration these options describe (defaults elsewhere).
-    var configuration: VisionTransformerConfiguration {
-        var v = VisionTransformerConfiguration()
-        apply(to: &v)
-        return v
-    }
-
     /// Refuses `--vit-*` options with another model.
     func check(model: TrainingConfiguration.ModelKind) throws {
         if isUsed && model != .vit { throw ValidationError("--vit-* options apply to --model vit only (got --model \(model.rawValue))") }

@@ -30,6 +30,15 @@ struct PaddedLinearizationTests {
     static let ids = Matrix<Double>(rows: 3, columns: 5, storage: [2, 5, 7, 9, 3, 2, 8, 3, 0, 0, 2, 3, 0, 0, 0])
     static let mask = PositionMask(positions: 5, isReal: ids.storage.enumerated().map { $0.offset % 5 == 0 || $0.element != 0 })
 
+    /// The padded batch with labels 0, 1, 2 after a masked training forward pass, as the training step hands it to
+    /// a curvature optimiser.
+    static func curvatureBatch(_ model: Sequential<Double>) -> CurvatureBatch<Double> {
+        let loss = SoftmaxCrossEntropy<Double>()
+        let value = loss.forward(model.forward(ids, context: ForwardContext(isTraining: true, examples: 3, positionMask: mask)),
+                                 targets: [0, 1, 2])
+        return CurvatureBatch(model: model, input: ids, loss: loss, targets: [0, 1, 2], lossValue: value, positionMask: mask)
+    }
+
     @Test("J v with the mask equals central differences of the masked outputs; without it, it does not")
     func tangentHonoursTheMask() throws {
         let model = Self.model(seed: 3)
@@ -50,10 +59,7 @@ struct PaddedLinearizationTests {
     @Test("a curvature batch carries its mask into the Gauss-Newton operator's linearisation")
     func curvatureBatchCarriesTheMask() throws {
         let model = Self.model(seed: 5)
-        let loss = SoftmaxCrossEntropy<Double>()
-        let value = loss.forward(model.forward(Self.ids, context: ForwardContext(isTraining: true, examples: 3, positionMask: Self.mask)),
-                                 targets: [0, 1, 2])
-        let batch = CurvatureBatch(model: model, input: Self.ids, loss: loss, targets: [0, 1, 2], lossValue: value, positionMask: Self.mask)
+        let batch = Self.curvatureBatch(model)
         #expect(batch.context(isTraining: false).positionMask == Self.mask)
         let f = GaussNewtonOperator(batch: batch, damping: 1)
         #expect(try f.linearize().positionMask == Self.mask)
@@ -90,11 +96,7 @@ struct PaddedLinearizationTests {
     @Test("the dense GGN of a padded batch (exact and Woodbury NGD) is the matrix-free operator's: the mask reaches the dense Jacobian")
     func denseFormsHonourTheMask() throws {
         let model = Self.model(seed: 9)
-        let loss = SoftmaxCrossEntropy<Double>()
-        let value = loss.forward(model.forward(Self.ids, context: ForwardContext(isTraining: true, examples: 3, positionMask: Self.mask)),
-                                 targets: [0, 1, 2])
-        let batch = CurvatureBatch(model: model, input: Self.ids, loss: loss, targets: [0, 1, 2], lossValue: value, positionMask: Self.mask)
-        let f = GaussNewtonOperator(batch: batch, damping: 0.5)
+        let f = GaussNewtonOperator(batch: Self.curvatureBatch(model), damping: 0.5)
         try f.linearize()
         let n = f.dimension
         var rng = Xoshiro256StarStar(seed: 10)
