@@ -16,6 +16,17 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     public var readoutsPerChain: Int
 }
 
+/// When an auto-ranged ADC (`outputConverter.range == nil`) of a solve sets its full scale `2·max|x|`
+/// (docs/device.md#adc-calibration). Both see the state of every chain of the call; they differ in which state.
+public enum ADCCalibration: String, Sendable, Equatable, Codable, CaseIterable {
+    /// An extra conversion of the state at the end of burn-in sets the range (not used for the mean and not
+    /// charged as a readout). The protocol of every solve before `firstReadout` existed.
+    case endOfBurnIn = "burn-in"
+    /// The first readout sets the range before it is converted (a peak detector ahead of the ADC): no extra
+    /// conversion, so a simulated eigenbasis solve rotates `R` readouts per chain instead of `R + 1`.
+    case firstReadout = "first-readout"
+}
+
 /// `A⁻¹b` estimated by the device: the mean of ADC readouts of the state after burn-in.
 public struct SolveResult<Scalar: BLASScalar>: Sendable {
     /// The estimate `x̂ ≈ A⁻¹b` (unscaled to the caller's units).
@@ -85,12 +96,13 @@ extension ThermodynamicDevice {
     ///     time-average bias from the start is `A'⁻¹(I − e^{-A'T})(x₀ − x*)/T`).
     ///   - warmStart: `n × m` starting points (for example the previous optimiser step's solution).
     ///   - chainsPerRightHandSide: default `max(min(4, chains), chains / m)`.
+    ///   - adcCalibration: when an auto-ranged ADC sets its range (ignored for an ideal or fixed-range ADC).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, rightHandSides bMatrix: Matrix<Scalar>,
                                time: Double, sampleInterval: Double = 1, burnIn: Double? = nil,
-                               warmStart: Matrix<Scalar>? = nil,
-                               chainsPerRightHandSide: Int? = nil) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
+                               warmStart: Matrix<Scalar>? = nil, chainsPerRightHandSide: Int? = nil,
+                               adcCalibration: ADCCalibration = .endOfBurnIn) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
         let clock = ContinuousClock(), start = clock.now
         let n = programmed.size, m = bMatrix.columns
         guard bMatrix.rows == n, m >= 1 else {
@@ -158,14 +170,17 @@ extension ThermodynamicDevice {
             burnSteps = 1
         } else {
             burnSteps = try relax(chains, programmed, bias: bias, time: burn)
-            let adc = outputQuantizer(chains)
+            let output = configuration.outputConverter
+            let onFirstReadout = adcCalibration == .firstReadout && output.bits != nil && output.range == nil
+            var adc = onFirstReadout ? nil : outputQuantizer(chains)
             var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
             // One pass per readout: copy, round and add (nearest rounding or an ideal ADC); a dithered ADC draws
             // its dither in the same row order through `quantizeInPlace`.
-            var readout = [Scalar](repeating: 0, count: adc?.rounding == .subtractiveDither ? chainsTotal * n : 0)
-            for _ in 0..<readoutsPerChain {
+            var converted = [Scalar](repeating: 0, count: output.rounding == .subtractiveDither ? chainsTotal * n : 0)
+            for readout in 0..<readoutsPerChain {
                 chains.step(stepsPerSample)
                 chains.withState { (p: UnsafePointer<Scalar>, ld: Int) in
+                    if onFirstReadout && readout == 0 { adc = outputQuantizer(state: p, rows: chainsTotal, columns: n, ld: ld) }
                     sums.withUnsafeMutableBufferPointer { sb in
                         let s = sb.baseAddress!
                         guard let q = adc, q.rounding == .subtractiveDither else {
@@ -175,7 +190,7 @@ extension ThermodynamicDevice {
                             }
                             return
                         }
-                        readout.withUnsafeMutableBufferPointer { rb in
+                        converted.withUnsafeMutableBufferPointer { rb in
                             for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
                             q.quantizeInPlace(rb, dither: &dither)
                             for i in 0..<(chainsTotal * n) { s[i] += Double(rb[i]) }

@@ -281,7 +281,18 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         guard let bits = configuration.outputConverter.bits else { return nil }
         let rounding = configuration.outputConverter.rounding
         if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r, rounding: rounding) }
-        let m = chains.withState { p, ld in Self.largestMagnitude(p, rows: chains.chains, columns: chains.dimension, ld: ld) }
+        return chains.withState { p, ld in outputQuantizer(state: p, rows: chains.chains, columns: chains.dimension, ld: ld) }
+    }
+
+    /// The ADC calibrated on the given states (`rows` rows of `columns` values, `ld` apart, device basis): fixed
+    /// range, or `2 max|x|` over them.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func outputQuantizer(state p: UnsafePointer<Scalar>, rows: Int, columns: Int, ld: Int) -> UniformQuantizer? {
+        guard let bits = configuration.outputConverter.bits else { return nil }
+        let rounding = configuration.outputConverter.rounding
+        if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r, rounding: rounding) }
+        let m = Self.largestMagnitude(p, rows: rows, columns: columns, ld: ld)
         return UniformQuantizer(bits: bits, range: Swift.max(2 * m, .leastNormalMagnitude), rounding: rounding)
     }
 
