@@ -101,7 +101,7 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
 
-    public static var tableColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] { [
+    public static var tableColumns: [ExperimentColumn] { [
         ("device s/step", 4, deviceSecondsPerStep),
         ("‖ΔU‖/‖U‖ (last)", 3, { $0.metrics["solver_update_relative_error"] }),
         ("energy J/step", 4, { r in r.metrics["solver_device_energy_joules"].map { $0 / Double(max(r.step, 1)) } }),
@@ -110,8 +110,9 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
     ] }
 
     /// Update error (mean over evaluations) and final test accuracy against device time per step, one line
-    /// per method (log-scale x through log10 of the seconds), with digital K-FAC's accuracy for reference.
-    public static func tradeOffPlot(_ results: ExperimentResults, title: String) -> LinePlot {
+    /// per method (log-scale x through log10 of the seconds), with digital K-FAC's accuracy for reference;
+    /// captioned with `header` and the arms' settings (`ExperimentResults.caption`).
+    public static func tradeOffPlot(_ results: ExperimentResults, title: String, header: [String] = []) -> LinePlot {
         func line(_ prefix: String, _ y: (ExperimentArm, ExperimentRecord) -> Double?) -> PlotSeries {
             var points: [PlotPoint] = []
             for arm in results.arms where arm.name.hasPrefix(prefix) && !arm.name.hasSuffix("raw") {
@@ -126,12 +127,14 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
         }
         let error: (ExperimentArm, ExperimentRecord) -> Double? = { arm, r in meanUpdateError(results, arm: arm.name, seed: r.seed) }
         let accuracy: (ExperimentArm, ExperimentRecord) -> Double? = { _, r in 100 * r.testAccuracy }
-        return LinePlot(title: title, panels: [
+        var plot = LinePlot(title: title, panels: [
             PlotPanel(title: "Update error vs digital K-FAC", xLabel: "log10 device seconds per step", yLabel: "‖U − U_K-FAC‖/‖U_K-FAC‖",
                       series: [line("M1", error), line("M2", error)], logarithmicY: true),
             PlotPanel(title: "Final test accuracy", xLabel: "log10 device seconds per step", yLabel: "accuracy (%)",
                       series: [line("M1", accuracy), line("M2", accuracy)]),
         ])
+        plot.caption = results.caption(header)
+        return plot
     }
 
     public var description: String {

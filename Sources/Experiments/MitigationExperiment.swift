@@ -101,9 +101,9 @@ public struct MitigationExperiment: Sendable, CustomStringConvertible {
 
     /// Table columns beyond accuracy and loss: device time per step (critical path), energy per step, the
     /// update's relative error against digital K-FAC, the coupling DAC's diagonal shift, device errors.
-    public static var tableColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] {
+    public static var tableColumns: [ExperimentColumn] {
         let q = QuantizationExperiment.tableColumns
-        let energy: (header: String, digits: Int, value: (ExperimentRecord) -> Double?) =
+        let energy: ExperimentColumn =
             ("energy J/step", 4, { r in r.metrics["solver_device_energy_joules"].map { $0 / Double(max(r.step, 1)) } })
         // Device s/step, energy, ‖ΔU‖/‖U‖, DAC diagonal shift, device errors.
         return [q[0], energy, q[1], q[3], q[4]]
@@ -111,8 +111,9 @@ public struct MitigationExperiment: Sendable, CustomStringConvertible {
 
     /// Final test accuracy and update error (mean over evaluations, averaged over seeds) against the converter
     /// resolution, one line per mitigation; digital K-FAC and the reference arm as flat dashed lines. `settings`
-    /// (a short line) is printed in the title, so the figure carries what made it.
-    public func summaryPlot(_ results: ExperimentResults, settings: String) -> LinePlot {
+    /// (a short line) is printed in the title, and `header` with every arm's settings in the caption
+    /// (`ExperimentResults.caption`), so the figure carries what made it.
+    public func summaryPlot(_ results: ExperimentResults, settings: String, header: [String] = []) -> LinePlot {
         func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
         func accuracy(_ arm: String) -> Double? { mean(results.finalRecords(arm: arm).map { 100 * $0.testAccuracy }) }
         func error(_ arm: String) -> Double? {
@@ -140,11 +141,13 @@ public struct MitigationExperiment: Sendable, CustomStringConvertible {
         }
         var errorLines = lines(error)
         if let y = error(reference) { errorLines.append(PlotSeries(name: "\(referenceBits)-bit ADC", x: span, y: [y, y], dashed: true)) }
-        return LinePlot(title: "TK-FAC error mitigation · \(settings)", panels: [
+        var plot = LinePlot(title: "TK-FAC error mitigation · \(settings)", panels: [
             PlotPanel(title: "Final test accuracy", xLabel: "converter bits", yLabel: "accuracy (%)", series: accuracyLines),
             PlotPanel(title: "Update error vs digital K-FAC (mean over evaluations)", xLabel: "converter bits",
                       yLabel: "‖U − U_K-FAC‖/‖U_K-FAC‖", series: errorLines, logarithmicY: true),
         ])
+        plot.caption = results.caption(header)
+        return plot
     }
 
     public var description: String {

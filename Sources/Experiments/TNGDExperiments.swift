@@ -106,8 +106,9 @@ public enum TNGDExperiments {
 
     // MARK: Reports
 
-    /// Train-eval loss, test accuracy against step and against modelled runtime (mean over seeds).
-    public static func runtimePlot(_ results: ExperimentResults, title: String) -> LinePlot {
+    /// Train-eval loss, test accuracy against step and against modelled runtime (mean over seeds); captioned
+    /// with `header` and the arms' settings (`ExperimentResults.caption`).
+    public static func runtimePlot(_ results: ExperimentResults, title: String, header: [String] = []) -> LinePlot {
         func series(_ x: @escaping (ExperimentRecord) -> Double, _ y: @escaping (ExperimentRecord) -> Double) -> [PlotSeries] {
             results.arms.enumerated().map { i, arm in
                 let xs = results.meanCurve(arm: arm.name, x), ys = results.meanCurve(arm: arm.name, y)
@@ -119,17 +120,19 @@ public enum TNGDExperiments {
         let modelled: (ExperimentRecord) -> Double = { $0.metrics["modelled_seconds"] ?? .nan }
         let loss: (ExperimentRecord) -> Double = { $0.metrics["train_eval_loss"] ?? .nan }
         let accuracy: (ExperimentRecord) -> Double = { 100 * $0.testAccuracy }
-        return LinePlot(title: title + " (mean over \(results.schedule.seeds.count) seed(s))", panels: [
+        var plot = LinePlot(title: title + " (mean over \(results.schedule.seeds.count) seed(s))", panels: [
             PlotPanel(title: "Training loss", xLabel: "step", yLabel: "cross-entropy", series: series(step, loss), logarithmicY: true),
             PlotPanel(title: "Training loss", xLabel: "modelled runtime (s)", yLabel: "cross-entropy", series: series(modelled, loss),
                       logarithmicY: true),
             PlotPanel(title: "Test accuracy", xLabel: "step", yLabel: "accuracy (%)", series: series(step, accuracy)),
             PlotPanel(title: "Test accuracy", xLabel: "modelled runtime (s)", yLabel: "accuracy (%)", series: series(modelled, accuracy)),
         ], columns: 2)
+        plot.caption = results.caption(header)
+        return plot
     }
 
     /// Extra table columns: final training loss on the fixed subset, device and modelled seconds, simulator wall per step.
-    public static var columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] {
+    public static var columns: [ExperimentColumn] {
         [("train-eval loss", 4, { $0.metrics["train_eval_loss"] }),
          ("train-eval acc %", 2, { $0.metrics["train_eval_accuracy"].map { 100 * $0 } }),
          ("device s/step", 4, { r in r.metrics["device_seconds"].map { $0 / Double(r.step) } }),
@@ -149,13 +152,14 @@ public enum TNGDExperiments {
     }
 
     /// Writes `<name>.csv`, `<name>.svg` (shared plot), `<name>-runtime.svg` and `<name>-table.txt`; returns the table text
-    /// with `preamble` (settings) and `postscript` (derived findings) around it.
+    /// with `header` (how the experiment was run: command, settings, cost model) before it, the arms' settings after it,
+    /// and `postscript` (derived findings) last. Both figures carry `header`, the schedule and the arms' settings as caption.
     @discardableResult
     public static func write(_ results: ExperimentResults, to directory: String, name: String, title: String,
-                             preamble: String, postscript: String = "") throws -> String {
-        let table = try results.write(to: directory, name: name, title: title, extraColumns: columns)
-        try runtimePlot(results, title: title).write(to: "\(directory)/\(name)-runtime.svg")
-        let text = preamble + "\n\n" + table + (postscript.isEmpty ? "" : "\n" + postscript + "\n")
+                             header: [String], postscript: String = "") throws -> String {
+        let table = try results.write(to: directory, name: name, title: title, extraColumns: columns, header: header)
+        try runtimePlot(results, title: title, header: header).write(to: "\(directory)/\(name)-runtime.svg")
+        let text = header.joined(separator: "\n") + "\n\n" + table + (postscript.isEmpty ? "" : "\n" + postscript + "\n")
         try AtomicFile.write(text, to: "\(directory)/\(name)-table.txt")
         return text
     }

@@ -58,6 +58,7 @@ public struct LinePlot: Sendable, Equatable {
     public var panelWidth: Double
     public var panelHeight: Double
     /// Lines printed small under the panels: the settings the figure was made with, so that it carries them.
+    /// A line wider than the figure is wrapped at spaces (see `captionLines`).
     public var caption: [String] = []
 
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -111,13 +112,36 @@ public struct LinePlot: Sendable, Equatable {
         return longest == 0 ? 0 : Swift.min(240, 38 + 6.2 * Double(longest))
     }
 
+    /// `text` broken at spaces into lines of at most `columns` characters (a word longer than that is cut).
+    public static func wrap(_ text: String, columns: Int) -> [String] {
+        precondition(columns >= 1, "wrap needs at least one column")
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            var word = Substring(word)
+            if !current.isEmpty && current.count + 1 + word.count <= columns { current += " " + word; continue }
+            if !current.isEmpty { lines.append(current); current = "" }
+            while word.count > columns { lines.append(String(word.prefix(columns))); word = word.dropFirst(columns) }
+            current = String(word)
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    /// The caption as drawn: each line wrapped to the figure's width at ≈ 5.6 px per character (10 px Helvetica).
+    public var captionLines: [String] {
+        let columns = Swift.max(40, Int((figureWidth - 16) / 5.6))
+        return caption.flatMap { Self.wrap($0, columns: columns) }
+    }
+
+    var figureWidth: Double { Double(min(columns, panels.count)) * (panelWidth + legendWidth) }
+
     /// The SVG document.
     public func svg() -> String {
         let rows = (panels.count + columns - 1) / columns
         let top = title == nil ? 0.0 : 30
-        let legend = legendWidth
-        let cellWidth = panelWidth + legend
-        let width = Double(min(columns, panels.count)) * cellWidth
+        let cellWidth = panelWidth + legendWidth
+        let width = figureWidth
+        let caption = captionLines
         let height = top + Double(rows) * panelHeight + (caption.isEmpty ? 0 : 8 + 13 * Double(caption.count))
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">

@@ -158,6 +158,26 @@ public struct UniformQuantizer: Sendable, Equatable {
             p[i] = (c * inv).rounded(.toNearestOrEven) * d
         }
     }
+
+    /// `sums[i] += Double(q(x[i]))` for `count` readout values, rounded to nearest exactly as `quantizeInPlace`
+    /// (the same arithmetic in `S`), without a copy of the readout (a mean's sums of ADC codes).
+    @inlinable
+    public func accumulateQuantized<S: BLASScalar>(_ x: UnsafePointer<S>, count: Int, into sums: UnsafeMutablePointer<Double>) {
+        precondition(rounding != .subtractiveDither, "accumulateQuantized: a dithered ADC draws its dither in quantizeInPlace")
+        let d = S(step), inv = S(1 / step), r = S(range)
+        if bits <= S.significandBitCount - 1 {
+            let magic = S(sign: .plus, exponent: S.Exponent(S.significandBitCount), significand: 1.5)
+            for i in 0..<count {
+                let c = Swift.min(Swift.max(x[i], -r), r)
+                sums[i] += Double(((c * inv + magic) - magic) * d)
+            }
+            return
+        }
+        for i in 0..<count {
+            let c = Swift.min(Swift.max(x[i], -r), r)
+            sums[i] += Double((c * inv).rounded(.toNearestOrEven) * d)
+        }
+    }
 }
 
 extension DeviceConfiguration {

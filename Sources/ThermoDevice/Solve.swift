@@ -16,6 +16,17 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     public var readoutsPerChain: Int
 }
 
+/// When an auto-ranged ADC (`outputConverter.range == nil`) of a solve sets its full scale `2·max|x|`
+/// (docs/device.md#adc-calibration). Both see the state of every chain of the call; they differ in which state.
+public enum ADCCalibration: String, Sendable, Equatable, Codable, CaseIterable {
+    /// An extra conversion of the state at the end of burn-in sets the range (not used for the mean and not
+    /// charged as a readout). The protocol of every solve before `firstReadout` existed.
+    case endOfBurnIn = "burn-in"
+    /// The first readout sets the range before it is converted (a peak detector ahead of the ADC): no extra
+    /// conversion, so a simulated eigenbasis solve rotates `R` readouts per chain instead of `R + 1`.
+    case firstReadout = "first-readout"
+}
+
 /// `A⁻¹b` estimated by the device: the mean of ADC readouts of the state after burn-in.
 public struct SolveResult<Scalar: BLASScalar>: Sendable {
     /// The estimate `x̂ ≈ A⁻¹b` (unscaled to the caller's units).
@@ -85,12 +96,13 @@ extension ThermodynamicDevice {
     ///     time-average bias from the start is `A'⁻¹(I − e^{-A'T})(x₀ − x*)/T`).
     ///   - warmStart: `n × m` starting points (for example the previous optimiser step's solution).
     ///   - chainsPerRightHandSide: default `max(min(4, chains), chains / m)`.
+    ///   - adcCalibration: when an auto-ranged ADC sets its range (ignored for an ideal or fixed-range ADC).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, rightHandSides bMatrix: Matrix<Scalar>,
                                time: Double, sampleInterval: Double = 1, burnIn: Double? = nil,
-                               warmStart: Matrix<Scalar>? = nil,
-                               chainsPerRightHandSide: Int? = nil) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
+                               warmStart: Matrix<Scalar>? = nil, chainsPerRightHandSide: Int? = nil,
+                               adcCalibration: ADCCalibration = .endOfBurnIn) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
         let clock = ContinuousClock(), start = clock.now
         let n = programmed.size, m = bMatrix.columns
         guard bMatrix.rows == n, m >= 1 else {
@@ -158,21 +170,33 @@ extension ThermodynamicDevice {
             burnSteps = 1
         } else {
             burnSteps = try relax(chains, programmed, bias: bias, time: burn)
-            let adc = outputQuantizer(chains)
+            let output = configuration.outputConverter
+            let onFirstReadout = adcCalibration == .firstReadout && output.bits != nil && output.range == nil
+            var adc = onFirstReadout ? nil : outputQuantizer(chains)
             var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
-            var readout = [Scalar](repeating: 0, count: chainsTotal * n)
-            for _ in 0..<readoutsPerChain {
+            // One pass per readout: copy, round and add (nearest rounding or an ideal ADC); a dithered ADC draws
+            // its dither in the same row order through `quantizeInPlace`.
+            var converted = [Scalar](repeating: 0, count: output.rounding == .subtractiveDither ? chainsTotal * n : 0)
+            for readout in 0..<readoutsPerChain {
                 chains.step(stepsPerSample)
-                let body = { (p: UnsafePointer<Scalar>, ld: Int) in
-                    readout.withUnsafeMutableBufferPointer { rb in
-                        for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
-                        adc?.quantizeInPlace(rb, dither: &dither)
-                        sums.withUnsafeMutableBufferPointer { sb in
-                            for i in 0..<(chainsTotal * n) { sb[i] += Double(rb[i]) }
+                chains.withState { (p: UnsafePointer<Scalar>, ld: Int) in
+                    if onFirstReadout && readout == 0 { adc = outputQuantizer(state: p, rows: chainsTotal, columns: n, ld: ld) }
+                    sums.withUnsafeMutableBufferPointer { sb in
+                        let s = sb.baseAddress!
+                        guard let q = adc, q.rounding == .subtractiveDither else {
+                            for r in 0..<chainsTotal {
+                                if let q = adc { q.accumulateQuantized(p + r * ld, count: n, into: s + r * n) }
+                                else { for j in 0..<n { s[r * n + j] += Double(p[r * ld + j]) } }
+                            }
+                            return
+                        }
+                        converted.withUnsafeMutableBufferPointer { rb in
+                            for r in 0..<chainsTotal { for j in 0..<n { rb[r * n + j] = p[r * ld + j] } }
+                            q.quantizeInPlace(rb, dither: &dither)
+                            for i in 0..<(chainsTotal * n) { s[i] += Double(rb[i]) }
                         }
                     }
                 }
-                chains.withState(body)
             }
         }
         if modalSums, let t = chains.eigenbasisTransition {
@@ -181,24 +205,37 @@ extension ThermodynamicDevice {
                                transposeB: true).storage
         }
 
-        // Per right-hand side: mean over chains and standard error from the chain-to-chain spread.
-        var x = Matrix<Scalar>(rows: n, columns: m)
-        var se = Matrix<Scalar>(rows: n, columns: m)
-        let perChain = Double(readoutsPerChain)
-        for k in 0..<m {
-            let unscale = alpha / gains[k]
-            for j in 0..<n {
-                var s1 = 0.0, s2 = 0.0
-                for c in 0..<perRHS {
-                    let v = sums[((k * perRHS) + c) * n + j] / perChain
-                    s1 += v; s2 += v * v
+        // Per right-hand side: mean over chains and standard error from the chain-to-chain spread, formed row by
+        // row (right-hand side k, contiguous in j) and transposed once to the n × m result.
+        var xRows = [Scalar](repeating: 0, count: m * n), seRows = xRows
+        var s1 = [Double](repeating: 0, count: n), s2 = s1
+        let perChain = Double(readoutsPerChain), chainsPerRHS = Double(perRHS)
+        sums.withUnsafeBufferPointer { sb in
+            xRows.withUnsafeMutableBufferPointer { xb in
+                seRows.withUnsafeMutableBufferPointer { eb in
+                    s1.withUnsafeMutableBufferPointer { a in
+                        s2.withUnsafeMutableBufferPointer { b in
+                            for k in 0..<m {
+                                let unscale = alpha / gains[k]
+                                for j in 0..<n { a[j] = 0; b[j] = 0 }
+                                for c in 0..<perRHS {
+                                    let row = sb.baseAddress! + ((k * perRHS) + c) * n
+                                    for j in 0..<n { let v = row[j] / perChain; a[j] += v; b[j] += v * v }
+                                }
+                                for j in 0..<n {
+                                    let mean = a[j] / chainsPerRHS
+                                    let variance = Swift.max(0, (b[j] - chainsPerRHS * mean * mean) / Double(perRHS - 1))
+                                    xb[k * n + j] = Scalar(mean * unscale)
+                                    eb[k * n + j] = Scalar((variance / chainsPerRHS).squareRoot() * unscale)
+                                }
+                            }
+                        }
+                    }
                 }
-                let mean = s1 / Double(perRHS)
-                let variance = Swift.max(0, (s2 - Double(perRHS) * mean * mean) / Double(perRHS - 1))
-                x[j, k] = Scalar(mean * unscale)
-                se[j, k] = Scalar((variance / Double(perRHS)).squareRoot() * unscale)
             }
         }
+        let x = Matrix(rows: m, columns: n, storage: xRows).transposed()
+        let se = Matrix(rows: m, columns: n, storage: seRows).transposed()
 
         let samplingTime = Double(readoutsPerChain * perRHS) * sampleInterval
         let one = samplingCost(n: n, inputValues: n, gainWords: 1, burnIn: burn, samplingTime: samplingTime,

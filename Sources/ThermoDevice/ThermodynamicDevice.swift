@@ -281,11 +281,44 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         guard let bits = configuration.outputConverter.bits else { return nil }
         let rounding = configuration.outputConverter.rounding
         if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r, rounding: rounding) }
-        var m = 0.0
-        chains.withState { p, ld in
-            for r in 0..<chains.chains { for j in 0..<chains.dimension { m = Swift.max(m, abs(Double(p[r * ld + j]))) } }
-        }
+        return chains.withState { p, ld in outputQuantizer(state: p, rows: chains.chains, columns: chains.dimension, ld: ld) }
+    }
+
+    /// The ADC calibrated on the given states (`rows` rows of `columns` values, `ld` apart, device basis): fixed
+    /// range, or `2 max|x|` over them.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func outputQuantizer(state p: UnsafePointer<Scalar>, rows: Int, columns: Int, ld: Int) -> UniformQuantizer? {
+        guard let bits = configuration.outputConverter.bits else { return nil }
+        let rounding = configuration.outputConverter.rounding
+        if let r = configuration.outputConverter.range { return UniformQuantizer(bits: bits, range: r, rounding: rounding) }
+        let m = Self.largestMagnitude(p, rows: rows, columns: columns, ld: ld)
         return UniformQuantizer(bits: bits, range: Swift.max(2 * m, .leastNormalMagnitude), rounding: rounding)
+    }
+
+    /// `max |x_rj|` over `rows` rows of `columns` values (`ld` apart), in `Scalar` (exact: a maximum does not round)
+    /// with eight running maxima so that the loop vectorises; NaN-free input assumed (states are finite).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func largestMagnitude(_ p: UnsafePointer<Scalar>, rows: Int, columns n: Int, ld: Int) -> Double {
+        var lanes = (Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0))
+        var tail = Scalar(0)
+        for r in 0..<rows {
+            let row = p + r * ld
+            var j = 0
+            while j + 8 <= n {
+                let a0 = abs(row[j]), a1 = abs(row[j + 1]), a2 = abs(row[j + 2]), a3 = abs(row[j + 3])
+                let a4 = abs(row[j + 4]), a5 = abs(row[j + 5]), a6 = abs(row[j + 6]), a7 = abs(row[j + 7])
+                lanes.0 = a0 > lanes.0 ? a0 : lanes.0; lanes.1 = a1 > lanes.1 ? a1 : lanes.1
+                lanes.2 = a2 > lanes.2 ? a2 : lanes.2; lanes.3 = a3 > lanes.3 ? a3 : lanes.3
+                lanes.4 = a4 > lanes.4 ? a4 : lanes.4; lanes.5 = a5 > lanes.5 ? a5 : lanes.5
+                lanes.6 = a6 > lanes.6 ? a6 : lanes.6; lanes.7 = a7 > lanes.7 ? a7 : lanes.7
+                j += 8
+            }
+            while j < n { let a = abs(row[j]); tail = a > tail ? a : tail; j += 1 }
+        }
+        let all = [lanes.0, lanes.1, lanes.2, lanes.3, lanes.4, lanes.5, lanes.6, lanes.7, tail]
+        return Double(all.max()!)
     }
 
     /// Seed of the ADC dither of the current call (`.subtractiveDither`): known to the digital side, which
@@ -309,6 +342,11 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
             return gain
         }
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
+        guard q.rounding == .stochastic else {
+            // Nearest rounding ignores the uniform draw: no generator.
+            for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j * stride]) * gain)) }
+            return gain
+        }
         var rng = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
         for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j * stride]) * gain, uniform: rng.nextUniform())) }
         return gain

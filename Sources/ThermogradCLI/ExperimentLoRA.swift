@@ -67,18 +67,18 @@ struct ExperimentLoRA: ParsableCommand {
         let settings = try lora.configuration(), schedule = try self.schedule.schedule()
         let arms = try LoRAExperiment.arms(try knobs(), times: times, plainTNGD: plainTNGD, batch: batch, digitalSeconds: { _ in 0 })
         let folder = out ?? "runs/lora"
-        let preamble = "thermograd experiment lora\nsettings: \(settings); \(schedule); batch \(batch); BLAS threads \(threads)\n"
-            + arms.map { "\($0.arm.name): \($0.arm.settings)" }.joined(separator: "\n")
-        print(preamble + "\n")
+        let header = ["thermograd experiment lora", "settings: \(settings); batch \(batch)",
+                      "BLAS threads \(threads), load average \(SystemLoad.oneMinute) at the start"]
+        print((header + ["schedule: \(schedule)"] + arms.map { "\($0.arm.name): \($0.arm.settings)" }).joined(separator: "\n") + "\n")
         let data = try TextClassificationData.load(settings)
         let runner = LoRAExperimentRunner(data: data, settings: settings, schedule: schedule, batchSize: batch)
         let title = "LoRA on MiniLM-L6 · \(settings.corpus.rawValue) · TNGD-Adam vs Adam"
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
-            do { _ = try TNGDExperiments.write(partial, to: folder, name: "lora", title: title, preamble: preamble) } catch let error as ExperimentError {
+            do { _ = try TNGDExperiments.write(partial, to: folder, name: "lora", title: title, header: header) } catch let error as ExperimentError {
                 throw error
             } catch { throw .output(path: folder, detail: "\(error)") }
         }
-        print("\n" + (try TNGDExperiments.write(results, to: folder, name: "lora", title: title, preamble: preamble)))
+        print("\n" + (try TNGDExperiments.write(results, to: folder, name: "lora", title: title, header: header)))
         print("outputs: \(folder)/lora.csv, lora.svg, lora-runtime.svg, lora-table.txt")
     }
 }

@@ -17,6 +17,9 @@ struct ExperimentPlot: ParsableCommand {
     var out: String
     @Option(help: "Figure title (say what made the CSV).")
     var title: String
+    @Option(name: .customLong("caption"), parsing: .upToNextOption,
+            help: "Caption lines printed under the panels: the settings the CSV was made with (default: the settings lines of the <name>-table.txt beside the CSV, if any).")
+    var captionLines: [String] = []
 
     func run() throws {
         let text: String
@@ -41,10 +44,21 @@ struct ExperimentPlot: ParsableCommand {
                 return PlotSeries(name: name, x: points.map { Double($0.key) }, y: points.map { value($0.value) })
             }
         }
-        try LinePlot(title: title, panels: [
+        var plot = LinePlot(title: title, panels: [
             PlotPanel(title: "Test accuracy (mean over seeds)", xLabel: "step", yLabel: "accuracy (%)", series: series { 100 * $0.accuracy / $0.count }),
             PlotPanel(title: "Test loss (mean over seeds)", xLabel: "step", yLabel: "loss", series: series { $0.loss / $0.count }),
-        ]).write(to: out)
+        ])
+        plot.caption = captionLines.isEmpty ? Self.settingsLines(besideCSV: csv) : captionLines
+        try plot.write(to: out)
         print("wrote \(out)")
+    }
+
+    /// The settings lines of the `<name>-table.txt` an experiment wrote beside `<name>.csv` (the lines from
+    /// `schedule:` on, where each arm's settings follow), or none when there is no such file.
+    static func settingsLines(besideCSV csv: String) -> [String] {
+        guard csv.hasSuffix(".csv"), let text = try? String(contentsOfFile: String(csv.dropLast(4)) + "-table.txt", encoding: .utf8) else { return [] }
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("schedule: ") }) else { return [] }
+        return Array(lines[start...])
     }
 }

@@ -8,7 +8,7 @@ import Reporting
 /// `thermograd experiment runtime`: the TNGD paper's Fig. 2 — runtime per iteration of NGD (dense solve), NGD-CG,
 /// NGD-Woodbury and TNGD against N, b and d_z, measured on this CPU and predicted by the cost model
 /// (docs/tngd.md#runtime-per-iteration).
-struct ExperimentRuntime: ParsableCommand {
+struct ExperimentRuntime: ExperimentCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
         abstract: "Runtime per iteration of NGD, NGD-CG, NGD-Woodbury and TNGD against N, b and d_z (the TNGD paper's Fig. 2).",
@@ -52,7 +52,8 @@ struct ExperimentRuntime: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String = "runs/experiment-runtime"
 
-    func experiment() throws -> RuntimeExperiment {
+    func makeExperiment() throws -> RuntimeExperiment {
+        try validateThreads(threads)
         var e = RuntimeExperiment()
         e.parameterSweep = parameters
         e.batchSweep = batches
@@ -71,13 +72,7 @@ struct ExperimentRuntime: ParsableCommand {
         }
         e.tngd = try tngd.settings(device: device, seed: 0)
         e.damping = e.tngd.damping
-        do { try e.validate() } catch { throw ValidationError(error.description) }
         return e
-    }
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        _ = try experiment()
     }
 
     func run() throws {
@@ -89,7 +84,7 @@ struct ExperimentRuntime: ParsableCommand {
         schedule.cgIterations = e.cgIterations
         schedule.tngdAnalogTime = e.tngd.analogTime
         let model = try StepCostModel(digital: cpu, schedule: schedule)
-        let load = Self.loadAverage()
+        let load = SystemLoad.oneMinute
         let header = ["Runtime per iteration (TNGD paper, Fig. 2) · \(e.description)",
                       "measured on this CPU (\(threads) OpenBLAS thread\(threads == 1 ? "" : "s"), load average \(load)); "
                           + "predicted by the cost model with \(cpu.description)", "device: \(model.analog)"]
@@ -102,11 +97,6 @@ struct ExperimentRuntime: ParsableCommand {
             })
         }, log: { print($0) })
         try write(records, e, header: header)
-    }
-
-    /// The 1-minute load average as text (`/proc/loadavg`), or "unknown".
-    static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "unknown"
     }
 
     func write(_ records: [RuntimeExperiment.Record], _ e: RuntimeExperiment, header: [String]) throws {

@@ -116,19 +116,20 @@ struct TNGDExperimentOptions: ParsableArguments {
         BLASThreads.set(threads)
         let folder = out ?? "runs/\(name)"
         let s = try settings()
-        let preamble = "thermograd experiment \(name)\nsettings: \(s)\n\(costText)\n" + arms.map { "\($0.arm.name): \($0.arm.settings)" }.joined(separator: "\n")
-        print(preamble + "\n")
+        let header = ["thermograd experiment \(name)", "settings: \(s)", costText,
+                      "BLAS threads \(threads), load average \(SystemLoad.oneMinute) at the start"]
+        print((header + arms.map { "\($0.arm.name): \($0.arm.settings)" }).joined(separator: "\n") + "\n")
         let data = try ExperimentRunner.loadData(directory: data.directory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
         // Results are rewritten after every finished run, so an interrupted experiment keeps what it finished.
         let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
             do {
-                _ = try TNGDExperiments.write(partial, to: folder, name: name, title: title, preamble: preamble)
+                _ = try TNGDExperiments.write(partial, to: folder, name: name, title: title, header: header)
             } catch let error as ExperimentError { throw error } catch {
                 throw .output(path: folder, detail: "\(error)")
             }
         }
-        let text = try TNGDExperiments.write(results, to: folder, name: name, title: title, preamble: preamble,
+        let text = try TNGDExperiments.write(results, to: folder, name: name, title: title, header: header,
                                              postscript: postscript(results))
         print("\n" + text)
         print("outputs: \(folder)/\(name).csv, \(name).svg, \(name)-runtime.svg, \(name)-table.txt")

@@ -174,15 +174,19 @@ struct Predict: ParsableCommand {
         }
     }
 
+    /// The cost model's hardware and schedule, one line each (printed before a prediction, and the width sweep's caption).
+    func assumptions(_ model: StepCostModel, workload w: Workload?) -> [String] {
+        (w.map { ["workload: \($0.summary.isEmpty ? $0.name : $0.summary); N = \(formatEngineering(Double($0.parameterCount)))parameters"] } ?? [])
+            + ["digital: \(model.digital)", "device: \(model.analog)",
+               "schedule: T_cov = \(model.schedule.factorInterval), T_inv = \(model.schedule.inverseInterval), "
+                   + "\(model.schedule.trueFisher ? "true" : "empirical") Fisher, feed = \(model.schedule.feed.rawValue), "
+                   + "K-FAC-\(model.schedule.approximation.rawValue), "
+                   + "NGD-CG \(model.schedule.cgIterations) iterations, TNGD t = \(model.schedule.tngdAnalogTime)τ",
+               "per iteration, digital and device work in sequence; weights and activations are not counted in memory"]
+    }
+
     func printAssumptions(_ model: StepCostModel, workload w: Workload?) {
-        if let w { print("workload: \(w.summary.isEmpty ? w.name : w.summary); N = \(formatEngineering(Double(w.parameterCount)))parameters") }
-        print("digital: \(model.digital)")
-        print("device: \(model.analog)")
-        print("schedule: T_cov = \(model.schedule.factorInterval), T_inv = \(model.schedule.inverseInterval), "
-              + "\(model.schedule.trueFisher ? "true" : "empirical") Fisher, feed = \(model.schedule.feed.rawValue), "
-              + "K-FAC-\(model.schedule.approximation.rawValue), "
-              + "NGD-CG \(model.schedule.cgIterations) iterations, TNGD t = \(model.schedule.tngdAnalogTime)τ")
-        print("per iteration, digital and device work in sequence; weights and activations are not counted in memory\n")
+        print(assumptions(model, workload: w).joined(separator: "\n") + "\n")
     }
 
     func widthSweep(_ model: StepCostModel) throws {
@@ -218,12 +222,14 @@ struct Predict: ParsableCommand {
         func cost(_ o: String, _ i: Int) -> PlotSeries {
             PlotSeries(name: o, x: x, y: predictions.map { $0.optimizer(o)!.totalSeconds * 1e3 }, color: LinePlot.palette[i], markers: true)
         }
-        let plot = LinePlot(title: "Predicted TK-FAC advantage against layer width (\(model.digital.name))", panels: [
+        var plot = LinePlot(title: "Predicted TK-FAC advantage against layer width (\(model.digital.name))", panels: [
             PlotPanel(title: "speedup over digital K-FAC (per iteration)", xLabel: "width n", yLabel: "× faster than K-FAC",
                       series: [series("tkfac-m1", 1), series("tkfac-m2", 2), series("adam", 0)]),
             PlotPanel(title: "time per iteration", xLabel: "width n", yLabel: "ms (log scale)",
                       series: [cost("adam", 0), cost("kfac", 3), cost("tkfac-m1", 1), cost("tkfac-m2", 2)], logarithmicY: true),
         ])
+        plot.caption = ["thermograd predict --workload width-sweep: one transformer block of width n, 512 tokens, batch 32"]
+            + assumptions(model, workload: nil)
         try plot.write(to: "\(dir)/width-sweep.svg")
         print("wrote \(dir)/width-sweep.csv and \(dir)/width-sweep.svg")
     }

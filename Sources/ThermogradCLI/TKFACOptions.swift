@@ -4,6 +4,7 @@ import ThermoDevice
 
 extension ThermodynamicKFACOptions.TimeUnit: ExpressibleByArgument {}
 extension ThermodynamicKFACConfiguration.Feed: ExpressibleByArgument {}
+extension ADCCalibration: ExpressibleByArgument {}
 
 /// The TK-FAC method and its budget (`--method`, `--feed`, `--samples`, `--analog-time`, …), shared by
 /// `thermograd train --optimizer tkfac`, `bench train-step` and the TK-FAC experiments; the devices' own
@@ -29,6 +30,10 @@ struct TKFACMethodOptions: ParsableArguments {
     var sampleSpacing: Double?
     @Option(help: defaulted("Method 2: readouts per right-hand side.", d.readouts))
     var readouts: Int?
+    @Option(name: .customLong("adc-calibration"),
+            help: defaulted("Method 2, auto-ranged ADC: the state that sets the ADC range in each solve: first-readout (no extra conversion) or burn-in (an extra conversion at the end of burn-in, the older protocol).",
+                            d.adcCalibration ?? ADCCalibration.endOfBurnIn.rawValue))
+    var adcCalibration: ADCCalibration?
     @Flag(name: .customLong("no-warm-start"), help: "Method 2: start every solve cold.")
     var noWarmStart = false
     @Option(name: .customLong("time-unit"), help: defaulted("Unit of the analog times: relaxation (1/λ_min of each factor) or tau.", d.timeUnit.rawValue))
@@ -49,6 +54,7 @@ struct TKFACMethodOptions: ParsableArguments {
         if let targetError { o.targetError = targetError }
         if let sampleSpacing { o.sampleSpacing = sampleSpacing }
         if let readouts { o.readouts = readouts }
+        if let adcCalibration { o.adcCalibration = adcCalibration.rawValue }
         if noWarmStart { o.warmStart = false }
         if let timeUnit { o.timeUnit = timeUnit }
         if let ensemble { o.ensemble = ensemble }

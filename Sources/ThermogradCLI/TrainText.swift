@@ -25,7 +25,7 @@ extension Train {
         }
         let folder = c.outputDirectory, title = "MiniLM-L6 + LoRA · \(c.optimizer.rawValue) · \(c.lora.corpus.rawValue)"
         let results = try runner.run([TNGDArm(arm: arm, digitalSecondsPerStep: 0)], log: { print($0) }, progress: ProgressLine())
-        let text = try TNGDExperiments.write(results, to: folder, name: "lora", title: title, preamble: "thermograd train\n\(c)")
+        let text = try TNGDExperiments.write(results, to: folder, name: "lora", title: title, header: ["thermograd train", "\(c)"])
         print("\n" + text)
         if let last = results.records.last {
             print(String(format: "final test accuracy %.2f%%, test loss %.4f, %d steps, %.1f s wall", 100 * last.testAccuracy,

@@ -53,6 +53,17 @@ import _TestSupport
             c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
             c.thermodynamicKFAC.seed = 6
             c.thermodynamicKFAC.integrator = "exact"   // the dense exact integrator these values were recorded with
+            // The Method 2 readout protocol these values were recorded with (the defaults became 2 readouts and
+            // the ADC range from the first readout, docs/tkfac.md#method-2-readouts; pinned by the case below).
+            c.thermodynamicKFAC.readouts = 8; c.thermodynamicKFAC.adcCalibration = "burn-in"
+        },
+        Case(name: "tkfac-method2-default-mlp", checksum: 0xc754_c336_4c86_ae54, steps: 8) { c in
+            c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
+            c.kfac.seed = 3
+            c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
+            c.thermodynamicKFAC.seed = 6
+            c.thermodynamicKFAC.integrator = "eigenbasis"; c.thermodynamicKFAC.readouts = 2
+            c.thermodynamicKFAC.adcCalibration = "first-readout"
         },
         Case(name: "ngd-cg-mlp", checksum: 0xee4a_d913_d2a1_b449, steps: 8) { c in
             c.optimizer = .ngdCG; c.learningRate = 0.05; c.naturalGradient.damping = 1e-2

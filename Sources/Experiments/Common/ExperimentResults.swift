@@ -67,9 +67,15 @@ public struct ExperimentResults {
         return (steps.map(Double.init), steps.map { s in byStep[s]!.reduce(0, +) / Double(seeds) })
     }
 
+    /// The lines a figure of these results carries under its panels: `header` (how the experiment was run:
+    /// command, data, threads, load), the schedule, and each of `arms`' settings (default: all arms).
+    public func caption(_ header: [String] = [], arms selected: [String]? = nil) -> [String] {
+        header + ["schedule: \(schedule)"] + arms.filter { selected?.contains($0.name) ?? true }.map { "\($0.name): \($0.settings)" }
+    }
+
     /// Panels of test accuracy (%) and test loss against step, plus train loss, for `arms` (default: all);
-    /// the mean over seeds, one line per arm.
-    public func plot(title: String, arms selected: [String]? = nil) -> LinePlot {
+    /// the mean over seeds, one line per arm; the caption (`caption(header, arms:)`) gives the settings.
+    public func plot(title: String, arms selected: [String]? = nil, header: [String] = []) -> LinePlot {
         let names = selected ?? arms.map(\.name)
         func series(_ value: @escaping (ExperimentRecord) -> Double) -> [PlotSeries] {
             names.enumerated().map { i, name in
@@ -78,13 +84,15 @@ public struct ExperimentResults {
                                   dashed: i >= LinePlot.palette.count, markers: c.steps.count <= 12)
             }
         }
-        return LinePlot(title: title + " (mean over \(schedule.seeds.count) seed\(schedule.seeds.count == 1 ? "" : "s"))", panels: [
+        var plot = LinePlot(title: title + " (mean over \(schedule.seeds.count) seed\(schedule.seeds.count == 1 ? "" : "s"))", panels: [
             PlotPanel(title: headline == nil ? "Test accuracy" : headlineTitle, xLabel: "step", yLabel: headline == nil ? "accuracy (%)" : headlineTitle,
                       series: series(headlineValue)),
             PlotPanel(title: "Test loss", xLabel: "step", yLabel: "cross-entropy", series: series(\.testLoss), logarithmicY: true),
             PlotPanel(title: "Training loss (window mean)", xLabel: "step", yLabel: "cross-entropy", series: series(\.trainLoss),
                       logarithmicY: true),
         ], columns: 3, panelWidth: 420)
+        plot.caption = caption(header, arms: names)
+        return plot
     }
 
     /// Mean and spread of `values`: the sample standard deviation (0 for one value) and the range.
@@ -107,7 +115,7 @@ public struct ExperimentResults {
     /// One row per arm: final test accuracy (%) and loss as mean ± standard deviation over seeds, final
     /// training loss, wall time, plus `extraColumns` (header and a value from a final record, summarised
     /// the same way).
-    public func finalTable(title: String, extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [])
+    public func finalTable(title: String, extraColumns: [ExperimentColumn] = [])
         -> TextTable {
         var table = TextTable(title: title, headers: ["arm", "seeds", "steps", headlineTitle, "test loss", "train loss", "wall s"]
                                                      + extraColumns.map(\.header))
@@ -131,10 +139,8 @@ public struct ExperimentResults {
         return table
     }
 
-    /// Each arm's settings, one per line (printed with every table).
-    public var settingsText: String {
-        (["schedule: \(schedule)"] + arms.map { "\($0.name): \($0.settings)" }).joined(separator: "\n")
-    }
+    /// The schedule and each arm's settings, one per line (printed with every table).
+    public var settingsText: String { caption().joined(separator: "\n") }
 
     /// The per-group plots `write(to:name:…)` produces: `(group, "<name>-<group>.svg")` in order of the
     /// groups' first appearance among the arms; empty when no arm names a group.
@@ -145,18 +151,20 @@ public struct ExperimentResults {
     }
 
     /// Writes `<directory>/<name>.csv`, `<name>.svg`, `<name>-table.txt` (table and settings) and one
-    /// `<name>-<group>.svg` per arm group; returns the table text.
+    /// `<name>-<group>.svg` per arm group, every figure captioned with `header` and its arms' settings;
+    /// returns the table text.
     @discardableResult
     public func write(to directory: String, name: String, title: String,
-                      extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = []) throws(ExperimentError) -> String {
+                      extraColumns: [ExperimentColumn] = [],
+                      header: [String] = []) throws(ExperimentError) -> String {
         do { try OutputFolder.create(directory) } catch { throw .output(path: directory, detail: error.reason) }
         try writeCSV(to: "\(directory)/\(name).csv")
         let table = finalTable(title: title, extraColumns: extraColumns).render() + "\n" + settingsText + "\n"
         do {
-            try plot(title: title).write(to: "\(directory)/\(name).svg")
+            try plot(title: title, header: header).write(to: "\(directory)/\(name).svg")
             for (g, file) in groupPlotFiles(name: name) {
                 let members = arms.filter { $0.groups.contains(g) }.map(\.name)
-                try plot(title: "\(title) — \(g)", arms: members).write(to: "\(directory)/\(file)")
+                try plot(title: "\(title) — \(g)", arms: members, header: header).write(to: "\(directory)/\(file)")
             }
             try AtomicFile.write(table, to: "\(directory)/\(name)-table.txt")
         } catch { throw .output(path: directory, detail: "\(error)") }

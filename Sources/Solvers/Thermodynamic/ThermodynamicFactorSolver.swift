@@ -337,7 +337,8 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
                 do {
                     let r = try members[k].solve(p, rightHandSides: rhs, time: time,
                                                  sampleInterval: time / Double(c.readoutsPerRightHandSide),
-                                                 burnIn: burn, warmStart: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide)
+                                                 burnIn: burn, warmStart: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide,
+                                                 adcCalibration: c.adcCalibration)
                     xs.append(r.solutions)
                     seconds = Swift.max(seconds, r.cost.deviceSeconds)
                     cost = cost + r.cost

@@ -97,6 +97,10 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     /// their inverses (Method 1) or solutions (Method 2) are averaged. Unbiased per-device errors shrink in
     /// variance by `1/K`; device time is the slowest member's, energy `K` times. 1: one device per factor.
     public var ensemble: Int = 1
+    /// Method 2 with an auto-ranged quantising ADC: which state sets the ADC's full scale in each solve
+    /// (docs/tkfac.md#method-2-linear-systems). `.firstReadout` (the default) spends no conversion on calibration;
+    /// `.endOfBurnIn` is the protocol of runs made before it existed (one extra device-basis state per chain).
+    public var adcCalibration: ADCCalibration = .firstReadout
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
     /// device's noise level per docs/device.md#non-idealities) and ideal converters; Method 1 readouts from
@@ -106,7 +110,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
                 samples: Int? = nil,
                 targetRelativeError: Double = CovarianceSampling.standard.targetRelativeError,
                 sampleSpacing: AnalogDuration = .relaxationTimes(CovarianceSampling.standard.spacingRelaxationTimes),
-                analogTime: AnalogDuration = .relaxationTimes(1), readoutsPerRightHandSide: Int = 8,
+                analogTime: AnalogDuration = .relaxationTimes(1), readoutsPerRightHandSide: Int = 2,
                 chainsPerRightHandSide: Int = 2, warmStart: Bool = true,
                 burnIn: AnalogDuration = .relaxationTimes(7), warmStartBurnIn: AnalogDuration = .relaxationTimes(1),
                 batchSize: Int = 128) throws(KFACError) {
@@ -197,6 +201,9 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
             parts += ["analog time \(analogTime)/rhs", "\(readoutsPerRightHandSide) readouts/rhs",
                       "\(chainsPerRightHandSide) chains/rhs", "warm start \(warmStart ? "on, burn-in \(warmStartBurnIn)" : "off")",
                       "cold burn-in \(burnIn)"]
+            if device.outputConverter.bits != nil && device.outputConverter.range == nil {
+                parts.append("ADC range from the \(adcCalibration == .firstReadout ? "first readout" : "end of burn-in")")
+            }
         }
         if feed == .raw { parts.append("batch \(batchSize)") }
         if ensemble > 1 { parts.append("ensemble of \(ensemble) devices per factor") }

@@ -46,7 +46,11 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     /// Method 2 averaging time per right-hand side.
     public var analogTime: Double = 1
     /// Method 2 readouts per right-hand side.
-    public var readouts: Int = 8
+    public var readouts: Int = 2
+    /// Method 2 with an auto-ranged quantising ADC: which state sets the ADC's range (`ADCCalibration` raw value:
+    /// `first-readout`, the default, or `burn-in`). nil — configurations saved before the choice existed —
+    /// is `burn-in`, their protocol, so they resume unchanged.
+    public var adcCalibration: String? = ADCCalibration.firstReadout.rawValue
     /// Method 2 warm start.
     public var warmStart = true
     /// Burn-in of a cold start and after a warm start.
@@ -100,6 +104,11 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
             readoutsPerRightHandSide: readouts, chainsPerRightHandSide: 2, warmStart: warmStart, burnIn: d(burnIn),
             warmStartBurnIn: d(warmStartBurnIn))
         c.ensemble = ensemble ?? 1
+        guard let calibration = ADCCalibration(rawValue: adcCalibration ?? ADCCalibration.endOfBurnIn.rawValue) else {
+            throw .invalidConfiguration(field: "tkfac.adcCalibration", value: adcCalibration ?? "nil",
+                                        requirement: "use first-readout or burn-in")
+        }
+        c.adcCalibration = calibration
         try c.validate()
         return c
     }

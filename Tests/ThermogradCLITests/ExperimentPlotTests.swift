@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Testing
+import ThermogradCLI
+
+/// `thermograd experiment plot` redraws an experiment CSV; the figure carries the settings lines of the
+/// `<name>-table.txt` beside the CSV (or the `--caption` lines given), as every experiment figure does.
+@Suite struct ExperimentPlotTests {
+    @Test func redrawnFigureCarriesTheSettingsOfItsTable() throws {
+        let dir = NSTemporaryDirectory() + "thermograd-plot-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "arm,seed,step,test_loss,test_accuracy\nAdam,1,10,0.9,0.70\nAdam,1,20,0.7,0.80\n"
+            .write(toFile: "\(dir)/compare.csv", atomically: true, encoding: .utf8)
+        try "final table\narm  test acc %\nschedule: 20 steps, evaluation every 10 steps, seeds 1\nAdam: adam, lr 0.001, schedule constant\n"
+            .write(toFile: "\(dir)/compare-table.txt", atomically: true, encoding: .utf8)
+        var command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/compare.csv", "--out", "\(dir)/a.svg", "--title", "t"])
+        try command.run()
+        let svg = try String(contentsOfFile: "\(dir)/a.svg", encoding: .utf8)
+        #expect(svg.contains(">schedule: 20 steps, evaluation every 10 steps, seeds 1</text>"))
+        #expect(svg.contains(">Adam: adam, lr 0.001, schedule constant</text>") && !svg.contains(">final table</text>"))
+        command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/compare.csv", "--out", "\(dir)/b.svg", "--title", "t",
+                                                     "--caption", "made by hand", "seed 1"])
+        try command.run()
+        let given = try String(contentsOfFile: "\(dir)/b.svg", encoding: .utf8)
+        #expect(given.contains(">made by hand</text>") && given.contains(">seed 1</text>") && !given.contains("schedule:"))
+    }
+}
