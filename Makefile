@@ -70,11 +70,12 @@ clean:
 	rm -rf .build .build-fuzz
 
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
-# runs/reproduce, figures copied to docs/results/). About 2 h of wall on the shared 2-core machine at load 8,
-# ≈ 25 min of CPU; the longest is the mitigation sweep (its ensemble arms simulate 4 devices per factor).
+# runs/reproduce, figures copied to docs/results/). About 1 h 10 min of CPU (≈ 2–3 h of wall on the shared 2-core
+# machine at load 6–8); the longest are the TNGD runs of 2 and 5 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU)
+# and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
 REPRO ?= runs/reproduce
-.PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-runtime reproduce-plots
-reproduce: reproduce-predict reproduce-methods-width reproduce-plots reproduce-mitigation reproduce-quantization reproduce-tngd reproduce-runtime
+.PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-runtime reproduce-plots
+reproduce: reproduce-predict reproduce-methods-width reproduce-plots reproduce-mitigation reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-runtime
 
 reproduce-predict: build
 	$(RELEASE_BIN) predict --workload width-sweep --digital a100 --out $(REPRO)/width-sweep
@@ -89,6 +90,10 @@ reproduce-methods-width: build
 reproduce-mitigation: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 --threads 1 --out $(REPRO)/mitigation
 	cp $(REPRO)/mitigation/mitigation-output-4-bits.svg $(REPRO)/mitigation/mitigation-summary.svg docs/results/
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 \
+	  --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1 --out $(REPRO)/mitigation-4bit
+	$(RELEASE_BIN) experiment plot $(REPRO)/mitigation-4bit/mitigation.csv --out docs/results/mitigation-4bit-3seeds.svg \
+	  --title "experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1"
 
 reproduce-quantization: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --steps 300 --eval-every 50 --seeds 1 --threads 1 --out $(REPRO)/quantization
@@ -108,6 +113,17 @@ reproduce-tngd: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-delay --steps 100 --seeds 1 --out $(REPRO)/tngd-delay
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-noise --steps 100 --seeds 1 --out $(REPRO)/tngd-noise
 	cp $(REPRO)/tngd-time/*.svg $(REPRO)/tngd-delay/*.svg $(REPRO)/tngd-noise/*.svg docs/results/
+
+# The TNGD paper's MNIST comparison at longer run lengths (Adam, TNGD, TNGD-Adam; 938 steps of 64 per epoch):
+# 2 epochs × 5 seeds and 5 epochs × seed 1.
+reproduce-tngd-mnist: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 1876 --eval-every 469 --test-subset 0 \
+	  --seeds 1 2 3 4 5 --out $(REPRO)/tngd-mnist-2epochs
+	$(RELEASE_BIN) experiment plot $(REPRO)/tngd-mnist-2epochs/tngd-mnist.csv --out docs/results/tngd-mnist-2epochs.svg \
+	  --title "experiment tngd-mnist --tngd-adam --steps 1876 --eval-every 469 --test-subset 0 --seeds 1 2 3 4 5"
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 4690 --eval-every 134 --test-subset 0 \
+	  --seeds 1 --out $(REPRO)/tngd-mnist-5epochs
+	cp $(REPRO)/tngd-mnist-5epochs/tngd-mnist-runtime.svg docs/results/tngd-mnist-5epochs.svg
 
 reproduce-runtime: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime

@@ -9,15 +9,19 @@ import NeuralNet
 /// vector–Jacobian products (`backward` with a unit output gradient) each: `O(b d)` backward passes.
 /// **Overwrites every `Parameter.gradient`**; save the gradients first if you still need them.
 public enum ModelJacobian {
-    /// `J` (`b·d × N`) at `input` (`b × in`), forward in inference mode.
-    public static func dense<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>) -> Matrix<S> {
+    /// `J` (`b·d × N`) at `input` (`b × in`), forward in inference mode; each example's forward pass gets its
+    /// row of `positionMask` (padded token batches: padding keys get no attention weight, pooling skips them).
+    public static func dense<S: NeuralScalar>(_ model: Sequential<S>, input: Matrix<S>, positionMask: PositionMask? = nil) -> Matrix<S> {
         let parameters = model.trainableParameters
         let total = parameters.reduce(0) { $0 + $1.count }
         let d = model.outputFeatures
         var jacobian = Matrix<S>(rows: input.rows * d, columns: total)
         for n in 0..<input.rows {
             let x = Matrix(rows: 1, columns: input.columns, storage: input.row(n))
-            _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1))
+            let mask = positionMask.map { m in
+                PositionMask(positions: m.positions, isReal: Array(m.isReal[(n * m.positions)..<((n + 1) * m.positions)]))
+            }
+            _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: mask))
             for k in 0..<d {
                 var e = Matrix<S>(rows: 1, columns: d)
                 e[0, k] = 1

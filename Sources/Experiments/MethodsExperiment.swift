@@ -101,7 +101,7 @@ public struct MethodsExperiment: Sendable, CustomStringConvertible {
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
 
-    public static var tableColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] { [
+    public static var tableColumns: [ExperimentColumn] { [
         ("device s/step", 4, deviceSecondsPerStep),
         ("‖ΔU‖/‖U‖ (last)", 3, { $0.metrics["solver_update_relative_error"] }),
         ("energy J/step", 4, { r in r.metrics["solver_device_energy_joules"].map { $0 / Double(max(r.step, 1)) } }),

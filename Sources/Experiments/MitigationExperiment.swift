@@ -101,9 +101,9 @@ public struct MitigationExperiment: Sendable, CustomStringConvertible {
 
     /// Table columns beyond accuracy and loss: device time per step (critical path), energy per step, the
     /// update's relative error against digital K-FAC, the coupling DAC's diagonal shift, device errors.
-    public static var tableColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] {
+    public static var tableColumns: [ExperimentColumn] {
         let q = QuantizationExperiment.tableColumns
-        let energy: (header: String, digits: Int, value: (ExperimentRecord) -> Double?) =
+        let energy: ExperimentColumn =
             ("energy J/step", 4, { r in r.metrics["solver_device_energy_joules"].map { $0 / Double(max(r.step, 1)) } })
         // Device s/step, energy, ‖ΔU‖/‖U‖, DAC diagonal shift, device errors.
         return [q[0], energy, q[1], q[3], q[4]]

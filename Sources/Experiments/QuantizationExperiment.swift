@@ -68,7 +68,7 @@ public struct QuantizationExperiment: Sendable, CustomStringConvertible {
     /// Table columns beyond accuracy and loss: device time per step (critical path), the update's relative
     /// error against digital K-FAC at the last evaluation, the coupling DAC's zeroed off-diagonal fraction and
     /// conservative diagonal shift (relative to the mean diagonal), device errors and failed refreshes.
-    public static var tableColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] { [
+    public static var tableColumns: [ExperimentColumn] { [
         ("device s/step", 4, { r in r.metrics["solver_device_seconds"].map { $0 / Double(max(r.step, 1)) } }),
         ("‖ΔU‖/‖U‖", 3, { $0.metrics["solver_update_relative_error"] }),
         ("DAC zeroed", 3, { $0.metrics["solver_device_dac_zeroed_fraction"] }),

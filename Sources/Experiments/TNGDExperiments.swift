@@ -132,7 +132,7 @@ public enum TNGDExperiments {
     }
 
     /// Extra table columns: final training loss on the fixed subset, device and modelled seconds, simulator wall per step.
-    public static var columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] {
+    public static var columns: [ExperimentColumn] {
         [("train-eval loss", 4, { $0.metrics["train_eval_loss"] }),
          ("train-eval acc %", 2, { $0.metrics["train_eval_accuracy"].map { 100 * $0 } }),
          ("device s/step", 4, { r in r.metrics["device_seconds"].map { $0 / Double(r.step) } }),

@@ -123,7 +123,7 @@ struct BenchDevice: ParsableCommand {
 
     func run() throws {
         if let t = threads { BLASThreads.set(t) }
-        let load = Self.loadAverage
+        let load = SystemLoad.oneMinuteValue ?? -1
         var rng = Xoshiro256StarStar(seed: seed)
         // Square GEMM peak, measured now with the same threads (as `bench blas`).
         var peaks: [PeakRow] = []
@@ -161,10 +161,6 @@ struct BenchDevice: ParsableCommand {
         try JSONReport.print(Report(loadAverage: load, threads: BLASThreads.current, core: BLASThreads.coreName, gemmPeak: peaks,
                                     peakGflops: peak, steps: steps, accuracy: accuracy,
                                     thermoxProtocol: sameAsThermox, thermoxSideBySide: sideBySide))
-    }
-
-    static var loadAverage: Double {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? -1
     }
 
     /// Times steps of a well-conditioned random matrix (the step cost does not depend on the values).

@@ -42,6 +42,8 @@ struct BenchTrainStep: ParsableCommand {
     var seed: UInt64 = 1
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
+    @OptionGroup(title: "Graph network (--model gnn)")
+    var gnn: GraphNetworkOptions
     @OptionGroup(title: "LoRA on MiniLM-L6 (--model minilm-lora)")
     var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
@@ -54,6 +56,7 @@ struct BenchTrainStep: ParsableCommand {
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
         try validateThreads(threads)
         try vit.check(model: model)
+        try gnn.check(model: model)
         try lora.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -87,6 +90,7 @@ struct BenchTrainStep: ParsableCommand {
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
         vit.apply(to: &c.vit)
+        c.gnn = gnn.configuration
         lora.apply(to: &c.lora)
         c.optimizer = optimizer
         c.seed = seed

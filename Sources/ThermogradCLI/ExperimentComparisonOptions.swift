@@ -17,6 +17,8 @@ struct ComparisonCommandOptions: ParsableArguments {
     var model: TrainingConfiguration.ModelKind = .mlp
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
+    @OptionGroup(title: "Graph network (--model gnn)")
+    var gnn: GraphNetworkOptions
     @Option(parsing: .upToNextOption, help: "Hidden widths of the MLP.")
     var hidden: [Int] = [128]
     @Option(help: "Mini-batch size.")
@@ -47,6 +49,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         var c = KFACComparisonSettings(model: model)
         c.hidden = hidden
         c.vit = vit.configuration
+        c.gnn = gnn.configuration
         c.batchSize = batch
         if let adamLR { c.adamLearningRate = adamLR }
         if let kfacInner { c.kfacInner = kfacInner.kind }
@@ -62,6 +65,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     func validate() throws {
         try validateThreads(threads)
         try vit.check(model: model)
+        try gnn.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
     }
@@ -69,7 +73,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     /// Loads the data, runs `arms`, writes CSV / SVG / table into the output folder and prints the table.
     /// Returns the results and the caption header every figure carries (command, `header`, threads and load).
     func run(name: String, title: String, header: String, arms: [ExperimentArm],
-             columns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)]) throws -> (results: ExperimentResults, caption: [String]) {
+             columns: [ExperimentColumn]) throws -> (results: ExperimentResults, caption: [String]) {
         if let t = threads { BLASThreads.set(t) }
         let folder = out ?? "runs/experiment-\(name)"
         let schedule = try schedule()
@@ -80,6 +84,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         print("")
         var c = TrainingConfiguration()
         c.model = model
+        c.gnn = gnn.configuration
         c.dataDirectory = data.directory
         let trainingData: TrainingData
         do { trainingData = try Trainer.loadTrainingData(c) { print($0) } } catch { throw ExperimentError.data(error.description) }

@@ -7,7 +7,8 @@ import Solvers
 import Training
 
 /// `thermograd experiment methods`: TK-FAC Method 1 vs Method 2 at equal device time.
-struct ExperimentMethods: ParsableCommand {
+struct ExperimentMethods: TKFACArmsCommand {
+    typealias Definition = MethodsExperiment
     static let configuration = CommandConfiguration(
         commandName: "methods",
         abstract: "TK-FAC Method 1 (inversion) vs Method 2 (linear systems) over device-time budgets.",
@@ -30,24 +31,14 @@ struct ExperimentMethods: ParsableCommand {
     @Flag(name: .customLong("raw-feed"), help: "Also run each method's middle budget with the raw feed.")
     var rawFeed = false
 
-    func experiment() throws -> MethodsExperiment {
-        var e = MethodsExperiment()
-        e.comparison = comparison.comparison()
-        e.device = try method.options(device: device)
+    func configure(_ e: inout MethodsExperiment) {
         e.samples = samplesSweep
         e.analogTimes = analogTimeSweep
         e.includeRawFeed = rawFeed
-        do { try e.validate() } catch { throw ValidationError(error.description) }
-        return e
     }
 
-    func validate() throws { _ = try experiment() }
-
     func run() throws {
-        let e = try experiment()
-        let (results, caption) = try comparison.run(name: "methods", title: "TK-FAC Method 1 vs Method 2 · \(comparison.dataName)",
-                                         header: e.description, arms: try e.arms(), columns: MethodsExperiment.tableColumns)
-        let folder = comparison.out ?? "runs/experiment-methods"
+        let (e, results, caption, folder) = try runArms(name: "methods", title: "TK-FAC Method 1 vs Method 2")
         try MethodsExperiment.tradeOffPlot(results, title: "TK-FAC methods at equal device time", header: caption).write(to: "\(folder)/methods-tradeoff.svg")
         print("wrote \(folder)/methods-tradeoff.svg")
         let feeds = try feedCostTable(e)

@@ -4,7 +4,7 @@ import Foundation
 
 /// `thermograd experiment methods-width`: TK-FAC Method 1 vs Method 2 over layer widths at equal device time and
 /// equal energy (one simulated K-FAC cycle per width and budget; no training).
-struct ExperimentMethodsWidth: ParsableCommand {
+struct ExperimentMethodsWidth: ExperimentCommand {
     static let configuration = CommandConfiguration(
         commandName: "methods-width",
         abstract: "TK-FAC Method 1 vs Method 2 over layer widths at equal device time and equal energy.",
@@ -35,7 +35,7 @@ struct ExperimentMethodsWidth: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String = "runs/experiment-methods-width"
 
-    func experiment() throws -> MethodsWidthExperiment {
+    func makeExperiment() throws -> MethodsWidthExperiment {
         var e = MethodsWidthExperiment()
         e.widths = widths
         e.targetErrors = targetErrors
@@ -46,11 +46,8 @@ struct ExperimentMethodsWidth: ParsableCommand {
         var o = e.device
         try device.apply(to: &o.device, target: .tkfac(e.device))
         e.device = o
-        do { try e.validate() } catch { throw ValidationError(error.description) }
         return e
     }
-
-    func validate() throws { _ = try experiment() }
 
     func run() throws {
         let e = try experiment()

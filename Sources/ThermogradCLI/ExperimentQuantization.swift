@@ -4,7 +4,8 @@ import ThermoDevice
 
 /// `thermograd experiment quantization`: digital K-FAC vs TK-FAC with quantised inputs (DAC, conservative or
 /// plain) and outputs (ADC), vs Adam, on Fashion-MNIST.
-struct ExperimentQuantization: ParsableCommand {
+struct ExperimentQuantization: TKFACArmsCommand {
+    typealias Definition = QuantizationExperiment
     static let configuration = CommandConfiguration(
         commandName: "quantization",
         abstract: "TK-FAC under input (DAC) and output (ADC) quantisation against digital K-FAC and Adam.",
@@ -29,34 +30,20 @@ struct ExperimentQuantization: ParsableCommand {
     @OptionGroup(title: "Comparison") var comparison: ComparisonCommandOptions
     @OptionGroup(title: "TK-FAC method") var method: TKFACMethodOptions
     @OptionGroup(title: "TK-FAC device (converters are set per arm)") var device: DeviceOptions<TKFACDevice>
-    @Option(name: .customLong("dac-bits-sweep"), parsing: .upToNextOption, help: "DAC resolutions to sweep (ideal ADC).")
-    var inputBitsSweep: [Int] = [4, 8]
-    @Option(name: .customLong("adc-bits-sweep"), parsing: .upToNextOption, help: "ADC resolutions to sweep (ideal DAC).")
-    var outputBitsSweep: [Int] = [4, 8]
+    @OptionGroup(title: "Converter sweeps") var converters: ConverterSweepOptions
     @Option(parsing: .upToNextOption, help: "Input quantisation schemes: conservative, plainRounding, spectralShift.")
     var schemes: [String] = ["conservative", "plainRounding"]
     @Flag(help: "Sweep 4, 6, 8, 12, 16 bits for inputs and outputs (overrides the two sweeps).")
     var full = false
 
-    func experiment() throws -> QuantizationExperiment {
-        var e = QuantizationExperiment()
-        e.comparison = comparison.comparison()
-        e.device = try method.options(device: device)
-        e.inputBits = full ? QuantizationExperiment.fullBits : inputBitsSweep
-        e.outputBits = full ? QuantizationExperiment.fullBits : outputBitsSweep
+    func configure(_ e: inout QuantizationExperiment) throws {
+        e.inputBits = full ? QuantizationExperiment.fullBits : converters.inputBits
+        e.outputBits = full ? QuantizationExperiment.fullBits : converters.outputBits
         e.schemes = try schemes.map { s in
             guard let q = QuantizationScheme(rawValue: s) else { throw ValidationError("--schemes: use conservative, spectralShift or plainRounding, got \(s)") }
             return q
         }
-        do { try e.validate() } catch { throw ValidationError(error.description) }
-        return e
     }
 
-    func validate() throws { _ = try experiment() }
-
-    func run() throws {
-        let e = try experiment()
-        _ = try comparison.run(name: "quantization", title: "TK-FAC quantisation · \(comparison.dataName)", header: e.description,
-                               arms: try e.arms(), columns: QuantizationExperiment.tableColumns)
-    }
+    func run() throws { _ = try runArms(name: "quantization", title: "TK-FAC quantisation") }
 }

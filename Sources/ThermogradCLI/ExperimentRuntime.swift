@@ -8,7 +8,7 @@ import Reporting
 /// `thermograd experiment runtime`: the TNGD paper's Fig. 2 — runtime per iteration of NGD (dense solve), NGD-CG,
 /// NGD-Woodbury and TNGD against N, b and d_z, measured on this CPU and predicted by the cost model
 /// (docs/tngd.md#runtime-per-iteration).
-struct ExperimentRuntime: ParsableCommand {
+struct ExperimentRuntime: ExperimentCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
         abstract: "Runtime per iteration of NGD, NGD-CG, NGD-Woodbury and TNGD against N, b and d_z (the TNGD paper's Fig. 2).",
@@ -52,7 +52,8 @@ struct ExperimentRuntime: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String = "runs/experiment-runtime"
 
-    func experiment() throws -> RuntimeExperiment {
+    func makeExperiment() throws -> RuntimeExperiment {
+        try validateThreads(threads)
         var e = RuntimeExperiment()
         e.parameterSweep = parameters
         e.batchSweep = batches
@@ -71,13 +72,7 @@ struct ExperimentRuntime: ParsableCommand {
         }
         e.tngd = try tngd.settings(device: device, seed: 0)
         e.damping = e.tngd.damping
-        do { try e.validate() } catch { throw ValidationError(error.description) }
         return e
-    }
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        _ = try experiment()
     }
 
     func run() throws {

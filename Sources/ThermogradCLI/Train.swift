@@ -87,6 +87,8 @@ struct Train: ParsableCommand {
     var overwrite = false
     @OptionGroup(title: "Vision transformer (--model vit)")
     var vit: VisionTransformerOptions
+    @OptionGroup(title: "Graph network (--model gnn)")
+    var gnn: GraphNetworkOptions
     @OptionGroup(title: "LoRA fine-tuning of MiniLM-L6 on text (--model minilm-lora)")
     var lora: LoRAOptions
     @OptionGroup var optimizers: OptimizerOptions
@@ -100,6 +102,7 @@ struct Train: ParsableCommand {
         if !hidden.isEmpty { c.mlpSizes = [c.mlpSizes[0]] + hidden + [c.mlpSizes[c.mlpSizes.count - 1]] }
         if let dropout { c.dropout = dropout }
         vit.apply(to: &c.vit)
+        c.gnn = gnn.configuration
         lora.apply(to: &c.lora)
         if let optimizer { c.optimizer = optimizer }
         if let seed { c.seed = seed }
@@ -132,6 +135,7 @@ struct Train: ParsableCommand {
         let c = try trainingConfiguration()
         if c.model != .mlp && !hidden.isEmpty { throw ValidationError("--hidden applies to --model mlp only") }
         try vit.check(model: c.model)
+        try gnn.check(model: c.model)
         try lora.check(model: c.model)
         if c.model == .miniLMLoRA && (distribution.distributed || resume) {
             throw ValidationError("--model minilm-lora runs in one process without --resume")

@@ -146,15 +146,6 @@ enum BuiltinModels {
         Models.tinyConvolutional(image: squareImage(r.inputFeatures), classes: r.classes, rng: &rng)
     }
 
-    /// OGB's GIN baseline shape for molecules (docs/gnn.md#gin): 3 GIN layers of width 64, mean readout,
-    /// one logit (binary cross-entropy). Input: `MoleculeGraphs` batches (encoded `BatchedGraph`s).
-    static let gnn = ModelBuilder(name: "gnn", input: .moleculeGraphs, describe: { _ in "GIN with edge features, 3 layers × 64, mean readout" }) { r, rng in
-        precondition(r.inputFeatures == MoleculeGraphs.encodedWidth, "the GNN reads encoded molecule graphs (\(MoleculeGraphs.encodedWidth) columns)")
-        let gin = GraphIsomorphismNetwork<Float>(nodeCategories: MoleculeGraphs.nodeCategories, edgeCategories: MoleculeGraphs.edgeCategories,
-                                                 width: 64, layers: 3, outputs: 1, readout: .mean, rng: &rng)
-        return Sequential(inputFeatures: gin.inputFeatures, [gin])
-    }
-
     static func squareImage(_ features: Int) -> ImageShape {
         let side = Int(Double(features).squareRoot())
         precondition(side * side == features, "the CNN and the ViT need square single-channel images, got \(features) features")

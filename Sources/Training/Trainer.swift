@@ -146,7 +146,8 @@ public final class Trainer {
         case .moleculeGraphs:
             do {
                 let split = try MoleculeGraphs.hivScaffoldSplit(log: log)
-                return .molecules(train: split.train, validation: split.validation, test: split.test)
+                return .molecules(train: split.train, validation: split.validation, test: split.test,
+                                  positiveWeight: Float(configuration.gnn.positiveWeight))
             } catch { throw .data(error.description) }
         }
     }

@@ -27,6 +27,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         public static let tinyCNN = ModelKind(builtin: "tiny-cnn")
         /// `Models.visionTransformer` with the settings `vit` (docs/vit.md).
         public static let vit = ModelKind(builtin: "vit")
+        /// The GIN on ogbg-molhiv molecules with the settings `gnn` (docs/gnn.md).
+        public static let gnn = ModelKind(builtin: "gnn")
         /// `LoRAClassifier`: pretrained MiniLM-L6 with LoRA adapters, on text (settings `lora`, docs/lora.md).
         public static let miniLMLoRA = ModelKind(builtin: "minilm-lora")
 
@@ -79,6 +81,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
     public var dropout: Double = 0
     /// Vision-transformer settings (used with `model == .vit`).
     public var vit = VisionTransformerConfiguration()
+    /// Graph-network settings and the class weight (used with `model == .gnn`).
+    public var gnn = GraphNetworkConfiguration()
     /// LoRA fine-tuning settings (used with `model == .miniLMLoRA`).
     public var lora = LoRAConfiguration()
     public var optimizer: OptimizerKind = .adam
@@ -157,6 +161,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable, CustomStringC
         try check((0..<1).contains(dropout), "dropout must be in [0, 1), got \(dropout)")
         try check(warmupSteps >= 0, "warm-up steps must be non-negative, got \(warmupSteps)")
         if model == .vit { try vit.validate() }
+        if model == .gnn { try gnn.validate() }
         if model == .miniLMLoRA { try lora.validate() }
         try check(mlpSizes.count >= 2 && mlpSizes.allSatisfy { $0 >= 1 }, "MLP sizes need at least two positive widths, got \(mlpSizes)")
         try check(trainSubset.map { $0 >= 1 } ?? true, "train subset must be at least 1")

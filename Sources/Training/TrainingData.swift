@@ -86,17 +86,18 @@ public struct TrainingData {
         }
     }
 
-    /// Molecules with 0/1 labels (`BinaryClassification`, unweighted: docs/gnn.md#loss-and-imbalance), evaluated
-    /// on `validation` and `test`.
-    public static func molecules(train: MoleculeGraphs, validation: MoleculeGraphs, test: MoleculeGraphs) -> TrainingData {
+    /// Molecules with 0/1 labels (`BinaryClassification` with the positive class weighted by `positiveWeight`, 1:
+    /// unweighted; docs/gnn.md#loss-and-imbalance), evaluated on `validation` and `test`.
+    public static func molecules(train: MoleculeGraphs, validation: MoleculeGraphs, test: MoleculeGraphs,
+                                 positiveWeight: Float = 1) -> TrainingData {
         let fingerprint = zip(["training", "validation", "test"], [train, validation, test])
             .map { "\($1.count) \($0) (\($1.positives) positive)" }.joined(separator: ", ")
             + ", hash " + String(MoleculeGraphs.fingerprint([train, validation, test]), radix: 16)
-        return TrainingData(task: BinaryClassification<MoleculeBatch>(), train: train,
+        return TrainingData(task: BinaryClassification<MoleculeBatch>(positiveWeight: positiveWeight), train: train,
                             evaluations: [("validation", validation), ("test", test)],
                             inputFeatures: MoleculeGraphs.encodedWidth, outputs: 1, fingerprint: fingerprint) { n, m in
             molecules(train: n.map { train.prefix($0) } ?? train, validation: m.map { validation.prefix($0) } ?? validation,
-                      test: m.map { test.prefix($0) } ?? test)
+                      test: m.map { test.prefix($0) } ?? test, positiveWeight: positiveWeight)
         }
     }
 }

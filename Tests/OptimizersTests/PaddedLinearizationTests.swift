@@ -86,4 +86,32 @@ struct PaddedLinearizationTests {
         // The layers hold the batch's caches again: a batch VJP afterwards is the one before, bit for bit.
         #expect(batchRow(b * q - 1) == expected[b * q - 1])
     }
+
+    @Test("the dense GGN of a padded batch (exact and Woodbury NGD) is the matrix-free operator's: the mask reaches the dense Jacobian")
+    func denseFormsHonourTheMask() throws {
+        let model = Self.model(seed: 9)
+        let loss = SoftmaxCrossEntropy<Double>()
+        let value = loss.forward(model.forward(Self.ids, context: ForwardContext(isTraining: true, examples: 3, positionMask: Self.mask)),
+                                 targets: [0, 1, 2])
+        let batch = CurvatureBatch(model: model, input: Self.ids, loss: loss, targets: [0, 1, 2], lossValue: value, positionMask: Self.mask)
+        let f = GaussNewtonOperator(batch: batch, damping: 0.5)
+        try f.linearize()
+        let n = f.dimension
+        var rng = Xoshiro256StarStar(seed: 10)
+        let v: [Double] = (0..<n).map { _ in rng.nextNormal() }
+        var matrixFree = [Double](repeating: 0, count: n), scratch = [Double](repeating: 0, count: n)
+        v.withUnsafeBufferPointer { x in
+            matrixFree.withUnsafeMutableBufferPointer { r in
+                scratch.withUnsafeMutableBufferPointer { s in f.apply(x.baseAddress!, alpha: 1, beta: 0, into: r.baseAddress!, scratch: s.baseAddress!) }
+            }
+        }
+        let dense = f.denseMatrix()
+        let denseProduct = (0..<n).map { i in (0..<n).reduce(0.5 * v[i]) { $0 + dense[i, $1] * v[$1] } }
+        // The same products summed in another order (Double): round-off only.
+        #expect(relativeError(denseProduct, matrixFree) < 1e-10)
+        // Without the mask (every position attended and pooled) the dense Jacobian differs: the test can fail.
+        let unmasked = ModelJacobian.dense(model, input: Self.ids)
+        let (masked, _) = f.denseJacobian()
+        #expect(relativeError(unmasked.storage, masked.storage) > 1e-3)
+    }
 }

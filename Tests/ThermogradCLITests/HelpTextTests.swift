@@ -28,6 +28,28 @@ import ThermogradCLI
         #expect(checked >= 10, "expected the commands' examples to be found, saw \(checked) lines")
     }
 
+    /// No command declares one flag twice (two option groups with the same knob): ArgumentParser checks this in
+    /// debug builds only, and a release build silently gives the value to one of them (`experiment mitigation`'s
+    /// own `--ensemble` was unreachable behind the TK-FAC group's).
+    @Test func noCommandDeclaresAFlagTwice() {
+        var checked = 0
+        for command in Self.allCommands() where command.configuration.subcommands.isEmpty {
+            var seen: [String: Int] = [:]
+            for line in ThermogradCommand.helpMessage(for: command, columns: 400).split(separator: "\n") {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                guard t.hasPrefix("-") else { continue }
+                // "-h, --help", "--name <name>", "--flag/--no-flag": every name before the first space-separated value.
+                let names = t.split(separator: " ").prefix { $0.hasPrefix("-") }.flatMap { $0.split(separator: "/") }
+                for name in names { seen[String(name.trimmingCharacters(in: CharacterSet(charactersIn: ","))), default: 0] += 1 }
+            }
+            for (name, count) in seen where count > 1 {
+                Issue.record("'\(command._commandName)' declares \(name) \(count) times")
+            }
+            checked += 1
+        }
+        #expect(checked >= 20, "expected every leaf command to be checked, saw \(checked)")
+    }
+
     @Test func innerOptimizerListsOnlyFirstOrderOptimizers() throws {
         let train = try #require(Self.allCommands().first { $0._commandName == "train" })
         let help = ThermogradCommand.helpMessage(for: train, columns: 200)

@@ -51,6 +51,13 @@ import ThermogradCLI
         ["experiment", "compare", "--test-subset=-1"],
         ["bench", "train-step", "--batch", "0"],
         ["bench", "train-step", "--model", "transformer"],
+        ["train", "--model", "mlp", "--gnn-width", "32"],
+        ["train", "--model", "gnn", "--gnn-layers", "0"],
+        ["train", "--model", "gnn", "--gnn-readout", "max"],
+        ["train", "--model", "gnn", "--positive-weight", "0"],
+        ["experiment", "compare", "--model", "gnn", "--positive-weight", "-2"],
+        ["experiment", "compare", "--positive-weight", "27"],
+        ["bench", "train-step", "--model", "vit", "--gnn-width", "8"],
     ])
     func badOptionsAreUsageErrors(arguments: [String]) {
         #expect(throws: (any Error).self) { _ = try ThermogradCommand.parseAsRoot(arguments) }

@@ -17,15 +17,15 @@ import Training
                 count += 1
             }
         }
-        #expect(abs(BinaryROCAUC<ImageBatch>.area(scores: scores, positives: positives) - pairs / count) < 1e-12)
-        #expect(BinaryROCAUC<ImageBatch>.area(scores: [0.1, 0.2, 0.9], positives: [false, false, true]) == 1)
-        #expect(BinaryROCAUC<ImageBatch>.area(scores: [0.1, 0.2, 0.9], positives: [true, true, false]) == 0)
-        #expect(BinaryROCAUC<ImageBatch>.area(scores: [0.1, 0.2], positives: [true, true]).isNaN)
+        #expect(abs(BinaryScores(scores: scores, positives: positives).rocAUC - pairs / count) < 1e-12)
+        #expect(BinaryScores(scores: [0.1, 0.2, 0.9], positives: [false, false, true]).rocAUC == 1)
+        #expect(BinaryScores(scores: [0.1, 0.2, 0.9], positives: [true, true, false]).rocAUC == 0)
+        #expect(BinaryScores(scores: [0.1, 0.2], positives: [true, true]).rocAUC.isNaN)
     }
 
     /// As a task metric it reads p(class 1) from two-class predictions, batch after batch.
     @Test func accumulatesOverBatches() {
-        var metric = BinaryROCAUC<ImageBatch>()
+        var metric = BinaryScoreMetric<ImageBatch>(.rocAUC)
         let images = Matrix<Float>(rows: 2, columns: 1)
         metric.add(predictions: Matrix(rows: 2, columns: 2, storage: [0.8, 0.2, 0.3, 0.7]), batch: ImageBatch(images: images, labels: [0, 1]))
         metric.add(predictions: Matrix(rows: 2, columns: 2, storage: [0.4, 0.6, 0.9, 0.1]), batch: ImageBatch(images: images, labels: [0, 1]))

@@ -144,9 +144,9 @@ public final class GaussNewtonOperator<Scalar: NeuralScalar>: LinearOperator {
     }
 
     /// The dense Jacobian `J` (`b·d × N`) and `s M J` with `M = blockdiag(Hₙ)/b`, so that the data term is
-    /// `Jᵀ (s M J)` (the Woodbury form).
+    /// `Jᵀ (s M J)` (the Woodbury form). Padded token batches use the operator's position mask, as `apply` does.
     public func denseJacobian() -> (jacobian: Matrix<Scalar>, weighted: Matrix<Scalar>) {
-        let j = ModelJacobian.dense(model, input: input)
+        let j = ModelJacobian.dense(model, input: input, positionMask: positionMask)
         var mj = GeneralizedGaussNewton.weightedRows(j, curvature)
         if dataScale != 1 { mj.scale(by: dataScale) }
         return (j, mj)

@@ -115,7 +115,7 @@ public struct ExperimentResults {
     /// One row per arm: final test accuracy (%) and loss as mean ± standard deviation over seeds, final
     /// training loss, wall time, plus `extraColumns` (header and a value from a final record, summarised
     /// the same way).
-    public func finalTable(title: String, extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [])
+    public func finalTable(title: String, extraColumns: [ExperimentColumn] = [])
         -> TextTable {
         var table = TextTable(title: title, headers: ["arm", "seeds", "steps", headlineTitle, "test loss", "train loss", "wall s"]
                                                      + extraColumns.map(\.header))
@@ -155,7 +155,7 @@ public struct ExperimentResults {
     /// returns the table text.
     @discardableResult
     public func write(to directory: String, name: String, title: String,
-                      extraColumns: [(header: String, digits: Int, value: (ExperimentRecord) -> Double?)] = [],
+                      extraColumns: [ExperimentColumn] = [],
                       header: [String] = []) throws(ExperimentError) -> String {
         do { try OutputFolder.create(directory) } catch { throw .output(path: directory, detail: error.reason) }
         try writeCSV(to: "\(directory)/\(name).csv")

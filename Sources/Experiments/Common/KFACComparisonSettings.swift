@@ -16,6 +16,8 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
     public var hidden: [Int] = [128]
     /// The ViT's shape when `model` is `.vit`.
     public var vit = VisionTransformerConfiguration()
+    /// The GIN's shape and class weight when `model` is `.gnn`.
+    public var gnn = GraphNetworkConfiguration()
     public var batchSize = 128
     public var adamLearningRate = 1e-3
     /// First-order optimiser inside (T)K-FAC: sgd (with `momentum`), adam or adamw.
@@ -64,6 +66,7 @@ public struct KFACComparisonSettings: Sendable, Equatable, CustomStringConvertib
         c.model = model
         c.mlpSizes = [784] + hidden + [10]
         c.vit = vit
+        c.gnn = gnn
         c.batchSize = batchSize
         c.optimizer = optimizer
         c.learningRate = learningRate

@@ -24,7 +24,7 @@ import Solvers
 ///
 /// The solver is any `FactorSolver` (Cholesky, eigen, or a thermodynamic device), so TK-FAC plugs in
 /// here without a change to this type.
-public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
+public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
     public let configuration: KFACConfiguration
     public let solver: any FactorSolver<Scalar>
     /// The preconditioned blocks, named by the path of each weight's first use (`"layers.0"`).
@@ -45,7 +45,7 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
 
     private var rng: Xoshiro256StarStar
     /// Batch handling, non-finite skips, failures, warnings and the inner optimiser's state.
-    private var core: PreconditionedCore<Scalar>
+    public private(set) var core: PreconditionedCore<Scalar>
     private var factorsObservedAtStep = -1
     private var needsRefresh = true
     /// Consecutive steps each layer went without an inverse (absent: preconditioned last step).
@@ -72,14 +72,6 @@ public final class KFAC<Scalar: NeuralScalar>: CurvatureOptimizer {
         model.setCapture(true)
     }
 
-    /// The first-order optimiser that applies the preconditioned gradient.
-    public var inner: any Optimizer<Scalar> { core.inner }
-    public var step: Int { core.step }
-    public var skippedSteps: Int { core.skippedSteps }
-    /// Steps that returned `.failed` (a layer without a usable inverse, a solver failure).
-    public var failedSteps: Int { core.failedSteps }
-    public var schedule: LearningRateSchedule { inner.schedule }
-    public var currentLearningRate: Double { inner.currentLearningRate }
     public var summary: String { "\(configuration), solver \(solver.name), wrapping \(inner.summary)" }
 
     // MARK: Factors

@@ -14,7 +14,7 @@ import Solvers
 /// failed solve (unsupported layer, a dense size over the limit, a LAPACK failure, a diverged device run,
 /// a non-finite solution) makes `update` return `.failed` with the gradients restored — quietly taking the
 /// plain gradient would make the run an SGD run under an NGD label.
-public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimizer {
+public final class NaturalGradientDescent<Scalar: NeuralScalar>: PreconditionedOptimizer {
     public let solver: any LinearSolver<Scalar>
     /// Tikhonov damping `λ` of `F + λI`.
     public let damping: Double
@@ -26,7 +26,7 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
     public let settings: String
     /// Seconds of the last solve.
     public private(set) var lastSolveSeconds = 0.0
-    private var core: PreconditionedCore<Scalar>
+    public private(set) var core: PreconditionedCore<Scalar>
     private var previous: [Scalar]?
 
     /// NGD on `solver`; `label` names it in warnings, failures and metric columns (`ngd_…`, `tngd_…`).
@@ -47,14 +47,6 @@ public final class NaturalGradientDescent<Scalar: NeuralScalar>: CurvatureOptimi
                   warmStart: configuration.warmStart, settings: configuration.description)
     }
 
-    public var inner: any Optimizer<Scalar> { core.inner }
-    public var step: Int { core.step }
-    public var skippedSteps: Int { core.skippedSteps }
-    /// Steps whose solve failed (`update` returned `.failed`; no parameter changed).
-    public var failedSteps: Int { core.failedSteps }
-    public var missingCurvature: Int { core.missingCurvature }
-    public var schedule: LearningRateSchedule { inner.schedule }
-    public var currentLearningRate: Double { inner.currentLearningRate }
     public var summary: String { "\(settings), wrapping \(inner.summary)" }
 
     public func observeCurvature(_ batch: CurvatureBatch<Scalar>) { core.observe(batch) }

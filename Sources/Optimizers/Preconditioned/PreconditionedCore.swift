@@ -109,3 +109,24 @@ public struct PreconditionedCore<Scalar: NeuralScalar> {
         Dictionary(uniqueKeysWithValues: dictionary.compactMap { k, v in k.hasPrefix(prefix) ? (String(k.dropFirst(prefix.count)), v) : nil })
     }
 }
+
+/// A `CurvatureOptimizer` built on a `PreconditionedCore`: the counters and the schedule come from the core and
+/// the wrapped first-order optimiser, written once here for K-FAC and natural gradient descent.
+public protocol PreconditionedOptimizer<Scalar>: CurvatureOptimizer {
+    /// The shared step logic (counters, batch, failure policy); read-only outside the optimiser.
+    var core: PreconditionedCore<Scalar> { get }
+}
+
+extension PreconditionedOptimizer {
+    /// The first-order optimiser that applies the preconditioned gradient.
+    public var inner: any Optimizer<Scalar> { core.inner }
+    public var step: Int { core.step }
+    public var skippedSteps: Int { core.skippedSteps }
+    /// Steps whose preconditioning failed (`update` returned `.failed`: a layer without a usable inverse, a
+    /// solver failure; no parameter changed).
+    public var failedSteps: Int { core.failedSteps }
+    /// Updates without a preceding `observeCurvature`.
+    public var missingCurvature: Int { core.missingCurvature }
+    public var schedule: LearningRateSchedule { inner.schedule }
+    public var currentLearningRate: Double { inner.currentLearningRate }
+}

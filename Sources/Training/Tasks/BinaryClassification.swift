@@ -5,7 +5,7 @@ import NeuralNet
 
 /// Binary classification with one logit per example and binary cross-entropy (`BinaryCrossEntropy`;
 /// docs/gnn.md#loss-and-imbalance): outputs `b × 1`, labels 0/1. Predictions are `b × 2`, `[1 − p, p]`
-/// with `p = σ(z)` (what `BinaryROCAUC` reads); the predicted class is `p ≥ ½`. Output curvature: Bernoulli,
+/// with `p = σ(z)` (what `BinaryScoreMetric` reads); the predicted class is `p ≥ ½`. Output curvature: Bernoulli,
 /// `c p(1 − p)`. Metrics: ROC-AUC (OGB's ogbg-molhiv metric) and average precision.
 public final class BinaryClassification<Batch: LabeledBatch & ModelInputBatch>: TrainingTask {
     public let crossEntropy: BinaryCrossEntropy<Float>
@@ -27,39 +27,5 @@ public final class BinaryClassification<Batch: LabeledBatch & ModelInputBatch>: 
         for n in 0..<p.rows { out[n, 0] = 1 - p[n, 0]; out[n, 1] = p[n, 0] }
         return out
     }
-    public func makeMetrics() -> [any TaskMetric<Batch>] { [BinaryROCAUC<Batch>(), AveragePrecision<Batch>()] }
-}
-
-/// Average precision of a binary classifier, `AP = Σ_k (R_k − R_{k−1}) P_k` over the distinct score thresholds
-/// from the highest down (precision `P_k` and recall `R_k` of "score ≥ threshold k"; tied scores enter together,
-/// as scikit-learn's `average_precision_score`). Scores are column 1 of the predictions; NaN without positives.
-public struct AveragePrecision<Batch: LabeledBatch>: TaskMetric {
-    public private(set) var collected = BinaryScores()
-
-    public init() {}
-
-    public var name: String { "average_precision" }
-
-    public mutating func add(predictions: Matrix<Float>, batch: Batch) {
-        collected.add(predictions: predictions, labels: batch.labels, metric: "average precision")
-    }
-
-    public var value: Double { Self.precision(collected) }
-
-    /// The average precision of `scores` against `positives`.
-    public static func precision(scores: [Float], positives: [Bool]) -> Double {
-        precision(BinaryScores(scores: scores, positives: positives, metric: "average precision"))
-    }
-
-    /// `Σ_k (R_k − R_{k−1}) P_k` over the tie groups from the highest score down.
-    public static func precision(_ s: BinaryScores) -> Double {
-        let total = s.positiveCount
-        guard total > 0 else { return .nan }
-        var ap = 0.0, truePositives = 0
-        for g in s.tieGroups(descending: true) {
-            truePositives += g.positives
-            ap += Double(g.positives) / Double(total) * Double(truePositives) / Double(g.last + 1)
-        }
-        return ap
-    }
+    public func makeMetrics() -> [any TaskMetric<Batch>] { [BinaryScoreMetric<Batch>(.rocAUC), BinaryScoreMetric<Batch>(.averagePrecision)] }
 }
