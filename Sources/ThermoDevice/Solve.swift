@@ -224,10 +224,12 @@ extension ThermodynamicDevice {
                                 }
                                 for j in 0..<n {
                                     let mean = a[j] / chainsPerRHS
-                                    let variance = Swift.max(0, (b[j] - chainsPerRHS * mean * mean) / Double(perRHS - 1))
+                                    let variance = (b[j] - chainsPerRHS * mean * mean) / Double(perRHS - 1)
                                     xb[k * n + j] = Scalar(mean * unscale)
-                                    eb[k * n + j] = Scalar((variance / chainsPerRHS).squareRoot() * unscale)
+                                    b[j] = variance > 0 ? variance / chainsPerRHS : 0
                                 }
+                                // The square roots in a loop of their own, which vectorises (the same correctly rounded values).
+                                for j in 0..<n { eb[k * n + j] = Scalar(b[j].squareRoot() * unscale) }
                             }
                         }
                     }
