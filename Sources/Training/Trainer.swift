@@ -205,7 +205,12 @@ public final class Trainer {
             plotPath: plotPath, metricsPath: metricsPath, checkpointPath: checkpointPath)
         summary.ranks = communicator.size
         summary.finalEvaluations = recorder.lastEvaluations
-        if let best = selectedRow(epochRows) {
+        // Model selection over every evaluation of the run (epoch ends and `evaluateEvery` steps alike): the rows
+        // of metrics.csv that hold evaluations, laid out as epoch rows (epoch, step, then the evaluation cells).
+        let evaluationCells = data.evaluationNames.count * (1 + data.metricNames.count)
+        let evaluatedRows = recorder.metricRows.filter { $0.count >= 7 + evaluationCells && !$0[7].isEmpty }
+            .map { r in [r[1], r[0], "", "", ""] + Array(r[7..<(7 + evaluationCells)]) }
+        if let best = selectedRow(evaluatedRows) {
             summary.selectedEvaluations = evaluations(in: best)
             summary.selectedStep = Int(best[1]) ?? 0
         }
@@ -234,8 +239,8 @@ public final class Trainer {
         return out
     }
 
-    /// The epoch row whose first evaluated set has the best headline metric (the highest; the lowest loss when
-    /// the task has no metric); the earliest on ties.
+    /// The row (epoch-row layout) whose first evaluated set has the best headline metric (the highest; the lowest
+    /// loss when the task has no metric); the earliest on ties.
     func selectedRow(_ rows: [[String]]) -> [String]? {
         let j = 5 + (data.metricNames.isEmpty ? 0 : 1)
         let sign = data.metricNames.isEmpty ? -1.0 : 1.0

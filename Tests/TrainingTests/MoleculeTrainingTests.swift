@@ -49,6 +49,25 @@ func moleculeConfiguration(_ name: String) -> TrainingConfiguration {
         #expect(summary.table.contains("validation roc_auc"))
     }
 
+    /// Model selection looks at every evaluation, not only the epoch ends: with `evaluateEvery` the selected step is
+    /// the metrics.csv row with the highest validation ROC-AUC (the earliest on ties), and its test figures are that
+    /// row's.
+    @Test func selectionUsesEveryEvaluation() throws {
+        var c = moleculeConfiguration("gnn-select")
+        c.evaluateEvery = 2
+        c.epochs = 3
+        let trainer = try Trainer(configuration: c, data: try moleculeData())
+        let summary = try trainer.run()
+        let rows = CSVWriter.parse(try String(contentsOfFile: trainer.metricsPath, encoding: .utf8))
+        let (v, t) = (try #require(rows[0].firstIndex(of: "validation_roc_auc")), try #require(rows[0].firstIndex(of: "test_roc_auc")))
+        let evaluated = rows.dropFirst().filter { Double($0[v]) != nil }
+        #expect(evaluated.count > 3, "evaluations every 2 steps and at 3 epoch ends: \(evaluated.count)")
+        let best = try #require(evaluated.max { Double($0[v])! < Double($1[v])! })
+        #expect(summary.selectedStep == Int(best[0]))
+        #expect(summary.selectedEvaluations["validation"]?.metrics["roc_auc"] == Double(best[v]))
+        #expect(summary.selectedEvaluations["test"]?.metrics["roc_auc"] == Double(best[t]))
+    }
+
     /// An interrupted molecule run resumed from its checkpoint ends with the weights of an uninterrupted one;
     /// a resume on other molecules is refused.
     @Test func resumedMoleculeRunEqualsUninterruptedRun() throws {
