@@ -18,10 +18,7 @@ public enum ModelJacobian {
         var jacobian = Matrix<S>(rows: input.rows * d, columns: total)
         for n in 0..<input.rows {
             let x = Matrix(rows: 1, columns: input.columns, storage: input.row(n))
-            let mask = positionMask.map { m in
-                PositionMask(positions: m.positions, isReal: Array(m.isReal[(n * m.positions)..<((n + 1) * m.positions)]))
-            }
-            _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: mask))
+            _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: positionMask?.example(n)))
             for k in 0..<d {
                 var e = Matrix<S>(rows: 1, columns: d)
                 e[0, k] = 1

@@ -52,6 +52,12 @@ public struct PositionMask: Sendable, Equatable {
 
     /// Examples `b`.
     public var examples: Int { isReal.count / positions }
+
+    /// The mask of example `n` alone (`T` flags), for running one example of a padded batch by itself.
+    public func example(_ n: Int) -> PositionMask {
+        precondition((0..<examples).contains(n), "position mask: example \(n) of \(examples)")
+        return PositionMask(positions: positions, isReal: Array(isReal[(n * positions)..<((n + 1) * positions)]))
+    }
 }
 
 /// What a backward pass must produce.

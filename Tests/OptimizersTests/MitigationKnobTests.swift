@@ -20,6 +20,17 @@ import _TestSupport
         return (m, (v / n).squareRoot())
     }
 
+    /// The mean-square error of single devices over that of `k`-device ensembles is `k` within 3.5 standard errors
+    /// (delta method on the two means) and above `k/2`.
+    static func expectEnsembleRatio(single: [Double], ensemble: [Double], k: Int, label: String,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        let (m1, s1) = meanAndError(single), (mk, sk) = meanAndError(ensemble)
+        let ratio = m1 / mk
+        let se = ratio * ((s1 / m1) * (s1 / m1) + (sk / mk) * (sk / mk)).squareRoot()
+        #expect(abs(ratio - Double(k)) < 3.5 * se && ratio > Double(k) / 2,
+                "\(label): mean-square error ratio \(ratio) ± \(se) for an ensemble of \(k)", sourceLocation: sourceLocation)
+    }
+
     /// `K` independent members: the ensemble's update error has `1/K` of a single device's mean square (every
     /// per-device error — mismatch pattern, sampling noise — is independent and zero-mean to first order; the
     /// O(ε²) mismatch bias is ~(0.05·κ)² ≈ 1e-2 of it here). The ratio of the two means over 12 seeds is
@@ -41,11 +52,7 @@ import _TestSupport
                 if members == 1 { single.append(e * e) } else { ensemble.append(e * e) }
             }
         }
-        let (m1, s1) = Self.meanAndError(single), (mk, sk) = Self.meanAndError(ensemble)
-        let ratio = m1 / mk
-        let se = ratio * ((s1 / m1) * (s1 / m1) + (sk / mk) * (sk / mk)).squareRoot()
-        #expect(abs(ratio - Double(k)) < 3.5 * se && ratio > Double(k) / 2,
-                "\(method): mean-square error ratio \(ratio) ± \(se) for an ensemble of \(k)")
+        Self.expectEnsembleRatio(single: single, ensemble: ensemble, k: k, label: "\(method)")
     }
 
     /// TNGD: `K` devices with their own noise read the same `F`, `∇ℓ`; the thermal error of the averaged readout
@@ -70,11 +77,7 @@ import _TestSupport
                 #expect(solver.members.count == members)
             }
         }
-        let (m1, s1) = Self.meanAndError(single), (mk, sk) = Self.meanAndError(ensemble)
-        let ratio = m1 / mk
-        let se = ratio * ((s1 / m1) * (s1 / m1) + (sk / mk) * (sk / mk)).squareRoot()
-        #expect(abs(ratio - Double(k)) < 3.5 * se && ratio > Double(k) / 2,
-                "TNGD mean-square error ratio \(ratio) ± \(se) for an ensemble of \(k)")
+        Self.expectEnsembleRatio(single: single, ensemble: ensemble, k: k, label: "TNGD")
     }
 
     /// TK-FAC Method 2 on a cold device with a 4-bit ADC: every readout of a right-hand side rounds the same way,

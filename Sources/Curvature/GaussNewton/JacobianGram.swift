@@ -192,10 +192,7 @@ extension LinearizedModel {
         v.withUnsafeMutableBufferPointer { vp in
             for e in 0..<b {
                 input.copyRows(CollectionOfOne(e), into: &x)
-                let mask = positionMask.map { m in
-                    PositionMask(positions: m.positions, isReal: Array(m.isReal[(e * m.positions)..<((e + 1) * m.positions)]))
-                }
-                _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: mask))
+                _ = model.forward(x, context: ForwardContext(isTraining: false, examples: 1, positionMask: positionMask?.example(e)))
                 for k in 0..<q {
                     for c in 0..<d { u[0, c] = scale * seeds[e * q + k, c] }
                     model.zeroGradients()
