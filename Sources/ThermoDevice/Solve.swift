@@ -195,14 +195,24 @@ extension ThermodynamicDevice {
         } else {
             let output = configuration.outputConverter
             let onFirstReadout = adcCalibration == .firstReadout && output.bits != nil && output.range == nil
-            burnSteps = try relax(chains, programmed, bias: bias, time: burn)
+            // Nothing reads the state at the end of burn-in unless an auto-ranged ADC calibrates there: eigenbasis
+            // chains then take burn-in and the first readout interval as one exact jump (the OU transitions over
+            // `burn` and `h` compose to the transition over `burn + h`, the same law), drawing one set of normals.
+            let calibratesAtBurnIn = output.bits != nil && output.range == nil && !onFirstReadout
+            let merged = chains.eigenbasisTransition != nil && !calibratesAtBurnIn && burn > 0
+            if merged {
+                chains.jump(time: burn + h)
+                burnSteps = 1
+            } else {
+                burnSteps = try relax(chains, programmed, bias: bias, time: burn)
+            }
             var adc = onFirstReadout ? nil : outputQuantizer(chains)
             var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
             // One pass per readout: copy, round and add (nearest rounding or an ideal ADC); a dithered ADC draws
             // its dither in the same row order through `quantizeInPlace`.
             var converted = [Scalar](repeating: 0, count: output.rounding == .subtractiveDither ? chainsTotal * n : 0)
             for readout in 0..<readoutsPerChain {
-                chains.step(stepsPerSample)
+                if !(merged && readout == 0) { chains.step(stepsPerSample) }
                 chains.withState { (p: UnsafePointer<Scalar>, ld: Int) in
                     if onFirstReadout && readout == 0 { adc = outputQuantizer(state: p, rows: chainsTotal, columns: n, ld: ld) }
                     sums.withUnsafeMutableBufferPointer { sb in
@@ -274,8 +284,9 @@ extension ThermodynamicDevice {
                                readouts: readoutsPerChain * perRHS)
         var cost = DeviceCost()
         for _ in 0..<m { cost = cost + one }
-        // The closed-form draw stands for the burn-in jump and the readout steps it replaces.
-        cost.simulatedChainSteps = chainsTotal * (modalSums ? burnSteps + readoutsPerChain : chains.stepsTaken + burnSteps)
+        // The closed-form draws (the modal sums, the merged burn-in jump) count as the steps they replace.
+        cost.simulatedChainSteps = chainsTotal * (chains.eigenbasisTransition != nil ? burnSteps + readoutsPerChain
+                                                                                   : chains.stepsTaken + burnSteps)
         cost.wallSeconds = Self.seconds(clock.now - start)
         let settings = SamplingSettings(burnIn: burn, sampleInterval: sampleInterval, step: h, stepsPerSample: stepsPerSample,
                                         chains: perRHS, readoutsPerChain: readoutsPerChain)

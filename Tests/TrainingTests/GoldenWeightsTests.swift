@@ -57,7 +57,7 @@ import _TestSupport
             // the ADC range from the first readout, docs/tkfac.md#method-2-readouts; pinned by the case below).
             c.thermodynamicKFAC.readouts = 8; c.thermodynamicKFAC.adcCalibration = "burn-in"
         },
-        Case(name: "tkfac-method2-default-mlp", checksum: 0xc754_c336_4c86_ae54, steps: 8) { c in
+        Case(name: "tkfac-method2-default-mlp", checksum: 0xbe0f_7716_7cec_e98f, steps: 8) { c in
             c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
             c.kfac.seed = 3
             c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
