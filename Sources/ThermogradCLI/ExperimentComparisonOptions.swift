@@ -39,8 +39,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     @OptionGroup var data: DataDirectoryOption
     /// The data set's display name, for titles.
     var dataName: String { model.builder.input == .images ? data.name : "ogbg-molhiv" }
-    @Option(help: "OpenBLAS threads.")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
 
     func comparison() -> KFACComparisonSettings {
         var c = KFACComparisonSettings(model: model)
@@ -59,7 +58,6 @@ struct ComparisonCommandOptions: ParsableArguments {
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
-        try validateThreads(threads)
         try shapes.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
@@ -69,7 +67,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     /// Returns the results and the caption header every figure carries (command, `header`, threads and load).
     func run(name: String, title: String, header: String, arms: [ExperimentArm],
              columns: [ExperimentColumn]) throws -> (results: ExperimentResults, caption: [String]) {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         let folder = out ?? "runs/experiment-\(name)"
         let schedule = try schedule()
         let caption = ["thermograd experiment \(name) · \(dataName)", header,
