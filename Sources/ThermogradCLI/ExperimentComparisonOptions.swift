@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curvature
 import Datasets
 import Experiments
 import Foundation
@@ -34,6 +35,9 @@ struct ComparisonCommandOptions: ParsableArguments {
     var kfacInverseInterval: Int?
     @Option(name: .customLong("kfac-ema"), help: "EMA decay of the factors (default \(KFACComparisonSettings().kfac.factorDecay)).")
     var kfacEMA: Double?
+    @Option(name: .customLong("kfac-approximation"),
+            help: "Weight sharing over positions or nodes (vit, gnn): expand or reduce, for the TK-FAC arms and the GIN's digital K-FAC; the ViT's digital K-FAC runs both (default \(KFACComparisonSettings().kfac.approximation)).")
+    var kfacApproximation: WeightSharingApproximation?
     @Option(help: "Output folder.")
     var out: String?
     @OptionGroup var data: DataDirectoryOption
@@ -52,6 +56,7 @@ struct ComparisonCommandOptions: ParsableArguments {
         if let kfacDamping { c.kfac.damping = kfacDamping }
         if let kfacInverseInterval { c.kfac.inverseUpdateInterval = kfacInverseInterval }
         if let kfacEMA { c.kfac.factorDecay = kfacEMA }
+        if let kfacApproximation { c.kfac.approximation = kfacApproximation }
         return c
     }
 
