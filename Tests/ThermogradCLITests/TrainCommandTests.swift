@@ -54,6 +54,8 @@ import ThermogradCLI
         ["train", "--model", "mlp", "--gnn-width", "32"],
         ["train", "--model", "gnn", "--gnn-layers", "0"],
         ["train", "--model", "gnn", "--gnn-readout", "max"],
+        ["train", "--model", "gnn", "--gnn-dropout", "1"],
+        ["train", "--model", "mlp", "--gnn-dropout", "0.5"],
         ["train", "--model", "gnn", "--positive-weight", "0"],
         ["experiment", "compare", "--model", "gnn", "--positive-weight", "-2"],
         ["experiment", "compare", "--positive-weight", "27"],
