@@ -15,18 +15,22 @@ struct GraphNetworkOptions: ParsableArguments {
     var layers: Int?
     @Option(name: .customLong("gnn-readout"), help: "Graph readout over the nodes: mean or sum (default \(defaults.readout.rawValue)).")
     var readout: GraphIsomorphismNetwork<Float>.Readout?
+    @Option(name: .customLong("gnn-dropout"),
+            help: "Dropout on the node states after each GIN layer, training only (OGB: 0.5) (default \(defaults.dropout)).")
+    var dropout: Double?
     @Option(name: .customLong("positive-weight"),
             help: "Loss weight c₁ of active molecules (1: unweighted as OGB; ≈ 27 balances the HIV classes) (default \(defaults.positiveWeight)).")
     var positiveWeight: Double?
 
     /// Whether any `--gnn-*` option was passed.
-    var isUsed: Bool { width != nil || layers != nil || readout != nil || positiveWeight != nil }
+    var isUsed: Bool { width != nil || layers != nil || readout != nil || dropout != nil || positiveWeight != nil }
 
     /// Writes the passed settings over `g`.
     func apply(to g: inout GraphNetworkConfiguration) {
         if let width { g.width = width }
         if let layers { g.layers = layers }
         if let readout { g.readout = readout }
+        if let dropout { g.dropout = dropout }
         if let positiveWeight { g.positiveWeight = positiveWeight }
     }
 

@@ -12,6 +12,9 @@ public struct GraphNetworkConfiguration: Sendable, Equatable, Codable, CustomStr
     public var layers = 3
     /// Graph readout over the nodes: `mean` or `sum`.
     public var readout: GraphIsomorphismNetwork<Float>.Readout = .mean
+    /// Dropout probability on the node states after each GIN layer (OGB's baseline: 0.5; 0: no dropout layers).
+    /// Training mode only; the masks come from the run's seed (docs/gnn.md#gin).
+    public var dropout = 0.0
     /// `c₁`, the weight of a positive example's loss (`BinaryCrossEntropy(positiveWeight:)`; 1 is OGB's
     /// unweighted loss, `N₀/N₁ ≈ 27` balances the HIV classes; docs/gnn.md#loss-and-imbalance).
     public var positiveWeight = 1.0
@@ -22,6 +25,7 @@ public struct GraphNetworkConfiguration: Sendable, Equatable, Codable, CustomStr
         func fail(_ message: String) -> TrainingError { .invalidConfiguration("gnn: " + message) }
         guard (1...4096).contains(width) else { throw fail("--gnn-width must be in 1...4096, got \(width)") }
         guard (1...32).contains(layers) else { throw fail("--gnn-layers must be in 1...32, got \(layers)") }
+        guard (0..<1).contains(dropout) else { throw fail("--gnn-dropout must be in [0, 1), got \(dropout)") }
         guard positiveWeight > 0, positiveWeight <= 1e6 else {
             throw fail("--positive-weight must be in (0, 1e6], got \(positiveWeight)")
         }
@@ -29,6 +33,7 @@ public struct GraphNetworkConfiguration: Sendable, Equatable, Codable, CustomStr
 
     public var description: String {
         "GIN with edge features, \(layers) layers × \(width), \(readout.rawValue) readout"
+            + (dropout > 0 ? ", dropout \(dropout)" : "")
             + (positiveWeight != 1 ? ", positive weight \(positiveWeight)" : "")
     }
 }
@@ -40,7 +45,8 @@ extension BuiltinModels {
         precondition(r.inputFeatures == MoleculeGraphs.encodedWidth, "the GNN reads encoded molecule graphs (\(MoleculeGraphs.encodedWidth) columns)")
         let g = r.configuration.gnn
         let gin = GraphIsomorphismNetwork<Float>(nodeCategories: MoleculeGraphs.nodeCategories, edgeCategories: MoleculeGraphs.edgeCategories,
-                                                 width: g.width, layers: g.layers, outputs: 1, readout: g.readout, rng: &rng)
+                                                 width: g.width, layers: g.layers, outputs: 1, readout: g.readout,
+                                                 dropout: g.dropout, dropoutSeed: r.configuration.seed, rng: &rng)
         return Sequential(inputFeatures: gin.inputFeatures, [gin])
     }
 }

@@ -44,14 +44,20 @@ struct GraphNetworkTests {
                                     nodeCategories: Matrix(rows: 6, columns: 2, storage: [1, 0, 2, 1, 0, 1, 3, 0, 1, 1, 2, 2]),
                                     edgeCategories: Matrix(rows: 5, columns: 1, storage: [0, 1, 2, 0, 1]))
 
+    func encodedGraph(for model: GraphIsomorphismNetwork<Double>) -> Matrix<Double> {
+        Matrix(rows: 11, columns: model.inputFeatures, storage: Self.graph.encoded().storage.map(Double.init))
+    }
+
     /// `L = Σ w ⊙ f(x)` for a fixed random `w`: its gradient in every parameter by backward and by central
     /// differences (Double, h = 1e-6: agreement to 1e-6 relative is strict; see `centralDifferenceGradient`).
+    /// Dropout masks are held fixed: every forward restarts the layers' generators from the same state.
     func checkGradients(_ model: GraphIsomorphismNetwork<Double>, readout: String) {
-        let x = Matrix<Double>(rows: 11, columns: model.inputFeatures,
-                               storage: Self.graph.encoded().storage.map(Double.init))
+        let x = encodedGraph(for: model)
         let context = ForwardContext(isTraining: true, examples: 2)
         let w = randomMatrix(2, 2, seed: 5)
+        let generators = model.dropouts.map(\.generator)
         func loss() -> Double {
+            for (d, g) in zip(model.dropouts, generators) { d.generator = g }
             let y = model.forward(x, context: context)
             return zip(y.storage, w.storage).reduce(0) { $0 + $1.0 * $1.1 }
         }
@@ -73,6 +79,25 @@ struct GraphNetworkTests {
         // A non-zero ε so that the (1 + ε) path is exercised.
         for c in model.convolutions { c.epsilon.value[0, 0] = 0.3 }
         checkGradients(model, readout: readout.rawValue)
+    }
+
+    /// Dropout after each layer acts in training only: building the dropout layers draws nothing from the weights'
+    /// generator, so in evaluation the network equals the one without dropout to the bit; a training forward
+    /// differs (half the node features zeroed, the rest doubled); with its masks fixed, backward matches finite
+    /// differences.
+    @Test func dropoutActsInTrainingOnly() {
+        var rngPlain = Xoshiro256StarStar(seed: 3), rngDropped = Xoshiro256StarStar(seed: 3)
+        let plain = GraphIsomorphismNetwork<Double>(nodeCategories: [4, 3], edgeCategories: [3], width: 4, layers: 2,
+                                                    outputs: 2, rng: &rngPlain)
+        let dropped = GraphIsomorphismNetwork<Double>(nodeCategories: [4, 3], edgeCategories: [3], width: 4, layers: 2,
+                                                      outputs: 2, dropout: 0.5, dropoutSeed: 7, rng: &rngDropped)
+        #expect(dropped.dropouts.count == 2 && plain.dropouts.isEmpty)
+        let x = encodedGraph(for: plain)
+        let evaluation = ForwardContext(isTraining: false, examples: 2), training = ForwardContext(isTraining: true, examples: 2)
+        #expect(plain.forward(x, context: evaluation) == dropped.forward(x, context: evaluation))
+        #expect(plain.forward(x, context: training) != dropped.forward(x, context: training))
+        for c in dropped.convolutions { c.epsilon.value[0, 0] = 0.3 }
+        checkGradients(dropped, readout: "dropout 0.5")
     }
 
     @Test func binaryCrossEntropyGradientMatchesFiniteDifferences() {

@@ -65,6 +65,29 @@ import _TestSupport
             c.thermodynamicKFAC.integrator = "eigenbasis"; c.thermodynamicKFAC.readouts = 2
             c.thermodynamicKFAC.adcCalibration = "first-readout"
         },
+        // A quantised, dithered ADC on the default eigenbasis integrator with enough readouts for three readout
+        // blocks per factor (64 chains × 32 readouts per block): pins the dither stream and the accumulation of
+        // the covariance sums across blocks, which the cases above (one block of 256 readouts, ideal ADC or 8-bit
+        // nearest rounding) do not reach. Recorded at b8144a4: the change of that accumulation from Double to
+        // Float sums in 4356131 moved every Method 1 run with more than 2048 readouts per factor (the mitigation
+        // experiment's, docs/results.md#error-mitigation-open-question-3) while every case above stayed identical.
+        Case(name: "tkfac-method1-adc4-dither-mlp", checksum: 0x4067_5489_a4dd_598c, steps: 8) { c in
+            c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
+            c.kfac.seed = 3
+            c.thermodynamicKFAC.method = 1; c.thermodynamicKFAC.outputBits = 4; c.thermodynamicKFAC.outputDither = true
+            c.thermodynamicKFAC.samples = 4608; c.thermodynamicKFAC.seed = 7
+            c.thermodynamicKFAC.integrator = "eigenbasis"
+        },
+        // The same converter on Method 2's default protocol (2 readouts per right-hand side, ADC range from the
+        // first readout): the dithered path of the fused solve readout loop.
+        Case(name: "tkfac-method2-adc4-dither-mlp", checksum: 0xe01e_dd4d_8b44_c620, steps: 8) { c in
+            c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
+            c.kfac.seed = 3
+            c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.outputBits = 4; c.thermodynamicKFAC.outputDither = true
+            c.thermodynamicKFAC.seed = 8
+            c.thermodynamicKFAC.integrator = "eigenbasis"; c.thermodynamicKFAC.readouts = 2
+            c.thermodynamicKFAC.adcCalibration = "first-readout"
+        },
         Case(name: "ngd-cg-mlp", checksum: 0xee4a_d913_d2a1_b449, steps: 8) { c in
             c.optimizer = .ngdCG; c.learningRate = 0.05; c.naturalGradient.damping = 1e-2
             c.naturalGradient.cgMaxIterations = 10

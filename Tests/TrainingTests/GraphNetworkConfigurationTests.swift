@@ -16,7 +16,20 @@ import _TestSupport
         let trainer = try Trainer(configuration: c, data: try moleculeData())
         let gin = try #require(trainer.model.layers.first as? GraphIsomorphismNetwork<Float>)
         #expect(gin.summary == "GIN(2 layers × 16, sum readout → 1)")
+        #expect(gin.dropouts.isEmpty)
         #expect(c.description.contains("GIN with edge features, 2 layers × 16, sum readout"))
+        c.gnn.dropout = 0.25
+        let dropped = try #require(try Trainer(configuration: c, data: try moleculeData()).model.layers.first as? GraphIsomorphismNetwork<Float>)
+        #expect(dropped.summary == "GIN(2 layers × 16, sum readout, dropout 0.25 → 1)")
+        #expect(dropped.dropouts.map(\.probability) == [0.25, 0.25])
+        #expect(c.description.contains("sum readout, dropout 0.25"))
+    }
+
+    @Test(arguments: [1.0, -0.1, .nan])
+    func refusesBadDropout(p: Double) {
+        var c = moleculeConfiguration("gnn-bad-dropout")
+        c.gnn.dropout = p
+        #expect { try c.validate() } throws: { "\($0)".contains("--gnn-dropout") }
     }
 
     /// The first step's loss is `(Σ_negatives softplus(z) + c₁ Σ_positives softplus(−z)) / b` at the same initial
