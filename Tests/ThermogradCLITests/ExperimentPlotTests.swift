@@ -26,4 +26,22 @@ import ThermogradCLI
         let given = try String(contentsOfFile: "\(dir)/b.svg", encoding: .utf8)
         #expect(given.contains(">made by hand</text>") && given.contains(">seed 1</text>") && !given.contains("schedule:"))
     }
+
+    /// `--metric roc_auc` (molecule runs) draws the validation and test ROC-AUC panels and refuses a CSV without them.
+    @Test func metricOptionPlotsValidationAndTestColumns() throws {
+        let dir = NSTemporaryDirectory() + "thermograd-plot-metric-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "arm,seed,step,test_loss,validation_roc_auc,test_roc_auc\nAdam,1,10,0.2,0.61,0.64\nAdam,2,10,0.3,0.63,0.66\n"
+            .write(toFile: "\(dir)/runs.csv", atomically: true, encoding: .utf8)
+        var command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/runs.csv", "--out", "\(dir)/a.svg", "--title", "t",
+                                                         "--metric", "roc_auc"])
+        try command.run()
+        let svg = try String(contentsOfFile: "\(dir)/a.svg", encoding: .utf8)
+        #expect(svg.contains(">Validation roc auc (mean over seeds)</text>") && svg.contains(">Test roc auc (mean over seeds)</text>"))
+        #expect(!svg.contains("Test accuracy"))
+        command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/runs.csv", "--out", "\(dir)/b.svg", "--title", "t"])
+        #expect { try command.run() } throws: { "\($0)".contains("test_accuracy") }
+    }
 }
