@@ -30,7 +30,7 @@ struct ExperimentPlot: ParsableCommand {
     var panels: [(column: String, title: String, yLabel: String, factor: Double)] {
         let loss = ("test_loss", "Test loss (mean over seeds)", "loss", 1.0)
         if metric == "accuracy" { return [("test_accuracy", "Test accuracy (mean over seeds)", "accuracy (%)", 100), loss] }
-        let label = metric.replacingOccurrences(of: "_", with: " ")
+        let label = metric == "roc_auc" ? "ROC-AUC" : metric.replacingOccurrences(of: "_", with: " ")
         return [("validation_" + metric, "Validation \(label) (mean over seeds)", label, 1), ("test_" + metric, "Test \(label) (mean over seeds)", label, 1), loss]
     }
 
