@@ -96,7 +96,7 @@ let package = Package(
         ]),
         // The `thermograd` executable (a module name distinct from the `Thermograd` umbrella on
         // case-insensitive file systems).
-        .executableTarget(name: "ThermogradTool", dependencies: ["ThermogradCLI"]),
+        .executableTarget(name: "ThermogradTool", dependencies: ["ThermogradCLI", "Linalg"]),
         // The umbrella module: `@_exported import` of every public module.
         .target(name: "Thermograd", dependencies: [
             "Linalg", "ThermoDevice", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Training",

@@ -1,4 +1,5 @@
 import Foundation
+import Solvers
 import ThermoDevice
 
 /// The analog side of a thermodynamic step (docs/cost-model.md#analog-side): one or more devices (stochastic
@@ -40,10 +41,10 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
     /// Method 1: analog time between readouts in relaxation times; the simulator's (`CovarianceSampling.standard`,
     /// one relaxation time: the slowest mode's squares then correlate by `e^{−2}`).
     public var sampleSpacingRelaxationTimes: Double = CovarianceSampling.standard.spacingRelaxationTimes
-    /// Method 2: averaging window per right-hand side, in relaxation times.
-    public var averagingRelaxationTimes: Double = 5
-    /// Method 2: a warm-started solve needs only this fraction of the cold burn-in.
-    public var warmStartFraction: Double = 0.3
+    /// Method 2: the protocol per right-hand side — averaging window, readouts (each read out through the ADC),
+    /// chains, warm-start burn-in — the simulator's TK-FAC default (`Method2Protocol.standard`: one relaxation
+    /// time, 2 readouts over 2 chains, a warm-started burn-in of one relaxation time).
+    public var method2 = Method2Protocol.standard
     /// Energy per transferred bit (J) and analog power per cell (W).
     public var energyPerBit: Double = AnalogHardware.simulatorDefaults.costModel.energyPerBit
     public var powerPerCell: Double = AnalogHardware.simulatorDefaults.costModel.powerPerCell
@@ -82,16 +83,21 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
         try require((samples ?? 2) >= 2, "samples", samples.map(String.init) ?? "nil", "at least 2 samples for a covariance")
         try require(targetRelativeError >= CovarianceSampling.smallestTargetError && targetRelativeError.isFinite,
                     "targetRelativeError", targetRelativeError, "at least \(CovarianceSampling.smallestTargetError) and finite")
-        try require(burnInRelaxationTimes >= 0 && sampleSpacingRelaxationTimes > 0 && averagingRelaxationTimes > 0,
-                    "relaxation-time rules", "\(burnInRelaxationTimes), \(sampleSpacingRelaxationTimes), \(averagingRelaxationTimes)",
-                    "burn-in ≥ 0, spacing and averaging > 0")
-        try require((0...1).contains(warmStartFraction), "warmStartFraction", warmStartFraction, "between 0 and 1")
+        try require(burnInRelaxationTimes >= 0 && sampleSpacingRelaxationTimes > 0 && method2.analogRelaxationTimes > 0
+                        && method2.warmStartBurnInRelaxationTimes >= 0,
+                    "relaxation-time rules",
+                    "\(burnInRelaxationTimes), \(sampleSpacingRelaxationTimes), \(method2.analogRelaxationTimes), \(method2.warmStartBurnInRelaxationTimes)",
+                    "burn-in ≥ 0, spacing and averaging > 0, warm-start burn-in ≥ 0")
+        try require(method2.readoutsPerRightHandSide >= 1, "readoutsPerRightHandSide", method2.readoutsPerRightHandSide,
+                    "at least 1 readout per right-hand side")
+        try require(method2.chainsPerRightHandSide >= 1, "chainsPerRightHandSide", method2.chainsPerRightHandSide, "at least 1 chain")
     }
 
     public var description: String {
         "\(devices) devices of ≤ \(deviceSize) cells, τ = \(formatEngineering(tau))s, DAC \(inputBits) b, ADC \(outputBits) b, "
             + "link \(formatEngineering(transferRate))b/s, program \(formatEngineering(programmingTimePerCoupling))s/coupling × \(parallelRows) rows, "
             + "κ = \(conditionNumber), burn-in \(burnInRelaxationTimes) κτ, Method 1: \(samples.map { "\($0) samples" } ?? "(n+1)/ε²·\(String(format: "%.2f", CovarianceSampling.correlationInflation(spacingRelaxationTimes: sampleSpacingRelaxationTimes))) samples for ε = \(targetRelativeError)") every "
-            + "\(sampleSpacingRelaxationTimes) κτ, Method 2: average \(averagingRelaxationTimes) κτ per RHS, warm start × \(warmStartFraction)"
+            + "\(sampleSpacingRelaxationTimes) κτ, Method 2: average \(method2.analogRelaxationTimes) κτ and "
+            + "\(method2.convertedReadoutsPerRightHandSide) readouts per RHS, warm-start burn-in \(method2.warmStartBurnInRelaxationTimes) κτ"
     }
 }

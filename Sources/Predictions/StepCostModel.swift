@@ -183,13 +183,18 @@ public struct StepCostModel: Sendable {
         return t
     }
 
-    /// Method 2: `rhs` warm-started solves of order `n` on an already programmed factor.
+    /// Method 2: `rhs` warm-started solves of order `n` on an already programmed factor, by the simulator's
+    /// protocol (`analog.method2`): per right-hand side the `n` inputs and one 32-bit gain word through the DAC,
+    /// the warm-start burn-in, the averaging window `T`, and `R` readouts of `n` values through the ADC (`R`
+    /// rounded up to a multiple of the chains, as the simulator reads; the sampling time is then `R · T/R_set`).
     public func solveTerms(order n: Int, rightHandSides rhs: Int) -> DeviceTerms {
-        let r = Double(rhs)
-        return DeviceTerms(dac: r * Double(n) * Double(analog.inputBits) / analog.transferRate,
-                           equilibrate: r * analog.warmStartFraction * analog.burnInRelaxationTimes * analog.relaxationSeconds,
-                           sample: r * analog.averagingRelaxationTimes * analog.relaxationSeconds,
-                           adc: r * Double(n) * Double(analog.outputBits) / analog.transferRate)
+        let r = Double(rhs), p = analog.method2
+        let readouts = Double(p.convertedReadoutsPerRightHandSide)
+        let window = readouts * p.analogRelaxationTimes / Double(p.readoutsPerRightHandSide)
+        return DeviceTerms(dac: r * (Double(n) * Double(analog.inputBits) + 32) / analog.transferRate,
+                           equilibrate: r * p.warmStartBurnInRelaxationTimes * analog.relaxationSeconds,
+                           sample: r * window * analog.relaxationSeconds,
+                           adc: r * readouts * Double(n) * Double(analog.outputBits) / analog.transferRate)
     }
 
     func deviceCostTerms(_ t: DeviceTerms, prefix: String) -> [CostTerm] {

@@ -192,13 +192,23 @@ public final class LangevinChains<Scalar: BLASScalar> {
     @_specialize(where Scalar == Double)
     public func step(_ count: Int = 1) {
         // Eigenbasis steps are O(n) per chain, far cheaper than the normals they consume: nothing to overlap
-        // with, so the normals are drawn right after the step, their stream blocks split over the threads.
-        let eigenbasis = eigenbasisTransition != nil
+        // with, so each step's normals are drawn just before it (never one batch ahead that no step uses: a solve
+        // whose chains take a single jump draws one batch, not two), their stream blocks split over the threads.
+        // The streams are consumed in the same order as with the pipeline, so the numbers are the same.
+        if eigenbasisTransition != nil {
+            for _ in 0..<count {
+                if !noiseReady { noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!, threads: ParallelLoop.threads) } }
+                noiseCurrent.withUnsafeBufferPointer { advance($0.baseAddress!) }
+                noiseReady = false
+                stepsTaken += 1
+            }
+            return
+        }
         if !noiseReady {
-            noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!, threads: eigenbasis ? ParallelLoop.threads : 1) }
+            noiseCurrent.withUnsafeMutableBufferPointer { fillNoise($0.baseAddress!) }
             noiseReady = true
         }
-        let overlap = !eigenbasis && chains * dimension >= 16_384
+        let overlap = chains * dimension >= 16_384
         for _ in 0..<count {
             noiseCurrent.withUnsafeBufferPointer { zc in
                 noiseNext.withUnsafeMutableBufferPointer { zn in
@@ -213,7 +223,7 @@ public final class LangevinChains<Scalar: BLASScalar> {
                         group.wait()
                     } else {
                         advance(z)
-                        fillNoise(next, threads: eigenbasis ? ParallelLoop.threads : 1)
+                        fillNoise(next)
                     }
                 }
             }

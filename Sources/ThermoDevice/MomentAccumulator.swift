@@ -97,28 +97,45 @@ struct MomentAccumulator<Scalar: BLASScalar> {
                 second.withUnsafeBufferPointer { sb in
                     let raw = rb.baseAddress!, sumM = mb.baseAddress!
                     let paired = self.paired
-                    for g in 0..<groups {
-                        let w = 1 / Double(Swift.max(counts[g], 1))
-                        // Group g's mean readouts and its centred, symmetrised entries.
-                        let u = (0..<n).map { sumU[g * n + $0] * w }, v = (0..<n).map { sv[g * n + $0] * w }
-                        let s = sb.baseAddress! + g * n * n
-                        var diagonal = 0.0, offDiagonal = 0.0
-                        for i in 0..<n {
-                            let row = i * (i + 1) / 2, ui = u[i], vi = v[i], si = s + i * n
-                            for j in 0..<i {
-                                // (S_g + S_gᵀ)/2 for a lag sum; a covariance sum is symmetric (lower triangle).
-                                let sij = paired ? 0.5 * (Double(si[j]) + Double(s[j * n + i])) : Double(si[j])
-                                let e = row + j, x = sij * w - 0.5 * (vi * u[j] + v[j] * ui)
-                                raw[e] += sij
-                                sumM[e] += x
-                                offDiagonal += x * x
+                    // Group means as pointers (no bounds checks in the inner loop); the order of every sum is unchanged.
+                    var means = [Double](repeating: 0, count: 2 * n)
+                    means.withUnsafeMutableBufferPointer { mp in
+                        let u = mp.baseAddress!, v = u + n
+                        for g in 0..<groups {
+                            let w = 1 / Double(Swift.max(counts[g], 1))
+                            // Group g's mean readouts and its centred, symmetrised entries.
+                            for j in 0..<n { u[j] = sumU[g * n + j] * w; v[j] = sv[g * n + j] * w }
+                            let s = sb.baseAddress! + g * n * n
+                            var diagonal = 0.0, offDiagonal = 0.0
+                            for i in 0..<n {
+                                let row = i * (i + 1) / 2, ui = u[i], vi = v[i], si = s + i * n
+                                let rawRow = raw + row, sumRow = sumM + row
+                                if paired {
+                                    for j in 0..<i {
+                                        // (S_g + S_gᵀ)/2 for a lag sum.
+                                        let sij = 0.5 * (Double(si[j]) + Double(s[j * n + i]))
+                                        let x = sij * w - 0.5 * (vi * u[j] + v[j] * ui)
+                                        rawRow[j] += sij
+                                        sumRow[j] += x
+                                        offDiagonal += x * x
+                                    }
+                                } else {
+                                    // A covariance sum is symmetric (lower triangle).
+                                    for j in 0..<i {
+                                        let sij = Double(si[j])
+                                        let x = sij * w - 0.5 * (vi * u[j] + v[j] * ui)
+                                        rawRow[j] += sij
+                                        sumRow[j] += x
+                                        offDiagonal += x * x
+                                    }
+                                }
+                                let sii = Double(si[i]), x = sii * w - vi * ui
+                                rawRow[i] += sii
+                                sumRow[i] += x
+                                diagonal += x * x
                             }
-                            let e = row + i, sii = Double(si[i]), x = sii * w - vi * ui
-                            raw[e] += sii
-                            sumM[e] += x
-                            diagonal += x * x
+                            squares += diagonal + 2 * offDiagonal
                         }
-                        squares += diagonal + 2 * offDiagonal
                     }
                 }
             }

@@ -43,10 +43,12 @@ public struct SolveResult<Scalar: BLASScalar>: Sendable {
 }
 
 /// Many `A⁻¹b_k` (the columns of `B`) from one programmed matrix: TK-FAC Method 2's column-by-column solves.
+/// From `solve(_:rightHandSides:…)` the matrices are `n × m` (column `k` for `b_k`); from
+/// `solve(_:rightHandSideRows:…)` they are `m × n` (row `k`).
 public struct BatchedSolveResult<Scalar: BLASScalar>: Sendable {
-    /// `n × m` estimates, column `k` ≈ `A⁻¹ B[:, k]`.
+    /// Estimates: column (or row) `k` ≈ `A⁻¹ b_k`.
     public let solutions: Matrix<Scalar>
-    /// `n × m` standard errors (see `SolveResult.standardError`).
+    /// Standard errors in the same layout (see `SolveResult.standardError`).
     public let standardErrors: Matrix<Scalar>
     /// `‖standardErrors‖_F / ‖solutions‖_F`.
     public let relativeErrorBar: Double
@@ -97,21 +99,43 @@ extension ThermodynamicDevice {
     ///   - warmStart: `n × m` starting points (for example the previous optimiser step's solution).
     ///   - chainsPerRightHandSide: default `max(min(4, chains), chains / m)`.
     ///   - adcCalibration: when an auto-ranged ADC sets its range (ignored for an ideal or fixed-range ADC).
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, rightHandSides bMatrix: Matrix<Scalar>,
                                time: Double, sampleInterval: Double = 1, burnIn: Double? = nil,
                                warmStart: Matrix<Scalar>? = nil, chainsPerRightHandSide: Int? = nil,
                                adcCalibration: ADCCalibration = .endOfBurnIn) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
-        let clock = ContinuousClock(), start = clock.now
         let n = programmed.size, m = bMatrix.columns
         guard bMatrix.rows == n, m >= 1 else {
             throw .dimensionMismatch(detail: "B is \(bMatrix.rows)×\(bMatrix.columns), A is \(n)×\(n)")
         }
+        if let w = warmStart, w.rows != n || w.columns != m {
+            throw .dimensionMismatch(detail: "warm start is \(w.rows)×\(w.columns), expected \(n)×\(m)")
+        }
+        let r = try solve(programmed, rightHandSideRows: bMatrix.transposed(), time: time, sampleInterval: sampleInterval,
+                          burnIn: burnIn, warmStartRows: warmStart?.transposed(), chainsPerRightHandSide: chainsPerRightHandSide,
+                          adcCalibration: adcCalibration)
+        return BatchedSolveResult(solutions: r.solutions.transposed(), standardErrors: r.standardErrors.transposed(),
+                                  relativeErrorBar: r.relativeErrorBar, cost: r.cost, settings: r.settings)
+    }
+
+    /// The same solves with the right-hand sides as the rows of `bRows` (`m × n`, row `k` = `b_kᵀ`), the warm
+    /// starts as rows (`m × n`) and the results as rows: `solutions` and `standardErrors` are `m × n`, row `k`
+    /// ≈ `(A⁻¹ b_k)ᵀ`. The same numbers as `solve(_:rightHandSides:…)` without its transposes: each right-hand
+    /// side is read, converted and returned contiguously (TK-FAC Method 2 keeps its solves in this layout).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func solve(_ programmed: ProgrammedMatrix<Scalar>, rightHandSideRows bMatrix: Matrix<Scalar>,
+                               time: Double, sampleInterval: Double = 1, burnIn: Double? = nil,
+                               warmStartRows warmStart: Matrix<Scalar>? = nil, chainsPerRightHandSide: Int? = nil,
+                               adcCalibration: ADCCalibration = .endOfBurnIn) throws(ThermoDeviceError) -> BatchedSolveResult<Scalar> {
+        let clock = ContinuousClock(), start = clock.now
+        let n = programmed.size, m = bMatrix.rows
+        guard bMatrix.columns == n, m >= 1 else {
+            throw .dimensionMismatch(detail: "B has \(bMatrix.rows) right-hand-side rows of \(bMatrix.columns), A is \(n)×\(n)")
+        }
         guard bMatrix.isFinite else { throw .nonFinite(what: "the right-hand side b") }
         if let w = warmStart {
-            guard w.rows == n, w.columns == m else {
-                throw .dimensionMismatch(detail: "warm start is \(w.rows)×\(w.columns), expected \(n)×\(m)")
+            guard w.rows == m, w.columns == n else {
+                throw .dimensionMismatch(detail: "warm start rows are \(w.rows)×\(w.columns), expected \(m)×\(n)")
             }
             guard w.isFinite else { throw .nonFinite(what: "the warm start") }
         }
@@ -130,12 +154,12 @@ extension ThermodynamicDevice {
         }
         let alpha = programmed.scale
 
-        // DAC: each column scaled into range and quantised.
+        // DAC: each right-hand side scaled into range and quantised.
         var bias = Matrix<Scalar>(rows: m, columns: n)
         var gains = [Double](repeating: 1, count: m)
         bMatrix.withUnsafeBufferPointer { bp in
             bias.withUnsafeMutableBufferPointer { dp in
-                for k in 0..<m { gains[k] = programInput(bp.baseAddress! + k, stride: m, count: n, into: dp.baseAddress! + k * n) }
+                for k in 0..<m { gains[k] = programInput(bp.baseAddress! + k * n, count: n, into: dp.baseAddress! + k * n) }
             }
         }
         let (h, stepsPerSample) = step(for: sampleInterval)
@@ -147,8 +171,8 @@ extension ThermodynamicDevice {
             w.withUnsafeBufferPointer { wp in
                 x0.withUnsafeMutableBufferPointer { xp in
                     for k in 0..<m {
-                        let g = gains[k] / alpha
-                        for j in 0..<n { xp[k * n + j] = Scalar(Double(wp[j * m + k]) * g) }
+                        let g = gains[k] / alpha, src = wp.baseAddress! + k * n, dst = xp.baseAddress! + k * n
+                        for j in 0..<n { dst[j] = Scalar(Double(src[j]) * g) }
                     }
                 }
             }
@@ -169,16 +193,26 @@ extension ThermodynamicDevice {
             sums = try chains.modalReadoutSums(burnIn: burn, readouts: readoutsPerChain, spacing: sampleInterval)
             burnSteps = 1
         } else {
-            burnSteps = try relax(chains, programmed, bias: bias, time: burn)
             let output = configuration.outputConverter
             let onFirstReadout = adcCalibration == .firstReadout && output.bits != nil && output.range == nil
+            // Nothing reads the state at the end of burn-in unless an auto-ranged ADC calibrates there: eigenbasis
+            // chains then take burn-in and the first readout interval as one exact jump (the OU transitions over
+            // `burn` and `h` compose to the transition over `burn + h`, the same law), drawing one set of normals.
+            let calibratesAtBurnIn = output.bits != nil && output.range == nil && !onFirstReadout
+            let merged = chains.eigenbasisTransition != nil && !calibratesAtBurnIn && burn > 0
+            if merged {
+                chains.jump(time: burn + h)
+                burnSteps = 1
+            } else {
+                burnSteps = try relax(chains, programmed, bias: bias, time: burn)
+            }
             var adc = onFirstReadout ? nil : outputQuantizer(chains)
             var dither = Xoshiro256StarStar(seed: ditherSeed, stream: 0xD1)
             // One pass per readout: copy, round and add (nearest rounding or an ideal ADC); a dithered ADC draws
             // its dither in the same row order through `quantizeInPlace`.
             var converted = [Scalar](repeating: 0, count: output.rounding == .subtractiveDither ? chainsTotal * n : 0)
             for readout in 0..<readoutsPerChain {
-                chains.step(stepsPerSample)
+                if !(merged && readout == 0) { chains.step(stepsPerSample) }
                 chains.withState { (p: UnsafePointer<Scalar>, ld: Int) in
                     if onFirstReadout && readout == 0 { adc = outputQuantizer(state: p, rows: chainsTotal, columns: n, ld: ld) }
                     sums.withUnsafeMutableBufferPointer { sb in
@@ -206,7 +240,7 @@ extension ThermodynamicDevice {
         }
 
         // Per right-hand side: mean over chains and standard error from the chain-to-chain spread, formed row by
-        // row (right-hand side k, contiguous in j) and transposed once to the n × m result.
+        // row (right-hand side k, contiguous in j).
         var xRows = [Scalar](repeating: 0, count: m * n), seRows = xRows
         var s1 = [Double](repeating: 0, count: n), s2 = s1
         let perChain = Double(readoutsPerChain), chainsPerRHS = Double(perRHS)
@@ -215,37 +249,44 @@ extension ThermodynamicDevice {
                 seRows.withUnsafeMutableBufferPointer { eb in
                     s1.withUnsafeMutableBufferPointer { a in
                         s2.withUnsafeMutableBufferPointer { b in
+                            // Base pointers hoisted per row: the inner loops carry no index arithmetic (with its
+                            // overflow checks) and vectorise; the operations and their order are unchanged.
+                            let a = a.baseAddress!, b = b.baseAddress!
                             for k in 0..<m {
                                 let unscale = alpha / gains[k]
-                                for j in 0..<n { a[j] = 0; b[j] = 0 }
+                                let xk = xb.baseAddress! + k * n, ek = eb.baseAddress! + k * n
+                                a.initialize(repeating: 0, count: n)
+                                b.initialize(repeating: 0, count: n)
                                 for c in 0..<perRHS {
                                     let row = sb.baseAddress! + ((k * perRHS) + c) * n
                                     for j in 0..<n { let v = row[j] / perChain; a[j] += v; b[j] += v * v }
                                 }
+                                let dof = Double(perRHS - 1)
                                 for j in 0..<n {
                                     let mean = a[j] / chainsPerRHS
-                                    let variance = (b[j] - chainsPerRHS * mean * mean) / Double(perRHS - 1)
-                                    xb[k * n + j] = Scalar(mean * unscale)
+                                    let variance = (b[j] - chainsPerRHS * mean * mean) / dof
+                                    xk[j] = Scalar(mean * unscale)
                                     b[j] = variance > 0 ? variance / chainsPerRHS : 0
                                 }
                                 // The square roots in a loop of their own, which vectorises (the same correctly rounded values).
-                                for j in 0..<n { eb[k * n + j] = Scalar(b[j].squareRoot() * unscale) }
+                                for j in 0..<n { ek[j] = Scalar(b[j].squareRoot() * unscale) }
                             }
                         }
                     }
                 }
             }
         }
-        let x = Matrix(rows: m, columns: n, storage: xRows).transposed()
-        let se = Matrix(rows: m, columns: n, storage: seRows).transposed()
+        let x = Matrix(rows: m, columns: n, storage: xRows)
+        let se = Matrix(rows: m, columns: n, storage: seRows)
 
         let samplingTime = Double(readoutsPerChain * perRHS) * sampleInterval
         let one = samplingCost(n: n, inputValues: n, gainWords: 1, burnIn: burn, samplingTime: samplingTime,
                                readouts: readoutsPerChain * perRHS)
         var cost = DeviceCost()
         for _ in 0..<m { cost = cost + one }
-        // The closed-form draw stands for the burn-in jump and the readout steps it replaces.
-        cost.simulatedChainSteps = chainsTotal * (modalSums ? burnSteps + readoutsPerChain : chains.stepsTaken + burnSteps)
+        // The closed-form draws (the modal sums, the merged burn-in jump) count as the steps they replace.
+        cost.simulatedChainSteps = chainsTotal * (chains.eigenbasisTransition != nil ? burnSteps + readoutsPerChain
+                                                                                   : chains.stepsTaken + burnSteps)
         cost.wallSeconds = Self.seconds(clock.now - start)
         let settings = SamplingSettings(burnIn: burn, sampleInterval: sampleInterval, step: h, stepsPerSample: stepsPerSample,
                                         chains: perRHS, readoutsPerChain: readoutsPerChain)

@@ -328,27 +328,34 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
     /// Scales `b` into the DAC range (γ = range / max|b|) and quantises it. Returns `(b', γ)`.
     /// Inputs are always normalised by their own absmax (the gain γ is sent with them and undone on
     /// readout), so an auto-ranged DAC (`range == nil`) and a fixed range of 1 quantise `b` alike.
-    /// Reads `count` values of `b` at `source`, `stride` apart (a column of a row-major matrix), and writes `b'`
-    /// contiguously to `target`.
+    /// Reads the `count` contiguous values of `b` at `source` and writes `b'` contiguously to `target`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func programInput(_ source: UnsafePointer<Scalar>, stride: Int, count: Int, into target: UnsafeMutablePointer<Scalar>) -> Double {
+    func programInput(_ source: UnsafePointer<Scalar>, count: Int, into target: UnsafeMutablePointer<Scalar>) -> Double {
         let range = configuration.inputConverter.range ?? 1
-        var m = 0.0
-        for j in 0..<count { m = Swift.max(m, abs(Double(source[j * stride]))) }
+        // max |b_j|, exact in any order (eight running maxima, `largestMagnitude`).
+        let m = Self.largestMagnitude(source, rows: 1, columns: count, ld: count)
         let gain = m > 0 ? range / m : 1
         guard let bits = configuration.inputConverter.bits else {
-            for j in 0..<count { target[j] = Scalar(Double(source[j * stride]) * gain) }
+            for j in 0..<count { target[j] = Scalar(Double(source[j]) * gain) }
             return gain
         }
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
-        guard q.rounding == .stochastic else {
-            // Nearest rounding ignores the uniform draw: no generator.
-            for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j * stride]) * gain)) }
-            return gain
+        switch q.rounding {
+        case .nearest:
+            // `q.quantize` for nearest rounding, written out so that the loop vectorises (the same operations).
+            let d = q.step
+            for j in 0..<count {
+                let c = Swift.min(Swift.max(Double(source[j]) * gain, -range), range)
+                target[j] = Scalar((c / d).rounded(.toNearestOrEven) * d)
+            }
+        case .subtractiveDither:
+            // No dither on the input DAC (uniform ½: zero offset); no generator.
+            for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j]) * gain)) }
+        case .stochastic:
+            var rng = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
+            for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j]) * gain, uniform: rng.nextUniform())) }
         }
-        var rng = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
-        for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j * stride]) * gain, uniform: rng.nextUniform())) }
         return gain
     }
 

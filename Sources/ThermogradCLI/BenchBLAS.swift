@@ -19,8 +19,7 @@ struct BenchBLAS: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Matrix sizes n.")
     var sizes: [Int] = [256, 512, 1024, 2048]
 
-    @Option(name: .long, help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
 
     @Option(name: .long, help: "Minimum measured seconds per size and precision.")
     var seconds: Double = 0.5
@@ -32,7 +31,6 @@ struct BenchBLAS: ParsableCommand {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 && $0 <= 16384 }) else {
             throw ValidationError("--sizes must be between 1 and 16384")
         }
-        try validateThreads(threads)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
@@ -55,7 +53,7 @@ struct BenchBLAS: ParsableCommand {
     }
 
     func run() throws {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         var rng = Xoshiro256StarStar(seed: seed)
         var rows: [Row] = []
         for n in sizes {

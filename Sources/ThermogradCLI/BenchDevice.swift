@@ -51,8 +51,7 @@ struct BenchDevice: ParsableCommand {
     var thermoxScript: String = "bench/thermox_reference.py"
     @Flag(help: "Skip the side-by-side thermox rows.")
     var skipThermox = false
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
     @Option(help: "Minimum measured seconds per step configuration.")
     var seconds: Double = 0.15
     @Option(help: "Seed.")
@@ -72,7 +71,6 @@ struct BenchDevice: ParsableCommand {
         guard thermoxSizes.allSatisfy({ $0 >= 2 && $0 <= 4096 }), thermoxRepeats >= 1 else {
             throw ValidationError("--thermox-sizes must be in 2…4096 and --thermox-repeats ≥ 1")
         }
-        try validateThreads(threads)
     }
 
     struct PeakRow: Codable { var n: Int; var gflops: Double }
@@ -122,7 +120,7 @@ struct BenchDevice: ParsableCommand {
     }
 
     func run() throws {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         let load = SystemLoad.oneMinuteValue ?? -1
         var rng = Xoshiro256StarStar(seed: seed)
         // Square GEMM peak, measured now with the same threads (as `bench blas`).

@@ -32,8 +32,7 @@ struct BenchTrainStep: ParsableCommand {
     var batch: Int = 256
     @Option(help: "Optimiser: sgd, adam, adamw, kfac, tkfac, ngd-cg or ngd-exact.")
     var optimizer: TrainingConfiguration.OptimizerKind = .adam
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
     @Option(help: "Minimum measured seconds.")
     var seconds: Double = 3
     @Option(help: "Minimum measured steps.")
@@ -51,7 +50,6 @@ struct BenchTrainStep: ParsableCommand {
         }
         guard batch >= 1 && batch <= 65_536 else { throw ValidationError("--batch must be in 1...65536") }
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden needs positive widths") }
-        try validateThreads(threads)
         try shapes.check(model: model)
         try lora.check(model: model)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
@@ -81,7 +79,7 @@ struct BenchTrainStep: ParsableCommand {
     }
 
     func run() throws {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         var c = TrainingConfiguration()
         c.model = model
         c.mlpSizes = [784] + hidden + [10]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curvature
 import Datasets
 import Experiments
 import Foundation
@@ -34,13 +35,15 @@ struct ComparisonCommandOptions: ParsableArguments {
     var kfacInverseInterval: Int?
     @Option(name: .customLong("kfac-ema"), help: "EMA decay of the factors (default \(KFACComparisonSettings().kfac.factorDecay)).")
     var kfacEMA: Double?
+    @Option(name: .customLong("kfac-approximation"),
+            help: "Weight sharing over positions or nodes (vit, gnn): expand or reduce, for the TK-FAC arms and the GIN's digital K-FAC; the ViT's digital K-FAC runs both (default \(KFACComparisonSettings().kfac.approximation)).")
+    var kfacApproximation: WeightSharingApproximation?
     @Option(help: "Output folder.")
     var out: String?
     @OptionGroup var data: DataDirectoryOption
     /// The data set's display name, for titles.
     var dataName: String { model.builder.input == .images ? data.name : "ogbg-molhiv" }
-    @Option(help: "OpenBLAS threads.")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
 
     func comparison() -> KFACComparisonSettings {
         var c = KFACComparisonSettings(model: model)
@@ -53,13 +56,13 @@ struct ComparisonCommandOptions: ParsableArguments {
         if let kfacDamping { c.kfac.damping = kfacDamping }
         if let kfacInverseInterval { c.kfac.inverseUpdateInterval = kfacInverseInterval }
         if let kfacEMA { c.kfac.factorDecay = kfacEMA }
+        if let kfacApproximation { c.kfac.approximation = kfacApproximation }
         return c
     }
 
     func schedule() throws -> ExperimentSchedule { try run.schedule() }
 
     func validate() throws {
-        try validateThreads(threads)
         try shapes.check(model: model)
         _ = try schedule()
         do { try comparison().validate() } catch { throw ValidationError(error.description) }
@@ -69,7 +72,7 @@ struct ComparisonCommandOptions: ParsableArguments {
     /// Returns the results and the caption header every figure carries (command, `header`, threads and load).
     func run(name: String, title: String, header: String, arms: [ExperimentArm],
              columns: [ExperimentColumn]) throws -> (results: ExperimentResults, caption: [String]) {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         let folder = out ?? "runs/experiment-\(name)"
         let schedule = try schedule()
         let caption = ["thermograd experiment \(name) · \(dataName)", header,

@@ -39,11 +39,9 @@ struct ExperimentLoRA: ParsableCommand {
     var plainTNGD = false
     @Option(help: "Output folder (default runs/lora).")
     var out: String?
-    @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
-    var threads: Int = 1
+    @OptionGroup var threading: ThreadsOption<OneThread>
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard !times.isEmpty, times.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--times needs positive analog times") }
         _ = try lora.configuration()
@@ -63,12 +61,12 @@ struct ExperimentLoRA: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
+        threading.apply()
         let settings = try lora.configuration(), schedule = try self.schedule.schedule()
         let arms = try LoRAExperiment.arms(try knobs(), times: times, plainTNGD: plainTNGD, batch: batch, digitalSeconds: { _ in 0 })
         let folder = out ?? "runs/lora"
         let header = ["thermograd experiment lora", "settings: \(settings); batch \(batch)",
-                      "BLAS threads \(threads), load average \(SystemLoad.oneMinute) at the start"]
+                      "BLAS threads \(BLASThreads.current), load average \(SystemLoad.oneMinute) at the start"]
         print((header + ["schedule: \(schedule)"] + arms.map { "\($0.arm.name): \($0.arm.settings)" }).joined(separator: "\n") + "\n")
         let data = try TextClassificationData.load(settings)
         let runner = LoRAExperimentRunner(data: data, settings: settings, schedule: schedule, batchSize: batch)

@@ -47,13 +47,11 @@ struct ExperimentRuntime: ExperimentCommand {
     var cgIterations: Int = d.cgIterations
     @OptionGroup(title: "TNGD") var tngd: TNGDOptions
     @OptionGroup(title: "TNGD device") var device: DeviceOptions<TNGDDevice>
-    @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
-    var threads: Int = 1
+    @OptionGroup var threading: ThreadsOption<OneThread>
     @Option(help: "Output folder.")
     var out: String = "runs/experiment-runtime"
 
     func makeExperiment() throws -> RuntimeExperiment {
-        try validateThreads(threads)
         var e = RuntimeExperiment()
         e.parameterSweep = parameters
         e.batchSweep = batches
@@ -76,7 +74,7 @@ struct ExperimentRuntime: ExperimentCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
+        threading.apply()
         let e = try experiment()
         try OutputFolder.create(out)
         let cpu = DigitalHardware.measuredCPU()
@@ -86,7 +84,7 @@ struct ExperimentRuntime: ExperimentCommand {
         let model = try StepCostModel(digital: cpu, schedule: schedule)
         let load = SystemLoad.oneMinute
         let header = ["Runtime per iteration (TNGD paper, Fig. 2) · \(e.description)",
-                      "measured on this CPU (\(threads) OpenBLAS thread\(threads == 1 ? "" : "s"), load average \(load)); "
+                      "measured on this CPU (\(BLASThreads.current) OpenBLAS thread\(BLASThreads.current == 1 ? "" : "s"), load average \(load)); "
                           + "predicted by the cost model with \(cpu.description)", "device: \(model.analog)"]
         header.forEach { print($0) }
         let records = try e.run(predict: { net, p in

@@ -39,11 +39,9 @@ struct TNGDExperimentOptions: ParsableArguments {
     @OptionGroup var data: DataDirectoryOption
     /// The data set's display name, for titles.
     var dataName: String { data.name }
-    @Option(help: "OpenBLAS threads (default 1: the machine is shared).")
-    var threads: Int = 1
+    @OptionGroup var threading: ThreadsOption<OneThread>
 
     func validate() throws {
-        try validateThreads(threads)
         if tngd.analogTime != nil { throw ValidationError("--tngd-t: the experiments set the analog time with --t (or --times)") }
         _ = try knobs()
         do { _ = try settings() } catch { throw ValidationError("\(error)") }
@@ -113,11 +111,11 @@ struct TNGDExperimentOptions: ParsableArguments {
     /// Loads the data, runs `arms`, writes the outputs and prints the table.
     func run(name: String, title: String, arms: [TNGDArm], costText: String,
              postscript: (ExperimentResults) -> String = { _ in "" }) throws {
-        BLASThreads.set(threads)
+        threading.apply()
         let folder = out ?? "runs/\(name)"
         let s = try settings()
         let header = ["thermograd experiment \(name)", "settings: \(s)", costText,
-                      "BLAS threads \(threads), load average \(SystemLoad.oneMinute) at the start"]
+                      "BLAS threads \(BLASThreads.current), load average \(SystemLoad.oneMinute) at the start"]
         print((header + arms.map { "\($0.arm.name): \($0.arm.settings)" }).joined(separator: "\n") + "\n")
         let data = try ExperimentRunner.loadData(directory: data.directory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
@@ -244,7 +242,7 @@ struct ExperimentTNGDNoise: ParsableCommand {
 
     func run() throws {
         if let runs = probe {
-            BLASThreads.set(options.threads)
+            options.threading.apply()
             let data = try ExperimentRunner.loadData(directory: options.data.directory)
             let seed = try options.run.schedule().seeds[0]
             let b = min(options.batch, data.train.count)

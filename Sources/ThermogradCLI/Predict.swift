@@ -58,6 +58,8 @@ struct Predict: ParsableCommand {
             help: defaulted("Method 1: target relative error ε of each device inverse; readouts N = ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ρ = e^{-2s}.",
                             AnalogHardware().targetRelativeError))
     var targetError: Double = AnalogHardware().targetRelativeError
+    @Option(help: "TK-FAC Method 2: readouts per right-hand side, each n values through the ADC (the simulator's default protocol).")
+    var readouts: Int = AnalogHardware().method2.readoutsPerRightHandSide
     @Option(help: "τ = RC in seconds.")
     var tau: Double = AnalogHardware().tau
     @Option(help: "Digital ↔ device link, bits per second.")
@@ -107,6 +109,7 @@ struct Predict: ParsableCommand {
         "devices": "--devices", "deviceSize": "--device-size", "tau": "--tau", "inputBits": "--dac-bits",
         "outputBits": "--adc-bits", "transferRate": "--transfer-rate", "programmingTimePerCoupling": "--programming-time",
         "parallelRows": "--parallel-rows", "conditionNumber": "--kappa", "samples": "--samples", "targetRelativeError": "--target-error",
+        "readoutsPerRightHandSide": "--readouts",
         "factorInterval/inverseInterval": "--factor-interval/--inverse-interval", "tngdAnalogTime": "--tngd-time",
     ]
 
@@ -127,6 +130,7 @@ struct Predict: ParsableCommand {
         analog.conditionNumber = kappa
         analog.samples = samples
         analog.targetRelativeError = targetError
+        analog.method2.readoutsPerRightHandSide = readouts
         analog.tau = tau
         analog.transferRate = transferRate
         analog.programmingTimePerCoupling = programmingTime

@@ -37,8 +37,7 @@ struct SimulateProblemOptions: ParsableArguments {
     var burnIn: Double?
     @Option(help: "Seed of the test problem.")
     var seed: UInt64 = 1
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
     @Option(help: "Precision: float or double.")
     var precision: String = "float"
 
@@ -48,7 +47,6 @@ struct SimulateProblemOptions: ParsableArguments {
         guard samples >= 1 else { throw ValidationError("--samples must be positive") }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         guard ["float", "double"].contains(precision) else { throw ValidationError("--precision is float or double") }
-        try validateThreads(threads)
     }
 }
 
@@ -79,7 +77,7 @@ extension SimulateProtocol {
 extension SimulateProblemOptions {
     /// Sets the threads, makes the test matrix and the device in the chosen precision, and runs `p` on them.
     func run(_ device: DeviceOptions<SimulatorDevice>, solve p: some SimulateProtocol) throws {
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         if precision == "double" { try run(Double.self, device, p) } else { try run(Float.self, device, p) }
     }
 

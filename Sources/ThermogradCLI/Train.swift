@@ -79,8 +79,7 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder (default: runs/<model>-<optimizer>).")
     var out: String?
     @OptionGroup var data: DataDirectoryOption
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's choice, one per core).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption<OpenBLASChoosesThreads>
     @Flag(help: "Continue the run in --out from its checkpoint.")
     var resume = false
     @Flag(help: "Start a new run in --out even if it holds one (its files are deleted first).")
@@ -123,7 +122,6 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        try validateThreads(threads)
         if let model, model != .miniLMLoRA {     // minilm-lora: the text path (trainText)
             do throws(TrainingError) { try ModelRegistry.requireImageModel(model.rawValue) } catch { throw ValidationError(error.description) }
         }
@@ -155,7 +153,7 @@ struct Train: ParsableCommand {
     func train(on communicator: any Communicator) throws {
         // Rank 0 speaks for the job.
         let print: (String) -> Void = communicator.isRoot ? { Swift.print($0) } : { _ in }
-        if let t = threads { BLASThreads.set(t) }
+        threading.apply()
         let c = try trainingConfiguration()
         if c.model == .miniLMLoRA { return try trainText(c) }
         print("thermograd train\n\(c)\nBLAS threads \(BLASThreads.current)"

@@ -29,6 +29,39 @@ struct HonestCostTests {
         #expect(fixed.samples(order: 10) == 700 && fixed.samples(order: 785) == 700)
     }
 
+    /// One definition of Method 2's protocol: `predict` charges the readouts, averaging window and warm-start
+    /// burn-in that TK-FAC's solver runs by default, and `--readouts` moves the ADC term in proportion.
+    @Test func predictAndSimulatorReadTheSameMethod2Protocol() throws {
+        let analog = AnalogHardware()
+        let tkfac = try ThermodynamicKFACConfiguration()
+        let options = ThermodynamicKFACOptions()
+        #expect(analog.method2 == Method2Protocol.standard)
+        #expect(tkfac.readoutsPerRightHandSide == analog.method2.readoutsPerRightHandSide)
+        #expect(options.readouts == analog.method2.readoutsPerRightHandSide)
+        #expect(tkfac.chainsPerRightHandSide == analog.method2.chainsPerRightHandSide)
+        #expect(tkfac.analogTime == .relaxationTimes(analog.method2.analogRelaxationTimes))
+        #expect(options.analogTime == analog.method2.analogRelaxationTimes)
+        #expect(tkfac.warmStartBurnIn == .relaxationTimes(analog.method2.warmStartBurnInRelaxationTimes))
+        #expect(tkfac.burnIn == .relaxationTimes(analog.method2.coldBurnInRelaxationTimes))
+        #expect(options.warmStartBurnIn == analog.method2.warmStartBurnInRelaxationTimes)
+
+        let n = 300, rhs = 7
+        let two = try StepCostModel(digital: cpu, analog: analog).solveTerms(order: n, rightHandSides: rhs)
+        var eight = analog
+        eight.method2.readoutsPerRightHandSide = 8
+        let terms8 = try StepCostModel(digital: cpu, analog: eight).solveTerms(order: n, rightHandSides: rhs)
+        #expect(two.adc == Double(rhs * 2 * n * analog.outputBits) / analog.transferRate)
+        #expect(abs(terms8.adc / two.adc - 4) < 1e-12)
+        #expect(terms8.sample == two.sample && terms8.equilibrate == two.equilibrate)   // same window, same burn-in
+        // An odd count is read as the simulator reads it: rounded up to a multiple of the 2 chains.
+        var three = analog
+        three.method2.readoutsPerRightHandSide = 3
+        #expect(three.method2.convertedReadoutsPerRightHandSide == 4)
+        var zero = analog
+        zero.method2.readoutsPerRightHandSide = 0
+        #expect(throws: PredictionError.self) { try zero.validate() }
+    }
+
     /// Method 2 keeps its factors programmed between refreshes while every factor has a device; with one factor
     /// more than devices every factor is reprogrammed every step: the programming term grows by `T_inv`.
     @Test func method2ReprogramsEveryStepWhenFactorsOutnumberDevices() throws {

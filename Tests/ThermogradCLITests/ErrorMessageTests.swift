@@ -25,6 +25,12 @@ import ThermogradCLI
         (["train", "--kfac-kl-clip", "nan"], "--kfac-kl-clip nan is invalid"),
         (["train", "--threads", "100000"], "--threads 100000 is invalid"),
         (["bench", "blas", "--threads", "100000"], "--threads 100000 is invalid"),
+        // One `--threads` declaration (ThreadsOption) for every command: the LoRA experiment used to accept any count ≥ 1.
+        (["experiment", "lora", "--threads", "100000"], "--threads 100000 is invalid"),
+        (["experiment", "tngd-mnist", "--threads", "0"], "--threads 0 is invalid"),
+        (["experiment", "runtime", "--threads", "100000"], "--threads 100000 is invalid"),
+        (["simulate", "solve", "--n", "8", "--threads", "0"], "--threads 0 is invalid"),
+        (["bench", "train-step", "--threads", "100000"], "--threads 100000 is invalid"),
         (["train", "--epochs", "9223372036854775807"], "epochs must be in 1...1000000"),
         (["train", "--lr", "1e39"], "Float's largest value"),
         (["train", "--hidden", "1000000000"], "needs about"),

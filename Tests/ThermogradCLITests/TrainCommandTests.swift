@@ -97,4 +97,23 @@ import ThermogradCLI
         let config = try String(contentsOfFile: out + "/config.json", encoding: .utf8)
         #expect(config.contains("\"batchSize\" : 50") && config.contains("\"trainSubset\" : 500"))
     }
+
+    /// `experiment compare --kfac-approximation reduce` reaches the TK-FAC arm of a weight-sharing model (it ran
+    /// as expand whatever was asked); the ViT's digital K-FAC still runs both, side by side.
+    @Test func compareRunsTKFACWithTheChosenApproximation() throws {
+        guard fashionMNISTIsInstalled() else { return }
+        let out = NSTemporaryDirectory() + "thermograd-compare-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: out)
+        var command = try ThermogradCommand.parseAsRoot([
+            "experiment", "compare", "--model", "vit", "--vit-width", "16", "--vit-depth", "1", "--vit-heads", "2",
+            "--steps", "2", "--eval-every", "2", "--train-subset", "256", "--test-subset", "64",
+            "--kfac-approximation", "reduce", "--threads", "1", "--out", out])
+        try command.run()
+        let table = try String(contentsOfFile: out + "/compare-table.txt", encoding: .utf8)
+        let settings = table.split(separator: "\n").filter { $0.contains("approximation") }
+        let tkfac = settings.filter { $0.hasPrefix("TK-FAC") }
+        #expect(tkfac.count == 1 && tkfac.allSatisfy { $0.contains("approximation reduce") }, "\(tkfac)")
+        #expect(settings.contains { $0.hasPrefix("K-FAC expand") && $0.contains("approximation expand") })
+        #expect(settings.contains { $0.hasPrefix("K-FAC reduce") && $0.contains("approximation reduce") })
+    }
 }

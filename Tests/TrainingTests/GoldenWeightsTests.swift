@@ -57,11 +57,34 @@ import _TestSupport
             // the ADC range from the first readout, docs/tkfac.md#method-2-readouts; pinned by the case below).
             c.thermodynamicKFAC.readouts = 8; c.thermodynamicKFAC.adcCalibration = "burn-in"
         },
-        Case(name: "tkfac-method2-default-mlp", checksum: 0xc754_c336_4c86_ae54, steps: 8) { c in
+        Case(name: "tkfac-method2-default-mlp", checksum: 0xbe0f_7716_7cec_e98f, steps: 8) { c in
             c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
             c.kfac.seed = 3
             c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.inputBits = 8; c.thermodynamicKFAC.outputBits = 8
             c.thermodynamicKFAC.seed = 6
+            c.thermodynamicKFAC.integrator = "eigenbasis"; c.thermodynamicKFAC.readouts = 2
+            c.thermodynamicKFAC.adcCalibration = "first-readout"
+        },
+        // A quantised, dithered ADC on the default eigenbasis integrator with enough readouts for three readout
+        // blocks per factor (64 chains × 32 readouts per block): pins the dither stream and the accumulation of
+        // the covariance sums across blocks, which the cases above (one block of 256 readouts, ideal ADC or 8-bit
+        // nearest rounding) do not reach. Recorded at b8144a4: the change of that accumulation from Double to
+        // Float sums in 4356131 moved every Method 1 run with more than 2048 readouts per factor (the mitigation
+        // experiment's, docs/results.md#error-mitigation-open-question-3) while every case above stayed identical.
+        Case(name: "tkfac-method1-adc4-dither-mlp", checksum: 0x4067_5489_a4dd_598c, steps: 8) { c in
+            c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
+            c.kfac.seed = 3
+            c.thermodynamicKFAC.method = 1; c.thermodynamicKFAC.outputBits = 4; c.thermodynamicKFAC.outputDither = true
+            c.thermodynamicKFAC.samples = 4608; c.thermodynamicKFAC.seed = 7
+            c.thermodynamicKFAC.integrator = "eigenbasis"
+        },
+        // The same converter on Method 2's default protocol (2 readouts per right-hand side, ADC range from the
+        // first readout): the dithered path of the fused solve readout loop.
+        Case(name: "tkfac-method2-adc4-dither-mlp", checksum: 0x8abe_2854_8cb8_d00e, steps: 8) { c in
+            c.optimizer = .tkfac; c.learningRate = 0.05; c.kfac.inverseUpdateInterval = 3; c.kfac.damping = 1e-2
+            c.kfac.seed = 3
+            c.thermodynamicKFAC.method = 2; c.thermodynamicKFAC.outputBits = 4; c.thermodynamicKFAC.outputDither = true
+            c.thermodynamicKFAC.seed = 8
             c.thermodynamicKFAC.integrator = "eigenbasis"; c.thermodynamicKFAC.readouts = 2
             c.thermodynamicKFAC.adcCalibration = "first-readout"
         },

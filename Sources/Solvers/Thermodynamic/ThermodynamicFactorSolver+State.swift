@@ -13,8 +13,9 @@ extension ThermodynamicFactorSolver {
             if let m = s.gradientInverse { out["\(layer).gradient_inverse"] = m }
             if let m = s.activationDamped { out["\(layer).activation_damped"] = m }
             if let m = s.gradientDamped { out["\(layer).gradient_damped"] = m }
-            if let m = s.previousX { out["\(layer).warm_x"] = m }
-            if let m = s.previousUTransposed { out["\(layer).warm_ut"] = m }
+            // Kept as rows (Xᵀ, U); saved in the checkpoint layout X (n_G × n_A) and Uᵀ (n_A × n_G).
+            if let m = s.previousXRows { out["\(layer).warm_x"] = m.transposed() }
+            if let m = s.previousURows { out["\(layer).warm_ut"] = m.transposed() }
         }
         for (layer, d) in devices {
             // Call counters as (low 20 bits, the rest) per device: each word exact in Float (< 2^24) up to 2^44 calls.
@@ -50,8 +51,8 @@ extension ThermodynamicFactorSolver {
             s.gradientInverse = state["\(layer).gradient_inverse"]
             s.activationDamped = state["\(layer).activation_damped"]
             s.gradientDamped = state["\(layer).gradient_damped"]
-            s.previousX = state["\(layer).warm_x"]
-            s.previousUTransposed = state["\(layer).warm_ut"]
+            s.previousXRows = state["\(layer).warm_x"]?.transposed()
+            s.previousURows = state["\(layer).warm_ut"]?.transposed()
             var pair = devicePair(layer)
             if let calls = state["\(layer).device_calls"] {
                 // (low 20 bits, rest) per device; an older checkpoint stored one exact count per device.

@@ -59,9 +59,9 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         var gradientDamped: Matrix<Scalar>?
         var activationProgrammed: [ProgrammedMatrix<Scalar>]?
         var gradientProgrammed: [ProgrammedMatrix<Scalar>]?
-        /// Method 2 warm starts: the previous `X` (`n_G × n_A`) and `Uᵀ` (`n_A × n_G`).
-        var previousX: Matrix<Scalar>?
-        var previousUTransposed: Matrix<Scalar>?
+        /// Method 2 warm starts, as the solves' rows: the previous `Xᵀ` (`n_A × n_G`) and `U` (`n_G × n_A`).
+        var previousXRows: Matrix<Scalar>?
+        var previousURows: Matrix<Scalar>?
     }
     var devices: [String: Devices] = [:]
     var layers: [String: LayerState] = [:]
@@ -335,9 +335,9 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
                 let time = c.analogTime.inTau(relaxationTime: p.relaxationTime)
                 let burn = (useWarm == nil ? c.burnIn : c.warmStartBurnIn).inTau(relaxationTime: p.relaxationTime)
                 do {
-                    let r = try members[k].solve(p, rightHandSides: rhs, time: time,
+                    let r = try members[k].solve(p, rightHandSideRows: rhs, time: time,
                                                  sampleInterval: time / Double(c.readoutsPerRightHandSide),
-                                                 burnIn: burn, warmStart: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide,
+                                                 burnIn: burn, warmStartRows: useWarm, chainsPerRightHandSide: c.chainsPerRightHandSide,
                                                  adcCalibration: c.adcCalibration)
                     xs.append(r.solutions)
                     seconds = Swift.max(seconds, r.cost.deviceSeconds)
@@ -351,15 +351,18 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             let k = Double(ps.count)
             return (Self.average(xs), seconds, cost, bar / k / k.squareRoot())
         }
-        let x = try solve(pg, gradient, warm: state.previousX, members: &pair.gradient, what: "solve (G + λ_G I) X = ∇")
-        let ut = try solve(pa, x.solutions.transposed(), warm: state.previousUTransposed, members: &pair.activation,
-                           what: "solve (A + λ_A I) Uᵀ = Xᵀ")
-        state.previousX = x.solutions
-        state.previousUTransposed = ut.solutions
+        // The solves take and return right-hand sides as rows: the columns of ∇ are the rows of ∇ᵀ, the solutions
+        // come back as Xᵀ (n_A × n_G); the columns of Xᵀ are the rows of X, and the second solve returns U itself.
+        let x = try solve(pg, gradient.transposed(), warm: state.previousXRows, members: &pair.gradient,
+                          what: "solve (G + λ_G I) X = ∇")
+        let u = try solve(pa, x.solutions.transposed(), warm: state.previousURows, members: &pair.activation,
+                          what: "solve (A + λ_A I) Uᵀ = Xᵀ")
+        state.previousXRows = x.solutions
+        state.previousURows = u.solutions
         // The two solves depend on each other: their device times add up on this layer's critical path.
-        ledger.add(layer: layer, criticalPath: x.seconds + ut.seconds, serial: x.cost + ut.cost)
+        ledger.add(layer: layer, criticalPath: x.seconds + u.seconds, serial: x.cost + u.cost)
         valuesSent += gradient.count * 2
-        lastErrorBar = 0.5 * (x.bar + ut.bar)
-        return ut.solutions.transposed()
+        lastErrorBar = 0.5 * (x.bar + u.bar)
+        return u.solutions
     }
 }

@@ -104,15 +104,18 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
     /// device's noise level per docs/device.md#non-idealities) and ideal converters; Method 1 readouts from
-    /// `CovarianceSampling.standard` (target error 0.5, spaced one relaxation time apart); Method 2 averaging over one relaxation time with 8 readouts and a warm-started burn-in
-    /// of one relaxation time (cold: 7).
+    /// `CovarianceSampling.standard` (target error 0.5, spaced one relaxation time apart); Method 2 as
+    /// `Method2Protocol.standard` (averaging over one relaxation time with 2 readouts per right-hand side, a
+    /// warm-started burn-in of one relaxation time; cold: 7).
     public init(method: Method = .inversion, feed: Feed = .factors, device: DeviceConfiguration? = nil,
                 samples: Int? = nil,
                 targetRelativeError: Double = CovarianceSampling.standard.targetRelativeError,
                 sampleSpacing: AnalogDuration = .relaxationTimes(CovarianceSampling.standard.spacingRelaxationTimes),
-                analogTime: AnalogDuration = .relaxationTimes(1), readoutsPerRightHandSide: Int = 2,
-                chainsPerRightHandSide: Int = 2, warmStart: Bool = true,
-                burnIn: AnalogDuration = .relaxationTimes(7), warmStartBurnIn: AnalogDuration = .relaxationTimes(1),
+                analogTime: AnalogDuration = .relaxationTimes(Method2Protocol.standard.analogRelaxationTimes),
+                readoutsPerRightHandSide: Int = Method2Protocol.standard.readoutsPerRightHandSide,
+                chainsPerRightHandSide: Int = Method2Protocol.standard.chainsPerRightHandSide, warmStart: Bool = true,
+                burnIn: AnalogDuration = .relaxationTimes(Method2Protocol.standard.coldBurnInRelaxationTimes),
+                warmStartBurnIn: AnalogDuration = .relaxationTimes(Method2Protocol.standard.warmStartBurnInRelaxationTimes),
                 batchSize: Int = 128) throws(KFACError) {
         self.method = method
         self.feed = feed

@@ -43,10 +43,10 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var targetError: Double? = nil
     /// Method 1 spacing between readouts (`CovarianceSampling.standard`'s: one relaxation time).
     public var sampleSpacing: Double = CovarianceSampling.standard.spacingRelaxationTimes
-    /// Method 2 averaging time per right-hand side.
-    public var analogTime: Double = 1
-    /// Method 2 readouts per right-hand side.
-    public var readouts: Int = 2
+    /// Method 2 averaging time per right-hand side (`Method2Protocol.standard`'s: one relaxation time).
+    public var analogTime: Double = Method2Protocol.standard.analogRelaxationTimes
+    /// Method 2 readouts per right-hand side (`Method2Protocol.standard`'s: 2).
+    public var readouts: Int = Method2Protocol.standard.readoutsPerRightHandSide
     /// Method 2 with an auto-ranged quantising ADC: which state sets the ADC's range (`ADCCalibration` raw value:
     /// `first-readout`, the default, or `burn-in`). nil — configurations saved before the choice existed —
     /// is `burn-in`, their protocol, so they resume unchanged.
@@ -54,8 +54,8 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     /// Method 2 warm start.
     public var warmStart = true
     /// Burn-in of a cold start and after a warm start.
-    public var burnIn: Double = 7
-    public var warmStartBurnIn: Double = 1
+    public var burnIn: Double = Method2Protocol.standard.coldBurnInRelaxationTimes
+    public var warmStartBurnIn: Double = Method2Protocol.standard.warmStartBurnInRelaxationTimes
     public var timeUnit: TimeUnit = .relaxationTimes
     /// Device seed (each factor of each layer derives its own device from it).
     public var seed: UInt64 = 0
@@ -101,7 +101,7 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
         var c = try ThermodynamicKFACConfiguration(
             method: m, feed: f, device: device, samples: samples,
             targetRelativeError: targetError ?? CovarianceSampling.standard.targetRelativeError, sampleSpacing: d(sampleSpacing), analogTime: d(analogTime),
-            readoutsPerRightHandSide: readouts, chainsPerRightHandSide: 2, warmStart: warmStart, burnIn: d(burnIn),
+            readoutsPerRightHandSide: readouts, chainsPerRightHandSide: Method2Protocol.standard.chainsPerRightHandSide, warmStart: warmStart, burnIn: d(burnIn),
             warmStartBurnIn: d(warmStartBurnIn))
         c.ensemble = ensemble ?? 1
         guard let calibration = ADCCalibration(rawValue: adcCalibration ?? ADCCalibration.endOfBurnIn.rawValue) else {
