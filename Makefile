@@ -70,12 +70,13 @@ clean:
 	rm -rf .build .build-fuzz
 
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
-# runs/reproduce, figures copied to docs/results/). About 1 h 10 min of CPU (≈ 2–3 h of wall on the shared 2-core
-# machine at load 6–8); the longest are the TNGD runs of 2 and 5 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU)
+# runs/reproduce, figures copied to docs/results/). About 1 h 40 min of CPU (≈ 3–4 h of wall on the shared 2-core
+# machine at load 6–8); the longest are the TNGD runs of 2, 5 and 10 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU;
+# reproduce-tngd-mnist-10epochs, ≈ 25 min)
 # and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
 REPRO ?= runs/reproduce
-.PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-runtime reproduce-plots
-reproduce: reproduce-predict reproduce-methods-width reproduce-plots reproduce-mitigation reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-runtime
+.PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-tngd-mnist-10epochs reproduce-runtime reproduce-plots
+reproduce: reproduce-predict reproduce-methods-width reproduce-plots reproduce-mitigation reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-tngd-mnist-10epochs reproduce-runtime
 
 reproduce-predict: build
 	$(RELEASE_BIN) predict --workload width-sweep --digital a100 --out $(REPRO)/width-sweep
@@ -113,6 +114,9 @@ reproduce-tngd: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-delay --steps 100 --seeds 1 --out $(REPRO)/tngd-delay
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-noise --steps 100 --seeds 1 --out $(REPRO)/tngd-noise
 	cp $(REPRO)/tngd-time/*.svg $(REPRO)/tngd-delay/*.svg $(REPRO)/tngd-noise/*.svg docs/results/
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-noise --tngd-loss sum --noises 0.1 0.01 0.001 0.000001 --steps 400 \
+	  --seeds 1 2 3 --threads 1 --out $(REPRO)/tngd-noise-sum
+	cp $(REPRO)/tngd-noise-sum/tngd-noise.svg docs/results/tngd-noise-sum.svg
 
 # The TNGD paper's MNIST comparison at longer run lengths (Adam, TNGD, TNGD-Adam; 938 steps of 64 per epoch):
 # 2 epochs × 5 seeds and 5 epochs × seed 1.
@@ -124,6 +128,15 @@ reproduce-tngd-mnist: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 4690 --eval-every 134 --test-subset 0 \
 	  --seeds 1 --out $(REPRO)/tngd-mnist-5epochs
 	cp $(REPRO)/tngd-mnist-5epochs/tngd-mnist-runtime.svg docs/results/tngd-mnist-5epochs.svg
+
+# The paper's run length, 10 epochs (9380 steps), Adam and TNGD, seeds 1–3 as on the page (≈ 25 min of CPU;
+# the paper's 5 seeds: SEEDS10="1 2 3 4 5", ≈ 40 min).
+SEEDS10 ?= 1 2 3
+reproduce-tngd-mnist-10epochs: build
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --steps 9380 --eval-every 469 --test-subset 0 --threads 1 \
+	  --seeds $(SEEDS10) --out $(REPRO)/tngd-mnist-10epochs
+	$(RELEASE_BIN) experiment plot $(REPRO)/tngd-mnist-10epochs/tngd-mnist.csv --out docs/results/tngd-mnist-10epochs.svg \
+	  --title "experiment tngd-mnist --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
 
 reproduce-runtime: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime

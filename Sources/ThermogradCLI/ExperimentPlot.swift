@@ -7,47 +7,65 @@ import Reporting
 struct ExperimentPlot: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Plot test accuracy and loss against step (mean over seeds, one line per arm) from an experiment CSV.",
-        discussion: "Reads the columns arm, seed, step, test_accuracy and test_loss; other columns are ignored."
+        abstract: "Plot test accuracy (or another metric) and loss against step (mean over seeds, one line per arm) from an experiment CSV.",
+        discussion: """
+            Reads the columns arm, seed, step, test_accuracy and test_loss; with --metric M (e.g. roc_auc, for the \
+            molecule runs) validation_M and test_M instead of test_accuracy. Other columns are ignored.
+            """
     )
 
-    @Argument(help: "Experiment CSV (arm, seed, step, …, test_loss, test_accuracy).")
+    @Argument(help: "Experiment CSV (arm, seed, step, …, test_loss, test_accuracy or validation_M and test_M).")
     var csv: String
     @Option(help: "SVG to write.")
     var out: String
     @Option(help: "Figure title (say what made the CSV).")
     var title: String
+    @Option(help: "accuracy (panels: test accuracy, test loss), or a record metric M such as roc_auc (panels: validation M, test M, test loss).")
+    var metric = "accuracy"
     @Option(name: .customLong("caption"), parsing: .upToNextOption,
             help: "Caption lines printed under the panels: the settings the CSV was made with (default: the settings lines of the <name>-table.txt beside the CSV, if any).")
     var captionLines: [String] = []
+
+    /// The plotted columns: (CSV column, panel title, y label, factor).
+    var panels: [(column: String, title: String, yLabel: String, factor: Double)] {
+        let loss = ("test_loss", "Test loss (mean over seeds)", "loss", 1.0)
+        if metric == "accuracy" { return [("test_accuracy", "Test accuracy (mean over seeds)", "accuracy (%)", 100), loss] }
+        let label = metric == "roc_auc" ? "ROC-AUC" : metric.replacingOccurrences(of: "_", with: " ")
+        return [("validation_" + metric, "Validation \(label) (mean over seeds)", label, 1), ("test_" + metric, "Test \(label) (mean over seeds)", label, 1), loss]
+    }
 
     func run() throws {
         let text: String
         do { text = try String(contentsOfFile: csv, encoding: .utf8) } catch { throw ValidationError("cannot read \(csv): \(error.localizedDescription)") }
         let (header, rows, _) = CSVWriter.readAppended(text)
-        guard let arm = header.firstIndex(of: "arm"), let step = header.firstIndex(of: "step"),
-              let accuracy = header.firstIndex(of: "test_accuracy"), let loss = header.firstIndex(of: "test_loss") else {
-            throw ValidationError("\(csv) needs the columns arm, step, test_accuracy and test_loss; found \(header)")
+        let panels = self.panels
+        guard let arm = header.firstIndex(of: "arm"), let step = header.firstIndex(of: "step") else {
+            throw ValidationError("\(csv) needs the columns arm and step; found \(header)")
+        }
+        let columns = try panels.map { panel in
+            guard let c = header.firstIndex(of: panel.column) else {
+                throw ValidationError("\(csv) has no column \(panel.column) (--metric \(metric)); found \(header)")
+            }
+            return c
         }
         var order: [String] = []
-        var sums: [String: [Int: (accuracy: Double, loss: Double, count: Double)]] = [:]
+        // arm → step → (per-panel sums, count)
+        var sums: [String: [Int: (values: [Double], count: Double)]] = [:]
         for row in rows {
-            guard row.count == header.count, let k = Int(row[step]), let a = Double(row[accuracy]), let l = Double(row[loss]), a.isFinite, l.isFinite else { continue }
+            guard row.count == header.count, let k = Int(row[step]) else { continue }
+            let values = columns.compactMap { Double(row[$0]) }
+            guard values.count == columns.count, values.allSatisfy(\.isFinite) else { continue }
             if sums[row[arm]] == nil { order.append(row[arm]) }
-            let s = sums[row[arm], default: [:]][k] ?? (0, 0, 0)
-            sums[row[arm], default: [:]][k] = (s.accuracy + a, s.loss + l, s.count + 1)
+            let s = sums[row[arm], default: [:]][k] ?? (Array(repeating: 0, count: columns.count), 0)
+            sums[row[arm], default: [:]][k] = (zip(s.values, values).map { $0 + $1 }, s.count + 1)
         }
         guard !order.isEmpty else { throw ValidationError("\(csv) has no evaluated rows") }
-        func series(_ value: @escaping ((accuracy: Double, loss: Double, count: Double)) -> Double) -> [PlotSeries] {
-            order.map { name in
+        var plot = LinePlot(title: title, panels: panels.enumerated().map { i, panel in
+            PlotPanel(title: panel.title, xLabel: "step", yLabel: panel.yLabel, series: order.map { name in
                 let points = sums[name]!.sorted { $0.key < $1.key }
-                return PlotSeries(name: name, x: points.map { Double($0.key) }, y: points.map { value($0.value) })
-            }
-        }
-        var plot = LinePlot(title: title, panels: [
-            PlotPanel(title: "Test accuracy (mean over seeds)", xLabel: "step", yLabel: "accuracy (%)", series: series { 100 * $0.accuracy / $0.count }),
-            PlotPanel(title: "Test loss (mean over seeds)", xLabel: "step", yLabel: "loss", series: series { $0.loss / $0.count }),
-        ])
+                return PlotSeries(name: name, x: points.map { Double($0.key) }, y: points.map { panel.factor * $0.value.values[i] / $0.value.count })
+            })
+        })
         plot.caption = captionLines.isEmpty ? Self.settingsLines(besideCSV: csv) : captionLines
         try plot.write(to: out)
         print("wrote \(out)")

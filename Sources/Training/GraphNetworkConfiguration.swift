@@ -21,6 +21,19 @@ public struct GraphNetworkConfiguration: Sendable, Equatable, Codable, CustomStr
 
     public init() {}
 
+    private enum CodingKeys: String, CodingKey { case width, layers, readout, dropout, positiveWeight }
+
+    /// Decodes a saved configuration (a run folder's config.json); one written before `dropout` existed decodes
+    /// with `dropout = 0`, the network it trained, so such runs still resume.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        width = try c.decode(Int.self, forKey: .width)
+        layers = try c.decode(Int.self, forKey: .layers)
+        readout = try c.decode(GraphIsomorphismNetwork<Float>.Readout.self, forKey: .readout)
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0
+        positiveWeight = try c.decode(Double.self, forKey: .positiveWeight)
+    }
+
     public func validate() throws(TrainingError) {
         func fail(_ message: String) -> TrainingError { .invalidConfiguration("gnn: " + message) }
         guard (1...4096).contains(width) else { throw fail("--gnn-width must be in 1...4096, got \(width)") }

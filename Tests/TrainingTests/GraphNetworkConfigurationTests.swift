@@ -25,6 +25,17 @@ import _TestSupport
         #expect(c.description.contains("sum readout, dropout 0.25"))
     }
 
+    /// A config.json written before the dropout setting existed decodes with no dropout; a new one round-trips.
+    @Test func configurationsWithoutDropoutDecodeAsNoDropout() throws {
+        let old = #"{"width": 64, "layers": 3, "readout": "mean", "positiveWeight": 1}"#
+        let decoded = try JSONDecoder().decode(GraphNetworkConfiguration.self, from: Data(old.utf8))
+        #expect(decoded == GraphNetworkConfiguration())
+        var g = GraphNetworkConfiguration()
+        g.dropout = 0.3
+        g.readout = .sum
+        #expect(try JSONDecoder().decode(GraphNetworkConfiguration.self, from: JSONEncoder().encode(g)) == g)
+    }
+
     @Test(arguments: [1.0, -0.1, .nan])
     func refusesBadDropout(p: Double) {
         var c = moleculeConfiguration("gnn-bad-dropout")
