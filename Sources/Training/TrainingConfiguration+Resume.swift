@@ -29,8 +29,30 @@ extension TrainingConfiguration {
             return ["the current settings cannot be encoded"]
         }
         var lines: [String] = []
-        Self.compare(stored: old, current: new, defaults: defaults, path: "", into: &lines)
+        // Settings the run never reads cannot change its numbers: an Adam run resumes although the TK-FAC
+        // defaults moved since its checkpoint (Method 2's readouts 8 → 2 made old Adam runs unresumable).
+        let unread = unreadSettingGroups
+        func read(_ settings: Any) -> Any {
+            (settings as? [String: Any])?.filter { !unread.contains($0.key) } ?? settings
+        }
+        Self.compare(stored: read(old), current: read(new), defaults: defaults, path: "", into: &lines)
         return lines
+    }
+
+    /// The top-level setting groups that this configuration's optimiser and model never read (the K-FAC,
+    /// TK-FAC device, NGD and TNGD groups of the other optimisers; the ViT, GIN and LoRA shapes of the other
+    /// models). The optimiser and the model themselves are compared, so a resume with another optimiser or
+    /// model is still refused by name.
+    var unreadSettingGroups: Set<String> {
+        var unread = Set<String>()
+        if optimizer != .kfac && optimizer != .tkfac { unread.insert("kfac") }
+        if optimizer != .tkfac { unread.insert("thermodynamicKFAC") }
+        if optimizer != .ngdCG && optimizer != .ngdExact { unread.insert("naturalGradient") }
+        if !optimizer.isThermodynamicNaturalGradient { unread.insert("tngd") }
+        if model != .vit { unread.insert("vit") }
+        if model != .gnn { unread.insert("gnn") }
+        if model != .miniLMLoRA { unread.insert("lora") }
+        return unread
     }
 
     private func normalizedForResume() -> TrainingConfiguration {

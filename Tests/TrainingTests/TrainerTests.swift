@@ -175,6 +175,32 @@ func smallConfiguration(_ name: String) -> TrainingConfiguration {
         #expect(c.resumeDifferences(from: "not json") == ["the checkpoint's stored settings are not readable JSON"])
     }
 
+    /// Settings of other optimisers and models do not block a resume (they cannot change the run's numbers);
+    /// the run's own groups and the optimiser itself still do.
+    @Test func resumeIgnoresSettingsTheRunNeverReads() throws {
+        var adam = smallConfiguration("unread")
+        adam.optimizer = .adam
+        var stored = try #require(try JSONSerialization.jsonObject(with: Data(adam.resumeFingerprint().utf8)) as? [String: Any])
+        var device = try #require(stored["thermodynamicKFAC"] as? [String: Any])
+        device["readouts"] = 8                                    // a TK-FAC default that has since moved
+        stored["thermodynamicKFAC"] = device
+        var kfac = try #require(stored["kfac"] as? [String: Any])
+        kfac["damping"] = 0.5
+        stored["kfac"] = kfac
+        let old = String(decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
+        #expect(adam.resumeDifferences(from: old).isEmpty, "\(adam.resumeDifferences(from: old))")
+
+        var tkfac = adam
+        tkfac.optimizer = .tkfac                                  // reads both groups: both differences named
+        var asTKFAC = stored
+        asTKFAC["optimizer"] = "tkfac"
+        let oldTKFAC = String(decoding: try JSONSerialization.data(withJSONObject: asTKFAC, options: [.sortedKeys]), as: UTF8.self)
+        let lines = tkfac.resumeDifferences(from: oldTKFAC)
+        #expect(lines.contains { $0.hasPrefix("kfac.damping: 0.5 → ") } && lines.contains { $0.hasPrefix("thermodynamicKFAC.readouts: 8 → ") },
+                "\(lines)")
+        #expect(tkfac.resumeDifferences(from: old).contains { $0.hasPrefix("optimizer: ") })
+    }
+
     @Test func invalidConfigurationsAreRejected() {
         var c = TrainingConfiguration()
         c.batchSize = 0
