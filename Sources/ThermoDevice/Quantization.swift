@@ -42,6 +42,14 @@ public struct UniformQuantizer: Sendable, Equatable {
     /// The grid step Δ.
     @inlinable public var step: Double { range / Double(1 << (bits - 1)) }
 
+    /// `x` clipped to the range and rounded to the nearest level (ties to even): `quantize` for `.nearest`
+    /// rounding, without the switch over roundings, so that a loop over it vectorises.
+    @inlinable
+    public func quantizeNearest(_ x: Double) -> Double {
+        let d = step
+        return (Swift.min(Swift.max(x, -range), range) / d).rounded(.toNearestOrEven) * d
+    }
+
     /// Quantises one value; `uniform` in `[0, 1)` is used by stochastic rounding only.
     @inlinable
     public func quantize(_ x: Double, uniform: Double = 0.5) -> Double {
@@ -50,7 +58,7 @@ public struct UniformQuantizer: Sendable, Equatable {
         let scaled = clipped / d
         let level: Double
         switch rounding {
-        case .nearest: level = scaled.rounded(.toNearestOrEven)
+        case .nearest: return quantizeNearest(x)
         case .stochastic:
             let f = scaled.rounded(.down)
             level = f + ((scaled - f) > uniform ? 1 : 0)

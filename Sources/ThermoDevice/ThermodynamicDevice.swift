@@ -343,12 +343,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
         switch q.rounding {
         case .nearest:
-            // `q.quantize` for nearest rounding, written out so that the loop vectorises (the same operations).
-            let d = q.step
-            for j in 0..<count {
-                let c = Swift.min(Swift.max(Double(source[j]) * gain, -range), range)
-                target[j] = Scalar((c / d).rounded(.toNearestOrEven) * d)
-            }
+            // The switch-free rule, so that the loop vectorises.
+            for j in 0..<count { target[j] = Scalar(q.quantizeNearest(Double(source[j]) * gain)) }
         case .subtractiveDither:
             // No dither on the input DAC (uniform ½: zero offset); no generator.
             for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j]) * gain)) }
