@@ -8,7 +8,7 @@ import Reporting
 struct ExperimentPlot: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Plot test accuracy (or another metric) and loss against step (mean over seeds, one line per arm) from an experiment CSV.",
+        abstract: "Plot test accuracy (or another metric) and loss against step (mean over seeds, one line per arm) from experiment CSVs (several are joined).",
         discussion: """
             Reads the columns arm, seed, step, test_accuracy and test_loss; with --metric M (e.g. roc_auc, for the \
             molecule runs) validation_M and test_M instead of test_accuracy. Other columns are ignored. Several CSVs \
