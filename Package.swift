@@ -45,6 +45,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         // Open MPI (Debian libopenmpi-dev, openmpi-bin; scripts/install-deps.sh installs them).
+        // Vector square roots for the optimisers' SIMD update loops (a header, nothing to link).
+        .systemLibrary(name: "CVectorMath"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
@@ -76,7 +78,7 @@ let package = Package(
         // solvers (Cholesky, eigen, device) and natural-gradient linear solvers (dense, CG, Woodbury, device).
         .target(name: "Solvers", dependencies: ["CBLAS", "Linalg", "NeuralNet", "Curvature", "ThermoDevice"]),
         // First-order (SGD, Adam) and preconditioned optimisers (K-FAC, NGD, TK-FAC, TNGD).
-        .target(name: "Optimizers", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
+        .target(name: "Optimizers", dependencies: ["CVectorMath", "Linalg", "NeuralNet", "Curvature", "Solvers", "ThermoDevice", "Communication"]),
         // Trainer, metrics, checkpoints.
         .target(name: "Training", dependencies: ["Linalg", "NeuralNet", "Curvature", "Solvers", "Optimizers", "Datasets", "Chemistry", "Reporting", "Communication"]),
         // Per-iteration runtime/memory predictions for real hardware (the cost model); workloads are derived from

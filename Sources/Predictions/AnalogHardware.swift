@@ -80,7 +80,8 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
                     programmingTimePerCoupling, "non-negative and finite seconds")
         try require(parallelRows >= 1, "parallelRows", parallelRows, "at least 1")
         try require(conditionNumber >= 1 && conditionNumber.isFinite, "conditionNumber", conditionNumber, "κ ≥ 1")
-        try require((samples ?? 2) >= 2, "samples", samples.map(String.init) ?? "nil", "at least 2 samples for a covariance")
+        try require((2...CovarianceSampling.largestSampleCount).contains(samples ?? 2), "samples", samples.map(String.init) ?? "nil",
+                    "2…\(CovarianceSampling.largestSampleCount) samples for a covariance")
         try require(targetRelativeError >= CovarianceSampling.smallestTargetError && targetRelativeError.isFinite,
                     "targetRelativeError", targetRelativeError, "at least \(CovarianceSampling.smallestTargetError) and finite")
         try require(burnInRelaxationTimes >= 0 && sampleSpacingRelaxationTimes > 0 && method2.analogRelaxationTimes > 0
@@ -88,8 +89,9 @@ public struct AnalogHardware: Sendable, Equatable, Codable, CustomStringConverti
                     "relaxation-time rules",
                     "\(burnInRelaxationTimes), \(sampleSpacingRelaxationTimes), \(method2.analogRelaxationTimes), \(method2.warmStartBurnInRelaxationTimes)",
                     "burn-in ≥ 0, spacing and averaging > 0, warm-start burn-in ≥ 0")
-        try require(method2.readoutsPerRightHandSide >= 1, "readoutsPerRightHandSide", method2.readoutsPerRightHandSide,
-                    "at least 1 readout per right-hand side")
+        try require((1...Method2Protocol.largestReadoutsPerRightHandSide).contains(method2.readoutsPerRightHandSide),
+                    "readoutsPerRightHandSide", method2.readoutsPerRightHandSide,
+                    "1…\(Method2Protocol.largestReadoutsPerRightHandSide) readouts per right-hand side")
         try require(method2.chainsPerRightHandSide >= 1, "chainsPerRightHandSide", method2.chainsPerRightHandSide, "at least 1 chain")
     }
 

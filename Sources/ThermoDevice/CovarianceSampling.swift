@@ -40,6 +40,10 @@ public struct CovarianceSampling: Sendable, Equatable, Codable, CustomStringConv
     /// Smallest target error accepted: below it a factor of order 65536 would need more than 10⁹ readouts.
     public static let smallestTargetError = 0.01
 
+    /// Most readouts one inversion may ask for (`samples` set by hand): the derived count stays below it for every
+    /// accepted target error and order ≤ 65536, and readout counts times orders then stay far from `Int`'s range.
+    public static let largestSampleCount = 1_000_000_000
+
     /// Throws the first field out of range, naming it.
     public func validate() throws(ThermoDeviceError) {
         guard targetRelativeError >= Self.smallestTargetError, targetRelativeError.isFinite else {

@@ -81,9 +81,10 @@ extension ThermodynamicDevice {
         let clock = ContinuousClock(), start = clock.now
         let n = programmed.size
         let groups = configuration.errorBarGroups, c = configuration.chains
-        guard samples >= 2 * c else {
+        guard samples >= 2 * c, samples <= CovarianceSampling.largestSampleCount else {
             throw .invalidParameter(name: "samples", value: "\(samples)",
-                                    requirement: "need at least 2 readouts per chain (≥ \(2 * c) with \(c) chains)")
+                                    requirement: "need at least 2 readouts per chain (≥ \(2 * c) with \(c) chains) and at most "
+                                        + "\(CovarianceSampling.largestSampleCount)")
         }
         guard interval > 0, interval.isFinite else {
             throw .invalidParameter(name: "sampleInterval", value: "\(interval)", requirement: "must be positive (τ)")

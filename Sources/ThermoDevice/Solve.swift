@@ -180,7 +180,13 @@ extension ThermodynamicDevice {
         }
 
         let burn = burnIn ?? configuration.burnInRelaxationTimes * programmed.relaxationTime
-        let readoutsPerChain = Swift.max(1, Int((time / (Double(perRHS) * sampleInterval)).rounded(.up)))
+        let readoutCount = (time / (Double(perRHS) * sampleInterval)).rounded(.up)
+        guard readoutCount <= Double(CovarianceSampling.largestSampleCount) else {
+            throw .invalidParameter(name: "time", value: "\(time)",
+                                    requirement: "time / sampleInterval (\(sampleInterval)) asks for more than "
+                                        + "\(CovarianceSampling.largestSampleCount) readouts per chain")
+        }
+        let readoutsPerChain = Swift.max(1, Int(readoutCount))
         var sums = [Double](repeating: 0, count: chainsTotal * n)
         // Eigenbasis with an ideal ADC: the mean is linear, so the readouts are summed in modal coordinates
         // and the per-chain sums rotated back once at the end; the sums themselves are drawn from their exact

@@ -44,7 +44,9 @@ struct SimulateProblemOptions: ParsableArguments {
     func validate() throws {
         guard n >= 1, n <= 4096 else { throw ValidationError("--n must be in 1…4096") }
         guard kappa >= 1 else { throw ValidationError("--kappa must be at least 1") }
-        guard samples >= 1 else { throw ValidationError("--samples must be positive") }
+        guard samples >= 1, samples <= CovarianceSampling.largestSampleCount else {
+            throw ValidationError("--samples must be in 1…\(CovarianceSampling.largestSampleCount)")
+        }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         guard ["float", "double"].contains(precision) else { throw ValidationError("--precision is float or double") }
     }

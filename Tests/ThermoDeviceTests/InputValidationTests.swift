@@ -57,6 +57,22 @@ import ThermoDevice
         }
     }
 
+    /// Readout counts past `CovarianceSampling.largestSampleCount` are refused by name before any arithmetic on
+    /// them: `Int.max` samples used to trap with an arithmetic overflow, and a time/interval ratio beyond `Int`'s
+    /// range in the conversion to a readout count.
+    @Test func refusesReadoutCountsBeyondTheLargest() {
+        var d = device
+        expectError({ if case .invalidParameter("samples", _, _) = $0 { return true }; return false }) {
+            _ = try d.inverse(Matrix<Double>.identity(3), samples: Int.max)
+        }
+        expectError({ if case .invalidParameter("samples", _, _) = $0 { return true }; return false }) {
+            _ = try d.inverse(Matrix<Double>.identity(3), samples: CovarianceSampling.largestSampleCount + 1)
+        }
+        expectError({ if case .invalidParameter("time", _, _) = $0 { return true }; return false }) {
+            _ = try d.solve(Matrix<Double>.identity(3), [1, 2, 3], time: 1e300, sampleInterval: 1e-300)
+        }
+    }
+
     /// Euler–Maruyama with δt ≥ 2/λ_max is refused with the largest stable step in the message.
     /// After scaling into the coupling range 1, λ_max ≈ 1, so δt = 2.5 is unstable.
     @Test func refusesUnstableTimeStepWithLargestStableValue() throws {

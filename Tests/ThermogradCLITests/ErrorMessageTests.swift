@@ -40,6 +40,12 @@ import ThermogradCLI
         (["predict", "--tau", "-1"], "--tau -1.0 is invalid"),
         (["predict", "--workload", "transformer-4611686018427387904"], "width 4611686018427387904 is too large"),
         (["predict", "--workload", "mlp", "--device-size", "100"], "--device-size 100 is invalid"),
+        // Readout counts are bounded where they are declared (they used to overflow: a trap, or a run that never ends).
+        (["predict", "--readouts", "9223372036854775807"], "--readouts 9223372036854775807 is invalid"),
+        (["predict", "--samples", "9223372036854775807"], "--samples 9223372036854775807 is invalid"),
+        (["simulate", "inverse", "--n", "8", "--samples", "9223372036854775807"], "--samples must be in 1…"),
+        (["train", "--optimizer", "tkfac", "--method", "2", "--readouts", "9223372036854775807"], "tkfac.readoutsPerRightHandSide = 9223372036854775807 is invalid"),
+        (["train", "--optimizer", "tkfac", "--samples", "9223372036854775807"], "tkfac.samples = 9223372036854775807 is invalid"),
         (["simulate", "solve", "--n", "8", "--dt", "-1"], "--dt -1.0 is invalid"),
         (["simulate", "solve", "--n", "8", "--beta", "0"], "--beta 0.0 is invalid"),
         (["simulate", "solve", "--n", "8", "--chains", "4"], "--chains is too small"),

@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import Linalg
 import NeuralNet
@@ -62,7 +63,8 @@ public final class Adam<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
                     secondMoment.withUnsafeMutableBufferPointer { vp in
                         guard let g0 = gp.baseAddress else { return }
                         let (w0, m0, v0) = (wp.baseAddress!, mp.baseAddress!, vp.baseAddress!)
-                        // Element-wise: any split over threads gives the same bits.
+                        // Element-wise: any split over threads gives the same bits. `squareRoot` (not
+                        // `v.squareRoot()`, a libm call on Linux) lets the loop vectorise (docs/training.md#step-time).
                         ParallelLoop.forEachChunk(gp.count, workPerIndex: 4) { range in
                             for i in range {
                                 let w = w0[i] * shrink
@@ -71,12 +73,19 @@ public final class Adam<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
                                 let v = b2 * v0[i] + oneMinusB2 * g * g
                                 m0[i] = m
                                 v0[i] = v
-                                w0[i] = w - stepSize * m / (v.squareRoot() / sqrtCorrection2 + eps)
+                                w0[i] = w - stepSize * m / (Self.squareRoot(v) / sqrtCorrection2 + eps)
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// `√x`, correctly rounded, without libm's errno (`CVectorMath`): the same bits as `x.squareRoot()`.
+    @inline(__always)
+    static func squareRoot(_ x: Scalar) -> Scalar {
+        if Scalar.self == Float.self { return unsafeBitCast(tg_sqrtf(unsafeBitCast(x, to: Float.self)), to: Scalar.self) }
+        return unsafeBitCast(tg_sqrt(unsafeBitCast(x, to: Double.self)), to: Scalar.self)
     }
 }

@@ -21,6 +21,10 @@ public struct Method2Protocol: Sendable, Equatable, Codable {
     public static let standard = Method2Protocol(analogRelaxationTimes: 1, readoutsPerRightHandSide: 2, chainsPerRightHandSide: 2,
                                                  warmStartBurnInRelaxationTimes: 1, coldBurnInRelaxationTimes: 7)
 
+    /// Most readouts per right-hand side accepted (Method 2 averages over a window of a few relaxation times; a
+    /// million readouts per solve is far past any useful protocol and keeps counts far from `Int`'s range).
+    public static let largestReadoutsPerRightHandSide = 1_000_000
+
     public init(analogRelaxationTimes: Double, readoutsPerRightHandSide: Int, chainsPerRightHandSide: Int,
                 warmStartBurnInRelaxationTimes: Double, coldBurnInRelaxationTimes: Double) {
         self.analogRelaxationTimes = analogRelaxationTimes

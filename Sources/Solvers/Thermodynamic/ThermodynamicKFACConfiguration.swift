@@ -162,6 +162,9 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         if let samples, samples < 2 * device.chains {
             throw fail("samples", samples, "Method 1 needs at least 2 readouts per chain: ≥ \(2 * device.chains) with \(device.chains) chains")
         }
+        if let samples, samples > CovarianceSampling.largestSampleCount {
+            throw fail("samples", samples, "at most \(CovarianceSampling.largestSampleCount) readouts per inversion")
+        }
         do { try sampling.validate() } catch {
             throw fail("targetRelativeError", targetRelativeError,
                        "must be at least \(CovarianceSampling.smallestTargetError) and finite (the relative error of each inverse)")
@@ -171,6 +174,10 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         }
         for (name, d) in [("burnIn", burnIn), ("warmStartBurnIn", warmStartBurnIn)] {
             guard d.value >= 0, d.value.isFinite else { throw fail(name, d, "must be a non-negative time") }
+        }
+        guard readoutsPerRightHandSide <= Method2Protocol.largestReadoutsPerRightHandSide else {
+            throw fail("readoutsPerRightHandSide", readoutsPerRightHandSide,
+                       "at most \(Method2Protocol.largestReadoutsPerRightHandSide) readouts per right-hand side")
         }
         guard readoutsPerRightHandSide >= chainsPerRightHandSide else {
             throw fail("readoutsPerRightHandSide", readoutsPerRightHandSide,
