@@ -55,7 +55,8 @@ public enum GINKernels {
                                 let er = ep + k * w
                                 for r in stride(from: k, to: 2 * edges, by: edges) {
                                     let hs = hp + Int(sources[r]) * w, gt = dzp + Int(targets[r]) * w, dr = dp + r * w
-                                    for c in 0..<w { dr[c] = hs[c] + er[c] <= 0 ? 0 : gt[c] }
+                                    // Both operands loaded before the select: a conditional load would keep the loop scalar.
+                                    for c in 0..<w { let (p, g) = (hs[c] + er[c], gt[c]); dr[c] = p <= 0 ? 0 : g }
                                 }
                                 let (d1, d2, der) = (dp + k * w, dp + (edges + k) * w, dep + k * w)
                                 for c in 0..<w { der[c] = d1[c] + d2[c] }

@@ -76,22 +76,26 @@ public final class LayerNorm<Scalar: NeuralScalar>: FixedWidthModule {
         let (n, f) = (normalized.rows, features)
         precondition(g.rows == n && g.columns == f, "\(summary) backward got \(g.rows)×\(g.columns)")
         if options.parameterGradients && n > 0 {
-            // Accumulates: γ's and β's gradients may already hold other contributions this step. Serial over rows
-            // (a reduction across rows), vectorised over features.
+            // Accumulates: γ's and β's gradients may already hold other contributions this step. Each feature sums
+            // its rows in order; the features are split over threads (disjoint writes, the same bits for any split).
             g.withUnsafeBufferPointer { gb in
                 let gp = gb.baseAddress!
                 if weight.isTrainable {
                     normalized.withUnsafeBufferPointer { hb in
                         weight.gradient.withUnsafeMutableBufferPointer { db in
                             let (hp, dg) = (hb.baseAddress!, db.baseAddress!)
-                            for i in 0..<n { let (gr, hr) = (gp + i * f, hp + i * f); for j in 0..<f { dg[j] += gr[j] * hr[j] } }
+                            Self.forEachFeatureChunk(n: n, f: f) { features in
+                                for i in 0..<n { let (gr, hr) = (gp + i * f, hp + i * f); for j in features { dg[j] += gr[j] * hr[j] } }
+                            }
                         }
                     }
                 }
                 if bias.isTrainable {
                     bias.gradient.withUnsafeMutableBufferPointer { bb in
                         let db = bb.baseAddress!
-                        for i in 0..<n { let gr = gp + i * f; for j in 0..<f { db[j] += gr[j] } }
+                        Self.forEachFeatureChunk(n: n, f: f) { features in
+                            for i in 0..<n { let gr = gp + i * f; for j in features { db[j] += gr[j] } }
+                        }
                     }
                 }
             }
@@ -119,6 +123,14 @@ public final class LayerNorm<Scalar: NeuralScalar>: FixedWidthModule {
                 }
             }
         }
+    }
+
+    /// `body` over contiguous ranges of `0..<f` split over threads in multiples of 16 features (whole cache lines),
+    /// for the column sums over `n` rows.
+    @inline(__always)
+    private static func forEachFeatureChunk(n: Int, f: Int, _ body: (Range<Int>) -> Void) {
+        let blocks = (f + 15) / 16
+        ParallelLoop.forEachChunk(blocks, workPerIndex: 16 * n) { range in body((range.lowerBound * 16)..<min(f, range.upperBound * 16)) }
     }
 }
 
