@@ -70,7 +70,7 @@ clean:
 	rm -rf .build .build-fuzz
 
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
-# runs/reproduce, figures copied to docs/results/). About 2 h 25 min of CPU (≈ 4–6 h of wall on the shared 2-core
+# runs/reproduce, figures copied to docs/results/). About 2 h 30 min of CPU (≈ 4–6 h of wall on the shared 2-core
 # machine at load 6–8); the longest are the TNGD runs of 2, 5 and 10 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU;
 # reproduce-tngd-mnist-10epochs, ≈ 70 min)
 # and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
