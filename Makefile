@@ -70,7 +70,7 @@ clean:
 	rm -rf .build .build-fuzz
 
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
-# runs/reproduce, figures copied to docs/results/). About 2 h 25 min of CPU (≈ 4–6 h of wall on the shared 2-core
+# runs/reproduce, figures copied to docs/results/). About 2 h 30 min of CPU (≈ 4–6 h of wall on the shared 2-core
 # machine at load 6–8); the longest are the TNGD runs of 2, 5 and 10 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU;
 # reproduce-tngd-mnist-10epochs, ≈ 70 min)
 # and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
@@ -95,6 +95,9 @@ reproduce-mitigation: build
 	  --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1 --out $(REPRO)/mitigation-4bit
 	$(RELEASE_BIN) experiment plot $(REPRO)/mitigation-4bit/mitigation.csv --out docs/results/mitigation-4bit-3seeds.svg \
 	  --title "experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1"
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 \
+	  --dac-bits-sweep 8 --adc-bits-sweep 8 --threads 1 --out $(REPRO)/mitigation-8bit
+	cp $(REPRO)/mitigation-8bit/mitigation.svg docs/results/mitigation-8bit-3seeds.svg
 
 reproduce-quantization: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --steps 300 --eval-every 50 --seeds 1 --threads 1 --out $(REPRO)/quantization
