@@ -70,9 +70,9 @@ clean:
 	rm -rf .build .build-fuzz
 
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
-# runs/reproduce, figures copied to docs/results/). About 1 h 50 min of CPU (≈ 3–4 h of wall on the shared 2-core
+# runs/reproduce, figures copied to docs/results/). About 2 h 30 min of CPU (≈ 4–6 h of wall on the shared 2-core
 # machine at load 6–8); the longest are the TNGD runs of 2, 5 and 10 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU;
-# reproduce-tngd-mnist-10epochs, ≈ 35 min)
+# reproduce-tngd-mnist-10epochs, ≈ 70 min)
 # and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
 REPRO ?= runs/reproduce
 .PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-tngd-mnist-10epochs reproduce-runtime reproduce-plots
@@ -95,6 +95,9 @@ reproduce-mitigation: build
 	  --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1 --out $(REPRO)/mitigation-4bit
 	$(RELEASE_BIN) experiment plot $(REPRO)/mitigation-4bit/mitigation.csv --out docs/results/mitigation-4bit-3seeds.svg \
 	  --title "experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 --dac-bits-sweep 4 --adc-bits-sweep 4 --threads 1"
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment mitigation --steps 300 --eval-every 50 --test-subset 0 --seeds 1 2 3 \
+	  --dac-bits-sweep 8 --adc-bits-sweep 8 --threads 1 --out $(REPRO)/mitigation-8bit
+	cp $(REPRO)/mitigation-8bit/mitigation.svg docs/results/mitigation-8bit-3seeds.svg
 
 reproduce-quantization: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --steps 300 --eval-every 50 --seeds 1 --threads 1 --out $(REPRO)/quantization
@@ -118,25 +121,27 @@ reproduce-tngd: build
 	  --seeds 1 2 3 --threads 1 --out $(REPRO)/tngd-noise-sum
 	cp $(REPRO)/tngd-noise-sum/tngd-noise.svg docs/results/tngd-noise-sum.svg
 
-# The TNGD paper's MNIST comparison at longer run lengths (Adam, TNGD, TNGD-Adam; 938 steps of 64 per epoch):
-# 2 epochs × 5 seeds and 5 epochs × seed 1.
+# The TNGD paper's MNIST comparison at longer run lengths (938 steps of 64 per epoch): Adam, TNGD, TNGD-Adam and
+# NGD-CG at 2 epochs × 5 seeds (≈ 18 min of CPU; NGD-CG ≈ 40 s per seed), Adam, TNGD, TNGD-Adam at 5 epochs × seed 1.
 reproduce-tngd-mnist: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 1876 --eval-every 469 --test-subset 0 \
-	  --seeds 1 2 3 4 5 --out $(REPRO)/tngd-mnist-2epochs
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --arms adam tngd ngd-cg --steps 1876 --eval-every 469 \
+	  --test-subset 0 --seeds 1 2 3 4 5 --out $(REPRO)/tngd-mnist-2epochs
 	$(RELEASE_BIN) experiment plot $(REPRO)/tngd-mnist-2epochs/tngd-mnist.csv --out docs/results/tngd-mnist-2epochs.svg \
-	  --title "experiment tngd-mnist --tngd-adam --steps 1876 --eval-every 469 --test-subset 0 --seeds 1 2 3 4 5"
+	  --title "experiment tngd-mnist --tngd-adam --arms adam tngd ngd-cg --steps 1876 --eval-every 469 --test-subset 0 --seeds 1 2 3 4 5"
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 4690 --eval-every 134 --test-subset 0 \
 	  --seeds 1 --out $(REPRO)/tngd-mnist-5epochs
 	cp $(REPRO)/tngd-mnist-5epochs/tngd-mnist-runtime.svg docs/results/tngd-mnist-5epochs.svg
 
-# The paper's run length, 10 epochs (9380 steps), Adam and TNGD, the paper's 5 seeds as on the page (≈ 35 min of
-# CPU, one seed after the other; SEEDS10="1 2 3" for a shorter check).
+# The paper's run length, 10 epochs (9380 steps), Adam, TNGD and TNGD-Adam, the paper's 5 seeds as on the page
+# (≈ 70 min of CPU, one seed after the other: Adam ≈ 1, TNGD ≈ 7, TNGD-Adam ≈ 7 min per seed; SEEDS10="1 2 3" for
+# a shorter check). The page made Adam and TNGD in one run per seed and TNGD-Adam alone (--arms tngd-adam) later:
+# each arm's numbers depend only on its settings and the seed, so this one command gives the same CSV rows.
 SEEDS10 ?= 1 2 3 4 5
 reproduce-tngd-mnist-10epochs: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --steps 9380 --eval-every 469 --test-subset 0 --threads 1 \
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 \
 	  --seeds $(SEEDS10) --out $(REPRO)/tngd-mnist-10epochs
 	$(RELEASE_BIN) experiment plot $(REPRO)/tngd-mnist-10epochs/tngd-mnist.csv --out docs/results/tngd-mnist-10epochs.svg \
-	  --title "experiment tngd-mnist --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
+	  --title "experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
 
 reproduce-runtime: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime

@@ -36,9 +36,19 @@ public enum BLAS {
     @inlinable
     public static func matmul<S: BLASScalar>(_ a: Matrix<S>, transposeA: Bool = false,
                                              _ b: Matrix<S>, transposeB: Bool = false) -> Matrix<S> {
-        var c = Matrix<S>(rows: transposeA ? a.columns : a.rows, columns: transposeB ? b.rows : b.columns)
-        gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
-        return c
+        let (m, k, n) = (transposeA ? a.columns : a.rows, transposeA ? a.rows : a.columns, transposeB ? b.rows : b.columns)
+        precondition(k == (transposeB ? b.columns : b.rows), "matmul: op(A) \(m)×\(k), op(B) do not fit: B is \(b.rows)×\(b.columns)")
+        guard m > 0, n > 0, k > 0 else { return Matrix(rows: m, columns: n) }
+        // gemm with β = 0 writes every entry of C without reading it: no zeroing pass first.
+        return Matrix(rows: m, columns: n) { cp in
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    S.gemm(transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                           Int32(m), Int32(n), Int32(k), 1, ap.baseAddress!, Int32(a.columns), bp.baseAddress!,
+                           Int32(b.columns), 0, cp.baseAddress!, Int32(n))
+                }
+            }
+        }
     }
 
     /// `y ← α op(A) x + β y` (gemv). `op(A)` is `m × n`, `x` has `n` elements, `y` has `m`.

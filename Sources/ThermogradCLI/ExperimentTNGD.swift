@@ -142,7 +142,9 @@ struct ExperimentTNGDMnist: ParsableCommand {
         discussion: """
         Loss and accuracy against step and against modelled runtime (cost-model digital time + simulated device \
         time). Reports at which step each arm first reaches Adam's final training loss (on a fixed training subset). \
-        --tngd-adam adds TNGD-Adam; --baselines adds NGD-CG and exact NGD (Woodbury), timed, with the same steps.
+        --tngd-adam adds TNGD-Adam; --baselines adds NGD-CG and exact NGD (Woodbury), timed, with the same steps. \
+        --arms runs only the arms named (a run of one arm depends only on its settings and the seed, so an arm run \
+        alone repeats, bit for bit, its numbers from a run with other arms).
         """)
 
     @OptionGroup var options: TNGDExperimentOptions
@@ -154,20 +156,37 @@ struct ExperimentTNGDMnist: ParsableCommand {
     var baselines = false
     @Option(name: .customLong("cg-iterations"), help: "NGD-CG iterations per step.")
     var cgIterations: Int = 10
+    @Option(name: .customLong("arms"), parsing: .upToNextOption,
+            help: ArgumentHelp("Run only these arms, of \(TNGDMnistArm.allValueStrings.joined(separator: ", ")) (default: adam tngd; "
+                               + "--tngd-adam and --baselines add theirs). They run, and appear in the CSV, in that order."))
+    var armNames: [TNGDMnistArm] = []
+
+    /// The arms to run, in `TNGDMnistArm`'s order: `--arms` (default Adam and TNGD) with those of `--tngd-adam`
+    /// and `--baselines` added.
+    var selectedArms: [TNGDMnistArm] {
+        var chosen = Set(armNames.isEmpty ? [.adam, .tngd] : armNames)
+        if tngdAdam { chosen.insert(.tngdAdam) }
+        if baselines { chosen.formUnion([.ngdCG, .ngdWoodbury]) }
+        return TNGDMnistArm.allCases.filter(chosen.contains)
+    }
 
     func run() throws {
         var k = try options.knobs()
         k.tngd.analogTime = analogTime
         let cost = try options.digitalSeconds(analogTime: analogTime, cgIterations: cgIterations)
         let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
-        var arms = [TNGDExperiments.adam(k, batch: options.batch, digitalSeconds: d),
-                    try TNGDExperiments.tngd("TNGD t=\(analogTime)τ", k, batch: options.batch, digitalSeconds: d)]
-        if tngdAdam { arms.append(try TNGDExperiments.tngd("TNGD-Adam t=\(analogTime)τ", k, adam: true, batch: options.batch, digitalSeconds: d)) }
-        if baselines {
-            arms.append(TNGDExperiments.conjugateGradient("NGD-CG", k, iterations: cgIterations, batch: options.batch, digitalSeconds: d))
-            arms.append(TNGDExperiments.woodbury("NGD-Woodbury", k, batch: options.batch, digitalSeconds: d))
+        let arms = try selectedArms.map { arm -> TNGDArm in
+            switch arm {
+            case .adam: TNGDExperiments.adam(k, batch: options.batch, digitalSeconds: d)
+            case .tngd: try TNGDExperiments.tngd("TNGD t=\(analogTime)τ", k, batch: options.batch, digitalSeconds: d)
+            case .tngdAdam: try TNGDExperiments.tngd("TNGD-Adam t=\(analogTime)τ", k, adam: true, batch: options.batch, digitalSeconds: d)
+            case .ngdCG: TNGDExperiments.conjugateGradient("NGD-CG", k, iterations: cgIterations, batch: options.batch, digitalSeconds: d)
+            case .ngdWoodbury: TNGDExperiments.woodbury("NGD-Woodbury", k, batch: options.batch, digitalSeconds: d)
+            }
         }
+        let withAdam = selectedArms.contains(.adam)
         try options.run(name: "tngd-mnist", title: "TNGD vs Adam, \(options.dataName)", arms: arms, costText: cost.description) { results in
+            guard withAdam else { return "No Adam arm in this run (--arms): the steps to Adam's final training loss are not reported." }
             let adamFinal = ExperimentResults.summary(results.finalRecords(arm: "Adam").compactMap { $0.metrics["train_eval_loss"] }).mean
             var lines = [String(format: "Adam's final training loss (fixed subset, mean over seeds): %.4f. First evaluated step at or below it:", adamFinal)]
             for r in TNGDExperiments.stepsToReach(results, target: adamFinal) {
@@ -177,6 +196,15 @@ struct ExperimentTNGDMnist: ParsableCommand {
             return lines.joined(separator: "\n")
         }
     }
+}
+
+/// An arm of `thermograd experiment tngd-mnist` (`--arms`), in the order the arms run.
+enum TNGDMnistArm: String, CaseIterable, ExpressibleByArgument {
+    case adam
+    case tngd
+    case tngdAdam = "tngd-adam"
+    case ngdCG = "ngd-cg"
+    case ngdWoodbury = "ngd-woodbury"
 }
 
 /// `thermograd experiment tngd-time`: analog time t against exact NGD.

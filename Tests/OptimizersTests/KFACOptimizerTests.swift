@@ -115,6 +115,8 @@ struct KFACOptimizerTests {
             history.append(kfac.factors["layers.0"]!)
         }
         #expect(history[1] == history[0] && history[3] == history[2])     // odd steps: no factor update
+        // The EMA is updated in its lower triangles only; reading the factors completes the upper ones.
+        for f in history { #expect(f.activation == f.activation.transposed() && f.gradient == f.gradient.transposed()) }
         var expected = fresh[0]
         expected.blend(with: fresh[2], decay: 0.9)
         #expect(relativeError(history[2].gradient, expected.gradient) < 1e-13)

@@ -41,6 +41,29 @@ import ThermogradCLI
         }
     }
 
+    /// Several CSVs (runs of other seeds or arms, each with its own columns) are joined into one mean per arm and
+    /// step, with every table's settings in the caption; a row given twice is refused by name.
+    @Test func severalCSVsAreJoinedAndARowGivenTwiceIsRefused() throws {
+        try inTemporaryDirectory("thermograd-plot-join") { dir in
+            try "arm,seed,step,test_loss,test_accuracy\nAdam,1,10,0.9,0.70\nAdam,2,10,0.7,0.80\n"
+                .write(toFile: "\(dir)/a.csv", atomically: true, encoding: .utf8)
+            try "schedule: 10 steps, seeds 1 2\nAdam: adam, lr 0.001\n".write(toFile: "\(dir)/a-table.txt", atomically: true, encoding: .utf8)
+            // Another arm, run alone, with a column the first run does not have.
+            try "arm,seed,step,device_seconds,test_loss,test_accuracy\nTNGD,1,10,0.3,1.1,0.60\nTNGD,2,10,0.3,1.3,0.50\n"
+                .write(toFile: "\(dir)/b.csv", atomically: true, encoding: .utf8)
+            try "schedule: 10 steps, seeds 1 2\nTNGD: t 5τ\n".write(toFile: "\(dir)/b-table.txt", atomically: true, encoding: .utf8)
+            var command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/a.csv", "\(dir)/b.csv", "--out", "\(dir)/j.svg", "--title", "t"])
+            try command.run()
+            let svg = try String(contentsOfFile: "\(dir)/j.svg", encoding: .utf8)
+            #expect(svg.contains(">Adam</text>") && svg.contains(">TNGD</text>"))
+            #expect(svg.components(separatedBy: ">schedule: 10 steps, seeds 1 2</text>").count == 2, "each settings line once")
+            #expect(svg.contains(">Adam: adam, lr 0.001</text>") && svg.contains(">TNGD: t 5τ</text>"))
+            command = try ThermogradCommand.parseAsRoot(["experiment", "plot", "\(dir)/a.csv", "\(dir)/a.csv", "--out", "\(dir)/k.svg", "--title", "t"])
+            #expect { try command.run() } throws: { "\($0)".contains("arm Adam, seed 1, step 10 is in both") }
+            #expect(throws: (any Error).self) { _ = try ThermogradCommand.parseAsRoot(["experiment", "plot", "--out", "\(dir)/l.svg", "--title", "t"]) }
+        }
+    }
+
     /// Runs `body` in a fresh folder under the temporary directory, removed afterwards.
     func inTemporaryDirectory(_ name: String, _ body: (String) throws -> Void) throws {
         let dir = NSTemporaryDirectory() + "\(name)-\(ProcessInfo.processInfo.processIdentifier)"

@@ -15,24 +15,26 @@ extension KroneckerFactorComputation {
     /// For one example and positions = 1, `.exactGGN` gives `G ⊗ A` equal to the layer's exact GGN block;
     /// for deep linear networks with MSE it is exact for any batch (the same `Bᵀ B` for every example).
     /// With `shard` (a data-parallel step) the factors are this rank's part's; the true Fisher's labels are
-    /// the ones one process draws for those rows.
+    /// the ones one process draws for those rows. With `lowerOnly` only the lower triangles are written
+    /// (the upper ones are zero; `KroneckerFactors.mirrorLowerTriangles` completes them).
     public static func batchFactors<S: NeuralScalar>(
         blocks: [KroneckerBlock<S>], model: Sequential<S>,
         curvature: OutputCurvature<S>?, fisher: FisherType,
         approximation: (String) -> WeightSharingApproximation = { _ in .expand },
         rng: inout Xoshiro256StarStar,
-        shard: CurvatureShard? = nil
+        shard: CurvatureShard? = nil,
+        lowerOnly: Bool = false
     ) -> [String: KroneckerFactors<S>] {
         var activation: [String: Matrix<S>] = [:]
         for block in blocks {
-            if let c = block.capture { activation[block.name] = activationFactor(c, approximation: approximation(block.name)) }
+            if let c = block.capture { activation[block.name] = activationFactor(c, approximation: approximation(block.name), lowerOnly: lowerOnly) }
         }
         var gradient: [String: Matrix<S>] = [:]
         func accumulate() {
             for block in blocks {
                 guard let c = block.capture else { continue }
                 let g = gradientFactor(c.outputGradients, examples: c.examples, approximation: approximation(block.name),
-                                       rowOffsets: c.rowOffsets)
+                                       rowOffsets: c.rowOffsets, lowerOnly: lowerOnly)
                 if gradient[block.name] != nil { gradient[block.name]!.axpy(1, g) } else { gradient[block.name] = g }
             }
         }

@@ -14,10 +14,12 @@ public enum FactorKernels {
         return m.withUnsafeBufferPointer { S.dot(Int32($0.count), $0.baseAddress!, 1, $0.baseAddress!, 1) }.isFinite
     }
 
-    /// `α XᵀX` (`X` is `rows × n`, result `n × n`, fully symmetric) by one `syrk`.
+    /// `α XᵀX` (`X` is `rows × n`, result `n × n`) by one `syrk`: fully symmetric, or with `lowerOnly` only
+    /// the lower triangle (diagonal included; the upper one stays zero) for a caller that accumulates
+    /// factors and mirrors once when they are read (`KFAC.factors`).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func gram<S: BLASScalar>(_ x: Matrix<S>, alpha: S) -> Matrix<S> {
+    public static func gram<S: BLASScalar>(_ x: Matrix<S>, alpha: S, lowerOnly: Bool = false) -> Matrix<S> {
         let (k, n) = (x.rows, x.columns)
         var c = Matrix<S>(rows: n, columns: n)
         guard n > 0, k > 0 else { return c }
@@ -26,7 +28,7 @@ public enum FactorKernels {
                 S.syrk(CblasLower, CblasTrans, Int32(n), Int32(k), alpha, xp.baseAddress!, Int32(n), 0, cp.baseAddress!, Int32(n))
             }
         }
-        mirrorLowerTriangle(&c)
+        if !lowerOnly { mirrorLowerTriangle(&c) }
         return c
     }
 

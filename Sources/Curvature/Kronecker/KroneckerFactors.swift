@@ -51,6 +51,13 @@ public struct KroneckerFactors<Scalar: BLASScalar>: Sendable, Codable, Equatable
         gradient.axpy(1 - decay, fresh.gradient)
     }
 
+    /// Copies both factors' lower triangles onto their upper ones (after updates that wrote only the lower
+    /// triangles, `KroneckerFactorComputation.batchFactors(lowerOnly: true)`).
+    public mutating func mirrorLowerTriangles() {
+        FactorKernels.mirrorLowerTriangle(&activation)
+        FactorKernels.mirrorLowerTriangle(&gradient)
+    }
+
     /// Both factors finite (no NaN/∞) — a factor that is not must never enter the running average.
     public var isFinite: Bool { FactorKernels.isFinite(activation) && FactorKernels.isFinite(gradient) }
 
@@ -72,35 +79,40 @@ public struct KroneckerFactors<Scalar: BLASScalar>: Sendable, Codable, Equatable
 /// factor from `ā`, the gradient factor from `g`, under a weight-sharing approximation.
 public enum KroneckerFactorComputation {
     /// `A` from the capture's activations (bias folded in), see `WeightSharingApproximation`.
-    /// Shape `(in + 1) × (in + 1)` (or `in × in` without bias). One `syrk`.
+    /// Shape `(in + 1) × (in + 1)` (or `in × in` without bias). One `syrk`; `lowerOnly`: see `FactorKernels.gram`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func activationFactor<S: BLASScalar>(_ capture: KroneckerCapture<S>,
-                                                      approximation: WeightSharingApproximation) -> Matrix<S> {
+                                                      approximation: WeightSharingApproximation,
+                                                      lowerOnly: Bool = false) -> Matrix<S> {
         let abar = capture.augmentedActivations()
         let (b, r) = (capture.examples, capture.positions)
         // Expand divides by the total row count b·R (Σ_n R_n with per-example row counts).
-        if approximation == .expand || (r == 1 && capture.rowOffsets == nil) { return FactorKernels.gram(abar, alpha: 1 / S(abar.rows)) }
-        if let offsets = capture.rowOffsets {
-            return FactorKernels.gram(sumOverSegments(abar, offsets: offsets, mean: true), alpha: 1 / S(b))
+        if approximation == .expand || (r == 1 && capture.rowOffsets == nil) {
+            return FactorKernels.gram(abar, alpha: 1 / S(abar.rows), lowerOnly: lowerOnly)
         }
-        return FactorKernels.gram(sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r)), alpha: 1 / S(b))
+        if let offsets = capture.rowOffsets {
+            return FactorKernels.gram(sumOverSegments(abar, offsets: offsets, mean: true), alpha: 1 / S(b), lowerOnly: lowerOnly)
+        }
+        return FactorKernels.gram(sumOverPositions(abar, examples: b, positions: r, scale: 1 / S(r)), alpha: 1 / S(b), lowerOnly: lowerOnly)
     }
 
     /// `G` from output gradients `g` (`(b·R) × out`, rows carrying `1/b`), see `WeightSharingApproximation`.
-    /// Shape `out × out`. One `syrk`.
+    /// Shape `out × out`. One `syrk`; `lowerOnly`: see `FactorKernels.gram`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     /// With `rowOffsets` (per-example row counts `R_n`, graphs), reduce sums each example's own rows.
     public static func gradientFactor<S: BLASScalar>(_ g: Matrix<S>, examples b: Int,
                                                     approximation: WeightSharingApproximation,
-                                                    rowOffsets: [Int]? = nil) -> Matrix<S> {
-        if approximation == .expand { return FactorKernels.gram(g, alpha: S(b)) }
-        if let rowOffsets { return FactorKernels.gram(sumOverSegments(g, offsets: rowOffsets, mean: false), alpha: S(b)) }
+                                                    rowOffsets: [Int]? = nil, lowerOnly: Bool = false) -> Matrix<S> {
+        if approximation == .expand { return FactorKernels.gram(g, alpha: S(b), lowerOnly: lowerOnly) }
+        if let rowOffsets {
+            return FactorKernels.gram(sumOverSegments(g, offsets: rowOffsets, mean: false), alpha: S(b), lowerOnly: lowerOnly)
+        }
         precondition(g.rows % b == 0, "gradient factor: \(g.rows) rows for \(b) examples")
         let r = g.rows / b
-        if r == 1 { return FactorKernels.gram(g, alpha: S(b)) }
-        return FactorKernels.gram(sumOverPositions(g, examples: b, positions: r, scale: 1), alpha: S(b))
+        if r == 1 { return FactorKernels.gram(g, alpha: S(b), lowerOnly: lowerOnly) }
+        return FactorKernels.gram(sumOverPositions(g, examples: b, positions: r, scale: 1), alpha: S(b), lowerOnly: lowerOnly)
     }
 
     /// `Σ_{r ∈ n} x_r` over each example's rows `offsets[n] ..< offsets[n + 1]` (divided by their count when

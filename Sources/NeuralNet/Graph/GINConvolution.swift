@@ -9,7 +9,10 @@ import Linalg
 /// Shapes: `h`, `z` are `nodes × H`; `e` is `edges × H` (undirected, shared by both directions); messages
 /// `2·edges × H`. The structure comes from `graph` (set by `GraphIsomorphismNetwork` before `forward`).
 /// Backward: `∂z = MLPᵀ g`; `∂ε = Σ ∂z ⊙ h`; `∂h = (1 + ε) ∂z + scatter_src(∂m ⊙ [pre > 0])` with
-/// `∂m = gather_dst(∂z)`; `∂e_k` = the sum of its two messages' `∂pre`.
+/// `∂m = gather_dst(∂z)`, `pre = h_u + e_{uv}`; `∂e_k` = the sum of its two messages' `∂pre`.
+/// The message sum is fused (docs/gnn.md#kernels): each node adds `ReLU(h_u + e_{uv})` of its incoming messages
+/// in message order (`MessageRouting.byTarget`), so no message matrix is stored; the backward pass recomputes
+/// `pre` and sums each node's outgoing `∂pre` the same way (`bySource`); `GINKernels` holds these loops.
 /// Children: `"bondEncoder"`, `"mlp"`; parameter `"epsilon"` (1 × 1).
 public final class GINConvolution<Scalar: NeuralScalar>: Module {
     public let bondEncoder: CategoricalEmbedding<Scalar>
@@ -17,9 +20,9 @@ public final class GINConvolution<Scalar: NeuralScalar>: Module {
     public let epsilon: Parameter<Scalar>
     public let width: Int
     /// The batch's structure and edge categories (as `Scalar`), set before each `forward`.
-    public var graph: (sources: [Int32], targets: [Int32], edgeCategories: Matrix<Scalar>, nodeContext: ForwardContext)?
+    public var graph: (routing: MessageRouting, edgeCategories: Matrix<Scalar>, nodeContext: ForwardContext)?
     private var input = Matrix<Scalar>(rows: 0, columns: 0)
-    private var preActivation = Matrix<Scalar>(rows: 0, columns: 0)
+    private var edgeEmbedding = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init(width: Int, bondCategories: [Int], mlp: any Module<Scalar>, rng: inout Xoshiro256StarStar) {
         precondition(mlp.outputFeatures(forInput: width) == width, "GINConvolution: the MLP must map \(width) features to \(width)")
@@ -41,27 +44,13 @@ public final class GINConvolution<Scalar: NeuralScalar>: Module {
     @_specialize(where Scalar == Double)
     public func forward(_ h: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
         guard let graph else { preconditionFailure("GINConvolution: no graph set before forward") }
-        precondition(h.columns == width, "\(summary) got \(h.rows)×\(h.columns)")
+        let routing = graph.routing, w = width
+        precondition(h.columns == w && h.rows == routing.nodes, "\(summary) got \(h.rows)×\(h.columns) for \(routing.nodes) nodes")
         input = h
         let e = bondEncoder.forward(graph.edgeCategories, context: graph.nodeContext)
-        let edges = e.rows, w = width
-        var pre = GraphKernels.gatherRows(h, graph.sources)
-        precondition(pre.rows == 2 * edges, "GINConvolution: \(pre.rows) messages for \(edges) edges")
-        var messages = Matrix<Scalar>(rows: pre.rows, columns: w)
-        pre.withUnsafeMutableBufferPointer { pp in
-            messages.withUnsafeMutableBufferPointer { mp in
-                e.withUnsafeBufferPointer { ep in
-                    for j in 0..<(2 * edges) {
-                        let src = ep.baseAddress! + (j % max(edges, 1)) * w, p = pp.baseAddress! + j * w, m = mp.baseAddress! + j * w
-                        for c in 0..<w { p[c] += src[c]; m[c] = max(p[c], 0) }
-                    }
-                }
-            }
-        }
-        preActivation = pre
-        var z = h
-        z.scale(by: 1 + epsilon.value[0, 0])
-        GraphKernels.scatterAddRows(messages, graph.targets, into: &z)
+        precondition(e.rows == routing.edges, "GINConvolution: \(e.rows) edge rows for \(routing.edges) edges")
+        edgeEmbedding = e
+        let z = GINKernels.aggregate(h, edges: e, routing: routing, scale: 1 + epsilon.value[0, 0])
         return mlp.forward(z, context: context)
     }
 
@@ -72,33 +61,16 @@ public final class GINConvolution<Scalar: NeuralScalar>: Module {
         var inner = options
         inner.inputGradient = true
         let dz = mlp.backward(g, options: inner)
-        let w = width, messages = preActivation.rows, edges = messages / 2
-        if options.parameterGradients && epsilon.isTrainable {
+        let routing = graph.routing, w = width, nodes = routing.nodes
+        precondition(dz.rows == nodes && dz.columns == w, "\(summary) backward got \(dz.rows)×\(dz.columns)")
+        if options.parameterGradients && epsilon.isTrainable && nodes > 0 {
             epsilon.gradient[0, 0] += dz.storage.withUnsafeBufferPointer { dp in
                 input.storage.withUnsafeBufferPointer { Scalar.dot(Int32(dp.count), dp.baseAddress!, 1, $0.baseAddress!, 1) }
             }
         }
-        // ∂pre = gather_dst(∂z) ⊙ [pre > 0]; ∂e_k = ∂pre_k + ∂pre_{edges + k}.
-        var dpre = GraphKernels.gatherRows(dz, graph.targets)
-        var de = Matrix<Scalar>(rows: edges, columns: w)
-        dpre.withUnsafeMutableBufferPointer { dp in
-            preActivation.withUnsafeBufferPointer { pp in
-                de.withUnsafeMutableBufferPointer { ep in
-                    for j in 0..<messages {
-                        let d = dp.baseAddress! + j * w, p = pp.baseAddress! + j * w, e = ep.baseAddress! + (j % edges) * w
-                        for c in 0..<w {
-                            if p[c] <= 0 { d[c] = 0 }
-                            e[c] += d[c]
-                        }
-                    }
-                }
-            }
-        }
+        let (dpre, de) = GINKernels.messageGradients(dz, input: input, edges: edgeEmbedding, routing: routing)
         _ = bondEncoder.backward(de, options: BackwardOptions(parameterGradients: options.parameterGradients, inputGradient: false))
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        var dh = dz
-        dh.scale(by: 1 + epsilon.value[0, 0])
-        GraphKernels.scatterAddRows(dpre, graph.sources, into: &dh)
-        return dh
+        return GINKernels.addGroupedRows(dpre, groups: routing.bySource, to: dz, scale: 1 + epsilon.value[0, 0])
     }
 }

@@ -91,10 +91,10 @@ public final class GraphIsomorphismNetwork<Scalar: NeuralScalar>: Module {
         let nodeContext = ForwardContext(isTraining: context.isTraining, examples: context.examples, rowOffsets: offsets)
         let toScalar = { (m: Matrix<Float>) in Matrix<Scalar>(rows: m.rows, columns: m.columns, storage: m.storage.map { Scalar($0) }) }
         let nodeCats = toScalar(graph.nodeCategories), edgeCats = toScalar(graph.edgeCategories)
-        let (sources, targets) = (graph.messageSources, graph.messageTargets)
+        let routing = MessageRouting(graph)
         var h = atomEncoder.forward(nodeCats, context: nodeContext)
         for l in convolutions.indices {
-            convolutions[l].graph = (sources, targets, edgeCats, nodeContext)
+            convolutions[l].graph = (routing, edgeCats, nodeContext)
             h = convolutions[l].forward(h, context: nodeContext)
             h = norms[l].forward(h, context: nodeContext)
             if l < activations.count { h = activations[l].forward(h, context: nodeContext) }

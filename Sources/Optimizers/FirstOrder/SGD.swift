@@ -33,16 +33,31 @@ public final class SGD<Scalar: BLASScalar>: FirstOrderOptimizer<Scalar> {
         parameter.gradient.withUnsafeBufferPointer { gp in
             parameter.value.withUnsafeMutableBufferPointer { wp in
                 if mu == 0 {
-                    for i in 0..<gp.count { wp[i] -= learningRate * (gp[i] + wd * wp[i]) }
+                    for i in 0..<gp.count { let wi = wp[i]; wp[i] = wi - learningRate * (gp[i] + wd * wi) }
                     return
                 }
                 state[0].withUnsafeMutableBufferPointer { vp in
-                    let first = step == 1 // PyTorch initialises the buffer with the first gradient
-                    for i in 0..<gp.count {
-                        let d = gp[i] + wd * wp[i]
-                        let v = first ? d : mu * vp[i] + d
-                        vp[i] = v
-                        wp[i] -= learningRate * (nesterov ? d + mu * v : v)
+                    let (g, w, v, n) = (gp.baseAddress!, wp.baseAddress!, vp.baseAddress!, gp.count)
+                    // One loop per case, each reading θ once: with the selects inside, or θ read again after
+                    // the buffer store, the compiler kept the loop scalar (docs/training.md#step-time).
+                    if step == 1 { // PyTorch initialises the buffer with the first gradient
+                        for i in 0..<n {
+                            let wi = w[i], d = g[i] + wd * wi
+                            v[i] = d
+                            w[i] = wi - learningRate * (nesterov ? d + mu * d : d)
+                        }
+                    } else if nesterov {
+                        for i in 0..<n {
+                            let wi = w[i], d = g[i] + wd * wi, m = mu * v[i] + d
+                            v[i] = m
+                            w[i] = wi - learningRate * (d + mu * m)
+                        }
+                    } else {
+                        for i in 0..<n {
+                            let wi = w[i], d = g[i] + wd * wi, m = mu * v[i] + d
+                            v[i] = m
+                            w[i] = wi - learningRate * m
+                        }
                     }
                 }
             }

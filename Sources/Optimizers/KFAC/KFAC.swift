@@ -29,8 +29,17 @@ public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
     public let solver: any FactorSolver<Scalar>
     /// The preconditioned blocks, named by the path of each weight's first use (`"layers.0"`).
     public let blocks: [KroneckerBlock<Scalar>]
-    /// EMA factors per layer path.
-    public private(set) var factors: [String: KroneckerFactors<Scalar>] = [:]
+    /// EMA factors per layer path, symmetric. The factor update of a step writes only their lower triangles
+    /// (one `syrk` each, no transposed copy); the upper ones are completed here, when the factors are read
+    /// (every refresh, every LM adaptation, checkpoints) — the same numbers as mirroring every step.
+    public var factors: [String: KroneckerFactors<Scalar>] {
+        for name in staleUpperTriangles { emaFactors[name]?.mirrorLowerTriangles() }
+        staleUpperTriangles = []
+        return emaFactors
+    }
+    private var emaFactors: [String: KroneckerFactors<Scalar>] = [:]
+    /// Layers whose EMA factors' upper triangles lag their lower ones.
+    private var staleUpperTriangles: Set<String> = []
     /// Current damping `λ` (changes only with adaptive damping).
     public private(set) var damping: Double
     /// Factor updates made from the empirical Fisher because `observeCurvature` was not called.
@@ -94,13 +103,15 @@ public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
         guard let model = batch?.model ?? (blocks.isEmpty ? nil : modelForFallback) else { return }
         var fresh = KroneckerFactorComputation.batchFactors(
             blocks: blocks, model: model, curvature: batch?.curvature, fisher: batch == nil ? .empirical : fisher,
-            approximation: configuration.approximation(forLayer:), rng: &rng, shard: batch?.shard)
+            approximation: configuration.approximation(forLayer:), rng: &rng, shard: batch?.shard, lowerOnly: true)
         // Several ranks: the global batch's factors, Σ_r (b_r / b) F_r (docs/multi-process.md#k-fac-on-several-ranks).
         if let shard = batch?.shard, shard.communicator.size > 1 { fresh = Self.sumOverRanks(fresh, blocks: blocks, shard: shard) }
         let decay = Scalar(configuration.factorDecay)
         for (name, f) in fresh {
             guard f.isFinite else { nonFiniteFactorUpdates += 1; continue }
-            if var old = factors[name] { old.blend(with: f, decay: decay); factors[name] = old } else { factors[name] = f }
+            // In place (no copy of the old factors); entry-wise, so the stale upper triangles do not matter.
+            if emaFactors[name] != nil { emaFactors[name]!.blend(with: f, decay: decay) } else { emaFactors[name] = f }
+            staleUpperTriangles.insert(name)
         }
     }
 
@@ -238,6 +249,7 @@ public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
     /// Refreshes the solver for every layer with factors; a failure keeps that layer's previous state.
     private func refreshSolver() {
         let lambda = Scalar(damping)
+        let factors = self.factors
         for name in blocks.map(\.name) {
             guard let f = factors[name] else { continue }
             let d = configuration.piCorrection ? FactorDamping.piCorrected(f, damping: lambda) : .uniform(lambda)
@@ -246,13 +258,14 @@ public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
                 core.warn("K-FAC step \(step): refreshing \(name) failed (\(error)); its previous inverse stays in use")
             }
         }
-        needsRefresh = factors.count < blocks.count
+        needsRefresh = emaFactors.count < blocks.count
     }
 
     /// LM step on `λ` from the reduction ratio `ρ`; returns `ρ`.
     private func adapt(_ lm: AdaptiveDamping, before: [String: Matrix<Scalar>], gradients: [String: Matrix<Scalar>],
                        batch: CurvatureBatch<Scalar>) -> Double {
         var linear = 0.0, curvature = 0.0, squaredNorm = 0.0, decayChange = 0.0
+        let factors = self.factors
         for block in blocks {
             guard let old = before[block.name], let g = gradients[block.name] else { continue }
             let new = Self.combined(block, \.value, weightDecay: 0)
@@ -331,7 +344,8 @@ public final class KFAC<Scalar: NeuralScalar>: PreconditionedOptimizer {
                  needsRefresh: Bool, counters: (Int, Int, Int)) throws {
         rng = try Xoshiro256StarStar(state: words)
         self.damping = damping
-        self.factors = factors
+        emaFactors = factors
+        staleUpperTriangles = []
         self.needsRefresh = needsRefresh
         (empiricalFallbacks, nonFiniteFactorUpdates, failedRefreshes) = counters
         factorsObservedAtStep = -1
