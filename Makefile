@@ -147,5 +147,5 @@ reproduce-tngd-mnist-10epochs: build
 	  --title "experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
 
 reproduce-runtime: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime
-	cp $(REPRO)/runtime/runtime.svg docs/results/
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --repeats 5 --threads 1 --out $(REPRO)/runtime
+	cp $(REPRO)/runtime/runtime.svg $(REPRO)/runtime/runtime.csv docs/results/
