@@ -7,7 +7,7 @@ import Testing
 import ThermoDevice
 import _TestSupport
 
-/// Jacobi equilibration of the programmed factors (docs/device.md#equilibration): exact for ideal converters
+/// Jacobi equilibration of the programmed factors (docs/device.md#equilibrated-programming): exact for ideal converters
 /// (a congruence mapped back digitally), and at 8 bits it removes the extra damping that a diagonal spanning
 /// orders of magnitude makes the PSD-preserving quantisation add.
 @Suite struct EquilibrationTests {

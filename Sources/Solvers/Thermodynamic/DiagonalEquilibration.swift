@@ -1,6 +1,6 @@
 import Linalg
 
-/// Jacobi (diagonal) equilibration of a damped factor before it is programmed (docs/device.md#equilibration).
+/// Jacobi (diagonal) equilibration of a damped factor before it is programmed (docs/device.md#equilibrated-programming).
 ///
 /// With `S = diag(s)`, `s_i = 1/√M_ii`, the device is programmed with `M̃ = S M S` — unit diagonal, every
 /// off-diagonal in `[−1, 1]` for a PSD `M` — and its answers are mapped back digitally:
@@ -14,7 +14,7 @@ import Linalg
 /// fraction of the *mean* diagonal and acts as extra damping. After equilibration `Δ = 2^(1−bits)` relative to
 /// every diagonal entry. Exact for ideal converters (the map is a congruence); it costs no device time.
 public struct DiagonalEquilibration<Scalar: BLASScalar>: Sendable, Equatable {
-    /// `s_i = 1/√M_ii`; 1 where `M_ii` is not positive and finite (such a matrix is then refused by the device's
+    /// `s_i = 1/√M_ii` (the scaling of LAPACK's `xPOEQU`, one line, so computed here); 1 where `M_ii` is not positive and finite (such a matrix is then refused by the device's
     /// own checks, unchanged).
     public let scales: [Scalar]
 

@@ -140,7 +140,7 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         return pair
     }
 
-    /// The equilibration of a damped factor when `configuration.equilibrate` is on (docs/device.md#equilibration).
+    /// The equilibration of a damped factor when `configuration.equilibrate` is on (docs/device.md#equilibrated-programming).
     func equilibration(of m: Matrix<Scalar>) -> DiagonalEquilibration<Scalar>? {
         configuration.equilibrate ? DiagonalEquilibration(diagonalOf: m) : nil
     }

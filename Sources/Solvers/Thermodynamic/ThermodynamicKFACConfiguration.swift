@@ -101,7 +101,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     /// (docs/tkfac.md#method-2-linear-systems). `.firstReadout` (the default) spends no conversion on calibration;
     /// `.endOfBurnIn` is the protocol of runs made before it existed (one extra device-basis state per chain).
     public var adcCalibration: ADCCalibration = .firstReadout
-    /// Error mitigation by Jacobi equilibration (docs/device.md#equilibration): program `S M S` with
+    /// Error mitigation by Jacobi equilibration (docs/device.md#equilibrated-programming): program `S M S` with
     /// `S = diag(M_ii^{-1/2})` instead of the damped factor `M` and map the answers back digitally, so that the
     /// DAC's step and the PSD-preserving diagonal shift are relative to every diagonal entry rather than to the
     /// largest. Factor feed only. false: program `M` itself.

@@ -30,7 +30,7 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var outputDither: Bool? = nil
     /// Devices per factor whose answers are averaged (docs/device.md#ensembles); nil: 1.
     public var ensemble: Int? = nil
-    /// Program the Jacobi-equilibrated factors (docs/device.md#equilibration); nil or false: the factors themselves.
+    /// Program the Jacobi-equilibrated factors (docs/device.md#equilibrated-programming); nil or false: the factors themselves.
     public var equilibrate: Bool? = nil
     /// Inverse temperature β (noise `sqrt(2/β)`; κ0 = 1/β).
     public var beta: Double = 1e6
