@@ -130,7 +130,9 @@ public final class LangevinChains<Scalar: BLASScalar> {
         let (n, w) = (dimension, width)
         start.withUnsafeBufferPointer { src in
             current.withUnsafeMutableBufferPointer { s in
-                for r in 0..<chains { for j in 0..<n { s[r * w + j] = src[(r / per) * n + j] } }
+                // Whole rows (no division per element): chain r takes start row r / per.
+                let from = src.baseAddress!, to = s.baseAddress!
+                for r in 0..<chains { (to + r * w).update(from: from + (r / per) * n, count: n) }
             }
         }
     }
