@@ -343,18 +343,8 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
         switch q.rounding {
         case .nearest:
-            // `quantizeNearest` with its rounding to the nearest even integer done by adding and subtracting
-            // 1.5·2⁵²: exact for |x/Δ| ≤ 2^(bits−1) < 2⁵¹, the same bits as `rounded(.toNearestOrEven)` (a libm
-            // call per element on x86-64), and a loop that vectorises.
-            if bits <= 50 {
-                let d = q.step, r = q.range, magic = 0x1.8p52
-                for j in 0..<count {
-                    let c = Swift.min(Swift.max(Double(source[j]) * gain, -r), r)
-                    target[j] = Scalar(((c / d + magic) - magic) * d)
-                }
-            } else {
-                for j in 0..<count { target[j] = Scalar(q.quantizeNearest(Double(source[j]) * gain)) }
-            }
+            // The switch-free rule (its rounding without a libm call), so that the loop vectorises.
+            for j in 0..<count { target[j] = Scalar(q.quantizeNearest(Double(source[j]) * gain)) }
         case .subtractiveDither:
             // No dither on the input DAC (uniform ½: zero offset); no generator.
             for j in 0..<count { target[j] = Scalar(q.quantize(Double(source[j]) * gain)) }
