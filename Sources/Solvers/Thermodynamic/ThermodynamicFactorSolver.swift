@@ -276,11 +276,8 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         }
     }
 
-    /// `(M + Mᵀ)/2`: the round-off asymmetry of a modal moment rotated back (`Q M Qᵀ`) removed. An exactly
-    /// symmetric `M` (the device-basis covariance, written once per pair) is returned as it is: `(m + m)·½ = m`
-    /// exactly, so skipping the transpose and the two passes changes no bit.
+    /// `(M + Mᵀ)/2`: the covariance accumulator's round-off asymmetry removed.
     private static func symmetrized(_ m: Matrix<Scalar>) -> Matrix<Scalar> {
-        if m.isSymmetric(relativeTolerance: 0) { return m }
         var s = m
         s.axpy(1, m.transposed())
         s.scale(by: 0.5)
