@@ -123,16 +123,9 @@ struct BenchDevice: ParsableCommand {
         threading.apply()
         let load = SystemLoad.oneMinuteValue ?? -1
         var rng = Xoshiro256StarStar(seed: seed)
-        // Square GEMM peak, measured now with the same threads (as `bench blas`).
-        var peaks: [PeakRow] = []
-        for n in [256, 512, 1024] {
-            let a: Matrix<Float> = rng.normalMatrix(rows: n, columns: n)
-            let b: Matrix<Float> = rng.normalMatrix(rows: n, columns: n)
-            var c = Matrix<Float>(rows: n, columns: n)
-            let t = BenchmarkTiming.median(BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: seconds) {
-                BLAS.gemm(a, b, into: &c)
-            })
-            peaks.append(PeakRow(n: n, gflops: 2 * pow(Double(n), 3) / t / 1e9))
+        // Square GEMM peak, measured now with the same threads (by `bench blas`'s measurement).
+        let peaks = [256, 512, 1024].map { n in
+            PeakRow(n: n, gflops: BenchBLAS.measure(Float.self, n: n, minimumSeconds: seconds, rng: &rng).gflops)
         }
         let peak = peaks.map(\.gflops).max() ?? 1
         var steps: [StepRow] = []

@@ -6,8 +6,10 @@ extension GraphIsomorphismNetwork<Float>.Readout: ExpressibleByArgument {}
 
 /// The `--gnn-*` options of `--model gnn` (train, bench train-step, experiment compare). Every option is optional:
 /// one the user did not pass keeps `GraphNetworkConfiguration`'s default, shown in `--help`.
-struct GraphNetworkOptions: ParsableArguments {
+struct GraphNetworkOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = GraphNetworkConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.gnn
+    static let optionsName = "--gnn-* and --positive-weight"
 
     @Option(name: .customLong("gnn-width"), help: "Node embedding width (default \(defaults.width)).")
     var width: Int?
@@ -32,13 +34,6 @@ struct GraphNetworkOptions: ParsableArguments {
         if let readout { g.readout = readout }
         if let dropout { g.dropout = dropout }
         if let positiveWeight { g.positiveWeight = positiveWeight }
-    }
-
-    /// Refuses `--gnn-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .gnn {
-            throw ValidationError("--gnn-* and --positive-weight apply to --model gnn only (got --model \(model.rawValue))")
-        }
     }
 }
 

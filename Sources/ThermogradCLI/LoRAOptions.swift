@@ -5,8 +5,10 @@ extension LoRAConfiguration.Corpus: ExpressibleByArgument {}
 
 /// The `--lora-*` and `--text-*` options of `--model minilm-lora` (train, experiment lora). Every option is
 /// optional: one the user did not pass keeps `LoRAConfiguration`'s default, shown in `--help`.
-struct LoRAOptions: ParsableArguments {
+struct LoRAOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = LoRAConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.miniLMLoRA
+    static let optionsName = "--lora-* and --text-* options"
 
     @Option(name: .customLong("lora-rank"), help: "Adapter rank r (default \(defaults.rank)).")
     var rank: Int?
@@ -37,12 +39,5 @@ struct LoRAOptions: ParsableArguments {
         apply(to: &l)
         do { try l.validate() } catch { throw ValidationError(error.description) }
         return l
-    }
-
-    /// Refuses `--lora-*` / `--text-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .miniLMLoRA {
-            throw ValidationError("--lora-* and --text-* options apply to --model minilm-lora only (got --model \(model.rawValue))")
-        }
     }
 }

@@ -6,8 +6,10 @@ extension TokenPoolingKind: ExpressibleByArgument {}
 
 /// The `--vit-*` options of `--model vit` (train, bench train-step, experiment compare). Every option is
 /// optional: one the user did not pass keeps `VisionTransformerConfiguration`'s default, shown in `--help`.
-struct VisionTransformerOptions: ParsableArguments {
+struct VisionTransformerOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = VisionTransformerConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.vit
+    static let optionsName = "--vit-* options"
 
     @Option(name: .customLong("vit-patch"), help: "Patch side p; 28×28 images give (28/p)² tokens: 7 → 16, 4 → 49 (default \(defaults.patchSize)).")
     var patch: Int?
@@ -36,10 +38,5 @@ struct VisionTransformerOptions: ParsableArguments {
         if let mlpRatio { v.mlpRatio = mlpRatio }
         if let pooling { v.pooling = pooling }
         if let dropout { v.dropout = dropout }
-    }
-
-    /// Refuses `--vit-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .vit { throw ValidationError("--vit-* options apply to --model vit only (got --model \(model.rawValue))") }
     }
 }
