@@ -62,7 +62,7 @@ let package = Package(
         // CSV, SVG plots, tables, progress lines, JSON for benchmarks.
         .target(name: "Reporting"),
         // The simulated thermodynamic computer (stochastic processing unit).
-        .target(name: "ThermoDevice", dependencies: ["Linalg"]),
+        .target(name: "ThermoDevice", dependencies: ["CVectorMath", "Linalg"]),
         // Layers with explicit forward/backward, losses, models.
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         // Real data sets (Fashion-MNIST IDX files, …).

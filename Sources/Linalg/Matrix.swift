@@ -172,8 +172,12 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable, Codable {
         return t
     }
 
-    /// `dst[j·rows + i] = src[i·columns + j]` by 32 × 32 tiles.
+    /// `dst[j·rows + i] = src[i·columns + j]` by 32 × 32 tiles. Specialised for Float and Double: `transposed()`
+    /// called from unspecialised generic code (a `FactorSolver` is reached through its protocol) still copies
+    /// through concrete pointers instead of a value witness per element.
     @inlinable
+    @_specialize(where T == Float, Scalar == Float)
+    @_specialize(where T == Double, Scalar == Double)
     static func transposeTiles<T>(_ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, rows r: Int, columns c: Int) {
         let tile = 32
         for i0 in stride(from: 0, to: r, by: tile) {

@@ -78,7 +78,8 @@ public final class LangevinChains<Scalar: BLASScalar> {
         let streams = Swift.max(1, Swift.min(noiseStreams, chains))
         rngs = (0..<streams).map { Xoshiro256StarStar(seed: seed, stream: UInt64(1000 + $0)) }
         noiseCurrent = [Float](repeating: 0, count: chains * n)
-        noiseNext = noiseCurrent
+        // Eigenbasis chains draw each step's normals just before it (`step`): no second buffer to fill ahead.
+        if case .eigenbasis = scheme { noiseNext = [] } else { noiseNext = noiseCurrent }
     }
 
     /// Sets every chain's state to `x0` (length `n`), or row-wise from a `chains × n` matrix.
@@ -130,7 +131,9 @@ public final class LangevinChains<Scalar: BLASScalar> {
         let (n, w) = (dimension, width)
         start.withUnsafeBufferPointer { src in
             current.withUnsafeMutableBufferPointer { s in
-                for r in 0..<chains { for j in 0..<n { s[r * w + j] = src[(r / per) * n + j] } }
+                // Whole rows (no division per element): chain r takes start row r / per.
+                let from = src.baseAddress!, to = s.baseAddress!
+                for r in 0..<chains { (to + r * w).update(from: from + (r / per) * n, count: n) }
             }
         }
     }

@@ -97,10 +97,11 @@ struct MomentAccumulator<Scalar: BLASScalar> {
                 second.withUnsafeBufferPointer { sb in
                     let raw = rb.baseAddress!, sumM = mb.baseAddress!
                     let paired = self.paired
-                    // Group means as pointers (no bounds checks in the inner loop); the order of every sum is unchanged.
-                    var means = [Double](repeating: 0, count: 2 * n)
+                    // Group means (and one row of centred entries) as pointers: no bounds checks in the inner loops; the order
+                    // of every sum is unchanged.
+                    var means = [Double](repeating: 0, count: 3 * n)
                     means.withUnsafeMutableBufferPointer { mp in
-                        let u = mp.baseAddress!, v = u + n
+                        let u = mp.baseAddress!, v = u + n, centred = v + n
                         for g in 0..<groups {
                             let w = 1 / Double(Swift.max(counts[g], 1))
                             // Group g's mean readouts and its centred, symmetrised entries.
@@ -120,14 +121,17 @@ struct MomentAccumulator<Scalar: BLASScalar> {
                                         offDiagonal += x * x
                                     }
                                 } else {
-                                    // A covariance sum is symmetric (lower triangle).
+                                    // A covariance sum is symmetric (lower triangle). The centred entries first, in a
+                                    // loop that vectorises, then their squares summed in the same order j = 0, 1, …
+                                    // (a serial sum: the same bits as one fused loop).
                                     for j in 0..<i {
                                         let sij = Double(si[j])
                                         let x = sij * w - 0.5 * (vi * u[j] + v[j] * ui)
                                         rawRow[j] += sij
                                         sumRow[j] += x
-                                        offDiagonal += x * x
+                                        centred[j] = x
                                     }
+                                    for j in 0..<i { offDiagonal += centred[j] * centred[j] }
                                 }
                                 let sii = Double(si[i]), x = sii * w - vi * ui
                                 rawRow[i] += sii

@@ -49,7 +49,16 @@ public enum SpectralBoundEstimator {
     /// Gershgorin: `λ_max ≤ max_i Σ_j |a_ij|`.
     public static func gershgorin(_ a: Matrix<Double>) -> Double {
         var best = 0.0
-        for i in 0..<a.rows { best = Swift.max(best, a.withRow(i) { $0.reduce(0) { $0 + abs($1) } }) }
+        let (rows, columns) = (a.rows, a.columns)
+        a.withUnsafeBufferPointer { p in
+            // Row sums in the order j = 0, 1, … (a pointer loop instead of a closure-based reduce: the same sums).
+            for i in 0..<rows {
+                let row = p.baseAddress! + i * columns
+                var sum = 0.0
+                for j in 0..<columns { sum += abs(row[j]) }
+                best = Swift.max(best, sum)
+            }
+        }
         return best
     }
 

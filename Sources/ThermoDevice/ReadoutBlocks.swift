@@ -78,14 +78,14 @@ struct ReadoutBlocks<Scalar: BLASScalar> {
             let cap = capacity
             source.withStoredState { p, ld in
                 modalBlock.withUnsafeMutableBufferPointer { m in
-                    for r in 0..<chains { let row = m.baseAddress! + (r * cap + t) * n; for j in 0..<n { row[j] = p[r * ld + j] } }
+                    for r in 0..<chains { (m.baseAddress! + (r * cap + t) * n).update(from: p + r * ld, count: n) }
                 }
             }
         } else {
             let (s, lag) = (stride, lagged ? 1 : 0)
             let body = { (p: UnsafePointer<Scalar>, ld: Int) in
                 block.withUnsafeMutableBufferPointer { b in
-                    for r in 0..<chains { let row = b.baseAddress! + (r * s + lag + t) * n; for j in 0..<n { row[j] = p[r * ld + j] } }
+                    for r in 0..<chains { (b.baseAddress! + (r * s + lag + t) * n).update(from: p + r * ld, count: n) }
                 }
             }
             if readsStoredState { source.withStoredState(body) } else { source.withState(body) }

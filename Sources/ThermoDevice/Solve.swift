@@ -1,3 +1,4 @@
+import CVectorMath
 import Linalg
 
 /// The settings a sampling call actually used (printed with its result).
@@ -274,8 +275,9 @@ extension ThermodynamicDevice {
                                     xk[j] = Scalar(mean * unscale)
                                     b[j] = variance > 0 ? variance / chainsPerRHS : 0
                                 }
-                                // The square roots in a loop of their own, which vectorises (the same correctly rounded values).
-                                for j in 0..<n { ek[j] = Scalar(b[j].squareRoot() * unscale) }
+                                // The square roots in a loop of their own, which vectorises: `tg_sqrt` is the square-root
+                                // instruction (the same correctly rounded values as libm's `sqrt`, which blocks vectorising).
+                                for j in 0..<n { ek[j] = Scalar(tg_sqrt(b[j]) * unscale) }
                             }
                         }
                     }

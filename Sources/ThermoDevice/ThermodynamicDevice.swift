@@ -343,7 +343,7 @@ public struct ThermodynamicDevice<Scalar: BLASScalar>: Sendable {
         let q = UniformQuantizer(bits: bits, range: range, rounding: configuration.inputConverter.rounding)
         switch q.rounding {
         case .nearest:
-            // The switch-free rule, so that the loop vectorises.
+            // The switch-free rule (its rounding without a libm call), so that the loop vectorises.
             for j in 0..<count { target[j] = Scalar(q.quantizeNearest(Double(source[j]) * gain)) }
         case .subtractiveDither:
             // No dither on the input DAC (uniform ½: zero offset); no generator.

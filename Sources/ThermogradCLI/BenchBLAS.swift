@@ -57,8 +57,8 @@ struct BenchBLAS: ParsableCommand {
         var rng = Xoshiro256StarStar(seed: seed)
         var rows: [Row] = []
         for n in sizes {
-            rows.append(measure(Float.self, n: n, rng: &rng))
-            rows.append(measure(Double.self, n: n, rng: &rng))
+            rows.append(Self.measure(Float.self, n: n, minimumSeconds: seconds, rng: &rng))
+            rows.append(Self.measure(Double.self, n: n, minimumSeconds: seconds, rng: &rng))
         }
         var peak: [String: Double] = [:]
         for r in rows { peak[r.precision] = max(peak[r.precision] ?? 0, r.gflops) }
@@ -66,11 +66,13 @@ struct BenchBLAS: ParsableCommand {
                                     core: BLASThreads.coreName, results: rows, peakGflops: peak))
     }
 
-    func measure<S: BLASScalar>(_: S.Type, n: Int, rng: inout Xoshiro256StarStar) -> Row {
+    /// Times `C = A·B` for random `n × n` matrices (drawn from `rng`, `A` first) for at least 3 repeats and
+    /// `minimumSeconds`: the median and its GFLOP/s (`2n³` flops). `bench device` measures its GEMM peak with it too.
+    static func measure<S: BLASScalar>(_: S.Type, n: Int, minimumSeconds: Double, rng: inout Xoshiro256StarStar) -> Row {
         let a: Matrix<S> = rng.normalMatrix(rows: n, columns: n)
         let b: Matrix<S> = rng.normalMatrix(rows: n, columns: n)
         var c = Matrix<S>(rows: n, columns: n)
-        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: seconds) {
+        let times = BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: minimumSeconds) {
             BLAS.gemm(a, b, into: &c)
         }
         let med = BenchmarkTiming.median(times)

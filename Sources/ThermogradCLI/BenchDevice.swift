@@ -123,16 +123,9 @@ struct BenchDevice: ParsableCommand {
         threading.apply()
         let load = SystemLoad.oneMinuteValue ?? -1
         var rng = Xoshiro256StarStar(seed: seed)
-        // Square GEMM peak, measured now with the same threads (as `bench blas`).
-        var peaks: [PeakRow] = []
-        for n in [256, 512, 1024] {
-            let a: Matrix<Float> = rng.normalMatrix(rows: n, columns: n)
-            let b: Matrix<Float> = rng.normalMatrix(rows: n, columns: n)
-            var c = Matrix<Float>(rows: n, columns: n)
-            let t = BenchmarkTiming.median(BenchmarkTiming.repeatedSeconds(minimumRepeats: 3, minimumSeconds: seconds) {
-                BLAS.gemm(a, b, into: &c)
-            })
-            peaks.append(PeakRow(n: n, gflops: 2 * pow(Double(n), 3) / t / 1e9))
+        // Square GEMM peak, measured now with the same threads (by `bench blas`'s measurement).
+        let peaks = [256, 512, 1024].map { n in
+            PeakRow(n: n, gflops: BenchBLAS.measure(Float.self, n: n, minimumSeconds: seconds, rng: &rng).gflops)
         }
         let peak = peaks.map(\.gflops).max() ?? 1
         var steps: [StepRow] = []
@@ -227,9 +220,8 @@ struct BenchDevice: ParsableCommand {
     func timeToAccuracy(solve: Bool, n: Int, kappa: Double, fixedSamples: Int? = nil) throws -> AccuracyRow {
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: kappa, seed: seed)
         let b: [Float] = BenchmarkProblems.randomVector(n, seed: seed)
-        let ad = a.converted(to: Double.self)
-        let refSolve = solve ? try LAPACK.solve(ad, b.map { Double($0) }) : []
-        let refInverse = solve ? Matrix<Double>(rows: 0, columns: 0) : try LAPACK.inverseSPD(ad)
+        let refSolve = solve ? try LAPACKReference.solution(a, b) : []
+        let refInverse = solve ? Matrix<Double>(rows: 0, columns: 0) : try LAPACKReference.inverse(a)
         let target = solve ? solveTarget : inverseTarget
         let config = try DeviceConfiguration(timeStep: 1e6, integrator: .eigenbasis, chains: accuracyChains, seed: seed)
         var device = ThermodynamicDevice<Float>(configuration: config)
@@ -240,11 +232,11 @@ struct BenchDevice: ParsableCommand {
         func run(_ samples: Int) throws -> (error: Double, bar: Double, cost: DeviceCost) {
             if solve {
                 let r = try device.solve(p, b, time: Double(samples) * interval, sampleInterval: interval)
-                let e = zip(r.solution, refSolve).reduce(0.0) { $0 + pow(Double($1.0) - $1.1, 2) }.squareRoot() / BLAS.norm(refSolve)
+                let e = LAPACKReference.relativeError(r.solution, refSolve)
                 return (e, r.relativeErrorBar, r.cost + p.programmingCost)
             } else {
                 let r = try device.inverse(p, samples: samples, sampleInterval: interval)
-                let e = (r.estimate.converted(to: Double.self) - refInverse).frobeniusNorm / refInverse.frobeniusNorm
+                let e = LAPACKReference.relativeError(r.estimate, refInverse)
                 return (e, r.relativeErrorBar, r.cost + p.programmingCost)
             }
         }

@@ -19,19 +19,22 @@ struct ExperimentMethodsWidth: ExperimentCommand {
         """
     )
 
+    /// The experiment's defaults, the only place they are declared.
+    private static let d = MethodsWidthExperiment()
+
     @Option(parsing: .upToNextOption, help: "Layer widths n (A and G are n × n).")
-    var widths: [Int] = [64, 128, 256, 512]
+    var widths: [Int] = d.widths
     @Option(name: .customLong("target-errors"), parsing: .upToNextOption, help: "Method 1 target relative errors of each inverse.")
-    var targetErrors: [Double] = [1, 0.5, 0.25]
+    var targetErrors: [Double] = d.targetErrors
     @Option(name: .customLong("analog-times"), parsing: .upToNextOption, help: "Method 2 analog times per right-hand side (relaxation times).")
-    var analogTimes: [Double] = [0.25, 1, 4]
+    var analogTimes: [Double] = d.analogTimes
     @Option(name: .customLong("inverse-interval"), help: "Steps between refreshes (T_inv).")
-    var inverseInterval: Int = 10
+    var inverseInterval: Int = d.inverseInterval
     @Option(help: "Damping as a fraction of each factor's mean diagonal.")
-    var damping: Double = 1e-2
+    var damping: Double = d.damping
     @OptionGroup(title: "TK-FAC device (method and budget are set per point)") var device: DeviceOptions<TKFACDevice>
     @Option(help: "Seed of the synthetic layers.")
-    var seed: UInt64 = 1
+    var seed: UInt64 = d.seed
     @Option(help: "Output folder.")
     var out: String = "runs/experiment-methods-width"
 

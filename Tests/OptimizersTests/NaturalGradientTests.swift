@@ -108,18 +108,27 @@ struct NaturalGradientTests {
     func optimiserStep(_ method: NaturalGradientConfiguration.Method) throws {
         let model = makeNetwork([3, 4, 3], activation: .tanh, seed: 8)
         let data = TestBatch(model: model, loss: .crossEntropy, examples: 3, seed: 9)
-        let before = model.namedParameters.flatMap { $0.value.storage }
         let reference = try Self.denseNaturalGradient(model, data, damping: 1e-2)
+        let step = try Self.stepDirection(model, data, method: method, damping: 1e-2, cgMaxIterations: 200, learningRate: 0.5)
+        #expect(relativeError(step.direction, reference) < 1e-8)
+    }
+
+    /// One step of the NGD optimiser with inner SGD(η) and CG tolerance 1e-12 on `data`'s batch (whose backward pass
+    /// left the gradients): the direction it took, `(θ_before − θ_after) / η`, to compare with `denseNaturalGradient`,
+    /// and the optimiser. The step must be applied.
+    static func stepDirection(_ model: Sequential<Double>, _ data: TestBatch, method: NaturalGradientConfiguration.Method = NaturalGradientConfiguration().method,
+                              damping: Double, cgMaxIterations: Int, learningRate eta: Double)
+        throws -> (direction: [Double], optimizer: NaturalGradientDescent<Double>) {
+        let before = model.namedParameters.flatMap { $0.value.storage }
         var config = NaturalGradientConfiguration()
         config.method = method
-        config.damping = 1e-2
+        config.damping = damping
         config.cgTolerance = 1e-12
-        config.cgMaxIterations = 200
-        let ngd = try NaturalGradientDescent(inner: try SGD<Double>(schedule: .constant(0.5)), configuration: config)
+        config.cgMaxIterations = cgMaxIterations
+        let ngd = try NaturalGradientDescent(inner: try SGD<Double>(schedule: .constant(eta)), configuration: config)
         ngd.observeCurvature(data.batch)
         #expect(ngd.update(model.namedParameters) == .applied)
-        let delta = zip(model.namedParameters.flatMap { $0.value.storage }, before).map { ($1 - $0) / 0.5 }
-        #expect(relativeError(delta, reference) < 1e-8)
+        return (zip(model.namedParameters.flatMap { $0.value.storage }, before).map { ($1 - $0) / eta }, ngd)
     }
 
     /// `(F + λI)⁻¹ ∇L` on `data` by a dense solve of the loop-built GGN, with the parameter gradients left as the

@@ -97,7 +97,7 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         let b = x.rows
         examples = context.examples
         capture = nil

@@ -1,6 +1,8 @@
+import Linalg
+
 /// A module built for one input width: `Linear`, `Conv2d`, the pooling layers, `LayerNorm`, attention, the
-/// embeddings. Conformers state their two widths; the width check of `outputFeatures(forInput:)` is written here
-/// once (a mismatch is a programming error and traps naming the module).
+/// embeddings. Conformers state their two widths; the width checks of `outputFeatures(forInput:)` and of a forward
+/// pass's input are written here once (a mismatch is a programming error and traps naming the module).
 public protocol FixedWidthModule<Scalar>: Module {
     /// The columns the module takes.
     var inputWidth: Int { get }
@@ -12,6 +14,13 @@ extension FixedWidthModule {
     public func outputFeatures(forInput inputFeatures: Int) -> Int {
         precondition(inputFeatures == inputWidth, "\(summary) got \(inputFeatures) input features, expected \(inputWidth)")
         return outputWidth
+    }
+
+    /// Traps, naming the module and the shape it got, unless `x` has `inputWidth` columns: the check at the top of
+    /// a forward pass.
+    @inline(__always)
+    func requireInputWidth(_ x: Matrix<Scalar>) {
+        precondition(x.columns == inputWidth, "\(summary) got input \(x.rows)×\(x.columns)")
     }
 }
 

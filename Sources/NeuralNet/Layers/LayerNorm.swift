@@ -29,7 +29,7 @@ public final class LayerNorm<Scalar: NeuralScalar>: FixedWidthModule {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        precondition(x.columns == features, "\(summary) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         let (n, f) = (x.rows, features)
         guard n > 0 else {
             (normalized, inverseStd) = (x, [])

@@ -61,7 +61,7 @@ public final class Linear<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        precondition(x.columns == inFeatures, "Linear(\(inFeatures) → \(outFeatures)) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         let n = x.rows
         input = x
         examples = context.examples

@@ -43,7 +43,7 @@ public final class PatchExtraction<Scalar: NeuralScalar>: FixedWidthModule {
 
     /// The patch rows of `x` (`b × H·W·C` → `b·T × p²C`).
     public func patches(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(x.columns == image.features, "\(summary) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         let f = image.features, index = source
         return x.withUnsafeBufferPointer { xp in
             Matrix<Scalar>(rows: x.rows * tokens, columns: patchFeatures) { yp in

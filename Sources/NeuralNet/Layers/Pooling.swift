@@ -24,7 +24,7 @@ public final class MaxPool2d<Scalar: NeuralScalar>: WindowPooling {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         batch = x.rows
         let (h, w, c) = (inputShape.height, inputShape.width, inputShape.channels)
         let (oh, ow) = (outputShape.height, outputShape.width)
@@ -253,7 +253,7 @@ public final class AvgPool2d<Scalar: NeuralScalar>: WindowPooling {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        precondition(x.columns == inputShape.features, "\(summary) got input \(x.rows)×\(x.columns)")
+        requireInputWidth(x)
         batch = x.rows
         return windowMeans(x, toOutput: true)
     }
