@@ -188,7 +188,11 @@ extension ThermodynamicDevice {
                                         + "\(CovarianceSampling.largestSampleCount) readouts per chain")
         }
         let readoutsPerChain = Swift.max(1, Int(readoutCount))
-        var sums = [Double](repeating: 0, count: chainsTotal * n)
+        // Zeroed by `initialize(repeating:)` (a memset; `Array(repeating:count:)` filled Double by Double here).
+        var sums = [Double](unsafeUninitializedCapacity: chainsTotal * n) { buffer, count in
+            buffer.baseAddress!.initialize(repeating: 0, count: chainsTotal * n)
+            count = chainsTotal * n
+        }
         // Eigenbasis with an ideal ADC: the mean is linear, so the readouts are summed in modal coordinates
         // and the per-chain sums rotated back once at the end; the sums themselves are drawn from their exact
         // joint law (burn-in and readouts in one Gaussian draw per mode and chain, `modalReadoutSums`). A
