@@ -220,9 +220,8 @@ struct BenchDevice: ParsableCommand {
     func timeToAccuracy(solve: Bool, n: Int, kappa: Double, fixedSamples: Int? = nil) throws -> AccuracyRow {
         let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: kappa, seed: seed)
         let b: [Float] = BenchmarkProblems.randomVector(n, seed: seed)
-        let ad = a.converted(to: Double.self)
-        let refSolve = solve ? try LAPACK.solve(ad, b.map { Double($0) }) : []
-        let refInverse = solve ? Matrix<Double>(rows: 0, columns: 0) : try LAPACK.inverseSPD(ad)
+        let refSolve = solve ? try LAPACKReference.solution(a, b) : []
+        let refInverse = solve ? Matrix<Double>(rows: 0, columns: 0) : try LAPACKReference.inverse(a)
         let target = solve ? solveTarget : inverseTarget
         let config = try DeviceConfiguration(timeStep: 1e6, integrator: .eigenbasis, chains: accuracyChains, seed: seed)
         var device = ThermodynamicDevice<Float>(configuration: config)
@@ -233,11 +232,11 @@ struct BenchDevice: ParsableCommand {
         func run(_ samples: Int) throws -> (error: Double, bar: Double, cost: DeviceCost) {
             if solve {
                 let r = try device.solve(p, b, time: Double(samples) * interval, sampleInterval: interval)
-                let e = zip(r.solution, refSolve).reduce(0.0) { $0 + pow(Double($1.0) - $1.1, 2) }.squareRoot() / BLAS.norm(refSolve)
+                let e = LAPACKReference.relativeError(r.solution, refSolve)
                 return (e, r.relativeErrorBar, r.cost + p.programmingCost)
             } else {
                 let r = try device.inverse(p, samples: samples, sampleInterval: interval)
-                let e = (r.estimate.converted(to: Double.self) - refInverse).frobeniusNorm / refInverse.frobeniusNorm
+                let e = LAPACKReference.relativeError(r.estimate, refInverse)
                 return (e, r.relativeErrorBar, r.cost + p.programmingCost)
             }
         }

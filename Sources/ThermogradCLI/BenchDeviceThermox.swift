@@ -39,7 +39,7 @@ extension BenchDevice {
         for n in sizes {
             let a: Matrix<Float> = try BenchmarkProblems.randomSPD(n, condition: kappa, seed: seed)
             let b: [Float] = BenchmarkProblems.randomVector(n, seed: seed)
-            let reference = try LAPACK.solve(a.converted(to: Double.self), b.map { Double($0) })
+            let reference = try LAPACKReference.solution(a, b)
             let gamma = 1 / Double(b.map { abs($0) }.max() ?? 1)
             // α does not depend on β or the seed: a probe programming fixes it.
             let alpha = try ThermodynamicDevice<Float>(configuration: DeviceConfiguration(integrator: .eigenbasis)).program(a).scale
@@ -55,7 +55,7 @@ extension BenchDevice {
                     x = try device.solve(p, b, time: Double(samples) * interval, sampleInterval: interval).solution
                 }
                 times.append(t)
-                errors.append(zip(x, reference).reduce(0.0) { $0 + pow(Double($1.0) - $1.1, 2) }.squareRoot() / BLAS.norm(reference))
+                errors.append(LAPACKReference.relativeError(x, reference))
             }
             rows.append(ThermoxRow(n: n, kappa: kappa, samples: samples, beta: beta, sampleInterval: interval,
                                    integrator: DeviceConfiguration.Integrator.eigenbasis.rawValue,

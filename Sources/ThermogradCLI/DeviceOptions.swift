@@ -89,15 +89,28 @@ struct DeviceOptions<Targets: DeviceTargets>: ParsableArguments {
         }
     }
 
-    /// The knobs the user passed.
-    var passed: [DeviceSettings.Knob] {
-        let set: [(DeviceSettings.Knob, Bool)] = [
-            (.integrator, integrator != nil), (.timeStep, dt != nil), (.beta, beta != nil), (.chains, chains != nil),
-            (.dacBits, dacBits != nil), (.dacRange, dacRange != nil), (.adcBits, adcBits != nil),
-            (.quantization, quantization != nil), (.mismatch, mismatch != nil), (.seed, deviceSeed != nil),
-        ]
-        return set.filter(\.1).map(\.0)
+    /// A passed knob and the write of its value.
+    typealias Override = (knob: DeviceSettings.Knob, write: (inout DeviceSettings) -> Void)
+
+    /// The knobs the user passed, in `DeviceSettings.Knob` order, each with what it writes: the one list from
+    /// which both `passed` and `apply` follow.
+    var overrides: [Override] {
+        var o: [Override] = []
+        if let integrator { o.append((.integrator, { $0.integrator = integrator })) }
+        if let dt { o.append((.timeStep, { $0.timeStep = dt })) }
+        if let beta { o.append((.beta, { $0.beta = beta })) }
+        if let chains { o.append((.chains, { $0.chains = chains })) }
+        if let dacBits { o.append((.dacBits, { $0.dacBits = dacBits })) }
+        if let dacRange { o.append((.dacRange, { $0.dacRange = dacRange.value })) }
+        if let adcBits { o.append((.adcBits, { $0.adcBits = adcBits })) }
+        if let quantization { o.append((.quantization, { $0.quantization = quantization })) }
+        if let mismatch { o.append((.mismatch, { $0.mismatch = mismatch })) }
+        if let deviceSeed { o.append((.seed, { $0.seed = deviceSeed })) }
+        return o
     }
+
+    /// The knobs the user passed.
+    var passed: [DeviceSettings.Knob] { overrides.map(\.knob) }
 
     /// Writes the passed knobs over `settings` (the defaults of `target`); refuses a knob `target` does not
     /// have and names an invalid value by its option (`--dt -1 is invalid: …`).
@@ -106,16 +119,7 @@ struct DeviceOptions<Targets: DeviceTargets>: ParsableArguments {
             let own = DeviceSettings.Knob.allCases.filter(target.knobs.contains).map(\.flag)
             throw ValidationError("\(knob.flag) does not apply to the \(target.name) device (it has \(own.joined(separator: ", ")))")
         }
-        if let integrator { settings.integrator = integrator }
-        if let dt { settings.timeStep = dt }
-        if let beta { settings.beta = beta }
-        if let chains { settings.chains = chains }
-        if let dacBits { settings.dacBits = dacBits }
-        if let dacRange { settings.dacRange = dacRange.value }
-        if let adcBits { settings.adcBits = adcBits }
-        if let quantization { settings.quantization = quantization }
-        if let mismatch { settings.mismatch = mismatch }
-        if let deviceSeed { settings.seed = deviceSeed }
+        for o in overrides { o.write(&settings) }
         do { _ = try settings.configuration() } catch { throw ValidationError(Self.namingOption(error)) }
     }
 

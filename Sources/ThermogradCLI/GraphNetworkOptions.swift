@@ -24,16 +24,14 @@ struct GraphNetworkOptions: ParsableArguments, ModelSpecificOptions {
             help: "Loss weight c₁ of active molecules (1: unweighted as OGB; ≈ 27 balances the HIV classes) (default \(defaults.positiveWeight)).")
     var positiveWeight: Double?
 
-    /// Whether any `--gnn-*` option was passed.
-    var isUsed: Bool { width != nil || layers != nil || readout != nil || dropout != nil || positiveWeight != nil }
-
-    /// Writes the passed settings over `g`.
-    func apply(to g: inout GraphNetworkConfiguration) {
-        if let width { g.width = width }
-        if let layers { g.layers = layers }
-        if let readout { g.readout = readout }
-        if let dropout { g.dropout = dropout }
-        if let positiveWeight { g.positiveWeight = positiveWeight }
+    var overrides: [(inout GraphNetworkConfiguration) -> Void] {
+        var o: [(inout GraphNetworkConfiguration) -> Void] = []
+        if let width { o.append { $0.width = width } }
+        if let layers { o.append { $0.layers = layers } }
+        if let readout { o.append { $0.readout = readout } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        if let positiveWeight { o.append { $0.positiveWeight = positiveWeight } }
+        return o
     }
 }
 

