@@ -100,8 +100,11 @@ reproduce-mitigation: build
 	cp $(REPRO)/mitigation-8bit/mitigation.svg docs/results/mitigation-8bit-3seeds.svg
 
 reproduce-quantization: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --steps 300 --eval-every 50 --seeds 1 --threads 1 --out $(REPRO)/quantization
-	cp $(REPRO)/quantization/quantization.svg docs/results/
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment quantization --full --seeds 1 2 3 --steps 300 --eval-every 50 --test-subset 0 \
+	  --threads 1 --out $(REPRO)/quantization
+	cp $(REPRO)/quantization/quantization.svg docs/results/quantization-3seeds.svg
+	cp $(REPRO)/quantization/quantization.csv docs/results/quantization-3seeds.csv
+	cp $(REPRO)/quantization/quantization-input-8-bits.svg $(REPRO)/quantization/quantization-output-4-bits.svg docs/results/
 
 # The runs kept as CSV fixtures (3 seeds each, made by the commands recorded in Sources/Predictions/step-ratios.json), plotted without training.
 reproduce-plots: build
@@ -144,5 +147,5 @@ reproduce-tngd-mnist-10epochs: build
 	  --title "experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
 
 reproduce-runtime: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --out $(REPRO)/runtime
-	cp $(REPRO)/runtime/runtime.svg docs/results/
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --repeats 5 --threads 1 --out $(REPRO)/runtime
+	cp $(REPRO)/runtime/runtime.svg $(REPRO)/runtime/runtime.csv docs/results/

@@ -42,6 +42,8 @@ struct TKFACMethodOptions: ParsableArguments {
     var ensemble: Int?
     @Flag(name: .customLong("adc-dither"), help: "Error mitigation: subtractive dither on the ADC (with --adc-bits).")
     var adcDither = false
+    @Flag(help: "Error mitigation: program each damped factor M as D^(-1/2) M D^(-1/2) (D its diagonal) and scale the answers back, so that the DAC step and the PSD shift are relative to every diagonal entry (factor feed).")
+    var equilibrate = false
 
     /// The TK-FAC options with the passed method settings and device knobs (validated by `configuration()`).
     func options(base: ThermodynamicKFACOptions = ThermodynamicKFACOptions(),
@@ -59,6 +61,7 @@ struct TKFACMethodOptions: ParsableArguments {
         if let timeUnit { o.timeUnit = timeUnit }
         if let ensemble { o.ensemble = ensemble }
         if adcDither { o.outputDither = true }
+        if equilibrate { o.equilibrate = true }
         try device.apply(to: &o.device, target: .tkfac(base))
         do { _ = try o.configuration() } catch { throw ValidationError(error.description) }
         return o

@@ -37,6 +37,12 @@ struct ThermodynamicKFACTests {
             gradient = rng.normalMatrix(rows: nG, columns: nA)
         }
 
+        init(factors: KroneckerFactors<Double>, damping: FactorDamping<Double>, gradient: Matrix<Double>) {
+            self.factors = factors
+            self.damping = damping
+            self.gradient = gradient
+        }
+
         /// Digital K-FAC's update (Cholesky inverses).
         func digital() throws -> Matrix<Double> {
             let s = CholeskyFactorSolver<Double>()

@@ -76,8 +76,13 @@ extension ThermodynamicFactorSolver {
                     if s.activationInverse == nil { continue }
                     throw .stateMismatch(key: layer, detail: "damped factors missing from the saved \(name) state")
                 }
-                s.activationProgrammed = try programAll(a, on: pair.activation, layer: layer, factor: "A + λ_A I", rawValues: bypass).0
-                s.gradientProgrammed = try programAll(g, on: pair.gradient, layer: layer, factor: "G + λ_G I", rawValues: bypass).0
+                // Equilibration scales follow from the saved damped factors' diagonals, as at the refresh.
+                s.activationScales = equilibration(of: a)
+                s.gradientScales = equilibration(of: g)
+                s.activationProgrammed = try programAll(s.activationScales?.congruence(a) ?? a, on: pair.activation,
+                                                        layer: layer, factor: "A + λ_A I", rawValues: bypass).0
+                s.gradientProgrammed = try programAll(s.gradientScales?.congruence(g) ?? g, on: pair.gradient,
+                                                      layer: layer, factor: "G + λ_G I", rawValues: bypass).0
             }
             restored[layer] = s
         }

@@ -59,6 +59,9 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         var gradientDamped: Matrix<Scalar>?
         var activationProgrammed: [ProgrammedMatrix<Scalar>]?
         var gradientProgrammed: [ProgrammedMatrix<Scalar>]?
+        /// Method 2 with `configuration.equilibrate`: the scales the programmed factors were equilibrated with.
+        var activationScales: DiagonalEquilibration<Scalar>?
+        var gradientScales: DiagonalEquilibration<Scalar>?
         /// Method 2 warm starts, as the solves' rows: the previous `Xᵀ` (`n_A × n_G`) and `U` (`n_G × n_A`).
         var previousXRows: Matrix<Scalar>?
         var previousURows: Matrix<Scalar>?
@@ -135,6 +138,11 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         }
         devices[layer] = pair
         return pair
+    }
+
+    /// The equilibration of a damped factor when `configuration.equilibrate` is on (docs/device.md#equilibrated-programming).
+    func equilibration(of m: Matrix<Scalar>) -> DiagonalEquilibration<Scalar>? {
+        configuration.equilibrate ? DiagonalEquilibration(diagonalOf: m) : nil
     }
 
     /// Programs `m` on every member of an ensemble: the programmed matrices and the members' costs.
@@ -219,10 +227,11 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
             let damped = try dampedFactors(layer: layer, factors: factors, damping: damping)
             var pair = devicePair(layer)
             defer { devices[layer] = pair }
-            let (pa, costA) = try programAll(damped.activation, on: pair.activation, layer: layer, factor: "A + λ_A I",
-                                             rawValues: damped.raw?.0)
-            let (pg, costG) = try programAll(damped.gradient, on: pair.gradient, layer: layer, factor: "G + λ_G I",
-                                             rawValues: damped.raw?.1)
+            let ea = equilibration(of: damped.activation), eg = equilibration(of: damped.gradient)
+            let (pa, costA) = try programAll(ea?.congruence(damped.activation) ?? damped.activation, on: pair.activation,
+                                             layer: layer, factor: "A + λ_A I", rawValues: damped.raw?.0)
+            let (pg, costG) = try programAll(eg?.congruence(damped.gradient) ?? damped.gradient, on: pair.gradient,
+                                             layer: layer, factor: "G + λ_G I", rawValues: damped.raw?.1)
             var state = layers[layer] ?? LayerState()
             // Every member of an ensemble is its own device, all running in parallel: the critical path is the
             // slowest member's, the serial time and energy add up.
@@ -237,7 +246,7 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
                     criticalPath = Swift.max(criticalPath, ca.deviceSeconds, cg.deviceSeconds)
                     serial = serial + ca + cg
                     bar += 0.5 * (a.relativeErrorBar + g.relativeErrorBar)
-                    ia.append(a.estimate); ig.append(g.estimate)
+                    ia.append(ea?.congruence(a.estimate) ?? a.estimate); ig.append(eg?.congruence(g.estimate) ?? g.estimate)
                 }
                 ledger.add(layer: layer, criticalPath: criticalPath, serial: serial)
                 // Independent members: the statistical error bar of the average shrinks by √K.
@@ -254,6 +263,8 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
                 state.gradientDamped = damped.gradient
                 state.activationProgrammed = pa
                 state.gradientProgrammed = pg
+                state.activationScales = ea
+                state.gradientScales = eg
             }
             layers[layer] = state
         }
@@ -325,10 +336,14 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
         let c = configuration
         /// Solves on every member (each warm-started from the previous ensemble average) and averages:
         /// (average, critical path = slowest member, serial cost, mean error bar / √K).
-        func solve(_ ps: [ProgrammedMatrix<Scalar>], _ rhs: Matrix<Scalar>, warm: Matrix<Scalar>?,
+        /// With equilibration the device solves `(S M S) y = S b` and `x = S y`; warm starts are kept as `x`.
+        func solve(_ ps: [ProgrammedMatrix<Scalar>], _ original: Matrix<Scalar>, warm: Matrix<Scalar>?,
+                   scales: DiagonalEquilibration<Scalar>?,
                    members: inout [ThermodynamicDevice<Scalar>], what: String) throws(KFACError)
             -> (solutions: Matrix<Scalar>, seconds: Double, cost: DeviceCost, bar: Double) {
-            let useWarm = c.warmStart ? warm.flatMap { $0.rows == rhs.rows && $0.columns == rhs.columns ? $0 : nil } : nil
+            let rhs = scales?.scaledRows(original) ?? original
+            let useWarm = c.warmStart ? warm.flatMap { $0.rows == rhs.rows && $0.columns == rhs.columns
+                ? (scales?.unscaledRows($0) ?? $0) : nil } : nil
             var xs: [Matrix<Scalar>] = [], seconds = 0.0, cost = DeviceCost(), bar = 0.0
             for k in ps.indices {
                 let p = ps[k]
@@ -348,14 +363,14 @@ public final class ThermodynamicFactorSolver<Scalar: BLASScalar>: FactorSolver {
                     throw .device(layer: layer, operation: what, error: error)
                 }
             }
-            let k = Double(ps.count)
-            return (Self.average(xs), seconds, cost, bar / k / k.squareRoot())
+            let k = Double(ps.count), mean = Self.average(xs)
+            return (scales?.scaledRows(mean) ?? mean, seconds, cost, bar / k / k.squareRoot())
         }
         // The solves take and return right-hand sides as rows: the columns of ∇ are the rows of ∇ᵀ, the solutions
         // come back as Xᵀ (n_A × n_G); the columns of Xᵀ are the rows of X, and the second solve returns U itself.
-        let x = try solve(pg, gradient.transposed(), warm: state.previousXRows, members: &pair.gradient,
+        let x = try solve(pg, gradient.transposed(), warm: state.previousXRows, scales: state.gradientScales, members: &pair.gradient,
                           what: "solve (G + λ_G I) X = ∇")
-        let u = try solve(pa, x.solutions.transposed(), warm: state.previousURows, members: &pair.activation,
+        let u = try solve(pa, x.solutions.transposed(), warm: state.previousURows, scales: state.activationScales, members: &pair.activation,
                           what: "solve (A + λ_A I) Uᵀ = Xᵀ")
         state.previousXRows = x.solutions
         state.previousURows = u.solutions

@@ -101,6 +101,11 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
     /// (docs/tkfac.md#method-2-linear-systems). `.firstReadout` (the default) spends no conversion on calibration;
     /// `.endOfBurnIn` is the protocol of runs made before it existed (one extra device-basis state per chain).
     public var adcCalibration: ADCCalibration = .firstReadout
+    /// Error mitigation by Jacobi equilibration (docs/device.md#equilibrated-programming): program `S M S` with
+    /// `S = diag(M_ii^{-1/2})` instead of the damped factor `M` and map the answers back digitally, so that the
+    /// DAC's step and the PSD-preserving diagonal shift are relative to every diagonal entry rather than to the
+    /// largest. Factor feed only. false: program `M` itself.
+    public var equilibrate = false
 
     /// Defaults: Method 1, factor feed, an exact-integrator device with β = 10⁶ (κ0 = 10⁻⁶, a real
     /// device's noise level per docs/device.md#non-idealities) and ideal converters; Method 1 readouts from
@@ -188,6 +193,9 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         guard (1...64).contains(ensemble) else {
             throw fail("ensemble", ensemble, "devices per factor must be 1…64 (1: no ensemble)")
         }
+        if equilibrate && feed == .raw {
+            throw fail("equilibrate", equilibrate, "equilibration scales the factor before programming: use the factor feed")
+        }
     }
 
     /// Short label for tables and plots, e.g. `"TK-FAC M1 in8c/out8"` (`c`/`s`/`p`: conservative, spectral-shift or
@@ -198,7 +206,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         let inBits = device.inputConverter.bits.map { "in\($0)\(scheme)\(fixed)" } ?? "in∞"
         let dither = device.outputConverter.rounding == .subtractiveDither ? "d" : ""
         let outBits = device.outputConverter.bits.map { "out\($0)\(dither)" } ?? "out∞"
-        return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")\(ensemble > 1 ? " ×\(ensemble)" : "")"
+        return "TK-FAC M\(method.rawValue) \(inBits)/\(outBits)\(feed == .raw ? " raw" : "")\(ensemble > 1 ? " ×\(ensemble)" : "")\(equilibrate ? " eq" : "")"
     }
 
     public var description: String {
@@ -217,6 +225,7 @@ public struct ThermodynamicKFACConfiguration: Sendable, Equatable, CustomStringC
         }
         if feed == .raw { parts.append("batch \(batchSize)") }
         if ensemble > 1 { parts.append("ensemble of \(ensemble) devices per factor") }
+        if equilibrate { parts.append("Jacobi-equilibrated factors") }
         return "TK-FAC(" + parts.joined(separator: ", ") + "; \(device))"
     }
 }

@@ -30,6 +30,8 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
     public var outputDither: Bool? = nil
     /// Devices per factor whose answers are averaged (docs/device.md#ensembles); nil: 1.
     public var ensemble: Int? = nil
+    /// Program the Jacobi-equilibrated factors (docs/device.md#equilibrated-programming); nil or false: the factors themselves.
+    public var equilibrate: Bool? = nil
     /// Inverse temperature β (noise `sqrt(2/β)`; κ0 = 1/β).
     public var beta: Double = 1e6
     /// Component mismatch ε.
@@ -104,6 +106,7 @@ public struct ThermodynamicKFACOptions: Sendable, Equatable, Codable, CustomStri
             readoutsPerRightHandSide: readouts, chainsPerRightHandSide: Method2Protocol.standard.chainsPerRightHandSide, warmStart: warmStart, burnIn: d(burnIn),
             warmStartBurnIn: d(warmStartBurnIn))
         c.ensemble = ensemble ?? 1
+        c.equilibrate = equilibrate ?? false
         guard let calibration = ADCCalibration(rawValue: adcCalibration ?? ADCCalibration.endOfBurnIn.rawValue) else {
             throw .invalidConfiguration(field: "tkfac.adcCalibration", value: adcCalibration ?? "nil",
                                         requirement: "use first-readout or burn-in")
