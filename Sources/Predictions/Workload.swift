@@ -21,14 +21,14 @@ public struct WorkloadLayer: Sendable, Equatable, Codable {
         self.bias = bias
     }
 
+    /// Decodes the fields in declaration order; an absent `positions`, `count` or `bias` keeps the initialiser's default.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        inputs = try c.decode(Int.self, forKey: .inputs)
-        outputs = try c.decode(Int.self, forKey: .outputs)
-        positions = try c.decodeIfPresent(Int.self, forKey: .positions) ?? 1
-        count = try c.decodeIfPresent(Int.self, forKey: .count) ?? 1
-        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+        self.init(try c.decode(String.self, forKey: .name), inputs: try c.decode(Int.self, forKey: .inputs),
+                  outputs: try c.decode(Int.self, forKey: .outputs))
+        positions = try c.decodeIfPresent(Int.self, forKey: .positions) ?? positions
+        count = try c.decodeIfPresent(Int.self, forKey: .count) ?? count
+        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? bias
     }
 
     /// Order of the K-FAC input factor `A` (inputs, plus one for the bias).
