@@ -25,25 +25,25 @@ struct ExperimentRuntime: ExperimentCommand {
 
     private static let d = RuntimeExperiment()
 
-    @Option(parsing: .upToNextOption, help: defaulted("Parameter counts N of the N sweep.", d.parameterSweep.map(String.init).joined(separator: " ")))
+    @Option(parsing: .upToNextOption, help: "Parameter counts N of the N sweep.")
     var parameters: [Int] = d.parameterSweep
-    @Option(parsing: .upToNextOption, help: defaulted("Batches b of the b sweep.", d.batchSweep.map(String.init).joined(separator: " ")))
+    @Option(parsing: .upToNextOption, help: "Batches b of the b sweep.")
     var batches: [Int] = d.batchSweep
-    @Option(parsing: .upToNextOption, help: defaulted("Output dimensions d_z (classes) of the d_z sweep.", d.outputSweep.map(String.init).joined(separator: " ")))
+    @Option(parsing: .upToNextOption, help: "Output dimensions d_z (classes) of the d_z sweep.")
     var outputs: [Int] = d.outputSweep
-    @Option(name: .customLong("base-parameters"), help: defaulted("N while b or d_z is swept.", d.baseParameters))
+    @Option(name: .customLong("base-parameters"), help: "N while b or d_z is swept.")
     var baseParameters: Int = d.baseParameters
-    @Option(name: .customLong("base-batch"), help: defaulted("b while N or d_z is swept.", d.baseBatch))
+    @Option(name: .customLong("base-batch"), help: "b while N or d_z is swept.")
     var baseBatch: Int = d.baseBatch
-    @Option(name: .customLong("base-outputs"), help: defaulted("d_z while N or b is swept.", d.baseOutputs))
+    @Option(name: .customLong("base-outputs"), help: "d_z while N or b is swept.")
     var baseOutputs: Int = d.baseOutputs
-    @Option(help: defaulted("Input features of the MLP.", d.inputs))
+    @Option(help: "Input features of the MLP.")
     var inputs: Int = d.inputs
-    @Option(parsing: .upToNextOption, help: "Axes to sweep: parameters, batch, outputs (default: all).")
+    @Option(parsing: .upToNextOption, help: "Axes to sweep: parameters, batch, outputs.")
     var axes: [String] = RuntimeExperiment.Axis.allCases.map(\.rawValue)
-    @Option(help: defaulted("Timed steps per method and point (median kept).", d.repeats))
+    @Option(help: "Timed steps per method and point (median kept).")
     var repeats: Int = d.repeats
-    @Option(name: .customLong("cg-iterations"), help: defaulted("NGD-CG iterations per step (fixed).", d.cgIterations))
+    @Option(name: .customLong("cg-iterations"), help: "NGD-CG iterations per step (fixed).")
     var cgIterations: Int = d.cgIterations
     @OptionGroup(title: "TNGD") var tngd: TNGDOptions
     @OptionGroup(title: "TNGD device") var device: DeviceOptions<TNGDDevice>

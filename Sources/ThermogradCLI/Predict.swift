@@ -55,8 +55,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Method 1: covariance readouts per inversion, the same for every factor (default: derived per factor from --target-error).")
     var samples: Int?
     @Option(name: .customLong("target-error"),
-            help: defaulted("Method 1: target relative error ε of each device inverse; readouts N = ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ρ = e^{-2s}.",
-                            AnalogHardware().targetRelativeError))
+            help: "Method 1: target relative error ε of each device inverse; readouts N = ⌈(n+1)/ε²·(1+ρ)/(1−ρ)⌉, ρ = e^{-2s}.")
     var targetError: Double = AnalogHardware().targetRelativeError
     @Option(help: "TK-FAC Method 2: readouts per right-hand side, each n values through the ADC (the simulator's default protocol).")
     var readouts: Int = AnalogHardware().method2.readoutsPerRightHandSide

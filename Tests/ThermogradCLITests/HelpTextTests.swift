@@ -50,6 +50,29 @@ import ThermogradCLI
         #expect(checked >= 20, "expected every leaf command to be checked, saw \(checked)")
     }
 
+    /// An option shows its default once: a help text that states it (`defaulted(…)`) belongs to an option without
+    /// a Swift default value, or ArgumentParser appends its own "(default: …)" after it.
+    @Test func noOptionShowsItsDefaultTwice() {
+        var checked = 0
+        for command in Self.allCommands() where command.configuration.subcommands.isEmpty {
+            // An option's help starts on its name's line, or on the next when the name is long; it ends at the
+            // next option, blank line or section title.
+            var options: [String] = []
+            for line in ThermogradCommand.helpMessage(for: command, columns: 2000).split(separator: "\n", omittingEmptySubsequences: false) {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.hasPrefix("-") { options.append(t) } else if !t.isEmpty && line.hasPrefix(" "), !options.isEmpty {
+                    options[options.count - 1] += " " + t
+                } else if !options.isEmpty && !options[options.count - 1].isEmpty { options.append("") }
+            }
+            for t in options where !t.isEmpty {
+                checked += 1
+                let shown = t.components(separatedBy: "(default:").count - 1
+                #expect(shown <= 1, "'\(command._commandName)' shows a default \(shown) times: \(t)")
+            }
+        }
+        #expect(checked >= 200, "expected every option of every leaf command to be checked, saw \(checked)")
+    }
+
     @Test func innerOptimizerListsOnlyFirstOrderOptimizers() throws {
         let train = try #require(Self.allCommands().first { $0._commandName == "train" })
         let help = ThermogradCommand.helpMessage(for: train, columns: 200)
