@@ -52,7 +52,14 @@ public struct EigenbasisTransition<Scalar: BLASScalar>: Sendable {
         var u = modalInput
         let n = eigenvalues.count
         u.withUnsafeMutableBufferPointer { p in
-            for r in 0..<modalInput.rows { for k in 0..<n { p[r * n + k] = Scalar(Double(p[r * n + k]) * phi[k]) } }
+            phi.withUnsafeBufferPointer { f in
+                // Row pointers, no bounds checks: the loop vectorises (the same products).
+                guard let base = p.baseAddress, let f = f.baseAddress else { return }
+                for r in 0..<modalInput.rows {
+                    let row = base + r * n
+                    for k in 0..<n { row[k] = Scalar(Double(row[k]) * f[k]) }
+                }
+            }
         }
         drive = u
     }

@@ -33,7 +33,8 @@ public struct UniformQuantizer: Sendable, Equatable {
     public let rounding: DeviceConfiguration.Converter.Rounding
 
     public init(bits: Int, range: Double, rounding: DeviceConfiguration.Converter.Rounding = .nearest) {
-        precondition(bits >= 1 && range > 0, "UniformQuantizer needs bits ≥ 1 and range > 0")
+        // Converters are validated to at most 24 bits; 50 keeps `quantizeNearest`'s rounding exact.
+        precondition(bits >= 1 && bits <= 50 && range > 0, "UniformQuantizer needs 1 ≤ bits ≤ 50 and range > 0")
         self.bits = bits
         self.range = range
         self.rounding = rounding
@@ -48,8 +49,7 @@ public struct UniformQuantizer: Sendable, Equatable {
     public func quantizeNearest(_ x: Double) -> Double {
         let d = step
         let v = Swift.min(Swift.max(x, -range), range) / d
-        guard bits <= 50 else { return v.rounded(.toNearestOrEven) * d }
-        // |v| ≤ 2^(bits−1) < 2⁵¹: adding and subtracting 1.5·2⁵² rounds to the nearest integer, ties to even, exactly
+        // |v| ≤ 2^(bits−1) ≤ 2⁴⁹ (bits ≤ 50, checked at init): adding and subtracting 1.5·2⁵² rounds to the nearest integer, ties to even, exactly
         // as `rounded(.toNearestOrEven)` does (a libm `rint` call per element on baseline x86-64, which also keeps
         // the loop scalar); a zero takes the sign of `v`, as `rint`'s does. The same bits, vectorisable.
         let r = (v + 0x1.8p52) - 0x1.8p52

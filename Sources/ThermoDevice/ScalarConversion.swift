@@ -9,11 +9,10 @@ import Linalg
 @_specialize(where From == Float, To == Float)
 @_specialize(where From == Double, To == Double)
 func convert<From: BLASScalar, To: BLASScalar>(_ m: Matrix<From>, to _: To.Type = To.self) -> Matrix<To> {
-    var out = Matrix<To>(rows: m.rows, columns: m.columns)
-    m.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBufferPointer { dst in
+    if From.self == To.self, let same = m as? Matrix<To> { return same }   // no copy for the same precision
+    return Matrix<To>(rows: m.rows, columns: m.columns, unsafeUninitializedWith: { dst in
+        m.withUnsafeBufferPointer { src in
             for i in 0..<src.count { dst[i] = To(src[i]) }
         }
-    }
-    return out
+    })
 }

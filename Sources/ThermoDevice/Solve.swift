@@ -188,7 +188,11 @@ extension ThermodynamicDevice {
                                         + "\(CovarianceSampling.largestSampleCount) readouts per chain")
         }
         let readoutsPerChain = Swift.max(1, Int(readoutCount))
-        var sums = [Double](repeating: 0, count: chainsTotal * n)
+        // Zeroed by `initialize(repeating:)` (a memset; `Array(repeating:count:)` filled Double by Double here).
+        var sums = [Double](unsafeUninitializedCapacity: chainsTotal * n) { buffer, count in
+            buffer.baseAddress!.initialize(repeating: 0, count: chainsTotal * n)
+            count = chainsTotal * n
+        }
         // Eigenbasis with an ideal ADC: the mean is linear, so the readouts are summed in modal coordinates
         // and the per-chain sums rotated back once at the end; the sums themselves are drawn from their exact
         // joint law (burn-in and readouts in one Gaussian draw per mode and chain, `modalReadoutSums`). A
@@ -259,6 +263,12 @@ extension ThermodynamicDevice {
                             // Base pointers hoisted per row: the inner loops carry no index arithmetic (with its
                             // overflow checks) and vectorise; the operations and their order are unchanged.
                             let a = a.baseAddress!, b = b.baseAddress!
+                            let dof = Double(perRHS - 1)
+                            // Dividing by a power of two is multiplying by its exact reciprocal (both round the same
+                            // real number): the usual counts (one readout per chain, two chains, one degree of
+                            // freedom) then take no division, the slowest instruction of these loops.
+                            let exact = chainsPerRHS.significandBitPattern == 0 && dof.significandBitPattern == 0
+                            let perChainDivides = perChain != 1
                             for k in 0..<m {
                                 let unscale = alpha / gains[k]
                                 let xk = xb.baseAddress! + k * n, ek = eb.baseAddress! + k * n
@@ -266,14 +276,27 @@ extension ThermodynamicDevice {
                                 b.initialize(repeating: 0, count: n)
                                 for c in 0..<perRHS {
                                     let row = sb.baseAddress! + ((k * perRHS) + c) * n
-                                    for j in 0..<n { let v = row[j] / perChain; a[j] += v; b[j] += v * v }
+                                    if perChainDivides {
+                                        for j in 0..<n { let v = row[j] / perChain; a[j] += v; b[j] += v * v }
+                                    } else {
+                                        for j in 0..<n { let v = row[j]; a[j] += v; b[j] += v * v }
+                                    }
                                 }
-                                let dof = Double(perRHS - 1)
-                                for j in 0..<n {
-                                    let mean = a[j] / chainsPerRHS
-                                    let variance = (b[j] - chainsPerRHS * mean * mean) / dof
-                                    xk[j] = Scalar(mean * unscale)
-                                    b[j] = variance > 0 ? variance / chainsPerRHS : 0
+                                if exact {
+                                    let inverseChains = 1 / chainsPerRHS, inverseDOF = 1 / dof
+                                    for j in 0..<n {
+                                        let mean = a[j] * inverseChains
+                                        let variance = (b[j] - chainsPerRHS * mean * mean) * inverseDOF
+                                        xk[j] = Scalar(mean * unscale)
+                                        b[j] = variance > 0 ? variance * inverseChains : 0
+                                    }
+                                } else {
+                                    for j in 0..<n {
+                                        let mean = a[j] / chainsPerRHS
+                                        let variance = (b[j] - chainsPerRHS * mean * mean) / dof
+                                        xk[j] = Scalar(mean * unscale)
+                                        b[j] = variance > 0 ? variance / chainsPerRHS : 0
+                                    }
                                 }
                                 // The square roots in a loop of their own, which vectorises: `tg_sqrt` is the square-root
                                 // instruction (the same correctly rounded values as libm's `sqrt`, which blocks vectorising).
