@@ -163,4 +163,22 @@ public enum TNGDExperiments {
         try AtomicFile.write(text, to: "\(directory)/\(name)-table.txt")
         return text
     }
+
+    /// The files `write` makes in its folder for `name`, as the commands list them.
+    public static func outputFiles(name: String) -> String {
+        "\(name).csv, \(name).svg, \(name)-runtime.svg, \(name)-table.txt"
+    }
+
+    /// A runner's `checkpoint`: `write` of the results so far after every finished run, so that an interrupted
+    /// experiment keeps what it finished; a failure that is not an `ExperimentError` becomes `.output` naming the folder.
+    public static func checkpoint(to directory: String, name: String, title: String,
+                                  header: [String]) -> (ExperimentResults) throws(ExperimentError) -> Void {
+        { (partial) throws(ExperimentError) in
+            do {
+                _ = try write(partial, to: directory, name: name, title: title, header: header)
+            } catch let error as ExperimentError { throw error } catch {
+                throw .output(path: directory, detail: "\(error)")
+            }
+        }
+    }
 }

@@ -71,12 +71,9 @@ struct ExperimentLoRA: ParsableCommand {
         let data = try TextClassificationData.load(settings)
         let runner = LoRAExperimentRunner(data: data, settings: settings, schedule: schedule, batchSize: batch)
         let title = "LoRA on MiniLM-L6 · \(settings.corpus.rawValue) · TNGD-Adam vs Adam"
-        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
-            do { _ = try TNGDExperiments.write(partial, to: folder, name: "lora", title: title, header: header) } catch let error as ExperimentError {
-                throw error
-            } catch { throw .output(path: folder, detail: "\(error)") }
-        }
+        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine(),
+                                     checkpoint: TNGDExperiments.checkpoint(to: folder, name: "lora", title: title, header: header))
         print("\n" + (try TNGDExperiments.write(results, to: folder, name: "lora", title: title, header: header)))
-        print("outputs: \(folder)/lora.csv, lora.svg, lora-runtime.svg, lora-table.txt")
+        print("outputs: \(folder)/" + TNGDExperiments.outputFiles(name: "lora"))
     }
 }

@@ -120,17 +120,12 @@ struct TNGDExperimentOptions: ParsableArguments {
         let data = try ExperimentRunner.loadData(directory: data.directory)
         let runner = TNGDExperimentRunner(train: data.train, test: data.test, settings: s)
         // Results are rewritten after every finished run, so an interrupted experiment keeps what it finished.
-        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine()) { (partial) throws(ExperimentError) in
-            do {
-                _ = try TNGDExperiments.write(partial, to: folder, name: name, title: title, header: header)
-            } catch let error as ExperimentError { throw error } catch {
-                throw .output(path: folder, detail: "\(error)")
-            }
-        }
+        let results = try runner.run(arms, log: { print($0) }, progress: ProgressLine(),
+                                     checkpoint: TNGDExperiments.checkpoint(to: folder, name: name, title: title, header: header))
         let text = try TNGDExperiments.write(results, to: folder, name: name, title: title, header: header,
                                              postscript: postscript(results))
         print("\n" + text)
-        print("outputs: \(folder)/\(name).csv, \(name).svg, \(name)-runtime.svg, \(name)-table.txt")
+        print("outputs: \(folder)/" + TNGDExperiments.outputFiles(name: name))
     }
 }
 

@@ -31,6 +31,6 @@ extension Train {
             print(String(format: "final test accuracy %.2f%%, test loss %.4f, %d steps, %.1f s wall", 100 * last.testAccuracy,
                          last.testLoss, last.step, last.wallSeconds))
         }
-        print("outputs: \(folder)/lora.csv, lora.svg, lora-runtime.svg, lora-table.txt")
+        print("outputs: \(folder)/" + TNGDExperiments.outputFiles(name: "lora"))
     }
 }
