@@ -72,7 +72,7 @@ clean:
 # docs/results.md: the short versions of every experiment on that page, one target each (outputs under
 # runs/reproduce, figures copied to docs/results/). About 2 h 30 min of CPU (≈ 4–6 h of wall on the shared 2-core
 # machine at load 6–8); the longest are the TNGD runs of 2, 5 and 10 epochs (reproduce-tngd-mnist, ≈ 30 min of CPU;
-# reproduce-tngd-mnist-10epochs, ≈ 70 min)
+# reproduce-tngd-mnist-10epochs, ≈ 85 min)
 # and the mitigation sweeps (their ensemble arms simulate 4 devices per factor).
 REPRO ?= runs/reproduce
 .PHONY: reproduce reproduce-predict reproduce-mitigation reproduce-methods-width reproduce-quantization reproduce-tngd reproduce-tngd-mnist reproduce-tngd-mnist-10epochs reproduce-runtime reproduce-plots
@@ -135,16 +135,16 @@ reproduce-tngd-mnist: build
 	  --seeds 1 --out $(REPRO)/tngd-mnist-5epochs
 	cp $(REPRO)/tngd-mnist-5epochs/tngd-mnist-runtime.svg docs/results/tngd-mnist-5epochs.svg
 
-# The paper's run length, 10 epochs (9380 steps), Adam, TNGD and TNGD-Adam, the paper's 5 seeds as on the page
-# (≈ 70 min of CPU, one seed after the other: Adam ≈ 1, TNGD ≈ 7, TNGD-Adam ≈ 7 min per seed; SEEDS10="1 2 3" for
-# a shorter check). The page made Adam and TNGD in one run per seed and TNGD-Adam alone (--arms tngd-adam) later:
+# The paper's run length, 10 epochs (9380 steps), Adam, TNGD, TNGD-Adam and NGD-CG, the paper's 5 seeds as on the page
+# (≈ 85 min of CPU, one seed after the other: Adam ≈ 1, TNGD ≈ 7, TNGD-Adam ≈ 7, NGD-CG ≈ 3 min per seed; SEEDS10="1 2 3" for
+# a shorter check). The page made Adam and TNGD in one run per seed, TNGD-Adam and NGD-CG alone (--arms) later:
 # each arm's numbers depend only on its settings and the seed, so this one command gives the same CSV rows.
 SEEDS10 ?= 1 2 3 4 5
 reproduce-tngd-mnist-10epochs: build
-	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 \
-	  --seeds $(SEEDS10) --out $(REPRO)/tngd-mnist-10epochs
+	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment tngd-mnist --tngd-adam --arms adam tngd ngd-cg --steps 9380 --eval-every 469 \
+	  --test-subset 0 --threads 1 --seeds $(SEEDS10) --out $(REPRO)/tngd-mnist-10epochs
 	$(RELEASE_BIN) experiment plot $(REPRO)/tngd-mnist-10epochs/tngd-mnist.csv --out docs/results/tngd-mnist-10epochs.svg \
-	  --title "experiment tngd-mnist --tngd-adam --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
+	  --title "experiment tngd-mnist --tngd-adam --arms adam tngd ngd-cg --steps 9380 --eval-every 469 --test-subset 0 --threads 1 --seeds $(SEEDS10)"
 
 reproduce-runtime: build
 	OPENBLAS_NUM_THREADS=1 $(RELEASE_BIN) experiment runtime --repeats 5 --threads 1 --out $(REPRO)/runtime
