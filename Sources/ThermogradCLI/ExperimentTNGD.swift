@@ -213,6 +213,12 @@ struct ExperimentTNGDTime: ParsableCommand {
     @Flag(name: .customLong("no-exact"), help: "Skip the exact-NGD arm.")
     var noExact = false
 
+    func validate() throws {
+        guard !times.isEmpty, times.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw ValidationError("--times must be finite and non-negative (τ), got \(times)")
+        }
+    }
+
     func run() throws {
         let cost = try options.digitalSeconds(analogTime: times.max() ?? 50, cgIterations: 10)
         let d: (String) -> Double = { cost.lookup[$0] ?? .nan }
@@ -238,6 +244,13 @@ struct ExperimentTNGDDelay: ParsableCommand {
     @Option(name: .customLong("t"), help: "Analog time t per step, in τ.")
     var analogTime: Double = TNGDExperiments.delayAnalogTime
 
+    func validate() throws {
+        guard !delays.isEmpty, delays.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw ValidationError("--delays must be finite and non-negative (τ), got \(delays)")
+        }
+        guard analogTime >= 0 && analogTime.isFinite else { throw ValidationError("--t must be finite and non-negative (τ), got \(analogTime)") }
+    }
+
     func run() throws {
         try options.sweep(name: "tngd-delay", title: "TNGD: delay t_d at t = \(analogTime)τ", analogTime: analogTime, values: delays,
                           label: { "TNGD t_d=\($0)τ" }, set: { $0.delay = $1 })
@@ -259,8 +272,8 @@ struct ExperimentTNGDNoise: ParsableCommand {
 
     func validate() throws {
         if let p = probe, p < 1 { throw ValidationError("--probe needs at least 1 run, got \(p)") }
-        guard noises.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--noises must be positive") }
-        guard analogTime >= 0 else { throw ValidationError("--t must be non-negative") }
+        guard !noises.isEmpty, noises.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--noises must be finite and positive, got \(noises)") }
+        guard analogTime >= 0 && analogTime.isFinite else { throw ValidationError("--t must be finite and non-negative (τ), got \(analogTime)") }
     }
 
     func run() throws {

@@ -38,6 +38,11 @@ import ThermogradCLI
         (["predict", "--factorization-flops", "nan"], "--factorization-flops must be positive and finite"),
         (["predict", "--programming-time", "inf"], "--programming-time inf is invalid"),
         (["predict", "--tau", "-1"], "--tau -1.0 is invalid"),
+        // The TNGD sweeps name the option before any data is read (they used to name a configuration field at run time).
+        (["experiment", "tngd-delay", "--t", "-2"], "--t must be finite and non-negative"),
+        (["experiment", "tngd-delay", "--delays", "-1"], "--delays must be finite and non-negative"),
+        (["experiment", "tngd-time", "--times", "5", "inf"], "--times must be finite and non-negative"),
+        (["experiment", "tngd-noise", "--noises", "-1"], "--noises must be finite and positive"),
         (["predict", "--workload", "transformer-4611686018427387904"], "width 4611686018427387904 is too large"),
         (["predict", "--workload", "mlp", "--device-size", "100"], "--device-size 100 is invalid"),
         // Readout counts are bounded where they are declared (they used to overflow: a trap, or a run that never ends).
