@@ -17,11 +17,14 @@ public struct DiagonalEquilibration<Scalar: BLASScalar>: Sendable, Equatable {
     /// `s_i = 1/√M_ii` (the scaling of LAPACK's `xPOEQU`, one line, so computed here); 1 where `M_ii` is not positive and finite (such a matrix is then refused by the device's
     /// own checks, unchanged).
     public let scales: [Scalar]
+    /// `1/s_i = √M_ii`, kept so that mapping warm starts (every Method 2 step) allocates no reciprocals.
+    private let inverseScales: [Scalar]
 
     /// The scales of a square matrix `m` from its diagonal.
     public init(diagonalOf m: Matrix<Scalar>) {
         precondition(m.isSquare, "DiagonalEquilibration needs a square matrix, got \(m.rows)×\(m.columns)")
         scales = m.diagonalElements.map { d in d > 0 && d.isFinite ? 1 / d.squareRoot() : 1 }
+        inverseScales = scales.map { 1 / $0 }
     }
 
     /// `S m S`: equilibrates a factor before programming, and maps a device inverse of `S M S` back to `M⁻¹`
@@ -43,16 +46,16 @@ public struct DiagonalEquilibration<Scalar: BLASScalar>: Sendable, Equatable {
 
     /// Right-hand sides or solutions held as rows (`k × n`): every row multiplied element-wise by `s`
     /// (`b → S b` before a solve, `y → S y` after it).
-    public func scaledRows(_ rows: Matrix<Scalar>) -> Matrix<Scalar> { applyToRows(rows, inverse: false) }
+    public func scaledRows(_ rows: Matrix<Scalar>) -> Matrix<Scalar> { Self.multiplyRows(rows, by: scales) }
 
     /// Rows divided element-wise by `s` (`x → S⁻¹ x`: a warm start in the original coordinates into the
     /// equilibrated ones).
-    public func unscaledRows(_ rows: Matrix<Scalar>) -> Matrix<Scalar> { applyToRows(rows, inverse: true) }
+    public func unscaledRows(_ rows: Matrix<Scalar>) -> Matrix<Scalar> { Self.multiplyRows(rows, by: inverseScales) }
 
-    private func applyToRows(_ rows: Matrix<Scalar>, inverse: Bool) -> Matrix<Scalar> {
-        let n = scales.count
+    /// Every row of `rows` multiplied element-wise by `factors`.
+    private static func multiplyRows(_ rows: Matrix<Scalar>, by factors: [Scalar]) -> Matrix<Scalar> {
+        let n = factors.count
         precondition(rows.columns == n, "DiagonalEquilibration: rows of length \(rows.columns) for \(n) scales")
-        let factors = inverse ? scales.map { 1 / $0 } : scales
         var out = rows
         factors.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { p in
