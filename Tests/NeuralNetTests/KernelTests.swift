@@ -87,4 +87,80 @@ import _TestSupport
         #expect(worst < 1e-12, "largest difference \(worst)")
         #expect(relativeError(y, naiveConvolution(x, conv)) < 1e-14)
     }
+
+    /// The patch matrix (im2col, read back through the K-FAC capture) is the definition's gather exactly, for
+    /// one channel (its own kernel) and several, with strides, paddings and kernel sizes that put taps outside
+    /// the image on every side; the forward pass, computed in chunks of examples (80 grey 28 × 27 images with
+    /// a padded 3 × 3 kernel take two), equals the definition.
+    @Test(arguments: [(1, 3, 1, 1), (1, 3, 1, 0), (1, 5, 2, 2), (1, 1, 1, 0), (1, 3, 2, 1), (2, 3, 1, 1), (3, 5, 2, 2)])
+    func convolutionPatchesAndChunkedForward(channels: Int, kernel: Int, stride: Int, padding: Int) {
+        var rng = Xoshiro256StarStar(seed: 61)
+        let shape = ImageShape(height: 28, width: 27, channels: channels)
+        let conv = Conv2d<Double>(input: shape, outChannels: 32, kernelSize: kernel, stride: stride, padding: padding, rng: &rng)
+        conv.captureEnabled = true
+        let b = channels == 1 ? 80 : 7
+        let x = randomMatrix(b, shape.features, seed: 62)
+        let y = conv.forward(x, context: ForwardContext(isTraining: true, examples: b))
+        _ = conv.backward(randomMatrix(y.rows, y.columns, seed: 63), options: .full)
+        let patches = conv.capture!.activations
+        let (oh, ow, k) = (conv.outputShape.height, conv.outputShape.width, conv.patchSize)
+        #expect(patches.rows == b * oh * ow && patches.columns == k)
+        var mismatches = 0
+        for n in 0..<b { for i in 0..<oh { for j in 0..<ow { for u in 0..<kernel { for v in 0..<kernel { for ch in 0..<channels {
+            let (iy, ix) = (i * stride - padding + u, j * stride - padding + v)
+            let inside = iy >= 0 && iy < shape.height && ix >= 0 && ix < shape.width
+            let expected = inside ? x[n, (iy * shape.width + ix) * channels + ch] : 0
+            if patches[(n * oh + i) * ow + j, (u * kernel + v) * channels + ch].bitPattern != expected.bitPattern { mismatches += 1 }
+        } } } } } }
+        #expect(mismatches == 0)
+        #expect(relativeError(y, naiveConvolution(x, conv)) < 1e-14)
+    }
+
+    /// The small CNN's two convolutions in Float, forward in chunks of examples (80 examples: 2 chunks of the
+    /// first, 20 of the second; backward in 1 and 4): every example's output row has the bits of that example's
+    /// forward pass alone, and its input gradient the bits of that example's backward pass (the chunking changes
+    /// no result on these shapes; `Conv2d.chunks`).
+    @Test(arguments: [(28, 1, 32), (14, 32, 64)])
+    func chunkedFloatConvolutionForwardKeepsBits(side: Int, channels: Int, outChannels: Int) {
+        var rng = Xoshiro256StarStar(seed: 64)
+        let shape = ImageShape(height: side, width: side, channels: channels)
+        let conv = Conv2d<Float>(input: shape, outChannels: outChannels, kernelSize: 3, padding: 1, rng: &rng)
+        let b = 80
+        let x: Matrix<Float> = rng.normalMatrix(rows: b, columns: shape.features)
+        let y = conv.forward(x, context: ForwardContext(isTraining: true, examples: b))
+        let g: Matrix<Float> = rng.normalMatrix(rows: b, columns: y.columns)
+        let dx = conv.backward(g, options: BackwardOptions(parameterGradients: false, inputGradient: true))
+        for n in [0, 1, 39, 40, 79] {
+            let single = conv.forward(Matrix(rows: 1, columns: shape.features, storage: x.row(n)),
+                                      context: ForwardContext(isTraining: true, examples: 1))
+            #expect(single.storage.map(\.bitPattern) == y.row(n).map(\.bitPattern), "forward, example \(n)")
+            let singleDx = conv.backward(Matrix(rows: 1, columns: y.columns, storage: g.row(n)),
+                                         options: BackwardOptions(parameterGradients: false, inputGradient: true))
+            #expect(singleDx.storage.map(\.bitPattern) == dx.row(n).map(\.bitPattern), "input gradient, example \(n)")
+        }
+    }
+
+    /// A grey image's conv (9 patch columns, 32 channels) forms its weight gradient as `(Pᵀ G)ᵀ` (the faster
+    /// orientation for OpenBLAS): onto a zeroed gradient, bit for bit the `Gᵀ P` product of the other layers;
+    /// onto a non-zero one, the old gradient plus that product to rounding.
+    @Test func narrowPatchWeightGradientKeepsBits() {
+        var rng = Xoshiro256StarStar(seed: 65)
+        let conv = Conv2d<Float>(input: ImageShape(height: 28, width: 28, channels: 1), outChannels: 32, kernelSize: 3,
+                                 padding: 1, rng: &rng)
+        conv.captureEnabled = true
+        let b = 64
+        let x: Matrix<Float> = rng.normalMatrix(rows: b, columns: 784)
+        let y = conv.forward(x, context: ForwardContext(isTraining: true, examples: b))
+        let g: Matrix<Float> = rng.normalMatrix(rows: b, columns: y.columns)
+        conv.weight.zeroGradient()
+        _ = conv.backward(g, options: BackwardOptions(parameterGradients: true, inputGradient: false))
+        let capture = conv.capture!
+        let reference = BLAS.matmul(capture.outputGradients, transposeA: true, capture.activations)
+        #expect(conv.weight.gradient.storage.map(\.bitPattern) == reference.storage.map(\.bitPattern))
+        let first = conv.weight.gradient
+        _ = conv.backward(g, options: BackwardOptions(parameterGradients: true, inputGradient: false))
+        var worst: Float = 0
+        for i in 0..<first.count { worst = max(worst, abs(conv.weight.gradient.storage[i] - 2 * first.storage[i])) }
+        #expect(worst <= 1e-5 * (first.storage.map(abs).max() ?? 1), "largest difference \(worst)")
+    }
 }

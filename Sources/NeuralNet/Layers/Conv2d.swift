@@ -50,7 +50,7 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
     private var patches = Matrix<Scalar>(rows: 0, columns: 0)
     private var examples = 0
     private var ones: [Scalar] = []
-    /// `∂L/∂P` of one chunk of examples (about `patchGradientChunkElements` scalars), reused between steps
+    /// `∂L/∂P` of one chunk of examples (`patchGradientChunkElements` to twice that), reused between steps
     /// and chunks: the full `b·H'·W' × kh·kw·C` matrix would be the largest buffer of a CNN step.
     private var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
@@ -104,10 +104,57 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
         let positions = outputShape.height * outputShape.width
         let rows = b * positions, k = patchSize, o = outputShape.channels
         if patches.rows != rows || patches.columns != k { patches = Matrix(rows: rows, columns: k) }
-        x.withUnsafeBufferPointer { xp in
-            patches.withUnsafeMutableBufferPointer { pp in im2col(xp.baseAddress!, pp.baseAddress!, batch: b) }
+        guard b > 0 else { return Matrix(rows: 0, columns: positions * o) }
+        // im2col and the affine GEMM a chunk of examples at a time, so that the GEMM reads the chunk's patches
+        // and bias rows while they are still in cache instead of back from memory (the second conv of the small
+        // CNN has 58 MB of patches at b = 256). One parallel loop per chunk writes both. Each output row depends
+        // on its own patch row only (see `chunks`).
+        let imageSize = inputShape.features
+        let parts = Self.chunks(b, examplesPerChunk: Self.forwardChunkElements / max(positions * k, 1),
+                                gemmWorkPerExample: positions * k * o)
+        return Matrix<Scalar>(rows: b, columns: positions * o) { yb in
+            x.withUnsafeBufferPointer { xb in
+                patches.withUnsafeMutableBufferPointer { pb in
+                    for part in 0..<parts.count {
+                        let span = parts.range(part)
+                        let xc = xb.baseAddress! + span.lowerBound * imageSize
+                        let pc = pb.baseAddress! + span.lowerBound * positions * k
+                        let yc = yb.baseAddress! + span.lowerBound * positions * o
+                        ParallelLoop.forEachChunk(span.count, workPerIndex: positions * (k + o)) { examples in
+                            im2col(xc, pc, examples: examples)
+                            writeBiasRows(yc + examples.lowerBound * positions * o, rows: examples.count * positions)
+                        }
+                        affineProduct(pc, rows: span.count * positions, into: yc)
+                    }
+                }
+            }
         }
-        return affineForward(patches, resultRows: b, resultColumns: positions * o)
+    }
+
+    /// Patch elements per forward chunk (1 MiB of Float): about what stays in a core's L2 cache.
+    private static var forwardChunkElements: Int { 1 << 18 }
+
+    /// `b` examples split into `count` contiguous chunks of `examplesPerChunk` to `2·examplesPerChunk`
+    /// examples (one chunk when `b` is smaller), none with less GEMM work (`m·n·k`) than `minimumGEMMWork`.
+    /// Why the floor: OpenBLAS rounds a row of a product the same way whatever its place among the rows only
+    /// while the products take its blocked path; small products (`m·n·k` below about 10⁵–10⁶, depending on
+    /// the shapes) take a different kernel, so a small chunk of a large batch could change the last bits.
+    /// With the floor, chunked layers give one GEMM's bits (checked on the CNN's shapes in KernelTests).
+    struct Chunks {
+        let examples: Int
+        let count: Int
+        /// The examples of chunk `i`.
+        func range(_ i: Int) -> Range<Int> { (examples * i / count)..<(examples * (i + 1) / count) }
+        /// The most examples in one chunk.
+        var largest: Int { (examples + count - 1) / count }
+    }
+
+    static var minimumGEMMWork: Int { 1 << 21 }
+
+    static func chunks(_ b: Int, examplesPerChunk: Int, gemmWorkPerExample: Int) -> Chunks {
+        let floor = (minimumGEMMWork + max(gemmWorkPerExample, 1) - 1) / max(gemmWorkPerExample, 1)
+        let size = max(1, examplesPerChunk, floor)
+        return Chunks(examples: b, count: max(1, b / size))
     }
 
     @_specialize(where Scalar == Float)
@@ -122,14 +169,18 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
         if captureEnabled {
             capture = KroneckerCapture(activations: patches, outputGradients: g, examples: examples, hasBias: trainableBias != nil)
         }
-        if options.parameterGradients { accumulateAffineGradients(outputGradient: g, input: patches, ones: &ones) }
+        if options.parameterGradients {
+            // Patches narrower than the output (a grey image's 9 columns vs 32 channels): the faster orientation.
+            accumulateAffineGradients(outputGradient: g, input: patches, ones: &ones, transposedProduct: k < o)
+        }
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
         // ∂L/∂P = G W and its col2im, a chunk of examples at a time: the chunk's patch gradient stays in
         // cache between the GEMM that writes it and the scatter that reads it (each row of G W depends on
-        // its own row of G only, so chunking changes no result).
-        let chunk = max(1, min(b, Self.patchGradientChunkElements / max(positions * k, 1)))
-        if patchGradient.rows != chunk * positions || patchGradient.columns != k {
-            patchGradient = Matrix(rows: chunk * positions, columns: k)
+        // its own row of G only, so chunking changes no result; see `chunks`).
+        let parts = Self.chunks(b, examplesPerChunk: Self.patchGradientChunkElements / max(positions * k, 1),
+                                gemmWorkPerExample: positions * k * o)
+        if patchGradient.rows < parts.largest * positions || patchGradient.columns != k {
+            patchGradient = Matrix(rows: parts.largest * positions, columns: k)
         }
         let imageSize = inputShape.features
         guard b > 0 else { return Matrix(rows: 0, columns: imageSize) }
@@ -138,15 +189,13 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
             g.withUnsafeBufferPointer { gp in
                 weight.value.withUnsafeBufferPointer { wp in
                     patchGradient.withUnsafeMutableBufferPointer { dp in
-                        var first = 0
-                        while first < b {
-                            let count = min(chunk, b - first)
-                            let chunkRows = count * positions
+                        for part in 0..<parts.count {
+                            let span = parts.range(part), first = span.lowerBound
+                            let chunkRows = span.count * positions
                             Scalar.gemm(CblasNoTrans, CblasNoTrans, Int32(chunkRows), Int32(k), Int32(o), 1,
                                         gp.baseAddress! + first * positions * o, Int32(o), wp.baseAddress!, Int32(k),
                                         0, dp.baseAddress!, Int32(k))
-                            col2im(dp.baseAddress!, dx + first * imageSize, batch: count)
-                            first += count
+                            col2im(dp.baseAddress!, dx + first * imageSize, batch: span.count)
                         }
                     }
                 }
@@ -154,8 +203,8 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
         }
     }
 
-    /// Elements of the reused patch-gradient buffer (about 4 MiB of Float): the examples of one backward
-    /// chunk.
+    /// Target elements of the reused patch-gradient buffer (about 4 MiB of Float; a chunk holds up to twice
+    /// as many, see `chunks`): the examples of one backward chunk.
     private static var patchGradientChunkElements: Int { 1 << 20 }
 
     /// Visits the patch rows of the examples in `examples` (all kernel rows `u`, also those outside the
@@ -185,20 +234,58 @@ public final class Conv2d<Scalar: NeuralScalar>: KroneckerFactored, FixedWidthMo
         }
     }
 
-    /// Gathers the patches of `batch` images into `out` (`b·H'·W' × kh·kw·C`), zeros outside the image;
-    /// each element written once, examples split over `ParallelLoop`'s threads.
+    /// Gathers the patches of the images `examples` of `x` into their rows of `out` (`H'·W'` rows of
+    /// `kh·kw·C` per image), zeros outside the image; each element written once, on the calling thread.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    private func im2col(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, batch: Int) {
+    private func im2col(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, examples: Range<Int>) {
+        if inputShape.channels == 1 { im2colSingleChannel(x, out, examples: examples); return }
         let c = inputShape.channels, run = kernelWidth * inputShape.channels
-        ParallelLoop.forEachChunk(batch, workPerIndex: outputShape.height * outputShape.width * patchSize) { examples in
-            forEachKernelRow(examples: examples) { p, i, inside, vLow, vHigh in
-                let dst = out + p
-                guard inside else { dst.update(repeating: 0, count: run); return }
-                if vLow > 0 { dst.update(repeating: 0, count: vLow * c) }
-                let count = (vHigh - vLow) * c
-                if count == 1 { dst[vLow * c] = x[i] } else { (dst + vLow * c).update(from: x + i, count: count) }
-                if vHigh * c < run { (dst + vHigh * c).update(repeating: 0, count: run - vHigh * c) }
+        forEachKernelRow(examples: examples) { p, i, inside, vLow, vHigh in
+            let dst = out + p
+            guard inside else { dst.update(repeating: 0, count: run); return }
+            if vLow > 0 { dst.update(repeating: 0, count: vLow * c) }
+            let count = (vHigh - vLow) * c
+            if count == 1 { dst[vLow * c] = x[i] } else { (dst + vLow * c).update(from: x + i, count: count) }
+            if vHigh * c < run { (dst + vHigh * c).update(repeating: 0, count: run - vHigh * c) }
+        }
+    }
+
+    /// `im2col` for one input channel (a grey image): there the contiguous runs of `forEachKernelRow` are
+    /// `kw` scalars (3), one memmove call each. Instead, for each output row and kernel tap `(u, v)`, one
+    /// loop over the output columns reads the input row contiguously and writes the tap's column of the
+    /// patch rows (stride `kh·kw`), zeros where the tap falls outside the image. Same elements as `im2col`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    private func im2colSingleChannel(_ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, examples: Range<Int>) {
+        let (h, w) = (inputShape.height, inputShape.width)
+        let (oh, ow) = (outputShape.height, outputShape.width)
+        let (kh, kw, k, s, pad) = (kernelHeight, kernelWidth, patchSize, stride, padding)
+        for n in examples {
+            let image = x + n * h * w
+            for oy in 0..<oh {
+                let rows = out + (n * oh + oy) * ow * k
+                for u in 0..<kh {
+                    let iy = oy * s - pad + u
+                    let rowInside = iy >= 0 && iy < h
+                    for v in 0..<kw {
+                        let tap = rows + u * kw + v
+                        // Output columns whose input column ox·s − pad + v is inside the image: low..<high.
+                        var low = 0, high = ow
+                        if rowInside {
+                            while low < ow && low * s - pad + v < 0 { low += 1 }
+                            while high > low && (high - 1) * s - pad + v >= w { high -= 1 }
+                        } else {
+                            high = 0
+                        }
+                        for ox in 0..<low { tap[ox * k] = 0 }
+                        if low < high {
+                            let src = image + iy * w - pad + v
+                            for ox in low..<high { tap[ox * k] = src[ox * s] }
+                        }
+                        for ox in Swift.max(low, high)..<ow { tap[ox * k] = 0 }
+                    }
+                }
             }
         }
     }
