@@ -60,4 +60,34 @@ public enum FloatKernels {
             d[i] = cdf + v * invSqrt2Pi * exponential(-0.5 * v * v)
         }
     }
+
+    /// ReLU, `y[i] = x[i] > 0 ? x[i] : 0`, sixteen lanes at a time with the same compare-and-select as the
+    /// scalar tail, so every element is the scalar loop's bit for bit (NaN and −0 give +0). ReLU's
+    /// element-wise loop through a per-element closure made up about a fifth of a CNN training step.
+    public static func rectify(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        typealias V = SIMD16<Float>
+        let zero = V(repeating: 0)
+        var i = 0
+        while i + V.scalarCount <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: zero.replacing(with: v, where: v .> zero), as: V.self)
+            i += V.scalarCount
+        }
+        while i < count { let v = x[i]; y[i] = v > 0 ? v : 0; i += 1 }
+    }
+
+    /// ReLU's backward through its cached output: `d[i] = y[i] > 0 ? g[i] : 0`, sixteen lanes at a time.
+    public static func maskWherePositive(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
+                                         count: Int) {
+        typealias V = SIMD16<Float>
+        let zero = V(repeating: 0)
+        var i = 0
+        while i + V.scalarCount <= count {
+            let v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(d + i).storeBytes(of: zero.replacing(with: gv, where: v .> zero), as: V.self)
+            i += V.scalarCount
+        }
+        while i < count { d[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+    }
 }

@@ -23,6 +23,12 @@ public protocol NeuralScalar: BLASScalar {
     /// of `FloatKernels` (`|Δy| ≤ 3·10⁻⁷|x|`, docs/vit.md#kernels), `Double` libm's `erf`/`exp`.
     static func gaussianErrorLinearUnits(_ x: UnsafePointer<Self>, values y: UnsafeMutablePointer<Self>,
                                          derivatives d: UnsafeMutablePointer<Self>, count: Int)
+
+    /// ReLU forward, `y[i] = x[i] > 0 ? x[i] : 0` (NaN and −0 give +0), and backward through its cached output,
+    /// `d[i] = y[i] > 0 ? g[i] : 0`, for `i < count`. Concrete loops (the generic element-wise helper calls
+    /// its closure once per element): `Float`'s are vectorised by hand, eight lanes at a time.
+    static func rectify(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
+    static func maskWherePositive(_ y: UnsafePointer<Self>, _ g: UnsafePointer<Self>, _ d: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: NeuralScalar {
@@ -36,6 +42,13 @@ extension Float: NeuralScalar {
     public static func gaussianErrorLinearUnits(_ x: UnsafePointer<Float>, values y: UnsafeMutablePointer<Float>,
                                                 derivatives d: UnsafeMutablePointer<Float>, count: Int) {
         FloatKernels.gaussianErrorLinearUnits(x, values: y, derivatives: d, count: count)
+    }
+    public static func rectify(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        FloatKernels.rectify(x, y, count: count)
+    }
+    public static func maskWherePositive(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
+                                         count: Int) {
+        FloatKernels.maskWherePositive(y, g, d, count: count)
     }
 }
 
@@ -56,5 +69,12 @@ extension Double: NeuralScalar {
             y[i] = v * cdf
             d[i] = cdf + v * invSqrt2Pi * Foundation.exp(-0.5 * v * v)
         }
+    }
+    public static func rectify(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { let v = x[i]; y[i] = v > 0 ? v : 0 }
+    }
+    public static func maskWherePositive(_ y: UnsafePointer<Double>, _ g: UnsafePointer<Double>, _ d: UnsafeMutablePointer<Double>,
+                                         count: Int) {
+        for i in 0..<count { d[i] = y[i] > 0 ? g[i] : 0 }
     }
 }

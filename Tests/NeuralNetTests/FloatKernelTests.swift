@@ -44,6 +44,36 @@ import Testing
         }
     }
 
+    @Test("the vectorised Float ReLU kernels equal the scalar compare-and-select bit for bit (NaN, ±0, ±∞, tails)")
+    func relu() {
+        var rng = Xoshiro256StarStar(seed: 17)
+        let special: [Float] = [.nan, -.nan, 0, -0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude]
+        for count in [0, 1, 15, 16, 17, 61, 1000] {
+            let x = (0..<count).map { i in i % 7 == 3 ? special[(i / 7) % special.count] : Float(rng.nextNormal()) }
+            let g = (0..<count).map { i in i % 5 == 1 ? special[(i / 5) % special.count] : Float(rng.nextNormal()) }
+            var y = [Float](repeating: 1, count: count), d = y
+            Float.rectify(x, &y, count: count)
+            Float.maskWherePositive(y, g, &d, count: count)
+            for i in 0..<count {
+                let yRef: Float = x[i] > 0 ? x[i] : 0
+                let dRef: Float = yRef > 0 ? g[i] : 0
+                #expect(y[i].bitPattern == yRef.bitPattern, "y[\(i)] of \(count): \(y[i]) vs \(yRef)")
+                #expect(d[i].bitPattern == dRef.bitPattern, "d[\(i)] of \(count): \(d[i]) vs \(dRef)")
+            }
+        }
+        // The layer (split over ParallelLoop's threads when there are several) gives the scalar loop's bits.
+        let layer = ReLU<Float>()
+        let x: Matrix<Float> = rng.normalMatrix(rows: 37, columns: 1_001)
+        let g: Matrix<Float> = rng.normalMatrix(rows: 37, columns: 1_001)
+        let y = layer.forward(x, context: ForwardContext(isTraining: true, examples: 37))
+        let dx = layer.backward(g, options: BackwardOptions(parameterGradients: true, inputGradient: true))
+        for i in 0..<x.count {
+            let yRef: Float = x.storage[i] > 0 ? x.storage[i] : 0
+            #expect(y.storage[i].bitPattern == yRef.bitPattern)
+            #expect(dx.storage[i].bitPattern == (yRef > 0 ? g.storage[i] : 0).bitPattern)
+        }
+    }
+
     @Test("the Float softmax matches the Double softmax; masked keys get exactly 0")
     func softmax() {
         var rng = Xoshiro256StarStar(seed: 11)

@@ -39,7 +39,9 @@ func elementwiseBackward<S: BLASScalar>(_ cached: Matrix<S>, _ g: Matrix<S>, lay
     }
 }
 
-/// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output.
+/// Rectified linear unit `y = max(x, 0)`; `∂y/∂x = 1[x > 0]` (0 at the kink). Caches the output. Both passes
+/// are `NeuralScalar`'s concrete loops (`rectify`, `maskWherePositive`; hand-vectorised for `Float`) split over
+/// `ParallelLoop`'s threads.
 public final class ReLU<Scalar: NeuralScalar>: Module {
     private var output = Matrix<Scalar>(rows: 0, columns: 0)
     public init() {}
@@ -49,7 +51,13 @@ public final class ReLU<Scalar: NeuralScalar>: Module {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ x: Matrix<Scalar>, context: ForwardContext) -> Matrix<Scalar> {
-        output = elementwise(x) { $0 > 0 ? $0 : 0 }
+        guard x.count > 0 else { output = x; return x }
+        output = x.withUnsafeBufferPointer { xb in
+            Matrix<Scalar>(rows: x.rows, columns: x.columns) { yb in
+                let (xp, yp) = (xb.baseAddress!, yb.baseAddress!)
+                ParallelLoop.forEachChunk(xb.count) { r in Scalar.rectify(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
+            }
+        }
         return output
     }
 
@@ -57,7 +65,19 @@ public final class ReLU<Scalar: NeuralScalar>: Module {
     @_specialize(where Scalar == Double)
     public func backward(_ g: Matrix<Scalar>, options: BackwardOptions) -> Matrix<Scalar> {
         guard options.inputGradient else { return Matrix(rows: 0, columns: 0) }
-        return elementwiseBackward(output, g, layer: "ReLU") { y, g in y > 0 ? g : 0 }
+        precondition(g.rows == output.rows && g.columns == output.columns,
+                     "ReLU backward got \(g.rows)×\(g.columns), expected \(output.rows)×\(output.columns)")
+        guard g.count > 0 else { return g }
+        return output.withUnsafeBufferPointer { yb in
+            g.withUnsafeBufferPointer { gb in
+                Matrix<Scalar>(rows: g.rows, columns: g.columns) { db in
+                    let (yp, gp, dp) = (yb.baseAddress!, gb.baseAddress!, db.baseAddress!)
+                    ParallelLoop.forEachChunk(gb.count) { r in
+                        Scalar.maskWherePositive(yp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, count: r.count)
+                    }
+                }
+            }
+        }
     }
 }
 
