@@ -30,20 +30,15 @@ demo: build
 	$(RELEASE_BIN) experiment compare --steps 300 --eval-every 50 --dac-bits 8 --adc-bits 8 --kfac-damping 0.1 --out runs/demo
 
 # Times one training step (batch 256, Adam, 2 threads; mean over the timed steps) in Thermograd and in PyTorch (CPU wheel,
-# float32, eager; installed from the machine's PyPI mirror when missing) and prints both and the ratio. The ViT's
+# float32, eager; installed from the machine's PyPI mirror when missing), BENCH_ROUNDS alternating rounds, and prints every
+# round and the median ratio with its range and the load averages (bench/compare_rounds.py; docs/performance.md). The ViT's
 # reference is bench/pytorch_vit_reference.py (the same default ViT: 7×7 patches, width 64, 4 blocks, 4 heads), the GNN's
 # bench/pytorch_gnn_reference.py (the registered GIN on the same formula batch of molecule-like graphs, docs/gnn.md#step-time).
 BENCH_MODELS ?= mlp cnn vit gnn
+BENCH_ROUNDS ?= 3
 bench-compare: build
 	@python3 -c "import torch" 2>/dev/null || python3 -m pip install torch==2.13.0
-	@for m in $(BENCH_MODELS); do \
-	  case $$m in vit|gnn) reference="bench/pytorch_$${m}_reference.py";; *) reference="bench/pytorch_reference.py --model $$m";; esac; \
-	  OPENBLAS_NUM_THREADS=2 $(RELEASE_BIN) bench train-step --model $$m --batch 256 --optimizer adam --threads 2 > .bench-$$m-swift.json && \
-	  python3 $$reference --batch 256 --optimizer adam --threads 2 > .bench-$$m-torch.json && \
-	  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); t=json.load(open(sys.argv[2])); \
-	print(f\"{sys.argv[3]:4s} batch 256 adam, 2 threads: thermograd {1e3*s['meanSeconds']:8.2f} ms   pytorch {t['torch']} {1e3*t['meanSeconds']:8.2f} ms   ratio {s['meanSeconds']/t['meanSeconds']:.2f} (means)\")" \
-	  .bench-$$m-swift.json .bench-$$m-torch.json $$m; rm -f .bench-$$m-swift.json .bench-$$m-torch.json; \
-	done
+	@python3 bench/compare_rounds.py --binary $(RELEASE_BIN) --models $(BENCH_MODELS) --rounds $(BENCH_ROUNDS) --batch 256 --optimizer adam --threads 2
 
 # The LoRA training step on MiniLM-L6 (docs/lora.md#speed) at batch 32 x 128 tokens, Thermograd vs PyTorch eager
 # at the same thread count (LORA_THREADS, default 2), with each side's peak resident memory. Slow (seconds
