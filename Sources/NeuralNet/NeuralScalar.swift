@@ -26,7 +26,7 @@ public protocol NeuralScalar: BLASScalar {
 
     /// ReLU forward, `y[i] = x[i] > 0 ? x[i] : 0` (NaN and −0 give +0), and backward through its cached output,
     /// `d[i] = y[i] > 0 ? g[i] : 0`, for `i < count`. Concrete loops (the generic element-wise helper calls
-    /// its closure once per element): `Float`'s are vectorised by hand, eight lanes at a time.
+    /// its closure once per element): `Float`'s are vectorised by hand, sixteen lanes at a time.
     static func rectify(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
     static func maskWherePositive(_ y: UnsafePointer<Self>, _ g: UnsafePointer<Self>, _ d: UnsafeMutablePointer<Self>, count: Int)
 }
